@@ -1,0 +1,26 @@
+//! Kernel side of Lanner.
+//!
+//! Lanner writes its eBPF programs in Rust, one instruction at a time, rather
+//! than compiling C or Rust for the BPF target (neither toolchain is available
+//! on the machines it is built on). The layers are:
+//!
+//! - [`insn`]: registers, opcodes and helpers as types, and the exact 8-byte
+//!   encoding of an instruction;
+//! - [`asm`]: a builder with symbolic labels and map references;
+//! - [`elf`]: an emitter that writes maps and programs into an ELF object aya
+//!   0.14 loads;
+//! - [`btf`]: a reader for the running kernel's BTF, so field offsets are
+//!   resolved at load time instead of being hard-coded;
+//! - [`programs`]: the programs themselves and the layouts of their records;
+//! - [`loader`]: a thin wrapper over aya that loads, attaches and reads.
+
+pub mod asm;
+pub mod btf;
+pub mod elf;
+pub mod insn;
+pub mod loader;
+pub mod programs;
+
+pub use asm::{AsmError, Label, LoopLabels, MapRef, Program, ProgramBuilder};
+pub use elf::{AttachPoint, EmitError, EmittedObject, MapDef, MapKind, ObjectBuilder};
+pub use insn::{AluOp, Helper, Insn, JmpOp, Reg, Size};
