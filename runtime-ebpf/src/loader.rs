@@ -223,6 +223,19 @@ impl Loaded {
         Ok(())
     }
 
+    /// How many instructions the verifier processed for a loaded program
+    /// (its measure of verification cost), if the kernel reports it.
+    pub fn verified_instructions(&self, program: &str) -> Result<Option<u32>, LoaderError> {
+        let p = self
+            .ebpf
+            .program(program)
+            .ok_or_else(|| LoaderError::NoSuchProgram {
+                program: program.to_owned(),
+            })?;
+        let info = p.info().map_err(|e| program_error(program, e))?;
+        Ok(info.verified_instruction_count())
+    }
+
     fn map_mut(&mut self, map: &str) -> Result<&mut aya::maps::Map, LoaderError> {
         self.ebpf
             .map_mut(map)

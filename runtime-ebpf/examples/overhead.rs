@@ -1,0 +1,152 @@
+//! Measures what the `sys_exit` program costs per syscall, as root:
+//! `cargo run -p lanner-ebpf --example overhead`.
+//!
+//! Three configurations per syscall: nothing attached; attached with an empty
+//! interest array (every syscall is dropped in the kernel); attached with the
+//! syscall wanted, a reader thread draining the ring every millisecond. The
+//! benchmark thread is pinned to CPU 0 and the reader to CPU 1, as in
+//! `shared/reference/kernel.md`, so the figures compare with the ones there.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use lanner_ebpf::btf::Btf;
+use lanner_ebpf::loader::Loaded;
+use lanner_ebpf::programs::{
+    self, DROPS_MAP, EVENTS_MAP, Flavor, INTEREST_MAP, ObjectOptions, SYS_EXIT_PROG,
+};
+
+const ROUNDS: usize = 7;
+const CALLS: u32 = 200_000;
+
+fn pin(cpu: usize) {
+    // SAFETY: the set is a plain bitmask initialised by CPU_ZERO; the call
+    // only affects the calling thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_ZERO(&mut set);
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Call {
+    Getppid,
+    ReadDevZero(i32),
+}
+
+impl Call {
+    fn id(self) -> i64 {
+        match self {
+            Call::Getppid => libc::SYS_getppid,
+            Call::ReadDevZero(_) => libc::SYS_read,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Call::Getppid => "getppid",
+            Call::ReadDevZero(_) => "read(/dev/zero, 1)",
+        }
+    }
+
+    fn run(self) {
+        let mut byte = 0u8;
+        // SAFETY: getppid has no preconditions; read writes one byte into
+        // `byte` from a descriptor this program opened.
+        unsafe {
+            match self {
+                Call::Getppid => {
+                    libc::getppid();
+                }
+                Call::ReadDevZero(fd) => {
+                    libc::read(fd, (&raw mut byte).cast(), 1);
+                }
+            }
+        }
+    }
+}
+
+/// Median nanoseconds per call over `ROUNDS` rounds.
+fn measure(call: Call) -> f64 {
+    let mut per_call: Vec<f64> = (0..ROUNDS)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..CALLS {
+                call.run();
+            }
+            start.elapsed().as_nanos() as f64 / f64::from(CALLS)
+        })
+        .collect();
+    per_call.sort_by(f64::total_cmp);
+    per_call.get(ROUNDS / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn main() {
+    let btf = Btf::from_sys_fs().expect("kernel BTF");
+    let object = programs::generate(
+        &btf,
+        ObjectOptions {
+            flavor: Flavor::TpBtf,
+            proc_events: false,
+            ring_bytes: 1 << 24,
+        },
+    )
+    .expect("generate");
+    pin(0);
+    let zero = std::fs::File::open("/dev/zero").expect("/dev/zero");
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&zero);
+
+    for call in [Call::Getppid, Call::ReadDevZero(fd)] {
+        let base = measure(call);
+
+        let mut dropped = Loaded::open(&object).expect("open");
+        dropped.load_all().expect("load");
+        dropped.attach(SYS_EXIT_PROG).expect("attach");
+        let prefiltered = measure(call);
+        drop(dropped);
+
+        let mut wanted = Loaded::open(&object).expect("open");
+        wanted.load_all().expect("load");
+        if call.id() == libc::SYS_getppid {
+            println!(
+                "verifier processed {:?} instructions for {SYS_EXIT_PROG}",
+                wanted.verified_instructions(SYS_EXIT_PROG).expect("info")
+            );
+        }
+        wanted
+            .set_array(INTEREST_MAP, call.id() as u32, 1u8)
+            .expect("interest");
+        let mut ring = wanted.take_ring(EVENTS_MAP).expect("ring");
+        let stop = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                pin(1);
+                let mut n = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    n += ring.drain(|_| {});
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                n + ring.drain(|_| {})
+            })
+        };
+        wanted.attach(SYS_EXIT_PROG).expect("attach");
+        let shipped = measure(call);
+        stop.store(true, Ordering::Relaxed);
+        let records = reader.join().expect("reader");
+        let drops = wanted.per_cpu_sum(DROPS_MAP, 0).expect("drops");
+        drop(wanted);
+
+        println!(
+            "{:<20} base {base:6.0} ns | prefiltered +{:4.0} ns | shipped +{:4.0} ns ({records} records, {drops} drops)",
+            call.name(),
+            prefiltered - base,
+            shipped - base,
+        );
+    }
+}
