@@ -11,3 +11,4 @@ pub mod yaml;
 
 pub use diagnostic::{Code, Diagnostic, Severity};
 pub use span::{FileId, FileSpan, Span, Spanned};
+pub mod condition;
