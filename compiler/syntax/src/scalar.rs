@@ -54,6 +54,21 @@ impl ScalarMap {
         map
     }
 
+    /// A map that sends every offset of a value of `len` bytes to `file_start`: the fallback
+    /// when the exact origin of each character cannot be worked out.
+    pub fn coarse(file_start: usize, len: usize) -> ScalarMap {
+        let mut map = ScalarMap::default();
+        for value in 0..=len {
+            let seg = Segment {
+                value: u32::try_from(value).unwrap_or(u32::MAX),
+                file: u32::try_from(file_start).unwrap_or(u32::MAX),
+            };
+            map.segments.push(seg);
+        }
+        map.len = len;
+        map
+    }
+
     /// Start a segment: value offset `value` corresponds to file offset `file`.
     ///
     /// Segments must be pushed in increasing `value` order; a push at the same value offset as
