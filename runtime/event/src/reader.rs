@@ -1,0 +1,464 @@
+//! Streaming scap reader.
+//!
+//! The reader holds one block at a time in a reusable buffer, so memory stays constant
+//! whatever the file size: a few hundred KiB of I/O buffers plus the largest block seen
+//! (capped by [`ReaderOptions::max_block_len`]). Gzip input is detected by its magic and
+//! decompressed on the fly.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::Path;
+
+use flate2::bufread::MultiGzDecoder;
+
+use crate::block::{BlockKind, BlockType, ScapError};
+use crate::bytes::{Cursor, le_u16, le_u32};
+use crate::event::{Event, EventError};
+use crate::records::{
+    EntryError, FdTable, InterfaceList, MachineInfo, ProcessList, SectionHeader, UserList,
+};
+
+/// Byte-order magic of the section header.
+pub const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
+
+/// Largest `block_total_length − 8` accepted for non-LARGE event blocks.
+pub const MAX_EVENT_BLOCK_BODY: u64 = 65536;
+
+const IO_BUF: usize = 256 * 1024;
+/// Buffers grow at most this much ahead of the data actually received, so that a garbage
+/// length in a short stream cannot make the reader allocate the full declared size.
+const GROW_STEP: usize = 1 << 20;
+
+/// Reader limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReaderOptions {
+    /// Cap on the total length of metadata and `*_LARGE` event blocks.
+    pub max_block_len: u64,
+    /// Fail with [`ScapError::NoEvents`] at the end of a file without event blocks, as
+    /// libscap does.
+    pub require_events: bool,
+}
+
+impl Default for ReaderOptions {
+    fn default() -> Self {
+        ReaderOptions {
+            max_block_len: 256 << 20,
+            require_events: true,
+        }
+    }
+}
+
+/// One block of a scap file, decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record<'a> {
+    /// A section header. After the first, it starts a new section: consumers reset all
+    /// thread, fd, user and interface state (the event numbering continues).
+    SectionHeader(SectionHeader),
+    /// Machine info.
+    MachineInfo(MachineInfo),
+    /// Threads present when the capture started.
+    ProcessList(ProcessList<'a>),
+    /// The fd table of one thread.
+    FdTable(FdTable<'a>),
+    /// Network interfaces.
+    InterfaceList(InterfaceList<'a>),
+    /// Users and groups.
+    UserList(UserList<'a>),
+    /// An event.
+    Event(Event<'a>),
+    /// A block of unknown type, skipped by length.
+    Unknown {
+        /// Its type id.
+        block_type: BlockType,
+        /// Its body (including padding).
+        body: &'a [u8],
+    },
+}
+
+enum Source<R: Read> {
+    Plain(BufReader<R>),
+    Gzip(Box<BufReader<MultiGzDecoder<BufReader<R>>>>),
+}
+
+impl<R: Read> Read for Source<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Source::Plain(r) => r.read(buf),
+            Source::Gzip(r) => r.read(buf),
+        }
+    }
+}
+
+impl<R: Read> Source<R> {
+    /// Fills `buf` as far as the stream allows; returns the number of bytes read, which is
+    /// less than `buf.len()` only at end of stream.
+    fn read_full(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut filled = 0;
+        while let Some(rest) = buf.get_mut(filled..) {
+            if rest.is_empty() {
+                break;
+            }
+            match self.read(rest) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(filled)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct BlockMeta {
+    block: BlockType,
+    kind: BlockKind,
+    offset: u64,
+    body_len: usize,
+}
+
+/// A streaming reader of scap files (plain or gzip).
+pub struct ScapReader<R: Read> {
+    src: Source<R>,
+    buf: Vec<u8>,
+    offset: u64,
+    opts: ReaderOptions,
+    compressed: bool,
+    blocks: u64,
+    events: u64,
+    sections: u64,
+    done: bool,
+}
+
+impl ScapReader<File> {
+    /// Opens a capture file.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, ScapError> {
+        let f = File::open(path).map_err(|source| ScapError::Io { offset: 0, source })?;
+        ScapReader::new(f)
+    }
+}
+
+impl<R: Read> ScapReader<R> {
+    /// Wraps a byte stream with default options.
+    pub fn new(inner: R) -> Result<Self, ScapError> {
+        Self::with_options(inner, ReaderOptions::default())
+    }
+
+    /// Wraps a byte stream. Gzip input (magic `1f 8b`) is decompressed transparently.
+    pub fn with_options(inner: R, opts: ReaderOptions) -> Result<Self, ScapError> {
+        let mut br = BufReader::with_capacity(IO_BUF, inner);
+        let head = br
+            .fill_buf()
+            .map_err(|source| ScapError::Io { offset: 0, source })?;
+        let compressed = head.starts_with(&[0x1f, 0x8b]);
+        let src = if compressed {
+            Source::Gzip(Box::new(BufReader::with_capacity(
+                IO_BUF,
+                MultiGzDecoder::new(br),
+            )))
+        } else {
+            Source::Plain(br)
+        };
+        Ok(ScapReader {
+            src,
+            buf: Vec::new(),
+            offset: 0,
+            opts,
+            compressed,
+            blocks: 0,
+            events: 0,
+            sections: 0,
+            done: false,
+        })
+    }
+
+    /// Whether the input was gzip-compressed.
+    pub fn is_compressed(&self) -> bool {
+        self.compressed
+    }
+
+    /// Offset of the next block in the decompressed stream.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Number of event blocks read so far.
+    pub fn events_read(&self) -> u64 {
+        self.events
+    }
+
+    /// Number of sections (section headers) read so far.
+    pub fn sections_read(&self) -> u64 {
+        self.sections
+    }
+
+    /// Reads `n` bytes into the start of `self.buf`, growing it no further ahead of the data
+    /// received than `GROW_STEP`. Returns the number of bytes read.
+    fn fill(&mut self, n: usize) -> io::Result<usize> {
+        let mut filled = 0;
+        while filled < n {
+            let want = if self.buf.len() >= n {
+                n
+            } else {
+                n.min(self.buf.len().max(filled.saturating_add(GROW_STEP)))
+            };
+            if self.buf.len() < want {
+                self.buf.resize(want, 0);
+            }
+            let Some(dst) = self.buf.get_mut(filled..want) else {
+                break;
+            };
+            let asked = dst.len();
+            let got = self.src.read_full(dst)?;
+            filled += got;
+            if got < asked {
+                break;
+            }
+        }
+        Ok(filled)
+    }
+
+    /// Reads the next block into the buffer and validates its framing.
+    fn read_block(&mut self) -> Result<Option<BlockMeta>, ScapError> {
+        if self.done {
+            return Ok(None);
+        }
+        let offset = self.offset;
+        let io_err = |source| ScapError::Io { offset, source };
+        let mut hdr = [0u8; 8];
+        let got = self.src.read_full(&mut hdr).map_err(io_err)?;
+        if got == 0 {
+            self.done = true;
+            if self.blocks == 0 {
+                return Err(ScapError::Empty);
+            }
+            if self.opts.require_events && self.events == 0 {
+                return Err(ScapError::NoEvents);
+            }
+            return Ok(None);
+        }
+        self.done = true;
+        if got < 8 {
+            return Err(ScapError::TruncatedHeader {
+                offset,
+                got: got as u64,
+            });
+        }
+        let block = BlockType(le_u32(&hdr, 0).unwrap_or(0));
+        let total = le_u32(&hdr, 4).unwrap_or(0);
+        if self.blocks == 0 && block != BlockType::SHB {
+            return Err(ScapError::NotScap { block });
+        }
+        let kind = block.kind();
+        let min = if kind == BlockKind::Section { 28 } else { 12 };
+        if total < min {
+            return Err(ScapError::BadBlockLength {
+                block,
+                offset,
+                length: total,
+            });
+        }
+        let max = match kind {
+            BlockKind::Event { large: false, .. } => MAX_EVENT_BLOCK_BODY + 8,
+            _ => self.opts.max_block_len,
+        };
+        if u64::from(total) > max {
+            return Err(ScapError::BlockTooLarge {
+                block,
+                offset,
+                length: total.into(),
+                max,
+            });
+        }
+        let rest = total as usize - 8;
+        let got = self.fill(rest).map_err(io_err)?;
+        if got < rest {
+            return Err(ScapError::Truncated {
+                block,
+                offset,
+                needed: total.into(),
+                got: (got + 8) as u64,
+            });
+        }
+        let body_len = rest - 4;
+        let trailer = le_u32(&self.buf, body_len).unwrap_or(0);
+        if !matches!(kind, BlockKind::Event { .. }) && trailer != total {
+            return Err(ScapError::TrailerMismatch {
+                block,
+                offset,
+                length: total,
+                trailer,
+            });
+        }
+        self.done = false;
+        self.blocks += 1;
+        self.offset += u64::from(total);
+        Ok(Some(BlockMeta {
+            block,
+            kind,
+            offset,
+            body_len,
+        }))
+    }
+
+    fn body(&self, meta: &BlockMeta) -> &[u8] {
+        self.buf.get(..meta.body_len).unwrap_or_default()
+    }
+
+    /// Reads the next block as a typed record; `None` at the end of the stream.
+    pub fn next_record(&mut self) -> Result<Option<Record<'_>>, ScapError> {
+        let Some(meta) = self.read_block()? else {
+            return Ok(None);
+        };
+        match meta.kind {
+            BlockKind::Event { .. } => self.events += 1,
+            BlockKind::Section => self.sections += 1,
+            _ => {}
+        }
+        let result = decode_block(&meta, self.buf.get(..meta.body_len).unwrap_or_default());
+        if result.is_err() {
+            self.done = true;
+        }
+        result.map(Some)
+    }
+
+    /// Reads the next event, skipping metadata blocks; `None` at the end of the stream.
+    ///
+    /// Metadata blocks are still validated. Use [`ScapReader::next_record`] to see them
+    /// (and section boundaries).
+    pub fn next_event(&mut self) -> Result<Option<Event<'_>>, ScapError> {
+        let meta = loop {
+            let Some(meta) = self.read_block()? else {
+                return Ok(None);
+            };
+            match meta.kind {
+                BlockKind::Event { .. } => {
+                    self.events += 1;
+                    break meta;
+                }
+                BlockKind::Section => self.sections += 1,
+                _ => {}
+            }
+            if let Err(e) = decode_block(&meta, self.body(&meta)) {
+                self.done = true;
+                return Err(e);
+            }
+        };
+        let body = self.buf.get(..meta.body_len).unwrap_or_default();
+        match decode_event(&meta, body) {
+            Ok(ev) => Ok(Some(ev)),
+            Err(e) => {
+                self.done = true;
+                Err(e)
+            }
+        }
+    }
+
+    /// Calls `f` for every event until the end of the stream or the first error.
+    pub fn for_each_event(
+        &mut self,
+        mut f: impl FnMut(&Event<'_>),
+    ) -> Result<u64, ScapError> {
+        let mut n = 0;
+        while let Some(ev) = self.next_event()? {
+            f(&ev);
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+fn malformed(meta: &BlockMeta, e: EntryError) -> ScapError {
+    ScapError::Malformed {
+        block: meta.block,
+        offset: meta.offset,
+        position: meta.offset + 8 + e.at as u64,
+        reason: e.reason,
+    }
+}
+
+fn decode_event<'a>(meta: &BlockMeta, body: &'a [u8]) -> Result<Event<'a>, ScapError> {
+    let BlockKind::Event { flags, v2, .. } = meta.kind else {
+        return Err(ScapError::Malformed {
+            block: meta.block,
+            offset: meta.offset,
+            position: meta.offset,
+            reason: "not an event block",
+        });
+    };
+    let mut c = Cursor::new(body);
+    let short = ScapError::Malformed {
+        block: meta.block,
+        offset: meta.offset,
+        position: meta.offset + 8,
+        reason: "event block too short for its cpu/flags prefix",
+    };
+    let Some(cpu) = c.u16() else {
+        return Err(short);
+    };
+    let dump_flags = if flags {
+        match c.u32() {
+            Some(f) => f,
+            None => return Err(short),
+        }
+    } else {
+        0
+    };
+    let rest = body.get(c.pos()..).unwrap_or_default();
+    let parsed = if v2 {
+        Event::parse_v2(cpu, dump_flags, rest)
+    } else {
+        Event::parse_v1(cpu, dump_flags, rest)
+    };
+    parsed
+        .map(|(ev, _)| ev)
+        .map_err(|source: EventError| ScapError::BadEvent {
+            block: meta.block,
+            offset: meta.offset,
+            source,
+        })
+}
+
+fn decode_block<'a>(meta: &BlockMeta, body: &'a [u8]) -> Result<Record<'a>, ScapError> {
+    let m = |e| malformed(meta, e);
+    Ok(match meta.kind {
+        BlockKind::Event { .. } => Record::Event(decode_event(meta, body)?),
+        BlockKind::Section => {
+            let magic = le_u32(body, 0).unwrap_or(0);
+            if magic != BYTE_ORDER_MAGIC {
+                return Err(ScapError::BadMagic {
+                    block: meta.block,
+                    offset: meta.offset,
+                    magic,
+                });
+            }
+            let major = le_u16(body, 4).unwrap_or(0);
+            if major > 1 {
+                return Err(ScapError::UnsupportedVersion {
+                    block: meta.block,
+                    offset: meta.offset,
+                    major,
+                });
+            }
+            let mut c = Cursor::new(body);
+            c.skip(8);
+            Record::SectionHeader(SectionHeader {
+                major,
+                minor: le_u16(body, 6).unwrap_or(0),
+                section_length: c.i64().unwrap_or(-1),
+                options_len: body.len().saturating_sub(16),
+            })
+        }
+        BlockKind::MachineInfo => Record::MachineInfo(MachineInfo::parse(body).map_err(m)?),
+        BlockKind::ProcessList(v) => Record::ProcessList(ProcessList::parse(v, body).map_err(m)?),
+        BlockKind::FdList { v2 } => Record::FdTable(FdTable::parse(v2, body).map_err(m)?),
+        BlockKind::InterfaceList { v2 } => {
+            Record::InterfaceList(InterfaceList::parse(v2, body).map_err(m)?)
+        }
+        BlockKind::UserList { v2 } => Record::UserList(UserList::parse(v2, body).map_err(m)?),
+        BlockKind::Unknown => Record::Unknown {
+            block_type: meta.block,
+            body,
+        },
+    })
+}
