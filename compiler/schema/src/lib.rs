@@ -137,6 +137,16 @@ pub fn lookup(name: &str) -> Option<&'static FieldInfo> {
     generated::FIELDS.get(usize::from(*slot))
 }
 
+/// Fields whose name starts with `prefix`, in table order, for editor completion.
+///
+/// Hidden helpers are left out because users are not meant to write them; deprecated fields
+/// stay in so that a completion list can show them struck through rather than not at all.
+pub fn complete(prefix: &str) -> impl Iterator<Item = &'static FieldInfo> {
+    fields()
+        .iter()
+        .filter(move |f| f.name.starts_with(prefix) && !f.flags.contains(FieldFlags::HIDDEN))
+}
+
 /// The fields of one class, in registration order.
 pub fn fields_of_class(class: FieldClass) -> impl Iterator<Item = &'static FieldInfo> {
     fields().iter().filter(move |f| f.class == class)

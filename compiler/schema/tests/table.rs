@@ -186,3 +186,23 @@ fn type_spellings_round_trip() {
     }
     assert!("STRING".parse::<FieldType>().is_err());
 }
+
+#[test]
+fn completion() {
+    let names: Vec<&str> = lanner_schema::complete("proc.ex").map(|f| f.name).collect();
+    assert_eq!(
+        names,
+        [
+            "proc.exe",
+            "proc.exepath",
+            "proc.exeline",
+            "proc.exe_ino",
+            "proc.exe_ino.ctime",
+            "proc.exe_ino.mtime",
+            "proc.exe_ino.ctime_duration_proc_start",
+            "proc.exe_ino.ctime_duration_pidns_start"
+        ]
+    );
+    assert_eq!(lanner_schema::complete("").count(), 293);
+    assert_eq!(lanner_schema::complete("util.").count(), 0);
+}
