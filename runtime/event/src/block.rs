@@ -88,7 +88,11 @@ impl BlockType {
         (0x8001_ABCD, "FDL_INT", BlockKind::FdList { v2: false }),
         (0x218, "FDL_V2", BlockKind::FdList { v2: true }),
         (0x205, "IL", BlockKind::InterfaceList { v2: false }),
-        (0x8011_ABCD, "IL_INT", BlockKind::InterfaceList { v2: false }),
+        (
+            0x8011_ABCD,
+            "IL_INT",
+            BlockKind::InterfaceList { v2: false },
+        ),
         (0x219, "IL_V2", BlockKind::InterfaceList { v2: true }),
         (0x206, "UL", BlockKind::UserList { v2: false }),
         (0x8012_ABCD, "UL_INT", BlockKind::UserList { v2: false }),
@@ -245,7 +249,9 @@ pub enum ScapError {
         length: u32,
     },
     /// A block length above the reader's cap.
-    #[error("{block} block at byte offset {offset} has total length {length}, above the limit {max}")]
+    #[error(
+        "{block} block at byte offset {offset} has total length {length}, above the limit {max}"
+    )]
     BlockTooLarge {
         /// Block type.
         block: BlockType,
@@ -257,7 +263,9 @@ pub enum ScapError {
         max: u64,
     },
     /// The trailing copy of the block length differs (checked for non-event blocks).
-    #[error("{block} block at byte offset {offset}: trailer {trailer} differs from total length {length}")]
+    #[error(
+        "{block} block at byte offset {offset}: trailer {trailer} differs from total length {length}"
+    )]
     TrailerMismatch {
         /// Block type.
         block: BlockType,

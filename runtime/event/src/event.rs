@@ -110,7 +110,11 @@ impl<'a> Event<'a> {
     ///
     /// Returns the event and its length; bytes after the event (block padding, pcapng
     /// options) are ignored. This is also the layout of the kernel ring buffer.
-    pub fn parse_v2(cpu: u16, dump_flags: u32, bytes: &'a [u8]) -> Result<(Self, usize), EventError> {
+    pub fn parse_v2(
+        cpu: u16,
+        dump_flags: u32,
+        bytes: &'a [u8],
+    ) -> Result<(Self, usize), EventError> {
         let short = || EventError::ShortHeader {
             need: V2_HEADER_LEN,
             available: bytes.len(),
@@ -169,7 +173,11 @@ impl<'a> Event<'a> {
     ///
     /// The parameter count is inferred from the event length as libscap does: the largest
     /// count not above the table's whose lengths add up exactly to the event length.
-    pub fn parse_v1(cpu: u16, dump_flags: u32, bytes: &'a [u8]) -> Result<(Self, usize), EventError> {
+    pub fn parse_v1(
+        cpu: u16,
+        dump_flags: u32,
+        bytes: &'a [u8],
+    ) -> Result<(Self, usize), EventError> {
         let short = || EventError::ShortHeader {
             need: V1_HEADER_LEN,
             available: bytes.len(),
@@ -179,7 +187,10 @@ impl<'a> Event<'a> {
         let mut len = le_u32(bytes, 16).ok_or_else(short)?;
         let event_type = le_u16(bytes, 20).ok_or_else(short)?;
         // v1 writers recorded these two meta events 3 bytes longer than they are.
-        if matches!(event_type, ids::NOTIFICATION_E | ids::INFRASTRUCTURE_EVENT_E) {
+        if matches!(
+            event_type,
+            ids::NOTIFICATION_E | ids::INFRASTRUCTURE_EVENT_E
+        ) {
             len = len.saturating_sub(3);
         }
         let len_usize = usize::try_from(len).unwrap_or(usize::MAX);
@@ -480,7 +491,12 @@ pub struct EventHeader {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 mod tests {
     use super::*;
 

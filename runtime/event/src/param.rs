@@ -317,7 +317,11 @@ fn flag_table(extra: ParamExtra) -> Option<&'static str> {
 }
 
 /// Decodes raw parameter bytes as `ptype`.
-pub fn decode(ptype: ParamType, extra: ParamExtra, raw: &[u8]) -> Result<ParamValue<'_>, ParamError> {
+pub fn decode(
+    ptype: ParamType,
+    extra: ParamExtra,
+    raw: &[u8],
+) -> Result<ParamValue<'_>, ParamError> {
     use ParamType as T;
     use ParamValue as V;
     if raw.is_empty() {
@@ -411,12 +415,9 @@ pub fn decode(ptype: ParamType, extra: ParamExtra, raw: &[u8]) -> Result<ParamVa
         T::SigSet => V::SigSet(u32::from_le_bytes(fixed(ptype, raw)?)),
         T::Mode => V::Mode(u32::from_le_bytes(fixed(ptype, raw)?)),
         T::CharBufArray => V::StrList(StrList(raw)),
-        T::None
-        | T::CharBufPairArray
-        | T::Ipv4Net
-        | T::Ipv6Net
-        | T::IpAddr
-        | T::IpNet => V::Opaque(raw),
+        T::None | T::CharBufPairArray | T::Ipv4Net | T::Ipv6Net | T::IpAddr | T::IpNet => {
+            V::Opaque(raw)
+        }
     })
 }
 
@@ -474,7 +475,12 @@ pub fn decode_dyn(table: DynTable, raw: &[u8]) -> Result<ParamValue<'_>, ParamEr
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 mod tests {
     use super::*;
 

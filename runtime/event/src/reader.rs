@@ -127,6 +127,7 @@ pub struct ScapReader<R: Read> {
     blocks: u64,
     events: u64,
     sections: u64,
+    last: Option<(BlockType, u64)>,
     done: bool,
 }
 
@@ -168,6 +169,7 @@ impl<R: Read> ScapReader<R> {
             blocks: 0,
             events: 0,
             sections: 0,
+            last: None,
             done: false,
         })
     }
@@ -180,6 +182,11 @@ impl<R: Read> ScapReader<R> {
     /// Offset of the next block in the decompressed stream.
     pub fn offset(&self) -> u64 {
         self.offset
+    }
+
+    /// Type and stream offset of the block returned last.
+    pub fn last_block(&self) -> Option<(BlockType, u64)> {
+        self.last
     }
 
     /// Number of event blocks read so far.
@@ -291,6 +298,7 @@ impl<R: Read> ScapReader<R> {
             });
         }
         self.done = false;
+        self.last = Some((block, offset));
         self.blocks += 1;
         self.offset += u64::from(total);
         Ok(Some(BlockMeta {
@@ -355,10 +363,7 @@ impl<R: Read> ScapReader<R> {
     }
 
     /// Calls `f` for every event until the end of the stream or the first error.
-    pub fn for_each_event(
-        &mut self,
-        mut f: impl FnMut(&Event<'_>),
-    ) -> Result<u64, ScapError> {
+    pub fn for_each_event(&mut self, mut f: impl FnMut(&Event<'_>)) -> Result<u64, ScapError> {
         let mut n = 0;
         while let Some(ev) = self.next_event()? {
             f(&ev);

@@ -113,7 +113,12 @@ impl MachineInfo {
             *dst = *src;
         }
         out.extend_from_slice(&host);
-        for v in [self.boot_ts_epoch, self.flags, self.reserved3, self.reserved4] {
+        for v in [
+            self.boot_ts_epoch,
+            self.flags,
+            self.reserved3,
+            self.reserved4,
+        ] {
             out.extend_from_slice(&v.to_le_bytes());
         }
     }
@@ -820,7 +825,10 @@ impl Interface<'_> {
     pub(crate) fn encode_v2(&self, out: &mut Vec<u8>) {
         let start = out.len();
         out.extend_from_slice(&0u32.to_le_bytes());
-        let name = self.name.get(..self.name.len().min(1023)).unwrap_or_default();
+        let name = self
+            .name
+            .get(..self.name.len().min(1023))
+            .unwrap_or_default();
         let ty: u16 = match (self.addr, self.linkspeed) {
             (IfAddr::V4 { .. }, Some(_)) => 1,
             (IfAddr::V6 { .. }, Some(_)) => 2,
@@ -931,7 +939,8 @@ fn parse_user<'a>(c: &mut Cursor<'a>, v2: bool) -> EntryResult<UserEntry<'a>> {
         None
     };
     let kind_at = c.pos();
-    let s = |c: &mut Cursor<'a>| str_limited(c, MAX_USER_STR, "user/group string of 256 bytes or more");
+    let s =
+        |c: &mut Cursor<'a>| str_limited(c, MAX_USER_STR, "user/group string of 256 bytes or more");
     let entry = match c.u8().or_trunc(c)? {
         0 => UserEntry::User(UserInfo {
             uid: c.u32().or_trunc(c)?,

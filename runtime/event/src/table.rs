@@ -342,7 +342,12 @@ pub mod ids {
 include!(concat!(env!("OUT_DIR"), "/tables.rs"));
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 mod tests {
     use super::*;
 
@@ -370,11 +375,6 @@ mod tests {
         assert!(TableVersion::Sysdig029.event(336).is_none());
         assert_eq!(TableVersion::Sysdig029.ppm_sc_name(0), Some("<unknown>"));
         assert_eq!(TableVersion::Current.ppm_sc_name(3), Some("read"));
-        assert!(
-            event_info(ids::PROCINFO_E)
-                .unwrap()
-                .category
-                .is_internal()
-        );
+        assert!(event_info(ids::PROCINFO_E).unwrap().category.is_internal());
     }
 }

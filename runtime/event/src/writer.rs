@@ -85,9 +85,8 @@ impl<W: Write> ScapWriter<W> {
     fn write_block(&mut self, block: BlockType, body: &[u8]) -> Result<(), WriteError> {
         let pad = pad4(body.len());
         let total = 8 + body.len() + pad + 4;
-        let total32 = u32::try_from(total).map_err(|_| WriteError::BlockTooLarge {
-            len: total as u64,
-        })?;
+        let total32 =
+            u32::try_from(total).map_err(|_| WriteError::BlockTooLarge { len: total as u64 })?;
         let block_index = self.blocks;
         let io = |source| WriteError::Io {
             block_index,
