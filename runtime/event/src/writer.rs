@@ -194,6 +194,17 @@ impl<W: Write> ScapWriter<W> {
             (true, true) => BlockType::EVF_V2_LARGE,
         };
         if !wide {
+            if let Some((index, p)) = params
+                .iter()
+                .enumerate()
+                .find(|(_, p)| p.len() > usize::from(u16::MAX))
+            {
+                return Err(WriteError::ParamTooLong {
+                    event_type: ty,
+                    index,
+                    len: p.len(),
+                });
+            }
             let body = prefix + evt_len;
             let total_minus_header = (body + pad4(body) + 4) as u64;
             if total_minus_header > MAX_EVENT_BLOCK_BODY {

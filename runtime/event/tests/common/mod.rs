@@ -85,8 +85,7 @@ pub fn summarize_bytes(data: &[u8]) -> Result<Summary, ScapError> {
 
 pub fn summarize<R: std::io::Read>(r: &mut ScapReader<R>) -> Result<Summary, ScapError> {
     let mut s = Summary::default();
-    loop {
-        let Some(rec) = r.next_record()? else { break };
+    while let Some(rec) = r.next_record()? {
         match &rec {
             Record::SectionHeader(_) => s.sections += 1,
             Record::MachineInfo(_) => {}
