@@ -345,7 +345,7 @@ impl Reader {
         let suggestion = view
             .entries
             .iter()
-            .find_map(|e| closest(&e.key, KINDS).map(|s| (e, s)));
+            .find_map(|e| kind_typo(&e.key).map(|s| (e, s)));
         let span = view.anchor();
         let fix_span = suggestion.map(|(e, _)| self.fs(e.key_span));
         let d = self.report(
@@ -1357,6 +1357,14 @@ impl Reader {
             alternatives,
         })
     }
+}
+
+/// A misspelled item kind. Kind names are few and unlike each other, so a wider margin than
+/// for other keys is safe as long as the first letter matches (`rool` for `rule`).
+fn kind_typo(key: &str) -> Option<&'static str> {
+    let limit = if key.chars().count() >= 4 { 3 } else { 1 };
+    super::suggest::closest_within(key, KINDS, limit)
+        .filter(|k| k.chars().next() == key.chars().next().map(|c| c.to_ascii_lowercase()))
 }
 
 fn override_mentions(o: &Option<Override>, key: &str) -> bool {

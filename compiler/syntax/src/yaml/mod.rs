@@ -96,14 +96,31 @@ fn collect_scalars(node: &Node, out: &mut Vec<crate::scalar::Scalar>) {
 }
 
 fn syntax_error(file: FileId, text: &str, err: &tree::SyntaxError) -> Diagnostic {
+    let mut offset = err.offset;
+    // saphyr reports a tab at the start of the token it was scanning; point at the tab itself
+    // when it is near.
+    if err.message.contains("tab") {
+        let line_start = text
+            .get(..offset)
+            .and_then(|b| b.rfind('\n'))
+            .map_or(0, |i| i + 1);
+        let window = text.get(line_start..).unwrap_or("");
+        let window_end = window
+            .match_indices('\n')
+            .nth(2)
+            .map_or(window.len(), |(i, _)| i);
+        if let Some(tab) = window.get(..window_end).and_then(|w| w.find('\t')) {
+            offset = line_start + tab;
+        }
+    }
     // Underline the character at the error, unless it is a line break or the end of the text,
     // where an empty span reads better.
     let width = text
-        .get(err.offset..)
+        .get(offset..)
         .and_then(|rest| rest.chars().next())
         .filter(|c| *c != '\n' && *c != '\r')
         .map_or(0, char::len_utf8);
-    let span = Span::new(err.offset, err.offset + width);
+    let span = Span::new(offset, offset + width);
     let mut diag = Diagnostic::new(
         codes::YAML_SYNTAX,
         FileSpan::new(file, span),
@@ -115,8 +132,14 @@ fn syntax_error(file: FileId, text: &str, err: &tree::SyntaxError) -> Diagnostic
         diag = diag.with_help("yaml indentation must use spaces, not tabs");
     } else if err.message.contains("mapping values are not allowed") {
         diag = diag.with_help(
-            "check the indentation of this line: keys of one item must start in the same column",
+            "quote a value that contains `: `, and check that the keys of one item start in the same column",
         );
+    } else if err.message.contains("quoted scalar") {
+        diag = diag.with_help(
+            "check that this quoted string has its closing quote and that its continuation lines are indented",
+        );
+    } else if err.message.contains("indentation") {
+        diag = diag.with_help("check the indentation of this line");
     }
     diag
 }

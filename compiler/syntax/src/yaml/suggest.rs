@@ -5,12 +5,21 @@
 /// Comparison ignores ASCII case. The allowed distance grows with the word's length so that
 /// short words only match a single slip while longer ones tolerate two or three.
 pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let word = word.to_ascii_lowercase();
     let limit = match word.chars().count() {
         0..=3 => 1,
         4..=8 => 2,
         _ => 3,
     };
+    closest_within(word, candidates, limit)
+}
+
+/// The candidate closest to `word` within `limit` edits (ignoring ASCII case).
+pub(crate) fn closest_within<'a>(
+    word: &str,
+    candidates: &[&'a str],
+    limit: usize,
+) -> Option<&'a str> {
+    let word = word.to_ascii_lowercase();
     candidates
         .iter()
         .map(|c| (distance(&word, &c.to_ascii_lowercase()), *c))

@@ -107,10 +107,95 @@ enum Frame {
     },
 }
 
+/// How many lines [`parse`] will re-indent before giving up on an indentation error.
+const MAX_INDENT_FIXES: usize = 256;
+
 /// Parse `text` into located node trees.
+///
+/// saphyr insists that the lines of a flow collection (`[...]`) be indented deeper than the
+/// block mapping holding it; yaml-cpp, and so Falco, does not, and the upstream rules close some
+/// lists with a `]` in the key's column. When saphyr reports such an indentation error, the
+/// offending line is indented in a shadow copy of the text and parsing starts again. Inserted
+/// spaces map back to the start of their line, every other character to its own offset, so all
+/// positions still refer to the original text.
 pub(crate) fn parse(text: &str) -> Documents {
-    let index = CharIndex::new(text);
-    let mut parser = Parser::new_from_str(text);
+    let mut inserts: Vec<(usize, usize)> = Vec::new();
+    loop {
+        let (shadow, index) = shadow_text(text, &inserts);
+        let (docs, flow_col) = parse_once(text, &shadow, &index);
+        let Some(err) = &docs.error else {
+            return docs;
+        };
+        let fixable = matches!(
+            err.message.as_str(),
+            "invalid indentation" | "invalid indentation in flow construct"
+        );
+        if !fixable || inserts.len() >= MAX_INDENT_FIXES {
+            return docs;
+        }
+        match indentation_fix(text, err.offset, flow_col) {
+            Some(fix) if !inserts.iter().any(|(at, _)| *at == fix.0) => {
+                inserts.push(fix);
+                inserts.sort_unstable();
+            }
+            _ => return docs,
+        }
+    }
+}
+
+/// The original text with `spaces` inserted at each given line start, and the map from the
+/// shadow's character indices to byte offsets in the original.
+fn shadow_text(text: &str, inserts: &[(usize, usize)]) -> (String, CharIndex) {
+    if inserts.is_empty() {
+        return (text.to_string(), CharIndex::new(text));
+    }
+    let mut shadow = String::with_capacity(text.len() + 64);
+    let mut offsets = Vec::with_capacity(text.len() + 64);
+    let mut pending = inserts.iter().peekable();
+    for (i, c) in text.char_indices() {
+        while let Some((at, spaces)) = pending.peek() {
+            if *at > i {
+                break;
+            }
+            if *at == i {
+                for _ in 0..*spaces {
+                    shadow.push(' ');
+                    offsets.push(i);
+                }
+            }
+            pending.next();
+        }
+        shadow.push(c);
+        offsets.push(i);
+    }
+    offsets.push(text.len());
+    (shadow, CharIndex { offsets })
+}
+
+/// Where to insert how many spaces to cure an indentation error at `offset`: at the start of
+/// its line, enough to move its first character one column past the open flow collection (or,
+/// when that is unknown, past the previous line's indentation).
+fn indentation_fix(text: &str, offset: usize, flow_col: Option<usize>) -> Option<(usize, usize)> {
+    let before = text.get(..offset)?;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.get(line_start..)?;
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    let target = match flow_col {
+        Some(col) => col + 1,
+        None => {
+            let prev = text.get(..line_start.saturating_sub(1))?;
+            let prev_line = prev.rsplit('\n').find(|l| !l.trim().is_empty())?;
+            prev_line.len() - prev_line.trim_start_matches(' ').len() + 1
+        }
+    };
+    (target > indent).then(|| (line_start, target - indent))
+}
+
+/// One parsing pass over `shadow` (which is `text`, possibly re-indented; `index` maps its
+/// character indices to `text`'s byte offsets). Also returns, after an error, the column of the
+/// innermost flow collection open at that point.
+fn parse_once(text: &str, shadow: &str, index: &CharIndex) -> (Documents, Option<usize>) {
+    let mut parser = Parser::new_from_str(shadow);
     let mut out = Documents::default();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: Vec<(usize, Node)> = Vec::new();
@@ -126,13 +211,22 @@ pub(crate) fn parse(text: &str) -> Documents {
                     offset: index.byte(err.marker().index()),
                     message: err.info().to_string(),
                 });
+                let flow_col = stack.iter().rev().find_map(|f| match f {
+                    Frame::Seq {
+                        flow: true, start, ..
+                    }
+                    | Frame::Map {
+                        flow: true, start, ..
+                    } => Some(column(text, *start)),
+                    _ => None,
+                });
                 // Keep the complete items of the document in progress: they are the bottom
                 // frame's items when the document is a sequence.
                 if let Some(Frame::Seq { items, start, .. }) = stack.into_iter().next() {
                     let end = items.last().map_or(start, |n| n.span().end as usize);
                     out.partial = Some((items, Span::new(start, end)));
                 }
-                return out;
+                return (out, flow_col);
             }
         };
         let start = index.byte(marks.start.index());
@@ -268,7 +362,14 @@ pub(crate) fn parse(text: &str) -> Documents {
     if let Some(root) = doc_root.take() {
         out.docs.push(root);
     }
-    out
+    (out, None)
+}
+
+/// The 0-based column, in characters, of byte offset `offset`.
+fn column(text: &str, offset: usize) -> usize {
+    let before = text.get(..offset).unwrap_or("");
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    before.get(line_start..).map_or(0, |l| l.chars().count())
 }
 
 fn null_node(start: usize, end: usize) -> Node {
