@@ -26,6 +26,27 @@ pub struct MapRef {
     pub map: String,
 }
 
+/// How an instruction refers to a function of the object's `.text` section.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FuncRefKind {
+    /// `ld_imm64` of the function's address (`BPF_PSEUDO_FUNC`), e.g. the
+    /// callback argument of `bpf_loop`.
+    Address,
+    /// A bpf-to-bpf call (`BPF_PSEUDO_CALL`).
+    Call,
+}
+
+/// A symbolic reference to a function, by name; the ELF emitter turns it into
+/// a relocation against the function's symbol and aya links the function into
+/// every program that references it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FuncRef {
+    /// Index of the referring instruction (first slot for `ld_imm64`).
+    pub insn: usize,
+    pub func: String,
+    pub kind: FuncRefKind,
+}
+
 /// Labels handed to the body of [`ProgramBuilder::bounded_loop`].
 #[derive(Clone, Copy, Debug)]
 pub struct LoopLabels {
@@ -71,6 +92,7 @@ pub enum AsmError {
 pub struct Program {
     insns: Vec<Insn>,
     map_refs: Vec<MapRef>,
+    func_refs: Vec<FuncRef>,
 }
 
 impl Program {
@@ -82,6 +104,11 @@ impl Program {
     /// The map references, in instruction order.
     pub fn map_refs(&self) -> &[MapRef] {
         &self.map_refs
+    }
+
+    /// The function references, in instruction order.
+    pub fn func_refs(&self) -> &[FuncRef] {
+        &self.func_refs
     }
 
     /// The encoded program text.
@@ -99,6 +126,7 @@ pub struct ProgramBuilder {
     /// Jumps whose offset is filled in by `finish`: (instruction, target).
     fixups: Vec<(usize, Label)>,
     map_refs: Vec<MapRef>,
+    func_refs: Vec<FuncRef>,
     /// The first misuse seen while building, reported by `finish` so that the
     /// builder's methods can chain without a `Result` on each call.
     error: Option<AsmError>,
@@ -281,6 +309,37 @@ impl ProgramBuilder {
         self.push(Insn::new(0, Reg::R0, Reg::R0, 0, 0))
     }
 
+    /// `dst = &func` for a function of the object's `.text` section, such as
+    /// a `bpf_loop` callback. Programs using this need BTF function info,
+    /// which the ELF emitter writes whenever the object has functions.
+    pub fn ld_func(&mut self, dst: Reg, func: &str) -> &mut Self {
+        let insn = self.here();
+        self.func_refs.push(FuncRef {
+            insn,
+            func: func.to_owned(),
+            kind: FuncRefKind::Address,
+        });
+        let mut first = Insn::new(op::LD_IMM64, dst, Reg::R0, 0, 0);
+        first.src = op::PSEUDO_FUNC;
+        self.push_writing(dst, first);
+        self.push(Insn::new(0, Reg::R0, Reg::R0, 0, 0))
+    }
+
+    /// Calls a function of the object's `.text` section (bpf-to-bpf call):
+    /// arguments in R1–R5, result in R0, R1–R5 clobbered, R6–R9 preserved.
+    pub fn call_func(&mut self, func: &str) -> &mut Self {
+        let insn = self.here();
+        self.func_refs.push(FuncRef {
+            insn,
+            func: func.to_owned(),
+            kind: FuncRefKind::Call,
+        });
+        let mut call = Insn::new(op::CLASS_JMP | op::JMP_CALL, Reg::R0, Reg::R0, 0, -1);
+        call.src = op::PSEUDO_CALL;
+        // clang writes -1 into relocated calls; aya replaces it when linking.
+        self.push(call)
+    }
+
     // ---- control flow ----
 
     fn jump(&mut self, insn: Insn, target: Label) -> &mut Self {
@@ -370,6 +429,7 @@ impl ProgramBuilder {
             labels,
             fixups,
             map_refs,
+            func_refs,
             error,
         } = self;
         if let Some(err) = error {
@@ -432,7 +492,11 @@ impl ProgramBuilder {
                 insn.off = off;
             }
         }
-        Ok(Program { insns, map_refs })
+        Ok(Program {
+            insns,
+            map_refs,
+            func_refs,
+        })
     }
 }
 
@@ -642,6 +706,30 @@ mod tests {
         );
         assert_eq!(hex(&p)[1], "18 11 00 00 00 00 00 00");
         assert_eq!(hex(&p)[3], "18 13 00 00 00 00 00 00");
+    }
+
+    #[test]
+    fn function_references_are_recorded() {
+        let mut b = ProgramBuilder::new();
+        b.ld_func(R2, "cb").call_func("helper").ret(0);
+        let p = b.finish().unwrap();
+        assert_eq!(hex(&p)[0], "18 42 00 00 00 00 00 00");
+        assert_eq!(hex(&p)[2], "85 10 00 00 ff ff ff ff");
+        assert_eq!(
+            p.func_refs(),
+            [
+                FuncRef {
+                    insn: 0,
+                    func: "cb".into(),
+                    kind: FuncRefKind::Address
+                },
+                FuncRef {
+                    insn: 2,
+                    func: "helper".into(),
+                    kind: FuncRefKind::Call
+                }
+            ]
+        );
     }
 
     #[test]

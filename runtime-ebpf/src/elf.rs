@@ -2,8 +2,13 @@
 //! shape aya 0.14 loads: a legacy `maps` section of 7×u32 `bpf_map_def`
 //! records (one symbol each), one text section per program named by its
 //! attach point, an `R_BPF_64_64` relocation on every `ld_imm64` map reference,
-//! and a `license` section. No `.BTF` is emitted: aya rejects a BTF-style
-//! `.maps` section without it, and the legacy section needs none.
+//! and a `license` section.
+//!
+//! Objects without functions carry no `.BTF`: the legacy `maps` section needs
+//! none. Objects with functions (callbacks of `bpf_loop`, bpf-to-bpf calls)
+//! put them in `.text` and add a minimal `.BTF` and `.BTF.ext`, because the
+//! verifier insists on BTF function info for every subprogram whose address
+//! is taken ("missing btf func_info").
 
 use std::collections::{HashMap, HashSet};
 
@@ -14,7 +19,7 @@ use object::{
 };
 use thiserror::Error;
 
-use crate::asm::Program;
+use crate::asm::{FuncRefKind, Program};
 
 /// The map types Lanner's programs use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -201,6 +206,10 @@ pub enum EmitError {
     BadProgramName { program: String },
     #[error("program `{program}` references map `{map}`, which is not declared")]
     UnknownMap { program: String, map: String },
+    #[error("`{program}` references function `{func}`, which is not declared")]
+    UnknownFunction { program: String, func: String },
+    #[error("function name `{func}` is used twice (or clashes with a program)")]
+    DuplicateFunction { func: String },
     #[error("writing the ELF object failed: {source}")]
     Write {
         #[source]
@@ -222,6 +231,8 @@ pub struct EmittedObject {
 pub struct ObjectBuilder {
     maps: Vec<MapDef>,
     programs: Vec<ProgramDef>,
+    /// Functions of the `.text` section: (name, code).
+    functions: Vec<(String, Program)>,
 }
 
 impl ObjectBuilder {
@@ -240,6 +251,14 @@ impl ObjectBuilder {
             attach,
             program,
         });
+        self
+    }
+
+    /// Adds a function to the `.text` section. Its BTF prototype is that of
+    /// a `bpf_loop` callback, `long f(u64 index, void *ctx)`; the verifier
+    /// checks static functions against their callers, not their prototype.
+    pub fn function(&mut self, name: &str, program: Program) -> &mut Self {
+        self.functions.push((name.to_owned(), program));
         self
     }
 
@@ -276,8 +295,39 @@ impl ObjectBuilder {
             }
         }
 
+        // Functions go first so that programs can refer to their symbols.
+        let mut func_syms: HashMap<&str, SymbolId> = HashMap::new();
+        let mut func_offsets = Vec::new();
+        let text = if self.functions.is_empty() {
+            None
+        } else {
+            let text = obj.add_section(Vec::new(), b".text".to_vec(), SectionKind::Text);
+            for (name, program) in &self.functions {
+                let code = program.bytes();
+                let offset = obj.append_section_data(text, &code, 8);
+                func_offsets.push(offset);
+                let sym = obj.add_symbol(Symbol {
+                    name: name.as_bytes().to_vec(),
+                    value: offset,
+                    size: code.len() as u64,
+                    kind: SymbolKind::Text,
+                    scope: SymbolScope::Compilation,
+                    weak: false,
+                    section: SymbolSection::Section(text),
+                    flags: SymbolFlags::None,
+                });
+                if func_syms.insert(name.as_str(), sym).is_some()
+                    || self.programs.iter().any(|p| &p.name == name)
+                {
+                    return Err(EmitError::DuplicateFunction { func: name.clone() });
+                }
+            }
+            Some(text)
+        };
+
         let mut names = HashSet::new();
         let mut sections = HashSet::new();
+        let mut section_names = Vec::new();
         for def in &self.programs {
             let valid_name = !def.name.is_empty()
                 && def.name.len() <= 15
@@ -318,27 +368,34 @@ impl ObjectBuilder {
                 section: SymbolSection::Section(section),
                 flags: SymbolFlags::None,
             });
-            for map_ref in def.program.map_refs() {
-                let symbol =
-                    *map_syms
-                        .get(map_ref.map.as_str())
-                        .ok_or_else(|| EmitError::UnknownMap {
-                            program: def.name.clone(),
-                            map: map_ref.map.clone(),
-                        })?;
-                obj.add_relocation(
-                    section,
-                    Relocation {
-                        offset: map_ref.insn as u64 * 8,
-                        symbol,
-                        addend: 0,
-                        flags: RelocationFlags::Elf {
-                            r_type: object::elf::R_BPF_64_64,
-                        },
-                    },
-                )
-                .map_err(|source| EmitError::Write { source })?;
+            add_relocations(
+                &mut obj,
+                section,
+                0,
+                &def.name,
+                &def.program,
+                &map_syms,
+                &func_syms,
+            )?;
+            section_names.push(def.attach.section_name());
+        }
+        if let Some(text) = text {
+            for ((name, program), offset) in self.functions.iter().zip(&func_offsets) {
+                add_relocations(
+                    &mut obj, text, *offset, name, program, &map_syms, &func_syms,
+                )?;
             }
+            let (btf, btf_ext) = function_btf(
+                &self.programs,
+                &section_names,
+                &self.functions,
+                &func_offsets,
+            );
+            let btf_section = obj.add_section(Vec::new(), b".BTF".to_vec(), SectionKind::Metadata);
+            obj.append_section_data(btf_section, &btf, 4);
+            let ext_section =
+                obj.add_section(Vec::new(), b".BTF.ext".to_vec(), SectionKind::Metadata);
+            obj.append_section_data(ext_section, &btf_ext, 4);
         }
 
         let elf = obj.write().map_err(|source| EmitError::Write { source })?;
@@ -352,6 +409,151 @@ impl ObjectBuilder {
                 .collect(),
         })
     }
+}
+
+/// Adds the map and function relocations of `program`, whose code starts at
+/// byte `base` of `section`.
+fn add_relocations(
+    obj: &mut Object<'_>,
+    section: object::write::SectionId,
+    base: u64,
+    owner: &str,
+    program: &Program,
+    map_syms: &HashMap<&str, SymbolId>,
+    func_syms: &HashMap<&str, SymbolId>,
+) -> Result<(), EmitError> {
+    let mut relocs = Vec::new();
+    for map_ref in program.map_refs() {
+        let symbol = *map_syms
+            .get(map_ref.map.as_str())
+            .ok_or_else(|| EmitError::UnknownMap {
+                program: owner.to_owned(),
+                map: map_ref.map.clone(),
+            })?;
+        relocs.push((map_ref.insn, symbol, object::elf::R_BPF_64_64));
+    }
+    for func_ref in program.func_refs() {
+        let symbol =
+            *func_syms
+                .get(func_ref.func.as_str())
+                .ok_or_else(|| EmitError::UnknownFunction {
+                    program: owner.to_owned(),
+                    func: func_ref.func.clone(),
+                })?;
+        let r_type = match func_ref.kind {
+            FuncRefKind::Address => object::elf::R_BPF_64_64,
+            FuncRefKind::Call => object::elf::R_BPF_64_32,
+        };
+        relocs.push((func_ref.insn, symbol, r_type));
+    }
+    for (insn, symbol, r_type) in relocs {
+        obj.add_relocation(
+            section,
+            Relocation {
+                offset: base + insn as u64 * 8,
+                symbol,
+                addend: 0,
+                flags: RelocationFlags::Elf { r_type },
+            },
+        )
+        .map_err(|source| EmitError::Write { source })?;
+    }
+    Ok(())
+}
+
+/// Minimal BTF for an object with functions: one `FUNC` per program (global,
+/// `int f(void *ctx)`) and per function (static, `long f(long index, void
+/// *ctx)`), and the `.BTF.ext` function info that places them.
+fn function_btf(
+    programs: &[ProgramDef],
+    section_names: &[String],
+    functions: &[(String, Program)],
+    func_offsets: &[u64],
+) -> (Vec<u8>, Vec<u8>) {
+    const KIND_INT: u32 = 1;
+    const KIND_PTR: u32 = 2;
+    const KIND_FUNC: u32 = 12;
+    const KIND_FUNC_PROTO: u32 = 13;
+    const INT_SIGNED: u32 = 1 << 24;
+    const LINKAGE_STATIC: u32 = 0;
+    const LINKAGE_GLOBAL: u32 = 1;
+
+    let mut strings: Vec<u8> = vec![0];
+    let mut string = |s: &str| -> u32 {
+        // INVARIANT: BTF string tables stay far below 4 GiB.
+        let off = u32::try_from(strings.len()).unwrap_or(u32::MAX);
+        strings.extend_from_slice(s.as_bytes());
+        strings.push(0);
+        off
+    };
+    let info = |kind: u32, vlen: u32| (kind << 24) | vlen;
+    let mut types: Vec<u32> = Vec::new();
+    // [1] int, [2] long, [3] void *.
+    types.extend([string("int"), info(KIND_INT, 0), 4, INT_SIGNED | 32]);
+    types.extend([string("long"), info(KIND_INT, 0), 8, INT_SIGNED | 64]);
+    types.extend([0, info(KIND_PTR, 0), 0]);
+    // [4] int (void *ctx): programs.
+    types.extend([0, info(KIND_FUNC_PROTO, 1), 1, string("ctx"), 3]);
+    // [5] long (long index, void *ctx): functions.
+    types.extend([
+        0,
+        info(KIND_FUNC_PROTO, 2),
+        2,
+        string("index"),
+        2,
+        string("ctx"),
+        3,
+    ]);
+    let mut next_id = 6u32;
+    let mut program_ids = Vec::new();
+    for def in programs {
+        types.extend([string(&def.name), info(KIND_FUNC, LINKAGE_GLOBAL), 4]);
+        program_ids.push(next_id);
+        next_id += 1;
+    }
+    let mut function_ids = Vec::new();
+    for (name, _) in functions {
+        types.extend([string(name), info(KIND_FUNC, LINKAGE_STATIC), 5]);
+        function_ids.push(next_id);
+        next_id += 1;
+    }
+
+    // .BTF.ext function info: record size, then per section its name, its
+    // record count and records of (byte offset, FUNC type id).
+    let mut func_info: Vec<u32> = vec![8];
+    for (section, id) in section_names.iter().zip(&program_ids) {
+        func_info.extend([string(section), 1, 0, *id]);
+    }
+    let text_name = string(".text");
+    // INVARIANT: an object has far fewer than 2^32 functions and text bytes.
+    let count = u32::try_from(functions.len()).unwrap_or(u32::MAX);
+    func_info.extend([text_name, count]);
+    for (offset, id) in func_offsets.iter().zip(&function_ids) {
+        func_info.extend([u32::try_from(*offset).unwrap_or(u32::MAX), *id]);
+    }
+
+    let type_bytes: Vec<u8> = types.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let len = |b: &[u8]| u32::try_from(b.len()).unwrap_or(u32::MAX);
+    let mut btf = Vec::new();
+    btf.extend(0xeb9f_u16.to_le_bytes());
+    btf.extend([1, 0]);
+    for word in [24, 0, len(&type_bytes), len(&type_bytes), len(&strings)] {
+        btf.extend(u32::to_le_bytes(word));
+    }
+    btf.extend(type_bytes);
+    btf.extend(&strings);
+
+    let info_bytes: Vec<u8> = func_info.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let info_len = len(&info_bytes);
+    let mut ext = Vec::new();
+    ext.extend(0xeb9f_u16.to_le_bytes());
+    ext.extend([1, 0]);
+    // hdr_len, func_info off/len, line_info off/len, core_relo off/len.
+    for word in [32, 0, info_len, info_len, 0, info_len, 0] {
+        ext.extend(u32::to_le_bytes(word));
+    }
+    ext.extend(info_bytes);
+    (btf, ext)
 }
 
 #[cfg(test)]
@@ -433,6 +635,74 @@ mod tests {
             emitted.programs,
             [("on_exit".to_owned(), AttachPoint::tp_btf("sys_exit"))]
         );
+    }
+
+    #[test]
+    fn functions_go_to_text_with_btf_func_info() {
+        let mut main = ProgramBuilder::new();
+        main.ld_func(Reg::R2, "cb").call_func("cb").ret(0);
+        let mut cb = ProgramBuilder::new();
+        cb.ld_map(Reg::R1, "events").ret(0);
+        let mut ob = ObjectBuilder::new();
+        ob.map(MapDef::ring_buf("events", 1 << 16))
+            .function("cb", cb.finish().unwrap())
+            .program(
+                "main",
+                AttachPoint::raw_tracepoint("sys_exit"),
+                main.finish().unwrap(),
+            );
+        let emitted = ob.emit().unwrap();
+        let file = object::File::parse(&*emitted.elf).unwrap();
+
+        let reloc_types = |section: &str| -> Vec<(u64, object::elf::RelocationType)> {
+            file.section_by_name(section)
+                .unwrap()
+                .relocations()
+                .map(|(off, r)| match r.flags() {
+                    object::RelocationFlags::Elf { r_type } => (off, r_type),
+                    _ => panic!("not an ELF relocation"),
+                })
+                .collect()
+        };
+        assert_eq!(
+            reloc_types("raw_tracepoint/sys_exit"),
+            [
+                (0, object::elf::R_BPF_64_64),
+                (16, object::elf::R_BPF_64_32)
+            ]
+        );
+        assert_eq!(reloc_types(".text"), [(0, object::elf::R_BPF_64_64)]);
+
+        // Types: int, long, void *, two prototypes, then FUNC main and cb.
+        let btf = file.section_by_name(".BTF").unwrap().data().unwrap();
+        assert_eq!(crate::btf::Btf::parse(btf).unwrap().type_count(), 8);
+        let ext = file.section_by_name(".BTF.ext").unwrap().data().unwrap();
+        let word = |i: usize| u32::from_le_bytes(ext[i * 4..i * 4 + 4].try_into().unwrap());
+        // Header (8 words), rec_size 8, then the program section (one record:
+        // offset 0, type 6) and .text (one record: offset 0, type 7).
+        assert_eq!(word(8), 8);
+        assert_eq!((word(10), word(11), word(12)), (1, 0, 6));
+        assert_eq!((word(14), word(15), word(16)), (1, 0, 7));
+    }
+
+    #[test]
+    fn rejects_unknown_and_duplicate_functions() {
+        let mut main = ProgramBuilder::new();
+        main.call_func("nope").ret(0);
+        let main = main.finish().unwrap();
+        let mut ob = ObjectBuilder::new();
+        ob.program("p", AttachPoint::raw_tracepoint("sys_exit"), main.clone());
+        assert!(matches!(
+            ob.emit(),
+            Err(EmitError::UnknownFunction { ref func, .. }) if func == "nope"
+        ));
+        let mut ob = ObjectBuilder::new();
+        ob.function("p", main.clone())
+            .program("p", AttachPoint::raw_tracepoint("sys_exit"), main);
+        assert!(matches!(
+            ob.emit(),
+            Err(EmitError::DuplicateFunction { .. })
+        ));
     }
 
     #[test]

@@ -231,6 +231,10 @@ pub mod op {
     pub const LD_IMM64: u8 = CLASS_LD | MODE_IMM | 0x18;
     /// `src_reg` of an `ld_imm64` whose immediate is a map file descriptor.
     pub const PSEUDO_MAP_FD: u8 = 1;
+    /// `src_reg` of a call to a bpf-to-bpf function.
+    pub const PSEUDO_CALL: u8 = 1;
+    /// `src_reg` of an `ld_imm64` whose immediate is a function address.
+    pub const PSEUDO_FUNC: u8 = 4;
 }
 
 /// One 8-byte instruction slot. An `ld_imm64` occupies two slots.

@@ -21,6 +21,6 @@ pub mod insn;
 pub mod loader;
 pub mod programs;
 
-pub use asm::{AsmError, Label, LoopLabels, MapRef, Program, ProgramBuilder};
+pub use asm::{AsmError, FuncRef, FuncRefKind, Label, LoopLabels, MapRef, Program, ProgramBuilder};
 pub use elf::{AttachPoint, EmitError, EmittedObject, MapDef, MapKind, ObjectBuilder};
 pub use insn::{AluOp, Helper, Insn, JmpOp, Reg, Size};

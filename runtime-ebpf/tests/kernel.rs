@@ -417,3 +417,88 @@ fn bounded_loop_runs_in_the_kernel() {
     unsafe { libc::getppid() };
     assert_eq!(loaded.get_array::<u64>("out", 0).unwrap(), 45);
 }
+
+#[test]
+fn bpf_loop_callback_runs_in_the_kernel() {
+    // main: acc = 0; n = bpf_loop(10, add_index, &acc, 0); out[0] = acc; out[1] = n.
+    let mut b = ProgramBuilder::new();
+    let done = b.new_label();
+    b.st(Size::DW, Reg::R10, -8, 0)
+        .mov64_imm(Reg::R1, 10)
+        .ld_func(Reg::R2, "add_index")
+        .stack_ptr(Reg::R3, -8)
+        .mov64_imm(Reg::R4, 0)
+        .call(Helper::Loop)
+        .mov64_reg(Reg::R6, Reg::R0)
+        .st(Size::W, Reg::R10, -12, 0)
+        .stack_ptr(Reg::R2, -12)
+        .ld_map(Reg::R1, "out")
+        .call(Helper::MapLookupElem)
+        .jmp_imm(JmpOp::Eq, Reg::R0, 0, done)
+        .ldx(Size::DW, Reg::R1, Reg::R10, -8)
+        .stx(Size::DW, Reg::R0, 0, Reg::R1)
+        .stx(Size::DW, Reg::R0, 8, Reg::R6)
+        .bind(done)
+        .ret(0);
+    let main = b.finish().unwrap();
+    // add_index(index, ctx): *(u64 *)ctx += index; return 0 (continue).
+    let mut cb = ProgramBuilder::new();
+    cb.ldx(Size::DW, Reg::R3, Reg::R2, 0)
+        .add64_reg(Reg::R3, Reg::R1)
+        .stx(Size::DW, Reg::R2, 0, Reg::R3)
+        .ret(0);
+    let mut ob = ObjectBuilder::new();
+    ob.map(MapDef::array("out", 8, 2))
+        .function("add_index", cb.finish().unwrap())
+        .program(
+            "lanner_bpfloop",
+            AttachPoint::raw_tracepoint("sys_exit"),
+            main,
+        );
+    let Some(mut loaded) = open_or_skip(&ob.emit().unwrap()) else {
+        return;
+    };
+    loaded.attach("lanner_bpfloop").unwrap();
+    // SAFETY: getppid has no preconditions.
+    unsafe { libc::getppid() };
+    assert_eq!(loaded.get_array::<u64>("out", 0).unwrap(), 45);
+    assert_eq!(loaded.get_array::<u64>("out", 1).unwrap(), 10);
+}
+
+#[test]
+fn bpf_to_bpf_call_runs_in_the_kernel() {
+    // main: out[0] = double(21), through a bpf-to-bpf call into `.text`.
+    let mut b = ProgramBuilder::new();
+    let done = b.new_label();
+    b.mov64_imm(Reg::R1, 21)
+        .call_func("double")
+        .mov64_reg(Reg::R6, Reg::R0)
+        .st(Size::W, Reg::R10, -4, 0)
+        .stack_ptr(Reg::R2, -4)
+        .ld_map(Reg::R1, "out")
+        .call(Helper::MapLookupElem)
+        .jmp_imm(JmpOp::Eq, Reg::R0, 0, done)
+        .stx(Size::DW, Reg::R0, 0, Reg::R6)
+        .bind(done)
+        .ret(0);
+    let mut double = ProgramBuilder::new();
+    double
+        .mov64_reg(Reg::R0, Reg::R1)
+        .add64_reg(Reg::R0, Reg::R1)
+        .exit();
+    let mut ob = ObjectBuilder::new();
+    ob.map(MapDef::array("out", 8, 1))
+        .function("double", double.finish().unwrap())
+        .program(
+            "lanner_call",
+            AttachPoint::tp_btf("sys_exit"),
+            b.finish().unwrap(),
+        );
+    let Some(mut loaded) = open_or_skip(&ob.emit().unwrap()) else {
+        return;
+    };
+    loaded.attach("lanner_call").unwrap();
+    // SAFETY: getppid has no preconditions.
+    unsafe { libc::getppid() };
+    assert_eq!(loaded.get_array::<u64>("out", 0).unwrap(), 42);
+}
