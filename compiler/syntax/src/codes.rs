@@ -44,7 +44,7 @@ codes! {
     EMPTY_VALUE = "L008", "empty-value", Error, YAML_VALIDATE,
         "a required value is empty or null";
     DUPLICATE_KEY = "L009", "duplicate-key", Warning, None,
-        "a key appears twice in one mapping; the last one wins";
+        "a key appears twice in one mapping; like Falco (yaml-cpp), Lanner uses the first one";
     INVALID_PRIORITY = "L010", "invalid-priority", Error, YAML_VALIDATE,
         "the priority is not one of Falco's priorities";
     INVALID_OVERRIDE = "L011", "invalid-override", Error, YAML_VALIDATE,
@@ -83,6 +83,8 @@ codes! {
         "a transformer or `val()` is used where it is not allowed";
     INVALID_LIST = "L113", "invalid-list", Error, COMPILE_CONDITION,
         "a value list has an empty element, a trailing comma or a non-string element";
+    LIST_WITHOUT_PARENS = "L114", "list-without-parentheses", Error, COMPILE_CONDITION,
+        "a list with other than one item is used after `in` or a modifier without parentheses";
     INVALID_OUTPUT = "L120", "invalid-output", Error, COMPILE_OUTPUT,
         "an output format has a `%` not followed by a field";
 }

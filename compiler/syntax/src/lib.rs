@@ -4,8 +4,11 @@
 
 pub mod codes;
 pub mod diagnostic;
+pub mod front;
+pub mod output;
 pub mod rules;
 pub mod scalar;
+pub mod source;
 pub mod span;
 pub mod yaml;
 

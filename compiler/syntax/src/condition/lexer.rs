@@ -246,7 +246,7 @@ impl<'a> Lexer<'a> {
     /// The text of the next "thing" for messages: up to the next blank, at most 24 chars.
     fn describe_at(&self, at: usize) -> String {
         let rest = self.src.get(at..).unwrap_or("");
-        if rest.is_empty() {
+        if rest.trim().is_empty() {
             return "end of condition".to_string();
         }
         let word: String = rest
@@ -284,7 +284,10 @@ impl<'a> Lexer<'a> {
     fn fail(&mut self, at: usize, len: usize, d: Diagnostic) -> Option<Spanned> {
         self.diag(d);
         let end = (at + len).min(self.src.len());
-        self.recover(end.max(self.pos));
+        // Resume scanning at the offending text itself, so that a `(` in it is balanced by its
+        // `)`; a stray `)` is the offence and is stepped over.
+        let from = if self.byte_at(at) == Some(b')') { at + 1 } else { at };
+        self.recover(from);
         Some((at, Tok::Error, end.max(at)))
     }
 
@@ -303,12 +306,14 @@ impl<'a> Lexer<'a> {
     /// `)` closing an enclosing parenthesis, or the end.
     fn recover(&mut self, from: usize) {
         // Frames opened inside the broken check (transformers, lists, `val(`) are abandoned.
+        // Their `(` lies before the error, so their `)` must be skipped too.
+        let mut depth = 0usize;
         while matches!(self.stack.last(), Some(f) if !matches!(f, Frame::Paren(_))) {
             self.stack.pop();
+            depth += 1;
         }
         let bytes = self.src.as_bytes();
         let mut i = from;
-        let mut depth = 0usize;
         let mut prev_blank = true;
         while let Some(&b) = bytes.get(i) {
             match b {
@@ -616,9 +621,15 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// Where "the end of the condition" is shown: after its last non-blank character, not
+    /// after a trailing line break (which would point at the next line of the file).
+    fn text_end(&self) -> usize {
+        self.src.trim_end().len()
+    }
+
     fn end_of_input(&mut self) -> Option<Spanned> {
         // Reached the end where an operand was expected.
-        let at = self.src.len();
+        let at = self.text_end();
         if !self.any {
             let d = self
                 .error(codes::EMPTY_CONDITION, 0, at, "condition is empty")
@@ -812,6 +823,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn missing_value(&mut self, start: usize, what: &str) -> Option<Spanned> {
+        let start = if start >= self.src.len() { self.text_end() } else { start };
         let found = self.describe_at(start);
         let len = self.token_len_at(start);
         let d = self
@@ -885,6 +897,17 @@ impl<'a> Lexer<'a> {
     fn lex_list_elem(&mut self, first: bool) -> Option<Spanned> {
         self.skip_blanks();
         let start = self.pos;
+        if start >= self.src.len() {
+            let at = self.text_end();
+            let open = self.stack.last().map_or(at, |f| f.pos());
+            let d = self
+                .error(codes::INVALID_LIST, at, 0, "list is never closed")
+                .with_label("expected a value or `)` here")
+                .with_secondary(self.map.map(open, open + 1), "list opened here")
+                .with_help("close the list with `)`");
+            self.stack.pop();
+            return self.fail(at, 0, d);
+        }
         match self.peek() {
             Some(b')') if first => return self.close_list(start),
             Some(b'"' | b'\'') => {
@@ -915,7 +938,9 @@ impl<'a> Lexer<'a> {
                 format!("expected a value in the list, found {found}"),
             )
             .with_label("expected a value here");
-        d = if first {
+        d = if start >= self.src.len() {
+            d.with_help("close the list with `)`")
+        } else if first {
             d.with_help("a list is `()` or values separated by commas, e.g. `(bash, sh)`")
         } else {
             d.with_help("remove the extra comma")
@@ -1030,7 +1055,20 @@ impl<'a> Lexer<'a> {
                         format!("expected `and`, `or` or the end of the condition, found {found}"),
                     )
                     .with_label("unexpected text");
+                let before = self.src.get(..start).unwrap_or("");
+                let glued_word = before
+                    .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .next()
+                    .unwrap_or("");
                 d = match bytes.get(start) {
+                    Some(b'(') if glued_word == "val" => d.with_help(
+                        "`val()` is only allowed on the right-hand side of a check, e.g. `proc.name = val(proc.pname)`",
+                    ),
+                    Some(b'(') if Modifier::parse(glued_word).is_some() => {
+                        let at = self.map.map(start, start);
+                        d.with_help(format!("put a blank between `{glued_word}` and `(`"))
+                            .with_fix(at, " ")
+                    }
                     Some(b'(') => d.with_help("a transformer is written without a blank before `(` (e.g. `tolower(proc.name)`), and a list follows `in`, `intersects`, `pmatch` or a modifier such as `anyof`"),
                     Some(b'"' | b'\'') => d.with_help("a quote inside a bare value must be escaped inside a quoted string, and nothing may be glued to a closing quote"),
                     _ if self.src.get(start..).is_some_and(|r| r.starts_with("not")) => d.with_help("`not` goes before a check: write `and not ...` or `or not ...`"),
@@ -1045,7 +1083,7 @@ impl<'a> Lexer<'a> {
         let frames = std::mem::take(&mut self.stack);
         for f in frames.into_iter().rev() {
             let at = f.pos();
-            let end = self.src.len();
+            let end = self.text_end();
             let d = self
                 .error(codes::UNCLOSED_PAREN, at, 1, "unclosed `(`")
                 .with_label("this parenthesis is never closed")

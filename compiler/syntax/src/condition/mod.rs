@@ -59,6 +59,52 @@ impl SpanMap for ScalarSpanMap<'_> {
     }
 }
 
+/// The macro name standing for the existing condition when an appended fragment is parsed.
+pub const APPEND_BASE: &str = "<appended-to>";
+
+/// Offsets shifted back by `prefix` before going through `inner` (clamped at 0).
+struct Unprefixed<'a> {
+    inner: &'a dyn SpanMap,
+    prefix: usize,
+}
+
+impl SpanMap for Unprefixed<'_> {
+    fn map(&self, start: usize, end: usize) -> FileSpan {
+        self.inner.map(
+            start.saturating_sub(self.prefix),
+            end.saturating_sub(self.prefix),
+        )
+    }
+}
+
+/// Parses a condition fragment that an `append` adds to an existing condition (`and x`,
+/// `or y`). Falco joins the texts with a blank and parses the whole; here the fragment is
+/// checked on its own by joining it to a placeholder macro, [`APPEND_BASE`].
+pub fn parse_appended(text: &str, map: &dyn SpanMap, max_depth: usize) -> (Expr, Vec<Diagnostic>) {
+    // The placeholder is an identifier Falco's lexer cannot produce, so it never clashes.
+    let prefix = "appended_base ";
+    let joined = format!("{prefix}{text}");
+    let shifted = Unprefixed {
+        inner: map,
+        prefix: prefix.len(),
+    };
+    let (mut expr, diags) = parse(&joined, &shifted, max_depth);
+    rename_base(&mut expr);
+    (expr, diags)
+}
+
+fn rename_base(e: &mut Expr) {
+    match e {
+        Expr::And(c, _) | Expr::Or(c, _) => {
+            if let Some(first) = c.first_mut() {
+                rename_base(first);
+            }
+        }
+        Expr::Macro(id) if id.name == "appended_base" => id.name = APPEND_BASE.to_string(),
+        _ => {}
+    }
+}
+
 /// Parses a condition. Never fails: broken parts become [`Expr::Error`] holes, and every
 /// problem is a diagnostic.
 pub fn parse(text: &str, map: &dyn SpanMap, max_depth: usize) -> (Expr, Vec<Diagnostic>) {

@@ -1,0 +1,5 @@
+//! `rulec`: the rule compiler's command-line edge. The commands live here as functions so that
+//! tests drive them without spawning processes; `main.rs` only parses arguments.
+
+pub mod check;
+pub mod render;
