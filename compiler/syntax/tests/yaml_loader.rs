@@ -155,7 +155,7 @@ fn a_full_rule_is_read_with_spans() {
     assert_eq!(&text[out.map.to_file(2)..][..5], "%proc");
     assert_eq!(r.priority.as_ref().unwrap().node, Priority::Informational);
     assert_eq!(r.tags.as_ref().unwrap().node.len(), 2);
-    assert_eq!(r.enabled.as_ref().unwrap().node, true);
+    assert!(r.enabled.as_ref().unwrap().node);
     assert_eq!(r.capture_duration.as_ref().unwrap().node, 15000);
     assert_eq!(r.source.as_ref().unwrap().value, "syscall");
 }

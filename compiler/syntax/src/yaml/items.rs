@@ -568,10 +568,10 @@ impl Reader {
                     ),
                 );
                 d.label = format!("{} is not a sequence", other.shape());
-                if let Node::Scalar(s) = other {
-                    if !s.null {
-                        d.help = Some(format!("write `{}: [{}]`", e.key, s.scalar.value));
-                    }
+                if let Node::Scalar(s) = other
+                    && !s.null
+                {
+                    d.help = Some(format!("write `{}: [{}]`", e.key, s.scalar.value));
                 }
                 return None;
             }
@@ -615,24 +615,24 @@ impl Reader {
 
     fn append_flag(&mut self, ctx: &Ctx, view: &MapView<'_>) -> Option<Spanned<bool>> {
         let append = self.boolean(ctx, view.get("append"), false);
-        if let Some(a) = &append {
-            if a.node {
-                let key_span = view.get("append").map_or(a.span, |e| e.key_span);
-                let what = match ctx.what {
-                    "list" => "items",
-                    _ => "condition",
-                };
-                let d = self.report(
-                    ctx,
-                    codes::DEPRECATED_APPEND,
-                    key_span.cover(a.span),
-                    "`append: true` is deprecated".to_string(),
-                );
-                d.label = "deprecated".into();
-                d.help = Some(format!(
-                    "remove `append: true` and add `override:` with an `append` entry for each key instead, e.g. `{what}: append`"
-                ));
-            }
+        if let Some(a) = &append
+            && a.node
+        {
+            let key_span = view.get("append").map_or(a.span, |e| e.key_span);
+            let what = match ctx.what {
+                "list" => "items",
+                _ => "condition",
+            };
+            let d = self.report(
+                ctx,
+                codes::DEPRECATED_APPEND,
+                key_span.cover(a.span),
+                "`append: true` is deprecated".to_string(),
+            );
+            d.label = "deprecated".into();
+            d.help = Some(format!(
+                "remove `append: true` and add `override:` with an `append` entry for each key instead, e.g. `{what}: append`"
+            ));
         }
         append
     }
@@ -1313,17 +1313,17 @@ impl Reader {
         }
         let name = self.text(&pctx, view.get("name"), true, false, None);
         let version = self.text(&pctx, view.get("version"), true, false, None);
-        if let Some(v) = &version {
-            if !is_semver(&v.value) {
-                let d = self.report(
-                    &pctx,
-                    codes::INVALID_VERSION,
-                    v.span,
-                    format!("invalid plugin version `{}`", v.value),
-                );
-                d.label = "not a version".into();
-                d.help = Some("write a version as `x.y.z`, e.g. `0.4.0`".into());
-            }
+        if let Some(v) = &version
+            && !is_semver(&v.value)
+        {
+            let d = self.report(
+                &pctx,
+                codes::INVALID_VERSION,
+                v.span,
+                format!("invalid plugin version `{}`", v.value),
+            );
+            d.label = "not a version".into();
+            d.help = Some("write a version as `x.y.z`, e.g. `0.4.0`".into());
         }
         let mut alternatives = Vec::new();
         if let Some(alts) = view.get("alternatives") {

@@ -410,20 +410,13 @@ fn block(
         let content_start = line.start + indent;
         let content = text.get(content_start..line.content_end)?;
         let spaced = content.starts_with(is_blank);
-        match prev_spaced {
-            None => {
-                for br in &pending {
-                    b.produced('\n', *br);
-                }
-            }
-            Some(prev) => {
-                if folded && !prev && !spaced {
-                    b.fold(&pending);
-                } else {
-                    for br in &pending {
-                        b.produced('\n', *br);
-                    }
-                }
+        // Folding joins two lines that are both unindented text; everything else (leading
+        // empty lines, literal scalars, more-indented lines) keeps its line breaks.
+        if folded && prev_spaced == Some(false) && !spaced {
+            b.fold(&pending);
+        } else {
+            for br in &pending {
+                b.produced('\n', *br);
             }
         }
         b.verbatim(content, content_start);

@@ -78,7 +78,6 @@ mod tests {
             Some("condition")
         );
         assert_eq!(closest("outptu", &["condition", "output"]), Some("output"));
-        assert_eq!(closest("rool", &["rule", "macro", "list"]), Some("rule"));
         assert_eq!(closest("WARNNG", &["warning", "error"]), Some("warning"));
         assert_eq!(closest("severity", &["rule", "priority", "desc"]), None);
     }

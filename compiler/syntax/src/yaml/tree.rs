@@ -402,9 +402,7 @@ pub(crate) fn skip_properties(text: &str, mut pos: usize) -> usize {
         if !(rest.starts_with('&') || rest.starts_with('!')) {
             return pos;
         }
-        let word = rest
-            .find(|c: char| c == ' ' || c == '\t' || c == '\n' || c == '\r')
-            .unwrap_or(rest.len());
+        let word = rest.find([' ', '\t', '\n', '\r']).unwrap_or(rest.len());
         let after = rest.get(word..).unwrap_or("");
         // A property may stand alone on its line, before a block collection.
         let blanks = after.len() - after.trim_start_matches([' ', '\t', '\n', '\r']).len();
