@@ -8,6 +8,7 @@
 
 use thiserror::Error;
 
+use crate::check::{FUNCTION_ENTRY, PROGRAM_ENTRY, RegSet, check_flow};
 use crate::insn::{AluOp, Helper, Insn, JmpOp, Reg, Size, encode_all, op};
 
 /// The verifier's limit on instructions for a privileged program.
@@ -77,6 +78,12 @@ pub enum AsmError {
     },
     #[error("the jump at instruction {at} targets the second slot of an ld_imm64 at {target}")]
     JumpIntoLdImm64 { at: usize, target: usize },
+    #[error("the jump at instruction {at} targets {target}, past the end of the program")]
+    JumpPastEnd { at: usize, target: usize },
+    #[error("instruction {at} is unreachable (the verifier rejects dead code)")]
+    Unreachable { at: usize },
+    #[error("instruction {at} reads r{reg}, which is not written on every path to it")]
+    UndefinedRead { at: usize, reg: u8 },
     #[error("instruction {at} writes the read-only frame pointer r10")]
     FramePointerWrite { at: usize },
     #[error("the program is empty")]
@@ -422,8 +429,28 @@ impl ProgramBuilder {
         self
     }
 
-    /// Resolves labels and checks the stream's shape.
+    /// Resolves labels and checks the stream as a program's main function:
+    /// its shape, that every instruction is reachable, and that no register
+    /// is read before it is written (only R1, the context, and R10 are
+    /// defined on entry).
     pub fn finish(self) -> Result<Program, AsmError> {
+        self.finish_checked(Some(PROGRAM_ENTRY))
+    }
+
+    /// Like [`ProgramBuilder::finish`] for a function called by others (a
+    /// `bpf_loop` callback, a bpf-to-bpf callee): R1–R5 count as defined.
+    pub fn finish_function(self) -> Result<Program, AsmError> {
+        self.finish_checked(Some(FUNCTION_ENTRY))
+    }
+
+    /// Resolves labels and checks only the stream's shape, for code that is
+    /// meant to reach the verifier as it is (such as tests of the verifier's
+    /// own diagnostics) or that is not a program at all.
+    pub fn finish_unchecked(self) -> Result<Program, AsmError> {
+        self.finish_checked(None)
+    }
+
+    fn finish_checked(self, entry: Option<RegSet>) -> Result<Program, AsmError> {
         let ProgramBuilder {
             mut insns,
             labels,
@@ -476,6 +503,9 @@ impl ProgramBuilder {
                         label: label.0,
                         used_at: at,
                     })?;
+            if target >= insns.len() {
+                return Err(AsmError::JumpPastEnd { at, target });
+            }
             if second_slots.get(target).copied().unwrap_or(false) {
                 return Err(AsmError::JumpIntoLdImm64 { at, target });
             }
@@ -491,6 +521,9 @@ impl ProgramBuilder {
             if let Some(insn) = insns.get_mut(at) {
                 insn.off = off;
             }
+        }
+        if let Some(entry) = entry {
+            check_flow(&insns, entry)?;
         }
         Ok(Program {
             insns,
@@ -550,7 +583,7 @@ mod tests {
             .atomic_add(Size::DW, R1, 0, R2) // db 21: lock *(u64 *)(r1 + 0) += r2
             .ld_imm64(R1, 0x1122_3344_5566_7788) // 18 01 ... 00 00 ...
             .ret(0); // b7 00, 95 00
-        let p = b.finish().unwrap();
+        let p = b.finish_unchecked().unwrap();
         assert_eq!(
             hex(&p),
             [
@@ -592,7 +625,7 @@ mod tests {
             .ja(top) // 3: -4 -> 0
             .bind(out)
             .ret(0); // 4, 5
-        let p = b.finish().unwrap();
+        let p = b.finish_unchecked().unwrap();
         let h = hex(&p);
         assert_eq!(h[0], "15 00 03 00 00 00 00 00");
         assert_eq!(h[1], "2d 21 fe ff 00 00 00 00");
@@ -655,6 +688,17 @@ mod tests {
         }
         b.bind(far).ret(0);
         assert_eq!(b.finish().unwrap().insns()[0].off, i16::MAX);
+    }
+
+    #[test]
+    fn jump_past_the_end_is_an_error() {
+        let mut b = ProgramBuilder::new();
+        let end = b.new_label();
+        b.mov64_imm(R0, 0)
+            .jmp_imm(JmpOp::Eq, R1, 0, end)
+            .exit()
+            .bind(end);
+        assert_eq!(b.finish(), Err(AsmError::JumpPastEnd { at: 1, target: 3 }));
     }
 
     #[test]

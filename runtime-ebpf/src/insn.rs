@@ -197,6 +197,54 @@ impl Helper {
             Helper::Loop => 181,
         }
     }
+
+    /// Every helper, for reverse lookups.
+    pub const ALL: [Helper; 17] = [
+        Helper::MapLookupElem,
+        Helper::KtimeGetNs,
+        Helper::GetSmpProcessorId,
+        Helper::GetCurrentPidTgid,
+        Helper::GetCurrentUidGid,
+        Helper::GetCurrentComm,
+        Helper::GetCurrentTask,
+        Helper::ProbeReadUser,
+        Helper::ProbeReadKernel,
+        Helper::ProbeReadUserStr,
+        Helper::ProbeReadKernelStr,
+        Helper::RingbufOutput,
+        Helper::RingbufReserve,
+        Helper::RingbufSubmit,
+        Helper::RingbufDiscard,
+        Helper::GetCurrentTaskBtf,
+        Helper::Loop,
+    ];
+
+    /// The helper with number `id`, if it is one of ours.
+    pub fn from_id(id: i32) -> Option<Helper> {
+        Self::ALL.into_iter().find(|h| h.id() == id)
+    }
+
+    /// How many argument registers (R1 upwards) the helper reads.
+    pub const fn arg_count(self) -> u8 {
+        match self {
+            Helper::KtimeGetNs
+            | Helper::GetSmpProcessorId
+            | Helper::GetCurrentPidTgid
+            | Helper::GetCurrentUidGid
+            | Helper::GetCurrentTask
+            | Helper::GetCurrentTaskBtf => 0,
+            Helper::MapLookupElem
+            | Helper::GetCurrentComm
+            | Helper::RingbufSubmit
+            | Helper::RingbufDiscard => 2,
+            Helper::ProbeReadUser
+            | Helper::ProbeReadKernel
+            | Helper::ProbeReadUserStr
+            | Helper::ProbeReadKernelStr
+            | Helper::RingbufReserve => 3,
+            Helper::RingbufOutput | Helper::Loop => 4,
+        }
+    }
 }
 
 /// Flags accepted by `bpf_ringbuf_output` / `bpf_ringbuf_submit`.
@@ -325,5 +373,8 @@ mod tests {
         assert_eq!(Helper::RingbufReserve.id(), 131);
         assert_eq!(Helper::GetCurrentTaskBtf.id(), 158);
         assert_eq!(Helper::Loop.id(), 181);
+        for h in Helper::ALL {
+            assert_eq!(Helper::from_id(h.id()), Some(h));
+        }
     }
 }

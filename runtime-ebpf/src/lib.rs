@@ -7,6 +7,9 @@
 //! - [`insn`]: registers, opcodes and helpers as types, and the exact 8-byte
 //!   encoding of an instruction;
 //! - [`asm`]: a builder with symbolic labels and map references;
+//! - [`check`]: reachability and register-definedness checks run by the
+//!   builder, so generator bugs surface with a clear message before the
+//!   verifier sees the program;
 //! - [`elf`]: an emitter that writes maps and programs into an ELF object aya
 //!   0.14 loads;
 //! - [`btf`]: a reader for the running kernel's BTF, so field offsets are
@@ -16,6 +19,7 @@
 
 pub mod asm;
 pub mod btf;
+pub mod check;
 pub mod elf;
 pub mod insn;
 pub mod loader;

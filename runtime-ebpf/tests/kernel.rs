@@ -26,7 +26,8 @@ use lanner_ebpf::programs::{
     RecordKind, SyscallRecord,
 };
 use lanner_ebpf::{
-    AttachPoint, EmittedObject, Helper, JmpOp, MapDef, ObjectBuilder, ProgramBuilder, Reg, Size,
+    AsmError, AttachPoint, EmittedObject, Helper, JmpOp, MapDef, ObjectBuilder, ProgramBuilder,
+    Reg, Size,
 };
 
 const WAIT: Duration = Duration::from_secs(3);
@@ -324,7 +325,14 @@ fn verifier_rejection_names_program_and_carries_log() {
     // Returns without setting R0: the verifier answers "R0 !read_ok".
     let mut b = ProgramBuilder::new();
     b.exit();
-    let bad = b.finish().unwrap();
+    // The builder's own check catches this; skip it so the verifier sees it.
+    let mut checked = ProgramBuilder::new();
+    checked.exit();
+    assert_eq!(
+        checked.finish(),
+        Err(AsmError::UndefinedRead { at: 0, reg: 0 })
+    );
+    let bad = b.finish_unchecked().unwrap();
     let mut ob = ObjectBuilder::new();
     ob.program("lanner_bad", AttachPoint::raw_tracepoint("sys_exit"), bad);
     let object = ob.emit().unwrap();
@@ -449,7 +457,7 @@ fn bpf_loop_callback_runs_in_the_kernel() {
         .ret(0);
     let mut ob = ObjectBuilder::new();
     ob.map(MapDef::array("out", 8, 2))
-        .function("add_index", cb.finish().unwrap())
+        .function("add_index", cb.finish_function().unwrap())
         .program(
             "lanner_bpfloop",
             AttachPoint::raw_tracepoint("sys_exit"),
@@ -488,7 +496,7 @@ fn bpf_to_bpf_call_runs_in_the_kernel() {
         .exit();
     let mut ob = ObjectBuilder::new();
     ob.map(MapDef::array("out", 8, 1))
-        .function("double", double.finish().unwrap())
+        .function("double", double.finish_function().unwrap())
         .program(
             "lanner_call",
             AttachPoint::tp_btf("sys_exit"),
