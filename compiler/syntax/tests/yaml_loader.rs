@@ -637,3 +637,110 @@ fn dump_fixture_diagnostics() {
         }
     }
 }
+
+// ---- Falco's verdicts on broken files ------------------------------------------------------
+
+/// The oracle cases: files Falco 0.44 loaded with `-V`, and the codes it reported. The loader
+/// must report a structural error (`L0xx`) exactly when Falco reported a YAML parse or
+/// validation error, and the unknown-item/unknown-key warnings when Falco did.
+#[test]
+fn oracle_validate_cases_agree_with_falco() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/scap/oracle-falco/validate");
+    let tsv = std::fs::read_to_string(dir.join("results.tsv")).unwrap();
+    let mut checked = 0;
+    let mut mismatches = Vec::new();
+    for line in tsv.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let case = cols[0];
+        let errors = cols.get(6).copied().unwrap_or("");
+        let warnings = cols.get(8).copied().unwrap_or("");
+        let text = std::fs::read_to_string(dir.join(format!("{case}.yaml"))).unwrap();
+        let (_, diags) = load(&text);
+        let ours_error = diags
+            .iter()
+            .any(|d| d.is_error() && d.code.id.starts_with("L0"));
+        let falco_error =
+            errors.contains("LOAD_ERR_YAML_PARSE") || errors.contains("LOAD_ERR_YAML_VALIDATE");
+        if ours_error != falco_error {
+            mismatches.push(format!(
+                "{case}: falco errors {errors:?}, ours {:?}",
+                ids(&diags)
+            ));
+        }
+        for (falco, ours) in [("LOAD_UNKNOWN_ITEM", "L004"), ("LOAD_UNKNOWN_KEY", "L005")] {
+            if warnings.contains(falco) != ids(&diags).contains(&ours) {
+                mismatches.push(format!(
+                    "{case}: falco warnings {warnings:?}, ours {:?}",
+                    ids(&diags)
+                ));
+            }
+        }
+        if ids(&diags).contains(&"L013") && !warnings.contains("LOAD_DEPRECATED_ITEM") {
+            mismatches.push(format!("{case}: L013 without a Falco deprecation warning"));
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 60);
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+}
+
+/// Cutting a rules file anywhere never panics, keeps every item that ends before the cut, and
+/// every scalar still maps back into the (shorter) text.
+#[test]
+fn truncated_files_never_panic() {
+    let text = upstream("falco_rules.yaml");
+    let (full, _) = load(&text);
+    let mut cuts: Vec<usize> = text
+        .match_indices('\n')
+        .map(|(i, _)| i + 1)
+        .step_by(7)
+        .collect();
+    cuts.extend(
+        (0..text.len())
+            .step_by(997)
+            .filter(|i| text.is_char_boundary(*i)),
+    );
+    for cut in cuts {
+        let part = &text[..cut];
+        let (file, _) = load(part);
+        let complete = full
+            .items
+            .iter()
+            .filter(|i| (i.span.end as usize) < cut.saturating_sub(1))
+            .count();
+        assert!(
+            file.items.len() + 1 >= complete,
+            "cut at {cut}: {} items, {complete} complete",
+            file.items.len()
+        );
+        for s in yaml::scalars(part) {
+            for (off, _) in s.value.char_indices() {
+                assert!(
+                    s.map.to_file(off) < part.len(),
+                    "cut at {cut}: {:?}",
+                    s.value
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn aliases_are_expanded_but_not_exponentially() {
+    let text = "- list: a\n  items: &x [p, q]\n- list: b\n  items: *x\n";
+    let (file, diags) = load(text);
+    assert!(diags.is_empty(), "{diags:#?}");
+    let ItemKind::List(b) = &file.items[1].kind else {
+        panic!()
+    };
+    assert_eq!(b.items.as_ref().unwrap().node.len(), 2);
+
+    let mut laughs = String::from("- list: l0\n  items: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let refs = vec![format!("*l{}", i - 1); 10].join(", ");
+        laughs.push_str(&format!("- list: l{i}\n  items: &l{i} [{refs}]\n"));
+    }
+    let (_, diags) = load(&laughs);
+    assert!(ids(&diags).contains(&"L001"), "{:?}", ids(&diags));
+}

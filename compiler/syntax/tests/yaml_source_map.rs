@@ -240,3 +240,26 @@ fn every_upstream_scalar_maps_back() {
         }
     }
 }
+
+/// The oracle's broken files and the check fixtures exercise odd corners; every scalar in them
+/// must map back too.
+#[test]
+fn every_fixture_scalar_maps_back() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dirs = [
+        root.join("../../../shared/scap/oracle-falco/validate"),
+        root.join("../rulec/tests/fixtures/check"),
+    ];
+    let mut seen = 0;
+    for dir in dirs {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert_all(&text);
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 75, "{seen}");
+}

@@ -199,6 +199,7 @@ fn parse_once(text: &str, shadow: &str, index: &CharIndex) -> (Documents, Option
     let mut out = Documents::default();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: Vec<(usize, Node)> = Vec::new();
+    let mut alias_budget: usize = 1_000_000;
     // The end of the previous event, where the search for a block scalar's header starts.
     let mut prev_end = 0usize;
     let mut doc_root: Option<Node> = None;
@@ -244,10 +245,23 @@ fn parse_once(text: &str, shadow: &str, index: &CharIndex) -> (Documents, Option
             Event::Alias(id) => {
                 // An alias stands for a copy of the anchored node; its spans stay those of the
                 // anchor, which is where the text really is.
-                let node = anchors
-                    .iter()
-                    .rev()
-                    .find(|(a, _)| *a == id)
+                let found = anchors.iter().rev().find(|(a, _)| *a == id);
+                let size = found.map_or(1, |(_, n)| node_count(n));
+                // Aliases of aliases grow exponentially ("billion laughs"); a rules file has
+                // no business expanding to millions of nodes, so stop there.
+                alias_budget = alias_budget.saturating_sub(size);
+                if alias_budget == 0 {
+                    out.error = Some(SyntaxError {
+                        offset: start,
+                        message: "aliases expand to too many nodes".to_string(),
+                    });
+                    if let Some(Frame::Seq { items, start, .. }) = stack.into_iter().next() {
+                        let end = items.last().map_or(start, |n| n.span().end as usize);
+                        out.partial = Some((items, Span::new(start, end)));
+                    }
+                    return (out, None);
+                }
+                let node = found
                     .map(|(_, n)| n.clone())
                     .unwrap_or_else(|| null_node(start, end));
                 Some((node, 0))
@@ -363,6 +377,20 @@ fn parse_once(text: &str, shadow: &str, index: &CharIndex) -> (Documents, Option
         out.docs.push(root);
     }
     (out, None)
+}
+
+/// The number of nodes in a tree.
+fn node_count(node: &Node) -> usize {
+    match node {
+        Node::Scalar(_) => 1,
+        Node::Seq(children, _) => 1 + children.iter().map(node_count).sum::<usize>(),
+        Node::Map(pairs, _) => {
+            1 + pairs
+                .iter()
+                .map(|(k, v)| node_count(k) + node_count(v))
+                .sum::<usize>()
+        }
+    }
 }
 
 /// The 0-based column, in characters, of byte offset `offset`.
