@@ -22,7 +22,8 @@ pub enum ItemKind {
     Rule(Box<RuleItem>),
     RequiredEngineVersion(Scalar),
     RequiredPluginVersions(Vec<PluginRequirement>),
-    /// A mapping with none of the known item keys (warning `LOAD_UNKNOWN_ITEM`).
+    /// A mapping with none of the known item keys (warning `LOAD_UNKNOWN_ITEM`), or a
+    /// `required_engine_version` item whose value is unusable (an error was reported).
     Unknown,
 }
 
@@ -59,6 +60,8 @@ pub enum OverrideOp {
 
 #[derive(Clone, Debug)]
 pub struct ListItem {
+    /// Empty when the name is missing, null or not a string; the loader reported it. The same
+    /// holds for macro and rule names.
     pub name: Scalar,
     /// `None` when the key is absent; the loader already reported what is wrong.
     pub items: Option<Spanned<Vec<Scalar>>>,

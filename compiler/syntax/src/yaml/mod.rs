@@ -134,6 +134,14 @@ fn syntax_error(file: FileId, text: &str, err: &tree::SyntaxError) -> Diagnostic
         diag = diag.with_help(
             "quote a value that contains `: `, and check that the keys of one item start in the same column",
         );
+    } else if err.message.starts_with("unexpected character") {
+        diag = diag.with_help(
+            "a value that starts with `%`, `@` or a backtick must be quoted, e.g. `output: \"%proc.name opened %fd.name\"`",
+        );
+    } else if err.message.contains("trailing content after") {
+        diag = diag.with_help(
+            "a quoted string is followed by more text; quote the whole value, or use a block scalar (`>`)",
+        );
     } else if err.message.contains("quoted scalar") {
         diag = diag.with_help(
             "check that this quoted string has its closing quote and that its continuation lines are indented",
