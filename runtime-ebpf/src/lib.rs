@@ -15,7 +15,9 @@
 //! - [`btf`]: a reader for the running kernel's BTF, so field offsets are
 //!   resolved at load time instead of being hard-coded;
 //! - [`programs`]: the programs themselves and the layouts of their records;
-//! - [`loader`]: a thin wrapper over aya that loads, attaches and reads.
+//! - [`loader`]: a thin wrapper over aya that loads, attaches and reads;
+//! - [`probe`]: the standard object running, with its prefilter and typed
+//!   records.
 
 pub mod asm;
 pub mod btf;
@@ -23,6 +25,7 @@ pub mod check;
 pub mod elf;
 pub mod insn;
 pub mod loader;
+pub mod probe;
 pub mod programs;
 
 pub use asm::{AsmError, FuncRef, FuncRefKind, Label, LoopLabels, MapRef, Program, ProgramBuilder};

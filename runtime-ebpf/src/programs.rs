@@ -566,6 +566,33 @@ impl ProcRecord {
     }
 }
 
+/// Any record the programs write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Record {
+    Syscall(SyscallRecord),
+    Proc(ProcRecord),
+}
+
+impl Record {
+    /// Decodes a ring-buffer record by its kind; `None` for a record that is
+    /// too short or of an unknown kind.
+    pub fn parse(b: &[u8]) -> Option<Self> {
+        match RecordKind::from_u32(u32_at(b, header::KIND)?)? {
+            RecordKind::Syscall => SyscallRecord::parse(b).map(Record::Syscall),
+            RecordKind::Exec | RecordKind::Fork | RecordKind::Exit => {
+                ProcRecord::parse(b).map(Record::Proc)
+            }
+        }
+    }
+
+    pub fn header(&self) -> &RecordHeader {
+        match self {
+            Record::Syscall(r) => &r.header,
+            Record::Proc(r) => &r.header,
+        }
+    }
+}
+
 fn cstr(b: &[u8]) -> String {
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
     String::from_utf8_lossy(b.get(..end).unwrap_or_default()).into_owned()

@@ -510,3 +510,79 @@ fn bpf_to_bpf_call_runs_in_the_kernel() {
     unsafe { libc::getppid() };
     assert_eq!(loaded.get_array::<u64>("out", 0).unwrap(), 42);
 }
+
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid timespec to write into.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+#[test]
+fn probe_prefilter_changes_at_run_time() {
+    use lanner_ebpf::probe::Probe;
+    use lanner_ebpf::programs::Record;
+
+    let opts = ObjectOptions {
+        flavor: Flavor::TpBtf,
+        proc_events: false,
+        ring_bytes: 1 << 20,
+    };
+    let getppid = libc::SYS_getppid as u32;
+    let mut probe = match Probe::start(opts, &[getppid]) {
+        Ok(p) => p,
+        Err(e) if in_ci() => panic!("starting the probe must work in CI: {e}"),
+        Err(e) => {
+            eprintln!("skipping kernel test: {e}");
+            return;
+        }
+    };
+    let tid = gettid();
+    let mine = |probe: &mut Probe, id: i64| {
+        let mut n = 0;
+        probe.drain(|r| {
+            if let Record::Syscall(s) = r
+                && s.header.pid == tid
+                && s.id == id
+            {
+                n += 1;
+            }
+        });
+        n
+    };
+    for _ in 0..5 {
+        // SAFETY: getppid has no preconditions.
+        unsafe { libc::getppid() };
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(mine(&mut probe, libc::SYS_getppid), 5);
+
+    probe.want(getppid, false).unwrap();
+    let t0 = monotonic_ns();
+    for _ in 0..5 {
+        // SAFETY: getppid has no preconditions.
+        unsafe { libc::getppid() };
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    let mut late = 0;
+    probe.drain(|r| {
+        if let Record::Syscall(s) = r
+            && s.header.pid == tid
+            && s.header.ktime_ns > t0
+        {
+            late += 1;
+        }
+    });
+    assert_eq!(late, 0, "getppid passed after being unwanted");
+    assert!(matches!(
+        probe.want(MAX, true),
+        Err(lanner_ebpf::probe::ProbeError::SyscallOutOfRange { .. })
+    ));
+    assert_eq!(probe.malformed(), 0);
+    assert_eq!(probe.drops().unwrap(), 0);
+}
+
+const MAX: u32 = programs::MAX_SYSCALLS;

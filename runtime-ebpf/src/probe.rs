@@ -1,0 +1,102 @@
+//! The standard object, running: generated against the kernel's BTF, loaded,
+//! attached, its prefilter set, its ring buffer read into typed records.
+
+use crate::btf::{Btf, BtfError};
+use crate::loader::{Loaded, LoaderError, RingReader};
+use crate::programs::{
+    self, DROPS_MAP, EVENTS_MAP, GenerateError, INTEREST_MAP, MAX_SYSCALLS, ObjectOptions, Record,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("reading the kernel's BTF failed: {source}")]
+    Btf {
+        #[from]
+        source: BtfError,
+    },
+    #[error(transparent)]
+    Generate {
+        #[from]
+        source: GenerateError,
+    },
+    #[error(transparent)]
+    Loader {
+        #[from]
+        source: LoaderError,
+    },
+    #[error("syscall id {syscall} is outside the prefilter's range (0..{max})")]
+    SyscallOutOfRange { syscall: u32, max: u32 },
+}
+
+/// Lanner's kernel probe: the `sys_exit` program with its prefilter and,
+/// optionally, the process-lifecycle programs. Dropping it detaches them.
+#[derive(Debug)]
+pub struct Probe {
+    loaded: Loaded,
+    ring: RingReader,
+    malformed: u64,
+}
+
+impl Probe {
+    /// Generates the object for the running kernel, loads every program,
+    /// marks `syscalls` as wanted and attaches.
+    pub fn start(opts: ObjectOptions, syscalls: &[u32]) -> Result<Self, ProbeError> {
+        let btf = Btf::from_sys_fs()?;
+        let object = programs::generate(&btf, opts)?;
+        let mut loaded = Loaded::open(&object)?;
+        loaded.load_all()?;
+        let ring = loaded.take_ring(EVENTS_MAP)?;
+        let mut probe = Probe {
+            loaded,
+            ring,
+            malformed: 0,
+        };
+        for &syscall in syscalls {
+            probe.want(syscall, true)?;
+        }
+        // Attaching last means no record is written before the prefilter
+        // holds what the caller asked for.
+        let names: Vec<String> = probe.loaded.program_names().map(str::to_owned).collect();
+        for name in names {
+            probe.loaded.attach(&name)?;
+        }
+        Ok(probe)
+    }
+
+    /// Lets `syscall` through the in-kernel prefilter, or stops it. Takes
+    /// effect for the next syscall on any CPU.
+    pub fn want(&mut self, syscall: u32, wanted: bool) -> Result<(), ProbeError> {
+        if syscall >= MAX_SYSCALLS {
+            return Err(ProbeError::SyscallOutOfRange {
+                syscall,
+                max: MAX_SYSCALLS,
+            });
+        }
+        self.loaded
+            .set_array(INTEREST_MAP, syscall, u8::from(wanted))?;
+        Ok(())
+    }
+
+    /// Hands every record now in the ring buffer to `f`; returns how many
+    /// were decoded. Records that do not decode are counted in
+    /// [`Probe::malformed`].
+    pub fn drain(&mut self, mut f: impl FnMut(Record)) -> usize {
+        let mut malformed = 0;
+        let n = self.ring.drain(|bytes| match Record::parse(bytes) {
+            Some(record) => f(record),
+            None => malformed += 1,
+        });
+        self.malformed += malformed;
+        n - usize::try_from(malformed).unwrap_or(0)
+    }
+
+    /// Records lost because the ring buffer was full, summed over CPUs.
+    pub fn drops(&self) -> Result<u64, ProbeError> {
+        Ok(self.loaded.per_cpu_sum(DROPS_MAP, 0)?)
+    }
+
+    /// Records that could not be decoded (a layout mismatch: a bug).
+    pub fn malformed(&self) -> u64 {
+        self.malformed
+    }
+}
