@@ -1,8 +1,8 @@
 //! `rulec check FILE...`: every syntax problem of every file in one run.
 
+use lanner_syntax::Diagnostic;
 use lanner_syntax::front::{ParsedFile, check_unparenthesised_lists, parse_file};
 use lanner_syntax::source::SourceDb;
-use lanner_syntax::Diagnostic;
 
 /// The result of checking a set of files loaded together, in order.
 pub struct CheckResult {
@@ -35,8 +35,11 @@ pub fn check_sources(sources: Vec<(String, String)>) -> CheckResult {
     diagnostics.extend(check_unparenthesised_lists(&files));
     // Stable order: by file, then position, then code.
     diagnostics.sort_by(|a, b| {
-        (a.primary.file, a.primary.span.start, a.code.id)
-            .cmp(&(b.primary.file, b.primary.span.start, b.code.id))
+        (a.primary.file, a.primary.span.start, a.code.id).cmp(&(
+            b.primary.file,
+            b.primary.span.start,
+            b.code.id,
+        ))
     });
     CheckResult {
         db,

@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use rulec::{check, render};
 
 #[derive(Parser)]
-#[command(name = "rulec", version, about = "The Lanner rule compiler: checks Falco rule files")]
+#[command(
+    name = "rulec",
+    version,
+    about = "The Lanner rule compiler: checks Falco rule files"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

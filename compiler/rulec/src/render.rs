@@ -64,8 +64,11 @@ pub fn to_codespan(db: &SourceDb, d: &Diagnostic) -> cs::Diagnostic<FileId> {
         Severity::Note => cs::Severity::Note,
     };
     let mut labels = vec![
-        cs::Label::primary(d.primary.file, clamp(db, d.primary.file, d.primary.span.range()))
-            .with_message(d.label.clone()),
+        cs::Label::primary(
+            d.primary.file,
+            clamp(db, d.primary.file, d.primary.span.range()),
+        )
+        .with_message(d.label.clone()),
     ];
     for l in &d.secondary {
         labels.push(

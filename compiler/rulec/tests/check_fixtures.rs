@@ -1,6 +1,8 @@
 //! `rulec check` fixtures: one rules file per case under `tests/fixtures/check/`, one snapshot
 //! per file under the workspace's `tests/snapshots/check/`. Add a case by adding a file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use rulec::{check, render};
 
 /// Checks one fixture and renders what a user sees, plus the exit code.

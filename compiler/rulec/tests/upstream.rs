@@ -1,15 +1,20 @@
 //! Falco's upstream rule files load unchanged: every condition and output parses with zero
 //! errors, and the canonical form of every rule condition is snapshotted.
 
-use rulec::check;
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use lanner_syntax::condition::print::canonical;
 use lanner_syntax::rules::ItemKind;
+use rulec::check;
 
 fn upstream(name: &str) -> (String, String) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/upstream-rules")
         .join(name);
-    (name.to_string(), std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+    (
+        name.to_string(),
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
 }
 
 const FILES: [&str; 3] = [

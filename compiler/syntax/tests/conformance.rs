@@ -7,6 +7,8 @@
 //! match are listed, with a reason, in `tests/parser_conformance_exceptions.txt`; a listed case
 //! that starts passing fails the test too, so the list stays honest.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -29,7 +31,8 @@ struct Case {
 }
 
 fn exceptions() -> BTreeMap<String, String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/parser_conformance_exceptions.txt");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/parser_conformance_exceptions.txt");
     let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
@@ -51,7 +54,10 @@ fn parser_cases() {
     let mut unexpected_passes = Vec::new();
     let (mut verdicts, mut printed) = (0usize, 0usize);
     for case in &cases {
-        let map = OffsetMap { file: FileId(0), base: 0 };
+        let map = OffsetMap {
+            file: FileId(0),
+            base: 0,
+        };
         let (expr, diags) = parse(&case.expr, &map, TEST_MAX_DEPTH);
         let accepted = diags.iter().all(|d| !d.is_error());
         let mut problem = None;

@@ -14,8 +14,8 @@
 
 use logos::Logos;
 
-use super::ast::{Modifier, OpKind, TransformerKind};
 use super::SpanMap;
+use super::ast::{Modifier, OpKind, TransformerKind};
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 
@@ -146,20 +146,26 @@ enum Mode {
     /// After a left-hand side: an operator.
     Operator,
     /// After `=`, `!=`, `contains`, ...: a string value, a modifier, `val(` or a transformer.
-    StrValue { blank_before: bool },
+    StrValue {
+        blank_before: bool,
+    },
     /// After `<`, `<=`, `>`, `>=`.
     NumValue,
     /// After `in`, `intersects`, `pmatch`: a list, an identifier or a transformer.
     ListValue,
     /// After a modifier: a list or an identifier.
     ModifierList,
-    ListElem { first: bool },
+    ListElem {
+        first: bool,
+    },
     ListSep,
     /// After a complete check: `and`, `or`, `)` or the end.
     AfterOperand,
     TrArg,
     TrArgSep,
-    TrListElem { first: bool },
+    TrListElem {
+        first: bool,
+    },
     TrListSep,
     ValField,
     ValClose,
@@ -286,7 +292,11 @@ impl<'a> Lexer<'a> {
         let end = (at + len).min(self.src.len());
         // Resume scanning at the offending text itself, so that a `(` in it is balanced by its
         // `)`; a stray `)` is the offence and is stepped over.
-        let from = if self.byte_at(at) == Some(b')') { at + 1 } else { at };
+        let from = if self.byte_at(at) == Some(b')') {
+            at + 1
+        } else {
+            at
+        };
         self.recover(from);
         Some((at, Tok::Error, end.max(at)))
     }
@@ -339,7 +349,10 @@ impl<'a> Lexer<'a> {
                     }
                     depth -= 1;
                 }
-                _ if depth == 0 && prev_blank && (starts_kw(bytes, i, b"and") || starts_kw(bytes, i, b"or")) => {
+                _ if depth == 0
+                    && prev_blank
+                    && (starts_kw(bytes, i, b"and") || starts_kw(bytes, i, b"or")) =>
+                {
                     self.pos = i;
                     self.mode = Mode::AfterOperand;
                     return;
@@ -353,7 +366,7 @@ impl<'a> Lexer<'a> {
         self.mode = Mode::AfterOperand;
     }
 
-    fn push(&mut self, frame: Frame) -> Result<(), Diagnostic> {
+    fn push(&mut self, frame: Frame) -> Result<(), Box<Diagnostic>> {
         if self.stack.len() >= self.max_depth {
             let d = self
                 .error(
@@ -364,7 +377,7 @@ impl<'a> Lexer<'a> {
                 )
                 .with_label("this parenthesis is one level too deep")
                 .with_help("split the condition into macros");
-            return Err(d);
+            return Err(Box::new(d));
         }
         self.stack.push(frame);
         Ok(())
@@ -372,7 +385,7 @@ impl<'a> Lexer<'a> {
 
     /// Reads a quoted string starting at the quote at `self.pos`. On success returns the
     /// unescaped text and advances past the closing quote.
-    fn quoted(&mut self) -> Result<String, Diagnostic> {
+    fn quoted(&mut self) -> Result<String, Box<Diagnostic>> {
         let start = self.pos;
         let bytes = self.src.as_bytes();
         let quote = bytes.get(start).copied().unwrap_or(b'"');
@@ -382,7 +395,7 @@ impl<'a> Lexer<'a> {
         let close = loop {
             match bytes.get(j) {
                 None => {
-                    return Err(self
+                    return Err(Box::new(self
                         .error(
                             codes::UNTERMINATED_STRING,
                             start,
@@ -393,7 +406,7 @@ impl<'a> Lexer<'a> {
                         .with_help(format!(
                             "add a closing `{}`; note that a quote preceded by a backslash does not close the string",
                             quote as char
-                        )));
+                        ))));
                 }
                 Some(&c) if c == quote && bytes.get(j - 1) != Some(&b'\\') => break j,
                 Some(_) => j += 1,
@@ -401,16 +414,18 @@ impl<'a> Lexer<'a> {
         };
         let raw = self.src.get(start + 1..close).unwrap_or("");
         let value = unescape(raw, quote).map_err(|(off, len, msg, help)| {
-            self.error(codes::INVALID_ESCAPE, start + 1 + off, len, msg)
-                .with_label("unsupported escape")
-                .with_help(help)
+            Box::new(
+                self.error(codes::INVALID_ESCAPE, start + 1 + off, len, msg)
+                    .with_label("unsupported escape")
+                    .with_help(help),
+            )
         })?;
         self.pos = close + 1;
         Ok(value)
     }
 
     /// After a field name or a transformer's `)`: a glued `[arg]`.
-    fn field_arg(&mut self) -> Result<Option<ArgTok>, Diagnostic> {
+    fn field_arg(&mut self) -> Result<Option<ArgTok>, Box<Diagnostic>> {
         if self.peek() != Some(b'[') {
             return Ok(None);
         }
@@ -431,7 +446,7 @@ impl<'a> Lexer<'a> {
                         (text, s)
                     }
                     _ => {
-                        return Err(self
+                        return Err(Box::new(self
                             .error(
                                 codes::INVALID_FIELD_ARG,
                                 self.pos,
@@ -439,14 +454,14 @@ impl<'a> Lexer<'a> {
                                 "expected a field argument after `[`",
                             )
                             .with_label("expected an argument here")
-                            .with_help("write the argument right after `[`: a bare word without spaces or brackets, or a quoted string, e.g. `proc.aname[2]` or `evt.arg[\"name\"]`"));
+                            .with_help("write the argument right after `[`: a bare word without spaces or brackets, or a quoted string, e.g. `proc.aname[2]` or `evt.arg[\"name\"]`")));
                     }
                 }
             }
         };
         if self.peek() != Some(b']') {
-            return Err(self
-                .error(
+            return Err(Box::new(
+                self.error(
                     codes::INVALID_FIELD_ARG,
                     self.pos,
                     self.token_len_at(self.pos).max(1),
@@ -454,7 +469,8 @@ impl<'a> Lexer<'a> {
                 )
                 .with_label("expected `]` here")
                 .with_secondary(self.map.map(open, open + 1), "argument opened here")
-                .with_help("quote an argument that contains spaces or brackets"));
+                .with_help("quote an argument that contains spaces or brackets"),
+            ));
         }
         self.pos += 1;
         Ok(Some(ArgTok {
@@ -482,7 +498,7 @@ impl<'a> Lexer<'a> {
         role: Role,
     ) -> Option<Spanned> {
         if let Err(d) = self.push(Frame::Transformer(name_end, role)) {
-            return self.fail_hard(start, d);
+            return self.fail_hard(start, *d);
         }
         self.pos = name_end + 1;
         self.mode = Mode::TrArg;
@@ -513,7 +529,7 @@ impl<'a> Lexer<'a> {
         let end = start + word.len();
         if word == "val" && self.byte_at(end) == Some(b'(') {
             if let Err(d) = self.push(Frame::Val(end)) {
-                return Some(self.fail_hard(start, d));
+                return Some(self.fail_hard(start, *d));
             }
             self.pos = end + 1;
             self.mode = Mode::ValField;
@@ -523,7 +539,7 @@ impl<'a> Lexer<'a> {
         Some(self.open_transformer(kind, start, end, Role::Rhs))
     }
 
-    fn lex_field(&mut self, start: usize, len: usize) -> Result<Spanned, Diagnostic> {
+    fn lex_field(&mut self, start: usize, len: usize) -> Result<Spanned, Box<Diagnostic>> {
         let name = self.src.get(start..start + len).unwrap_or("").to_string();
         self.pos = start + len;
         let arg = self.field_arg()?;
@@ -573,7 +589,7 @@ impl<'a> Lexer<'a> {
         match tok {
             Some(Ok(OperandLex::LParen)) => {
                 if let Err(d) = self.push(Frame::Paren(start)) {
-                    return self.fail_hard(start, d);
+                    return self.fail_hard(start, *d);
                 }
                 self.pos = start + 1;
                 Some((start, Tok::LParen, self.pos))
@@ -585,7 +601,7 @@ impl<'a> Lexer<'a> {
                 }
                 Err(d) => {
                     let at = self.pos;
-                    self.fail(at, 0, d)
+                    self.fail(at, 0, *d)
                 }
             },
             Some(Ok(OperandLex::Word)) => {
@@ -726,9 +742,7 @@ impl<'a> Lexer<'a> {
             OpKind::In,
             OpKind::PMatch,
         ];
-        let followed_by_blank = |n: usize| {
-            self.byte_at(end - word.len() + n).is_some_and(is_blank)
-        };
+        let followed_by_blank = |n: usize| self.byte_at(end - word.len() + n).is_some_and(is_blank);
         if let Some(op) = OpKind::parse(word)
             && !op.is_numeric()
             && !matches!(op, OpKind::Eq | OpKind::EqEq | OpKind::Ne)
@@ -757,7 +771,7 @@ impl<'a> Lexer<'a> {
                         self.after_value();
                         Some((start, Tok::Str(Lit { text, quoted: true }), self.pos))
                     }
-                    Err(d) => self.fail(start, 1, d),
+                    Err(d) => self.fail(start, 1, *d),
                 };
             }
             None => return self.missing_value(start, "a value"),
@@ -814,8 +828,11 @@ impl<'a> Lexer<'a> {
                     j += 1;
                 }
                 let word = self.src.get(i..j).unwrap_or("");
-                let keyword_follows = matches!(bytes.get(j), None)
-                    || bytes.get(j).copied().is_some_and(|c| is_blank(c) || c == b'(');
+                let keyword_follows = bytes.get(j).is_none()
+                    || bytes
+                        .get(j)
+                        .copied()
+                        .is_some_and(|c| is_blank(c) || c == b'(');
                 !(matches!(word, "and" | "or" | "not") && keyword_follows)
             }
             _ => false,
@@ -823,7 +840,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn missing_value(&mut self, start: usize, what: &str) -> Option<Spanned> {
-        let start = if start >= self.src.len() { self.text_end() } else { start };
+        let start = if start >= self.src.len() {
+            self.text_end()
+        } else {
+            start
+        };
         let found = self.describe_at(start);
         let len = self.token_len_at(start);
         let d = self
@@ -864,7 +885,7 @@ impl<'a> Lexer<'a> {
         let list_only = self.mode == Mode::ModifierList;
         if self.peek() == Some(b'(') {
             if let Err(d) = self.push(Frame::List(start)) {
-                return self.fail_hard(start, d);
+                return self.fail_hard(start, *d);
             }
             self.pos = start + 1;
             self.mode = Mode::ListElem { first: true };
@@ -916,7 +937,7 @@ impl<'a> Lexer<'a> {
                         self.mode = Mode::ListSep;
                         Some((start, Tok::Str(Lit { text, quoted: true }), self.pos))
                     }
-                    Err(d) => self.fail(start, 1, d),
+                    Err(d) => self.fail(start, 1, *d),
                 };
             }
             _ => {}
@@ -926,7 +947,14 @@ impl<'a> Lexer<'a> {
             let text = lex.slice().to_string();
             self.pos = start + text.len();
             self.mode = Mode::ListSep;
-            return Some((start, Tok::Str(Lit { text, quoted: false }), self.pos));
+            return Some((
+                start,
+                Tok::Str(Lit {
+                    text,
+                    quoted: false,
+                }),
+                self.pos,
+            ));
         }
         let found = self.describe_at(start);
         let len = self.token_len_at(start).max(1);
@@ -1037,8 +1065,12 @@ impl<'a> Lexer<'a> {
                                         kw.len(),
                                         format!("expected a blank or `(` after `{kw}`"),
                                     )
-                                    .with_label(format!("`{kw}` must be followed by a blank or `(`"))
-                                    .with_help(format!("put a blank after `{kw}`, and a check after it"))
+                                    .with_label(format!(
+                                        "`{kw}` must be followed by a blank or `(`"
+                                    ))
+                                    .with_help(format!(
+                                        "put a blank after `{kw}`, and a check after it"
+                                    ))
                                     .with_fix(at, " ");
                                 return self.fail(start, kw.len(), d);
                             }
@@ -1103,12 +1135,12 @@ impl<'a> Lexer<'a> {
                         self.mode = self.sep_mode();
                         Some((start, Tok::Str(Lit { text, quoted: true }), self.pos))
                     }
-                    Err(d) => self.fail(start, 1, d),
+                    Err(d) => self.fail(start, 1, *d),
                 };
             }
             Some(b'(') if !self.in_tr_list() => {
                 if let Err(d) = self.push(Frame::TrList(start)) {
-                    return self.fail_hard(start, d);
+                    return self.fail_hard(start, *d);
                 }
                 self.pos = start + 1;
                 self.mode = Mode::TrListElem { first: true };
@@ -1128,7 +1160,7 @@ impl<'a> Lexer<'a> {
                     }
                     Err(d) => {
                         let at = self.pos;
-                        self.fail(at, 0, d)
+                        self.fail(at, 0, *d)
                     }
                 };
             }
@@ -1202,7 +1234,7 @@ impl<'a> Lexer<'a> {
                     Ok(a) => a,
                     Err(d) => {
                         let at = self.pos;
-                        return self.fail(at, 0, d);
+                        return self.fail(at, 0, *d);
                     }
                 };
                 self.mode = match role {
@@ -1291,7 +1323,7 @@ impl<'a> Lexer<'a> {
                 }
                 Err(d) => {
                     let at = self.pos;
-                    self.fail(at, 0, d)
+                    self.fail(at, 0, *d)
                 }
             };
         }
@@ -1319,7 +1351,7 @@ impl<'a> Lexer<'a> {
                 Ok(a) => a,
                 Err(d) => {
                     let at = self.pos;
-                    return self.fail(at, 0, d);
+                    return self.fail(at, 0, *d);
                 }
             };
             self.after_value();

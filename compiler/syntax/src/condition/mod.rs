@@ -18,11 +18,22 @@ use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::scalar::Scalar;
 use crate::span::{FileId, FileSpan, Span};
-use ast::{Expr, FieldArg, FieldRef, Modifier, Op, OpKind, Operand, Rhs, TrArg, Transformer, TransformerKind};
+use ast::{
+    Expr, FieldArg, FieldRef, Modifier, Op, OpKind, Operand, Rhs, TrArg, Transformer,
+    TransformerKind,
+};
 use lexer::{ArgTok, FieldTok, Lexer, Tok};
 
 lalrpop_mod!(
-    #[allow(clippy::all, clippy::pedantic, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, unused)]
+    #[allow(
+        clippy::all,
+        clippy::pedantic,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        unused
+    )]
     grammar,
     "/condition/grammar.rs"
 );
@@ -146,8 +157,12 @@ pub fn parse(text: &str, map: &dyn SpanMap, max_depth: usize) -> (Expr, Vec<Diag
             ParseError::User { error } => match error {},
         };
         diags.push(
-            Diagnostic::new(codes::UNEXPECTED_TOKEN, map.map(at, end), format!("unexpected {found}"))
-                .with_label("not expected here"),
+            Diagnostic::new(
+                codes::UNEXPECTED_TOKEN,
+                map.map(at, end),
+                format!("unexpected {found}"),
+            )
+            .with_label("not expected here"),
         );
     }
     diags.sort_by_key(|d| (d.primary.span.start, d.primary.span.end));
@@ -236,13 +251,7 @@ pub(crate) mod build {
         }))
     }
 
-    pub fn val(
-        map: &dyn SpanMap,
-        l: usize,
-        r: usize,
-        field: FieldRef,
-        arg: Option<ArgTok>,
-    ) -> Rhs {
+    pub fn val(map: &dyn SpanMap, l: usize, r: usize, field: FieldRef, arg: Option<ArgTok>) -> Rhs {
         Rhs::Val {
             field,
             arg: arg.map(|a| self::arg(map, a)),
