@@ -10,6 +10,7 @@
 //! - [`check`]: reachability and register-definedness checks run by the
 //!   builder, so generator bugs surface with a clear message before the
 //!   verifier sees the program;
+//! - [`disasm`]: listings in the verifier log's notation;
 //! - [`elf`]: an emitter that writes maps and programs into an ELF object aya
 //!   0.14 loads;
 //! - [`btf`]: a reader for the running kernel's BTF, so field offsets are
@@ -22,6 +23,7 @@
 pub mod asm;
 pub mod btf;
 pub mod check;
+pub mod disasm;
 pub mod elf;
 pub mod insn;
 pub mod loader;

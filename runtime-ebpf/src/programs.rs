@@ -623,6 +623,10 @@ mod tests {
         for flavor in [Flavor::TpBtf, Flavor::RawTracepoint] {
             let p = sys_exit_program(&REGS, flavor).unwrap();
             assert_eq!(p.map_refs().len(), 3);
+            let listing = p.disassemble();
+            assert!(listing.contains("r8 = *(u64 *)(r7 +120)") || flavor == Flavor::RawTracepoint);
+            assert!(listing.contains("call bpf_ringbuf_submit#132"));
+            assert!(!listing.contains("invalid") && !listing.contains("unknown"));
         }
         for ev in [ProcEvent::Exec, ProcEvent::Fork, ProcEvent::Exit] {
             proc_program(ev, &TASK).unwrap();
