@@ -32,4 +32,4 @@ pub use records::{
     ProcessList, SectionHeader, ThreadInfo, UserEntry, UserInfo, UserList,
 };
 pub use table::{Direction, EventInfo, ParamInfo, ParamType, TableVersion, event_info};
-pub use writer::{ScapWriter, WriteError};
+pub use writer::{ScapWriter, WriteError, WriterOptions};

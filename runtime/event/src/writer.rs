@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use crate::block::BlockType;
 use crate::event::{Event, EventHeader, V2_HEADER_LEN, has_large_lengths};
 use crate::reader::{BYTE_ORDER_MAGIC, MAX_EVENT_BLOCK_BODY};
-use crate::records::{FdInfo, Interface, MachineInfo, ThreadInfo, UserEntry};
+use crate::records::{FdDetail, FdInfo, Interface, MachineInfo, ThreadInfo, UserEntry};
 
 /// Errors of the scap writer.
 #[derive(Debug, thiserror::Error)]
@@ -47,11 +47,21 @@ pub enum WriteError {
     },
 }
 
+/// Writer settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriterOptions {
+    /// Rewrite fd types newer than libs-2022 (17–21: bpf, userfaultfd, io_uring, memfd,
+    /// pidfd) and unknown types as UNSUPPORTED (10) with their name, because sysdig 0.29
+    /// refuses any fd type above 16 ("wrong fd type").
+    pub sysdig029_fd_types: bool,
+}
+
 /// Writes a scap stream.
 pub struct ScapWriter<W: Write> {
     out: W,
     scratch: Vec<u8>,
     blocks: u64,
+    opts: WriterOptions,
 }
 
 fn pad4(n: usize) -> usize {
@@ -61,10 +71,16 @@ fn pad4(n: usize) -> usize {
 impl<W: Write> ScapWriter<W> {
     /// Starts a stream by writing the section header (28 bytes, version 1.2, no options).
     pub fn new(out: W) -> Result<Self, WriteError> {
+        Self::with_options(out, WriterOptions::default())
+    }
+
+    /// Starts a stream with explicit options.
+    pub fn with_options(out: W, opts: WriterOptions) -> Result<Self, WriteError> {
         let mut w = ScapWriter {
             out,
             scratch: Vec::with_capacity(4096),
             blocks: 0,
+            opts,
         };
         w.write_section_header()?;
         Ok(w)
@@ -162,7 +178,13 @@ impl<W: Write> ScapWriter<W> {
     ) -> Result<(), WriteError> {
         self.scratch.clear();
         self.scratch.extend_from_slice(&tid.to_le_bytes());
-        for f in fds {
+        for mut f in fds {
+            if self.opts.sysdig029_fd_types && (f.fd_type > 16 || f.fd_type == 0) {
+                f.fd_type = crate::records::fd_type::UNSUPPORTED;
+                if !matches!(f.detail, FdDetail::Name(_)) {
+                    f.detail = FdDetail::Name(b"");
+                }
+            }
             f.encode_v2(&mut self.scratch);
         }
         self.flush_scratch(BlockType::FDL_V2)

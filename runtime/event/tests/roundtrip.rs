@@ -11,6 +11,7 @@ mod common;
 
 use std::io::Read;
 
+use lanner_event::WriterOptions;
 use lanner_event::table::ids;
 use lanner_event::{
     EventHeader, FdDetail, FdInfo, IfAddr, Interface, MachineInfo, ParamValue, Record, ScapReader,
@@ -248,4 +249,43 @@ fn gzip_written_file_reads_back() {
     let copied = render(&mut r);
     let original = render(&mut ScapReader::open(&f).unwrap());
     assert_eq!(copied, original);
+}
+
+/// With sysdig 0.29 compatibility on, fd types above 16 become UNSUPPORTED with their name.
+#[test]
+fn sysdig029_fd_type_mapping() {
+    let Some(root) = common::shared() else { return };
+    let f = root.join("modern/workload_live_6.18.scap");
+    let mut w = ScapWriter::with_options(
+        Vec::new(),
+        WriterOptions {
+            sysdig029_fd_types: true,
+        },
+    )
+    .unwrap();
+    let mut newer = 0;
+    {
+        let mut r = ScapReader::open(&f).unwrap();
+        while let Some(rec) = r.next_record().unwrap() {
+            if let Record::FdTable(t) = &rec {
+                newer += t.fds().filter(|f| f.fd_type > 16).count();
+            }
+            match rec {
+                Record::FdTable(t) => w.write_fd_table(t.tid(), t.fds()).unwrap(),
+                Record::Event(ev) => w.write_event(&ev).unwrap(),
+                _ => {}
+            }
+        }
+    }
+    assert!(newer > 0, "the modern capture has fd types above 16");
+    let bytes = w.finish().unwrap();
+    let mut r = ScapReader::new(&bytes[..]).unwrap();
+    let mut unsupported = 0;
+    while let Some(rec) = r.next_record().unwrap() {
+        if let Record::FdTable(t) = rec {
+            assert!(t.fds().all(|f| f.fd_type <= 16));
+            unsupported += t.fds().filter(|f| f.fd_type == 10).count();
+        }
+    }
+    assert!(unsupported >= newer);
 }
