@@ -321,3 +321,76 @@ fn literal_block_scalars() {
         check(&w, "literal");
     }
 }
+
+#[test]
+fn folded_block_scalars() {
+    let mut rng = Rng(0xf01d_ed00);
+    for _ in 0..300 {
+        let chomp = ["", "-", "+"][rng.below(3)];
+        let mut w = Writer::new(&format!("- k: >{chomp}\n"));
+        let lines = 1 + rng.below(6);
+        // Breaks since the last text line: the one ending it, then one per empty line.
+        let mut pending: Vec<usize> = Vec::new();
+        let mut prev_spaced: Option<bool> = None;
+        for l in 0..lines {
+            if l > 0 && rng.chance(25) {
+                let at = w.text.len();
+                w.raw("\n");
+                pending.push(at);
+                continue;
+            }
+            let spaced = l > 0 && rng.chance(25);
+            if prev_spaced == Some(false) && !spaced {
+                // Folding: a lone break is a space, otherwise each empty line is a newline.
+                if pending.len() == 1 {
+                    w.produce_at(' ', pending[0]);
+                } else {
+                    for &at in &pending[1..] {
+                        w.produce_at('\n', at);
+                    }
+                }
+            } else {
+                for &at in &pending {
+                    w.produce_at('\n', at);
+                }
+            }
+            pending.clear();
+            w.raw("    ");
+            if spaced {
+                w.produce(' ', " ");
+                w.produce(' ', " ");
+            }
+            let n = 1 + rng.below(4);
+            for (i, word) in words(&mut rng, n).iter().enumerate() {
+                if i > 0 {
+                    w.produce(' ', " ");
+                }
+                for c in word.chars() {
+                    w.produce(c, &c.to_string());
+                }
+            }
+            pending.push(w.text.len());
+            w.raw("\n");
+            prev_spaced = Some(spaced);
+        }
+        for _ in 0..rng.below(3) {
+            pending.push(w.text.len());
+            w.raw("\n");
+        }
+        match chomp {
+            "-" => {}
+            "+" => {
+                for at in pending.drain(..) {
+                    w.produce_at('\n', at);
+                }
+            }
+            _ => {
+                if let Some(&at) = pending.first() {
+                    w.produce_at('\n', at);
+                }
+            }
+        }
+        w.raw("  next: x\n");
+        check(&w, "folded");
+    }
+}
