@@ -7,8 +7,6 @@
 //! benchmark thread is pinned to CPU 0 and the reader to CPU 1, as in
 //! `shared/reference/kernel.md`, so the figures compare with the ones there.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -86,8 +84,8 @@ fn measure(call: Call) -> f64 {
     per_call.get(ROUNDS / 2).copied().unwrap_or(f64::NAN)
 }
 
-fn main() {
-    let btf = Btf::from_sys_fs().expect("kernel BTF");
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let btf = Btf::from_sys_fs()?;
     let object = programs::generate(
         &btf,
         ObjectOptions {
@@ -95,33 +93,30 @@ fn main() {
             proc_events: false,
             ring_bytes: 1 << 24,
         },
-    )
-    .expect("generate");
+    )?;
     pin(0);
-    let zero = std::fs::File::open("/dev/zero").expect("/dev/zero");
+    let zero = std::fs::File::open("/dev/zero")?;
     let fd = std::os::fd::AsRawFd::as_raw_fd(&zero);
 
     for call in [Call::Getppid, Call::ReadDevZero(fd)] {
         let base = measure(call);
 
-        let mut dropped = Loaded::open(&object).expect("open");
-        dropped.load_all().expect("load");
-        dropped.attach(SYS_EXIT_PROG).expect("attach");
+        let mut dropped = Loaded::open(&object)?;
+        dropped.load_all()?;
+        dropped.attach(SYS_EXIT_PROG)?;
         let prefiltered = measure(call);
         drop(dropped);
 
-        let mut wanted = Loaded::open(&object).expect("open");
-        wanted.load_all().expect("load");
+        let mut wanted = Loaded::open(&object)?;
+        wanted.load_all()?;
         if call.id() == libc::SYS_getppid {
             println!(
                 "verifier processed {:?} instructions for {SYS_EXIT_PROG}",
-                wanted.verified_instructions(SYS_EXIT_PROG).expect("info")
+                wanted.verified_instructions(SYS_EXIT_PROG)?
             );
         }
-        wanted
-            .set_array(INTEREST_MAP, call.id() as u32, 1u8)
-            .expect("interest");
-        let mut ring = wanted.take_ring(EVENTS_MAP).expect("ring");
+        wanted.set_array(INTEREST_MAP, u32::try_from(call.id())?, 1u8)?;
+        let mut ring = wanted.take_ring(EVENTS_MAP)?;
         let stop = Arc::new(AtomicBool::new(false));
         let reader = {
             let stop = Arc::clone(&stop);
@@ -135,11 +130,11 @@ fn main() {
                 n + ring.drain(|_| {})
             })
         };
-        wanted.attach(SYS_EXIT_PROG).expect("attach");
+        wanted.attach(SYS_EXIT_PROG)?;
         let shipped = measure(call);
         stop.store(true, Ordering::Relaxed);
-        let records = reader.join().expect("reader");
-        let drops = wanted.per_cpu_sum(DROPS_MAP, 0).expect("drops");
+        let records = reader.join().map_err(|_| "the reader thread panicked")?;
+        let drops = wanted.per_cpu_sum(DROPS_MAP, 0)?;
         drop(wanted);
 
         println!(
@@ -149,4 +144,5 @@ fn main() {
             shipped - base,
         );
     }
+    Ok(())
 }
