@@ -1,0 +1,1 @@
+//! Event-type sets (being written).

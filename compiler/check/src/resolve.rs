@@ -1,0 +1,1 @@
+//! Resolution (being written).
