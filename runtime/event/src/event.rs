@@ -405,6 +405,14 @@ impl<'a> Event<'a> {
         Some(Param { raw, info })
     }
 
+    /// Parameter `i` with its schema from a given table (types only ever differ between
+    /// tables by parameters appended later, so this matters for names and counts).
+    pub fn param_in(&self, table: TableVersion, i: usize) -> Option<Param<'a>> {
+        let raw = self.raw_param(i)?;
+        let info = self.info_in(table).and_then(|e| e.params.get(i));
+        Some(Param { raw, info })
+    }
+
     /// The parameter named `name` in the current table's schema.
     pub fn param_by_name(&self, name: &str) -> Option<Param<'a>> {
         let idx = self.info()?.param_index(name)?;

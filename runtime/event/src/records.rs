@@ -312,7 +312,7 @@ fn parse_thread<'a>(c: &mut Cursor<'a>, version: u8) -> EntryResult<ThreadInfo<'
     let fits = |c: &Cursor<'_>, n: usize| used(c) + n <= entry_len;
     // libs 0.10 inserted pidns_init_start_ts and tty before loginuid; the older tail is at
     // most 29 bytes long, which is how readers tell the layouts apart.
-    if entry_len - used(c) > 29 {
+    if entry_len.saturating_sub(used(c)) > 29 {
         t.pidns_init_start_ts = c.u64().or_trunc(c)?;
         if fits(c, 4) {
             t.tty = c.u32().or_trunc(c)?;
@@ -355,7 +355,7 @@ fn parse_thread<'a>(c: &mut Cursor<'a>, version: u8) -> EntryResult<ThreadInfo<'
         t.pgid = c.i64().or_trunc(c)?;
     }
     // Unknown trailing fields of newer writers are skipped.
-    let rest = entry_len - used(c);
+    let rest = entry_len.saturating_sub(used(c));
     c.skip(rest).or_trunc(c)?;
     Ok(t)
 }

@@ -438,3 +438,47 @@ fn modern_capture_matches_falco_events() {
     assert_eq!(n, 7339);
     assert!(mismatched_types.is_empty(), "{mismatched_types:?}");
 }
+
+/// The table copies inside the crate (used by build.rs) equal the shared reference tables.
+#[test]
+fn committed_tables_match_shared_tables() {
+    let Some(root) = shared() else { return };
+    let crate_tables = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tables");
+    for name in [
+        "event_table.tsv",
+        "event_table_libs-e5c53d64_sysdig-0.29.3.tsv",
+        "ppm_sc.tsv",
+    ] {
+        assert_eq!(
+            fs::read(crate_tables.join(name)).unwrap(),
+            fs::read(root.join(name)).unwrap(),
+            "tables/{name} is out of date: copy it from shared/scap/"
+        );
+    }
+}
+
+/// Where both tables define a parameter, its wire size agrees (types differ only in
+/// rendering, e.g. FLAGS8 vs ENUMFLAGS8, UINT64 vs ERRNO for mmap's res), so decoding old
+/// captures with the current schema is sound.
+#[test]
+fn tables_agree_on_parameter_sizes() {
+    let mut renamed_types = 0;
+    for old in TableVersion::Sysdig029.events() {
+        let new = TableVersion::Current.event(old.id).unwrap();
+        for (a, b) in old.params.iter().zip(new.params) {
+            if a.ptype != b.ptype {
+                renamed_types += 1;
+                assert_eq!(
+                    a.ptype.fixed_size(),
+                    b.ptype.fixed_size(),
+                    "{} {}: {:?} vs {:?}",
+                    old.enum_name,
+                    a.name,
+                    a.ptype,
+                    b.ptype
+                );
+            }
+        }
+    }
+    assert_eq!(renamed_types, 26);
+}
