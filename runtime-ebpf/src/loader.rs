@@ -145,16 +145,22 @@ impl Loaded {
                 p.load().map_err(|e| program_error(program, e))
             }
             AttachPoint::TpBtf { tracepoint } => {
-                if self.kernel_btf.is_none() {
-                    let btf = aya::Btf::from_sys_fs().map_err(|source| LoaderError::KernelBtf {
-                        program: program.to_owned(),
-                        source,
-                    })?;
-                    self.kernel_btf = Some(btf);
-                }
                 let Loaded {
                     ebpf, kernel_btf, ..
                 } = self;
+                // The kernel's BTF is parsed once per object and only if a
+                // tp_btf program needs it (it is several megabytes).
+                let btf = match kernel_btf {
+                    Some(btf) => btf,
+                    slot @ None => {
+                        let btf =
+                            aya::Btf::from_sys_fs().map_err(|source| LoaderError::KernelBtf {
+                                program: program.to_owned(),
+                                source,
+                            })?;
+                        slot.insert(btf)
+                    }
+                };
                 let p = ebpf
                     .program_mut(program)
                     .ok_or_else(|| LoaderError::NoSuchProgram {
@@ -167,12 +173,6 @@ impl Loaded {
                         expected: "tp_btf",
                         found,
                     })?;
-                // INVARIANT: kernel_btf was filled just above.
-                let Some(btf) = kernel_btf.as_ref() else {
-                    return Err(LoaderError::NoSuchProgram {
-                        program: program.to_owned(),
-                    });
-                };
                 p.load(&tracepoint, btf)
                     .map_err(|e| program_error(program, e))
             }
