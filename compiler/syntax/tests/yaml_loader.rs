@@ -744,3 +744,19 @@ fn aliases_are_expanded_but_not_exponentially() {
     let (_, diags) = load(&laughs);
     assert!(ids(&diags).contains(&"L001"), "{:?}", ids(&diags));
 }
+
+#[test]
+fn l001_block_indentation_errors_stay_errors() {
+    let text = "- rule: a\n  desc: b\n condition: c\n  output: o\n";
+    let (_, diags) = load(text);
+    assert!(ids(&diags).contains(&"L001"), "{:?}", ids(&diags));
+}
+
+#[test]
+fn l006_keys_must_be_strings() {
+    let text = "- [a, b]: c\n  rule: R\n  enabled: true\n";
+    let (file, diags) = load(text);
+    assert_eq!(ids(&diags), vec!["L006"]);
+    assert_eq!(at(text, &diags[0]), "[a, b]");
+    assert!(matches!(file.items[0].kind, ItemKind::Rule(_)));
+}

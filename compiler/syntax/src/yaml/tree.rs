@@ -182,6 +182,9 @@ fn indentation_fix(text: &str, offset: usize, flow_col: Option<usize>) -> Option
     let indent = line.len() - line.trim_start_matches(' ').len();
     let target = match flow_col {
         Some(col) => col + 1,
+        // Outside a known flow collection only a closing bracket is re-indented: moving other
+        // lines could turn a real block indentation error into a different, valid structure.
+        None if !line.trim_start_matches(' ').starts_with([']', '}']) => return None,
         None => {
             let prev = text.get(..line_start.saturating_sub(1))?;
             let prev_line = prev.rsplit('\n').find(|l| !l.trim().is_empty())?;
