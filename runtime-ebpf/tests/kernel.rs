@@ -586,3 +586,56 @@ fn probe_prefilter_changes_at_run_time() {
 }
 
 const MAX: u32 = programs::MAX_SYSCALLS;
+
+#[test]
+fn user_string_and_btf_task_reads_at_sys_exit() {
+    // On this thread's openat: out[0] = { path read with probe_read_user_str
+    // from the second argument register, its length, current->tgid read
+    // through bpf_get_current_task_btf }.
+    let btf = kernel_btf();
+    let regs = PtRegsLayout::from_btf(&btf).unwrap();
+    let task = programs::TaskLayout::from_btf(&btf).unwrap();
+    let tid = gettid();
+    let mut b = ProgramBuilder::new();
+    let out = b.new_label();
+    b.ldx(Size::DW, Reg::R7, Reg::R1, 0)
+        .ldx(Size::DW, Reg::R1, Reg::R7, regs.orig_ax)
+        .jmp_imm(JmpOp::Ne, Reg::R1, libc::SYS_openat as i32, out)
+        .call(Helper::GetCurrentPidTgid)
+        .jmp32_imm(JmpOp::Ne, Reg::R0, tid as i32, out)
+        .st(Size::W, Reg::R10, -4, 0)
+        .stack_ptr(Reg::R2, -4)
+        .ld_map(Reg::R1, "out")
+        .call(Helper::MapLookupElem)
+        .jmp_imm(JmpOp::Eq, Reg::R0, 0, out)
+        .mov64_reg(Reg::R9, Reg::R0)
+        .mov64_reg(Reg::R1, Reg::R9)
+        .mov64_imm(Reg::R2, 256)
+        .ldx(Size::DW, Reg::R3, Reg::R7, regs.args[1])
+        .call(Helper::ProbeReadUserStr)
+        .stx(Size::DW, Reg::R9, 256, Reg::R0)
+        .call(Helper::GetCurrentTaskBtf)
+        .ldx(Size::W, Reg::R1, Reg::R0, task.tgid)
+        .stx(Size::DW, Reg::R9, 264, Reg::R1)
+        .bind(out)
+        .ret(0);
+    let mut ob = ObjectBuilder::new();
+    ob.map(MapDef::array("out", 272, 1)).program(
+        "lanner_strcap",
+        AttachPoint::tp_btf("sys_exit"),
+        b.finish().unwrap(),
+    );
+    let Some(mut loaded) = open_or_skip(&ob.emit().unwrap()) else {
+        return;
+    };
+    loaded.attach("lanner_strcap").unwrap();
+    let path = format!("/tmp/lanner-ebpf-strcap-{tid}");
+    let _ = std::fs::File::open(&path);
+    let value = loaded.get_array::<[u8; 272]>("out", 0).unwrap();
+    let len = u64::from_le_bytes(value[256..264].try_into().unwrap());
+    let tgid = u64::from_le_bytes(value[264..272].try_into().unwrap());
+    // The length counts the terminating NUL.
+    assert_eq!(len, path.len() as u64 + 1);
+    assert_eq!(&value[..path.len()], path.as_bytes());
+    assert_eq!(tgid, u64::from(std::process::id()));
+}
