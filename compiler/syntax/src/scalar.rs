@@ -80,6 +80,9 @@ impl ScalarMap {
         };
         match self.segments.last_mut() {
             Some(last) if last.value == seg.value => *last = seg,
+            // An out-of-order push would break the sort invariant; ignoring it keeps the map
+            // usable (and this function free of panics).
+            Some(last) if seg.value < last.value => {}
             // A segment that merely continues the previous run adds nothing.
             Some(last) if last.file.wrapping_add(seg.value - last.value) == seg.file => {}
             _ => self.segments.push(seg),
