@@ -5,6 +5,13 @@
 //! item reader in this module then walks that tree the way Falco's rule loader walks yaml-cpp
 //! nodes, with one difference: Falco stops at the first problem, Lanner reports it and keeps
 //! going, so that one broken item never hides the others.
+//!
+//! Diagnostics: `L001` YAML syntax (items complete before the error are kept), `L002` document
+//! not a sequence, `L003` item not a mapping, `L004` unknown item, `L005` unknown key, `L006`
+//! wrong shape or type, `L007` missing key (at the item's kind key), `L008` empty or null
+//! value, `L009` duplicate key (the first one is used, as yaml-cpp does), `L010` invalid
+//! priority, `L011` malformed `override`, `L012` invalid version, `L013` `append: true`,
+//! `L014` malformed exception.
 
 mod items;
 mod scan;
