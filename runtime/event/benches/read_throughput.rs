@@ -17,7 +17,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use lanner_event::{Record, ScapReader};
+use lanner_event::{Record, ScapReader, ScapSliceReader};
 
 fn input() -> PathBuf {
     if let Some(p) = std::env::var_os("LANNER_BIG_SCAP") {
@@ -70,6 +70,29 @@ fn main() {
         }
         n
     });
+
+    let data = std::fs::read(&path).unwrap();
+    if !data.starts_with(&[0x1f, 0x8b]) {
+        run("slice reader next_event (memory)", bytes, iters, || {
+            let mut r = ScapSliceReader::new(&data);
+            let mut n = 0;
+            while let Some(ev) = r.next_event().unwrap() {
+                black_box(ev.ts());
+                n += 1;
+            }
+            n
+        });
+        run("stream reader next_event (memory)", bytes, iters, || {
+            let mut r = ScapReader::new(&data[..]).unwrap();
+            let mut n = 0;
+            while let Some(ev) = r.next_event().unwrap() {
+                black_box(ev.ts());
+                n += 1;
+            }
+            n
+        });
+    }
+    drop(data);
 
     run("next_record, all lists (file)", bytes, iters, || {
         let mut r = ScapReader::open(&path).unwrap();

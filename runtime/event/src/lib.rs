@@ -26,7 +26,9 @@ pub use event::{
     has_large_lengths,
 };
 pub use param::{ParamError, ParamValue, SockAddr, SockTuple};
-pub use reader::{BYTE_ORDER_MAGIC, MAX_EVENT_BLOCK_BODY, ReaderOptions, Record, ScapReader};
+pub use reader::{
+    BYTE_ORDER_MAGIC, MAX_EVENT_BLOCK_BODY, ReaderOptions, Record, ScapReader, ScapSliceReader,
+};
 pub use records::{
     FdDetail, FdInfo, FdTable, GroupInfo, IfAddr, Interface, InterfaceList, MachineInfo,
     ProcessList, SectionHeader, ThreadInfo, UserEntry, UserInfo, UserList,

@@ -253,30 +253,7 @@ impl<R: Read> ScapReader<R> {
         }
         let block = BlockType(le_u32(&hdr, 0).unwrap_or(0));
         let total = le_u32(&hdr, 4).unwrap_or(0);
-        if self.blocks == 0 && block != BlockType::SHB {
-            return Err(ScapError::NotScap { block });
-        }
-        let kind = block.kind();
-        let min = if kind == BlockKind::Section { 28 } else { 12 };
-        if total < min {
-            return Err(ScapError::BadBlockLength {
-                block,
-                offset,
-                length: total,
-            });
-        }
-        let max = match kind {
-            BlockKind::Event { large: false, .. } => MAX_EVENT_BLOCK_BODY + 8,
-            _ => self.opts.max_block_len,
-        };
-        if u64::from(total) > max {
-            return Err(ScapError::BlockTooLarge {
-                block,
-                offset,
-                length: total.into(),
-                max,
-            });
-        }
+        let kind = check_header(block, total, offset, self.blocks == 0, &self.opts)?;
         let rest = total as usize - 8;
         let got = self.fill(rest).map_err(io_err)?;
         if got < rest {
@@ -289,14 +266,7 @@ impl<R: Read> ScapReader<R> {
         }
         let body_len = rest - 4;
         let trailer = le_u32(&self.buf, body_len).unwrap_or(0);
-        if !matches!(kind, BlockKind::Event { .. }) && trailer != total {
-            return Err(ScapError::TrailerMismatch {
-                block,
-                offset,
-                length: total,
-                trailer,
-            });
-        }
+        check_trailer(kind, block, offset, total, trailer)?;
         self.done = false;
         self.last = Some((block, offset));
         self.blocks += 1;
@@ -370,6 +340,192 @@ impl<R: Read> ScapReader<R> {
             n += 1;
         }
         Ok(n)
+    }
+}
+
+/// Validates a block header: the first block must be a section header, and the total
+/// length must cover the block's minimum and stay within the applicable cap.
+fn check_header(
+    block: BlockType,
+    total: u32,
+    offset: u64,
+    first: bool,
+    opts: &ReaderOptions,
+) -> Result<BlockKind, ScapError> {
+    if first && block != BlockType::SHB {
+        return Err(ScapError::NotScap { block });
+    }
+    let kind = block.kind();
+    let min = if kind == BlockKind::Section { 28 } else { 12 };
+    if total < min {
+        return Err(ScapError::BadBlockLength {
+            block,
+            offset,
+            length: total,
+        });
+    }
+    let max = match kind {
+        BlockKind::Event { large: false, .. } => MAX_EVENT_BLOCK_BODY + 8,
+        _ => opts.max_block_len,
+    };
+    if u64::from(total) > max {
+        return Err(ScapError::BlockTooLarge {
+            block,
+            offset,
+            length: total.into(),
+            max,
+        });
+    }
+    Ok(kind)
+}
+
+/// libscap checks the trailing length copy of section and metadata blocks, not of events.
+fn check_trailer(
+    kind: BlockKind,
+    block: BlockType,
+    offset: u64,
+    total: u32,
+    trailer: u32,
+) -> Result<(), ScapError> {
+    if !matches!(kind, BlockKind::Event { .. }) && trailer != total {
+        return Err(ScapError::TrailerMismatch {
+            block,
+            offset,
+            length: total,
+            trailer,
+        });
+    }
+    Ok(())
+}
+
+/// A zero-copy reader over an uncompressed capture held in memory (or memory-mapped).
+///
+/// Records borrow from the input slice itself, so unlike [`ScapReader`] this is an ordinary
+/// [`Iterator`] and events can be kept while reading on. It applies exactly the same checks.
+#[derive(Debug, Clone)]
+pub struct ScapSliceReader<'a> {
+    data: &'a [u8],
+    pos: usize,
+    opts: ReaderOptions,
+    blocks: u64,
+    events: u64,
+    last: Option<(BlockType, u64)>,
+    done: bool,
+}
+
+impl<'a> ScapSliceReader<'a> {
+    /// Reads `data` (uncompressed scap bytes) with default options.
+    pub fn new(data: &'a [u8]) -> Self {
+        Self::with_options(data, ReaderOptions::default())
+    }
+
+    /// Reads `data` with explicit options.
+    pub fn with_options(data: &'a [u8], opts: ReaderOptions) -> Self {
+        ScapSliceReader {
+            data,
+            pos: 0,
+            opts,
+            blocks: 0,
+            events: 0,
+            last: None,
+            done: false,
+        }
+    }
+
+    /// Offset of the next block.
+    pub fn offset(&self) -> u64 {
+        self.pos as u64
+    }
+
+    /// Type and offset of the block returned last.
+    pub fn last_block(&self) -> Option<(BlockType, u64)> {
+        self.last
+    }
+
+    fn read_block(&mut self) -> Result<Option<(BlockMeta, &'a [u8])>, ScapError> {
+        if self.done {
+            return Ok(None);
+        }
+        let offset = self.pos as u64;
+        let rest = self.data.get(self.pos..).unwrap_or_default();
+        if rest.is_empty() {
+            self.done = true;
+            if self.blocks == 0 {
+                return Err(ScapError::Empty);
+            }
+            if self.opts.require_events && self.events == 0 {
+                return Err(ScapError::NoEvents);
+            }
+            return Ok(None);
+        }
+        self.done = true;
+        let (Some(raw_type), Some(total)) = (le_u32(rest, 0), le_u32(rest, 4)) else {
+            return Err(ScapError::TruncatedHeader {
+                offset,
+                got: rest.len() as u64,
+            });
+        };
+        let block = BlockType(raw_type);
+        let kind = check_header(block, total, offset, self.blocks == 0, &self.opts)?;
+        let Some(whole) = rest.get(..total as usize) else {
+            return Err(ScapError::Truncated {
+                block,
+                offset,
+                needed: total.into(),
+                got: rest.len() as u64,
+            });
+        };
+        let body_len = total as usize - 12;
+        let trailer = le_u32(whole, body_len + 8).unwrap_or(0);
+        check_trailer(kind, block, offset, total, trailer)?;
+        let body = whole.get(8..8 + body_len).unwrap_or_default();
+        self.done = false;
+        self.pos += total as usize;
+        self.blocks += 1;
+        self.last = Some((block, offset));
+        if matches!(kind, BlockKind::Event { .. }) {
+            self.events += 1;
+        }
+        Ok(Some((
+            BlockMeta {
+                block,
+                kind,
+                offset,
+                body_len,
+            },
+            body,
+        )))
+    }
+
+    /// Reads the next record; `None` at the end of the input.
+    pub fn next_record(&mut self) -> Result<Option<Record<'a>>, ScapError> {
+        let Some((meta, body)) = self.read_block()? else {
+            return Ok(None);
+        };
+        let r = decode_block(&meta, body);
+        if r.is_err() {
+            self.done = true;
+        }
+        r.map(Some)
+    }
+
+    /// Reads the next event, validating and skipping metadata blocks.
+    pub fn next_event(&mut self) -> Result<Option<Event<'a>>, ScapError> {
+        loop {
+            match self.next_record()? {
+                None => return Ok(None),
+                Some(Record::Event(ev)) => return Ok(Some(ev)),
+                Some(_) => {}
+            }
+        }
+    }
+}
+
+impl<'a> Iterator for ScapSliceReader<'a> {
+    type Item = Result<Record<'a>, ScapError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_record().transpose()
     }
 }
 
