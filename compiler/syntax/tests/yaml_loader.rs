@@ -245,6 +245,11 @@ fn empty_source_is_allowed_only_when_appending() {
     let text = format!("{RULE}  source: \"\"\n");
     let d = only(&text, "L008");
     assert_eq!(at(&text, &d), "\"\"");
+    let text = format!("{RULE}  source:\n");
+    let d = only(&text, "L008");
+    assert_eq!(at(&text, &d), "source");
+    let (_, diags) = load("- rule: R\n  condition: and x\n  source:\n  append: true\n");
+    assert_eq!(ids(&diags), vec!["L013"]);
 }
 
 // ---- one test per diagnostic ---------------------------------------------------------------

@@ -956,8 +956,10 @@ impl Reader {
             .map(trim_scalar);
         let desc = self.text(ctx, view.get("desc"), required("desc"), false, None);
         let priority = self.priority(ctx, view.get("priority"), required("priority"));
-        // On append and override items an empty `source` means "unspecified".
-        let source = self.text(ctx, view.get("source"), false, mode != RuleMode::Full, None);
+        // On append and override items an empty or null `source` means "unspecified"; on a
+        // full definition both are errors in Falco ("Mapping for key 'source' is empty").
+        let full = mode == RuleMode::Full;
+        let source = self.text(ctx, view.get("source"), full, !full, None);
         let enabled = self.boolean(ctx, view.get("enabled"), required("enabled"));
         let capture = self.boolean(ctx, view.get("capture"), required("capture"));
         let capture_duration = self.integer(ctx, view.get("capture_duration"));
