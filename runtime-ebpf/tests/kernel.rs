@@ -428,7 +428,7 @@ fn bounded_loop_runs_in_the_kernel() {
 
 #[test]
 fn bpf_loop_callback_runs_in_the_kernel() {
-    // main: acc = 0; n = bpf_loop(10, add_index, &acc, 0); out[0] = acc; out[1] = n.
+    // main: acc = 0; n = bpf_loop(10, add_index, &acc, 0); out[0] = { acc, n }.
     let mut b = ProgramBuilder::new();
     let done = b.new_label();
     b.st(Size::DW, Reg::R10, -8, 0)
@@ -456,7 +456,7 @@ fn bpf_loop_callback_runs_in_the_kernel() {
         .stx(Size::DW, Reg::R2, 0, Reg::R3)
         .ret(0);
     let mut ob = ObjectBuilder::new();
-    ob.map(MapDef::array("out", 8, 2))
+    ob.map(MapDef::array("out", 16, 1))
         .function("add_index", cb.finish_function().unwrap())
         .program(
             "lanner_bpfloop",
@@ -469,8 +469,7 @@ fn bpf_loop_callback_runs_in_the_kernel() {
     loaded.attach("lanner_bpfloop").unwrap();
     // SAFETY: getppid has no preconditions.
     unsafe { libc::getppid() };
-    assert_eq!(loaded.get_array::<u64>("out", 0).unwrap(), 45);
-    assert_eq!(loaded.get_array::<u64>("out", 1).unwrap(), 10);
+    assert_eq!(loaded.get_array::<[u64; 2]>("out", 0).unwrap(), [45, 10]);
 }
 
 #[test]
