@@ -17,6 +17,7 @@
 )]
 
 use std::ffi::CString;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use lanner_ebpf::btf::Btf;
@@ -37,21 +38,45 @@ fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
 
-/// Opens an object and loads all its programs, or explains why the test is
-/// skipped. In CI a failure here is a test failure.
-fn open_or_skip(object: &EmittedObject) -> Option<Loaded> {
-    let result = Loaded::open(object).and_then(|mut loaded| {
-        loaded.load_all()?;
-        Ok(loaded)
+/// Whether this machine can load eBPF at all, decided once by loading a
+/// trivial program. Outside CI a machine that cannot (not root, say) skips the
+/// kernel tests with a message; in CI that is a test failure. Once loading is
+/// known to work, every later failure is a real failure, never a skip: a
+/// verifier rejection of a test's program must not pass silently.
+fn kernel_ready() -> bool {
+    static READY: OnceLock<Result<(), String>> = OnceLock::new();
+    let ready = READY.get_or_init(|| {
+        let mut b = ProgramBuilder::new();
+        b.ret(0);
+        let mut ob = ObjectBuilder::new();
+        ob.map(MapDef::array("probe", 4, 1)).program(
+            "lanner_ready",
+            AttachPoint::raw_tracepoint("sys_exit"),
+            b.finish().map_err(|e| e.to_string())?,
+        );
+        let object = ob.emit().map_err(|e| e.to_string())?;
+        let mut loaded = Loaded::open(&object).map_err(|e| e.to_string())?;
+        loaded.load_all().map_err(|e| e.to_string())
     });
-    match result {
-        Ok(loaded) => Some(loaded),
+    match ready {
+        Ok(()) => true,
         Err(e) if in_ci() => panic!("loading eBPF must work in CI (run as root): {e}"),
         Err(e) => {
-            eprintln!("skipping kernel test: {e}");
-            None
+            eprintln!("skipping kernel test: this machine cannot load eBPF: {e}");
+            false
         }
     }
+}
+
+/// Opens an object and loads all its programs; `None` only when the machine
+/// cannot load eBPF at all (see [`kernel_ready`]).
+fn open_or_skip(object: &EmittedObject) -> Option<Loaded> {
+    if !kernel_ready() {
+        return None;
+    }
+    let mut loaded = Loaded::open(object).unwrap_or_else(|e| panic!("{e}"));
+    loaded.load_all().unwrap_or_else(|e| panic!("{e}"));
+    Some(loaded)
 }
 
 fn kernel_btf() -> Btf {
@@ -336,14 +361,10 @@ fn verifier_rejection_names_program_and_carries_log() {
     let mut ob = ObjectBuilder::new();
     ob.program("lanner_bad", AttachPoint::raw_tracepoint("sys_exit"), bad);
     let object = ob.emit().unwrap();
-    let mut loaded = match Loaded::open(&object) {
-        Ok(l) => l,
-        Err(e) if in_ci() => panic!("opening an object must work in CI: {e}"),
-        Err(e) => {
-            eprintln!("skipping kernel test: {e}");
-            return;
-        }
-    };
+    if !kernel_ready() {
+        return;
+    }
+    let mut loaded = Loaded::open(&object).unwrap();
     let err = loaded.load_program("lanner_bad").unwrap_err();
     let LoaderError::Verifier {
         ref program,
@@ -531,14 +552,10 @@ fn probe_prefilter_changes_at_run_time() {
         ring_bytes: 1 << 20,
     };
     let getppid = libc::SYS_getppid as u32;
-    let mut probe = match Probe::start(opts, &[getppid]) {
-        Ok(p) => p,
-        Err(e) if in_ci() => panic!("starting the probe must work in CI: {e}"),
-        Err(e) => {
-            eprintln!("skipping kernel test: {e}");
-            return;
-        }
-    };
+    if !kernel_ready() {
+        return;
+    }
+    let mut probe = Probe::start(opts, &[getppid]).unwrap_or_else(|e| panic!("{e}"));
     let tid = gettid();
     let mine = |probe: &mut Probe, id: i64| {
         let mut n = 0;
