@@ -55,6 +55,8 @@ codes! {
         "`append: true` is deprecated in favour of `override`";
     INVALID_EXCEPTION = "L014", "invalid-exception", Error, YAML_VALIDATE,
         "an exception is malformed";
+    DEPRECATED_ENABLED = "L015", "deprecated-enabled", Warning, Some("LOAD_DEPRECATED_ITEM"),
+        "a rule item with only `enabled` is deprecated in favour of `override: {enabled: replace}`";
 
     // ---- L1xx: condition and output syntax --------------------------------------------
     UNEXPECTED_TOKEN = "L101", "unexpected-token", Error, COMPILE_CONDITION,

@@ -224,8 +224,12 @@ fn overrides_are_parsed() {
 }
 
 #[test]
-fn enabled_only_items_need_nothing_else() {
-    let (_, diags) = load("- rule: R\n  enabled: false\n");
+fn l015_enabled_only_items_are_deprecated() {
+    let text = "- rule: R\n  enabled: false\n";
+    let d = only(text, "L015");
+    assert_eq!(d.severity, Severity::Warning);
+    assert_eq!(at(text, &d), "enabled: false");
+    let (_, diags) = load("- rule: R\n  enabled: false\n  override:\n    enabled: replace\n");
     assert!(diags.is_empty(), "{diags:#?}");
 }
 
@@ -384,7 +388,8 @@ fn l006_wrong_types() {
     only(&text, "L006");
 
     let text = "- rule:\n    name: R\n  enabled: true\n";
-    only(text, "L006");
+    let (_, diags) = load(text);
+    assert_eq!(ids(&diags), vec!["L006", "L015"]);
 }
 
 #[test]
@@ -681,8 +686,12 @@ fn oracle_validate_cases_agree_with_falco() {
                 ));
             }
         }
-        if ids(&diags).contains(&"L013") && !warnings.contains("LOAD_DEPRECATED_ITEM") {
-            mismatches.push(format!("{case}: L013 without a Falco deprecation warning"));
+        for ours in ["L013", "L015"] {
+            if ids(&diags).contains(&ours) && !warnings.contains("LOAD_DEPRECATED_ITEM") {
+                mismatches.push(format!(
+                    "{case}: {ours} without a Falco deprecation warning"
+                ));
+            }
         }
         checked += 1;
     }
@@ -761,7 +770,7 @@ fn l001_block_indentation_errors_stay_errors() {
 fn l006_keys_must_be_strings() {
     let text = "- [a, b]: c\n  rule: R\n  enabled: true\n";
     let (file, diags) = load(text);
-    assert_eq!(ids(&diags), vec!["L006"]);
+    assert_eq!(ids(&diags), vec!["L006", "L015"]);
     assert_eq!(at(text, &diags[0]), "[a, b]");
     assert!(matches!(file.items[0].kind, ItemKind::Rule(_)));
 }

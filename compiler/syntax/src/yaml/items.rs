@@ -920,6 +920,20 @@ impl Reader {
                 }
             }
             RuleMode::EnabledOnly => {
+                if let Some(e) = view.get("enabled") {
+                    let span = e.key_span.cover(e.value.span());
+                    let d = self.report(
+                        ctx,
+                        codes::DEPRECATED_ENABLED,
+                        span,
+                        "a rule item with only `enabled` is deprecated".to_string(),
+                    );
+                    d.label = "deprecated".into();
+                    d.help = Some(
+                        "add `override:` with `enabled: replace` to change an existing rule's `enabled`"
+                            .into(),
+                    );
+                }
                 if !view.has("enabled") {
                     self.missing(
                         ctx,

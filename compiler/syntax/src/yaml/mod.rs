@@ -11,7 +11,7 @@
 //! wrong shape or type, `L007` missing key (at the item's kind key), `L008` empty or null
 //! value, `L009` duplicate key (the first one is used, as yaml-cpp does), `L010` invalid
 //! priority, `L011` malformed `override`, `L012` invalid version, `L013` `append: true`,
-//! `L014` malformed exception.
+//! `L014` malformed exception, `L015` deprecated `enabled`-only rule item.
 
 mod items;
 mod scan;
