@@ -94,6 +94,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ring_bytes: 1 << 24,
         },
     )?;
+    // Verification cost of every generated program, both flavours.
+    for flavor in [Flavor::TpBtf, Flavor::RawTracepoint] {
+        let all = programs::generate(
+            &btf,
+            ObjectOptions {
+                flavor,
+                proc_events: true,
+                ring_bytes: 1 << 16,
+            },
+        )?;
+        let mut loaded = Loaded::open(&all)?;
+        loaded.load_all()?;
+        let names: Vec<String> = loaded.program_names().map(str::to_owned).collect();
+        for name in names {
+            println!(
+                "{flavor:?} {name}: verifier processed {:?} instructions",
+                loaded.verified_instructions(&name)?
+            );
+        }
+    }
     pin(0);
     let zero = std::fs::File::open("/dev/zero")?;
     let fd = std::os::fd::AsRawFd::as_raw_fd(&zero);
@@ -109,12 +129,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
         let mut wanted = Loaded::open(&object)?;
         wanted.load_all()?;
-        if call.id() == libc::SYS_getppid {
-            println!(
-                "verifier processed {:?} instructions for {SYS_EXIT_PROG}",
-                wanted.verified_instructions(SYS_EXIT_PROG)?
-            );
-        }
         wanted.set_array(INTEREST_MAP, u32::try_from(call.id())?, 1u8)?;
         let mut ring = wanted.take_ring(EVENTS_MAP)?;
         let stop = Arc::new(AtomicBool::new(false));
