@@ -108,8 +108,7 @@ pub fn check_unparenthesised_lists(files: &[ParsedFile]) -> Vec<Diagnostic> {
                 let appends = l.append.as_ref().is_some_and(|a| a.node)
                     || l.override_.as_ref().is_some_and(|o| {
                         o.entries.iter().any(|e| {
-                            e.key.node == "items"
-                                && e.op.node == crate::rules::OverrideOp::Append
+                            e.key.node == "items" && e.op.node == crate::rules::OverrideOp::Append
                         })
                     });
                 let span = FileSpan::new(f.file, l.name.span);
@@ -141,9 +140,14 @@ pub fn check_unparenthesised_lists(files: &[ParsedFile]) -> Vec<Diagnostic> {
                         Diagnostic::new(
                             codes::LIST_WITHOUT_PARENS,
                             id.span,
-                            format!("list `{}` with {n} items is used without parentheses", id.name),
+                            format!(
+                                "list `{}` with {n} items is used without parentheses",
+                                id.name
+                            ),
                         )
-                        .with_label("Falco pastes the items here as `a, b, ...`, which does not parse")
+                        .with_label(
+                            "Falco pastes the items here as `a, b, ...`, which does not parse",
+                        )
                         .with_secondary(def, "list defined here")
                         .with_help(format!("write `{fix}`"))
                         .with_fix(id.span, fix)

@@ -157,7 +157,10 @@ pub fn parse_output(text: &str, map: &dyn SpanMap) -> (OutputFormat, Vec<Diagnos
             // Reuse the condition grammar for the field expression, so that outputs and
             // conditions agree on what a field or transformer is.
             let probe = format!("{expr_text} exists");
-            let shifted = Shifted { inner: map, base: j };
+            let shifted = Shifted {
+                inner: map,
+                base: j,
+            };
             match parse(&probe, &shifted, crate::condition::RULE_MAX_DEPTH) {
                 (crate::condition::ast::Expr::Check(c), d) if d.is_empty() => Some(c.lhs),
                 _ => None,

@@ -1,0 +1,67 @@
+//! The `rulec` binary's contract: exit codes and the JSON shape.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn rulec() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rulec"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check").join(name)
+}
+
+fn upstream(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/upstream-rules")
+        .join(name)
+}
+
+#[test]
+fn exit_code_zero_without_errors() {
+    let out = rulec()
+        .arg("check")
+        .arg(upstream("falco_rules.yaml"))
+        .arg(upstream("falco-incubating_rules.yaml"))
+        .arg(upstream("falco-sandbox_rules.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn exit_code_one_with_errors_and_all_files_reported() {
+    let out = rulec()
+        .args(["check", "--format", "json"])
+        .arg(fixture("cond_stray_operator.yaml"))
+        .arg(fixture("cond_glued_operator.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let diags = v["diagnostics"].as_array().unwrap();
+    assert_eq!(diags.len(), 2, "{v}");
+    for d in diags {
+        for key in ["code", "severity", "message", "file", "line", "column", "end_line", "end_column"] {
+            assert!(d.get(key).is_some(), "missing `{key}` in {d}");
+        }
+    }
+    assert_eq!(diags[0]["code"], "L101");
+    assert_eq!(diags[0]["line"], 4);
+    assert_eq!(diags[0]["column"], 34);
+    assert_eq!(diags[0]["falco_code"], "LOAD_ERR_COMPILE_CONDITION");
+    assert!(diags[1]["file"].as_str().unwrap().ends_with("cond_glued_operator.yaml"));
+}
+
+#[test]
+fn exit_code_two_for_io_and_usage_problems() {
+    let out = rulec().args(["check", "/nonexistent/rules.yaml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+    let out = rulec().args(["check", "--format", "yaml", "x"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = rulec().arg("check").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
