@@ -24,6 +24,7 @@ const YAML_PARSE: Option<&str> = Some("LOAD_ERR_YAML_PARSE");
 const YAML_VALIDATE: Option<&str> = Some("LOAD_ERR_YAML_VALIDATE");
 const COMPILE_CONDITION: Option<&str> = Some("LOAD_ERR_COMPILE_CONDITION");
 const COMPILE_OUTPUT: Option<&str> = Some("LOAD_ERR_COMPILE_OUTPUT");
+const VALIDATE: Option<&str> = Some("LOAD_ERR_VALIDATE");
 
 codes! {
     // ---- L0xx: YAML and file structure -------------------------------------------------
@@ -58,6 +59,40 @@ codes! {
     DEPRECATED_ENABLED = "L015", "deprecated-enabled", Warning, Some("LOAD_DEPRECATED_ITEM"),
         "a rule item with only `enabled` is deprecated in favour of `override: {enabled: replace}`";
 
+    // ---- L2xx: resolution (lists, macros, append/override, exceptions) ---------------
+    UNDEFINED_MACRO = "L201", "undefined-macro", Error, VALIDATE,
+        "a condition names a macro that is not defined (or not visible at that point)";
+    MACRO_LOOP = "L202", "macro-loop", Error, VALIDATE,
+        "a macro refers to itself, directly or through other macros";
+    APPEND_WITHOUT_DEFINITION = "L203", "append-without-definition", Error, VALIDATE,
+        "an append or override names a list, macro or rule that is not defined before it";
+    SOURCE_MISMATCH = "L204", "source-mismatch", Error, VALIDATE,
+        "a rule is redefined, appended or overridden with a different `source`";
+    INVALID_EXCEPTION_DEF = "L205", "invalid-exception-definition", Error, VALIDATE,
+        "an exception's fields, comparisons and values do not fit together";
+    ENGINE_VERSION_TOO_NEW = "L206", "engine-version", Error, VALIDATE,
+        "the file requires a newer engine version than the one Lanner implements";
+    UNUSED_MACRO = "L207", "unused-macro", Warning, Some("LOAD_UNUSED_MACRO"),
+        "a macro is never used";
+    UNUSED_LIST = "L208", "unused-list", Warning, Some("LOAD_UNUSED_LIST"),
+        "a list is never used";
+    INVALID_MACRO_NAME = "L209", "invalid-macro-name", Warning, Some("LOAD_INVALID_MACRO_NAME"),
+        "a macro name is not an identifier, so conditions cannot refer to it";
+    INVALID_LIST_NAME = "L210", "invalid-list-name", Warning, Some("LOAD_INVALID_LIST_NAME"),
+        "a list name contains characters that end a bare value";
+    EXCEPTION_NAME_NOT_UNIQUE = "L211", "exception-name-not-unique", Warning, Some("LOAD_EXCEPTION_NAME_NOT_UNIQUE"),
+        "two exceptions of one rule item have the same name";
+    APPEND_NO_VALUES = "L212", "append-no-values", Warning, Some("LOAD_APPEND_NO_VALUES"),
+        "an exception is appended or overridden without values";
+    NO_EVTTYPE = "L213", "no-event-type", Warning, Some("LOAD_NO_EVTTYPE"),
+        "a rule matches more than 100 event types, so it runs on almost every event";
+    UNKNOWN_SOURCE = "L214", "unknown-source", Warning, Some("LOAD_UNKNOWN_SOURCE"),
+        "a rule's `source` is not an event source Lanner knows; the rule is skipped";
+    ENABLED_WITHOUT_RULE = "L215", "enabled-without-rule", Error, VALIDATE,
+        "an item that only sets `enabled` names a rule that does not exist";
+    APPEND_WITHOUT_CONTENT = "L216", "append-without-content", Error, VALIDATE,
+        "an appended rule has neither `condition` nor `exceptions`";
+
     // ---- L1xx: condition and output syntax --------------------------------------------
     UNEXPECTED_TOKEN = "L101", "unexpected-token", Error, COMPILE_CONDITION,
         "the condition has text where the grammar expects something else";
@@ -89,4 +124,58 @@ codes! {
         "a list with other than one item is used after `in` or a modifier without parentheses";
     INVALID_OUTPUT = "L120", "invalid-output", Error, COMPILE_OUTPUT,
         "an output format has a `%` not followed by a field";
+
+    // ---- L3xx: fields, operators, values and transformers -----------------------------
+    UNKNOWN_FIELD = "L301", "unknown-field", Error, COMPILE_CONDITION,
+        "the condition names a field that no field class (nor a loaded plugin) defines";
+    BAD_FIELD_ARGUMENT = "L302", "bad-field-argument", Error, COMPILE_CONDITION,
+        "a field's argument is missing, not allowed, or has the wrong shape for that field";
+    OUTPUT_ONLY_FIELD = "L303", "output-only-field", Error, COMPILE_CONDITION,
+        "a field that can only be printed in outputs is used in a condition";
+    DEPRECATED_FIELD = "L304", "deprecated-field", Warning, Some("LOAD_DEPRECATED_ITEM"),
+        "the condition uses a deprecated field (`evt.dir`, `evt.latency*`, `evt.wait_latency`)";
+    UNKNOWN_EVENT_ARG = "L305", "unknown-event-argument", Error, COMPILE_CONDITION,
+        "`evt.arg.NAME` or `evt.rawarg.NAME` names a parameter that no event has";
+    OPERATOR_NOT_ALLOWED = "L310", "operator-not-allowed", Error, COMPILE_CONDITION,
+        "the operator does not apply to the type of the field (or transformed value) on its left";
+    MODIFIER_NOT_ALLOWED = "L311", "modifier-not-allowed", Error, COMPILE_CONDITION,
+        "a `oneof`/`anyof`/`allof` modifier follows an operator or type that does not take one";
+    INVALID_NUMBER = "L320", "invalid-number", Error, COMPILE_CONDITION,
+        "a value compared with a numeric field is not a decimal integer";
+    INVALID_BOOL = "L321", "invalid-bool", Error, COMPILE_CONDITION,
+        "a value compared with a boolean field is neither `true` nor `false`";
+    INVALID_IP = "L322", "invalid-ip", Error, COMPILE_CONDITION,
+        "a value compared with an address or network field is not a valid IP address or CIDR network";
+    INVALID_PORT = "L323", "invalid-port", Error, COMPILE_CONDITION,
+        "a value compared with a port field is neither a number nor a known service name";
+    INVALID_HEX = "L324", "invalid-hex", Error, COMPILE_CONDITION,
+        "the value of `bcontains` or `bstartswith` is not an even-length hexadecimal string";
+    INVALID_REGEX = "L325", "invalid-regex", Error, COMPILE_CONDITION,
+        "the pattern of a `regex` check does not compile";
+    NUL_IN_VALUE = "L326", "nul-in-value", Error, COMPILE_CONDITION,
+        "a value holds a NUL byte, which only byte-buffer fields can compare";
+    UNKNOWN_EVENT_TYPE = "L327", "unknown-event-type", Error, COMPILE_CONDITION,
+        "a value compared with `evt.type` or `syscall.type` is neither an event nor a syscall name";
+    TRANSFORMER_TYPE = "L330", "transformer-type", Error, COMPILE_CONDITION,
+        "a transformer is applied to a value of a type it does not handle, or to the wrong arguments";
+    TRANSFORMER_FIELD_ARG = "L331", "transformer-field-argument", Error, COMPILE_CONDITION,
+        "a transformer other than `getopt` carries a `[...]` argument, or `getopt`'s is not one character";
+    TRANSFORMER_NOT_ALLOWED = "L332", "transformer-not-allowed", Error, COMPILE_CONDITION,
+        "a transformer is applied to a field that does not accept transformers";
+    INCOMPATIBLE_RHS = "L333", "incompatible-rhs", Error, COMPILE_CONDITION,
+        "the two sides of a field-to-field comparison have different types or list-ness";
+    FIELD_RHS_NOT_ALLOWED = "L334", "field-rhs-not-allowed", Error, COMPILE_CONDITION,
+        "a field or transformer is on the right of an operator or next to a field that only takes constants";
+    EVTTYPE_NOT_CONSTANT = "L335", "evttype-not-constant", Error, COMPILE_CONDITION,
+        "`evt.type` or `syscall.type` is transformed or compared with a field, so no event-type set can be computed";
+    FIELD_AS_VALUE = "L340", "field-as-value", Warning, Some("LOAD_COMPILE_CONDITION"),
+        "a constant value names a field; a field-to-field comparison needs `val(...)`";
+    TRANSFORMER_AS_VALUE = "L341", "transformer-as-value", Warning, Some("LOAD_COMPILE_CONDITION"),
+        "a constant value is shaped like a transformer call and is compared as text";
+    SIMPLE_REGEX = "L342", "simple-regex", Warning, Some("LOAD_COMPILE_CONDITION"),
+        "a regex pattern could be written with `=`, `contains`, `startswith` or `endswith`";
+    UNSAFE_NA_CHECK = "L343", "unsafe-na-check", Warning, Some("LOAD_UNSAFE_NA_CHECK"),
+        "a `ka.`/`jevt.` field is compared with the literal `<NA>`, which matches missing values unreliably";
+    TOO_MANY_EVTTYPES = "L350", "too-many-evttypes", Warning, Some("LOAD_NO_EVTTYPE"),
+        "the rule matches more than 100 event codes, so it runs on nearly every event";
 }

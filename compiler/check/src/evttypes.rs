@@ -1,1 +1,0 @@
-//! Event-type sets (being written).

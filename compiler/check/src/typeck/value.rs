@@ -1,0 +1,479 @@
+//! Constant values parsed to a field's type, once, at check time (language.md §4.1).
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use lanner_schema::FieldType;
+
+/// A constant parsed to the type of the value it is compared with.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Lit {
+    /// A signed integer, already wrapped to the field's width and sign-extended.
+    Int(i64),
+    /// An unsigned integer, already wrapped to the field's width (ports and flags included).
+    UInt(u64),
+    /// A DOUBLE field's value; Falco only accepts integer literals for them.
+    Double(F64),
+    Bool(bool),
+    /// An IPv4 or IPv6 address.
+    Ip(IpAddr),
+    /// A CIDR network, as written (host bits are not cleared).
+    Net(IpNet),
+    /// Text for string fields, `glob`/`iglob` patterns and `pmatch` paths.
+    Str(String),
+    /// Bytes: verbatim for BYTEBUF fields, hex-decoded for `bcontains`/`bstartswith`.
+    Bytes(Vec<u8>),
+    /// A validated `regex` pattern, anchored at both ends as RE2's full match is.
+    Regex(Pattern),
+}
+
+/// An `f64` with total equality and ordering by bit pattern, so that values can live in sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct F64(u64);
+
+impl F64 {
+    pub fn new(value: f64) -> F64 {
+        F64(value.to_bits())
+    }
+
+    pub fn get(self) -> f64 {
+        f64::from_bits(self.0)
+    }
+}
+
+/// A CIDR network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IpNet {
+    pub addr: IpAddr,
+    /// The prefix length: at most 32 for IPv4, 128 for IPv6.
+    pub prefix: u8,
+}
+
+impl IpNet {
+    /// True if `ip` lies in the network; an address of the other family never does.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for IpNet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// A compiled regex with the source it came from. Equality, hashing and ordering use the
+/// source only, because compiled automata are not comparable.
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    source: String,
+    regex: regex::Regex,
+}
+
+impl Pattern {
+    /// Compiles `source` for a full match, the way Falco's RE2 matcher is used.
+    pub fn new(source: &str) -> Result<Pattern, regex::Error> {
+        let regex = regex::Regex::new(&format!("^(?:{source})$"))?;
+        Ok(Pattern {
+            source: source.to_owned(),
+            regex,
+        })
+    }
+
+    /// The pattern as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The compiled, anchored regex.
+    pub fn regex(&self) -> &regex::Regex {
+        &self.regex
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Pattern) -> bool {
+        self.source == other.source
+    }
+}
+
+impl Eq for Pattern {}
+
+impl Hash for Pattern {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.source.hash(state);
+    }
+}
+
+impl PartialOrd for Pattern {
+    fn partial_cmp(&self, other: &Pattern) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Pattern {
+    fn cmp(&self, other: &Pattern) -> Ordering {
+        self.source.cmp(&other.source)
+    }
+}
+
+impl fmt::Display for Lit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Lit::Int(v) => write!(f, "{v}i"),
+            Lit::UInt(v) => write!(f, "{v}u"),
+            Lit::Double(v) => write!(f, "{:?}", v.get()),
+            Lit::Bool(b) => write!(f, "{b}"),
+            Lit::Ip(ip) => write!(f, "ip:{ip}"),
+            Lit::Net(net) => write!(f, "net:{net}"),
+            Lit::Str(s) => write!(f, "{s:?}"),
+            Lit::Bytes(bytes) => {
+                f.write_str("x\"")?;
+                for b in bytes {
+                    write!(f, "{b:02x}")?;
+                }
+                f.write_str("\"")
+            }
+            Lit::Regex(p) => write!(f, "re{:?}", p.source()),
+        }
+    }
+}
+
+/// How an integer type is stored: signedness and width in bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IntKind {
+    Signed(u32),
+    Unsigned(u32),
+}
+
+/// The integer representation of a numeric field type (`None` for DOUBLE and non-numbers).
+pub(crate) fn int_kind(ty: FieldType) -> Option<IntKind> {
+    use FieldType::*;
+    Some(match ty {
+        Int8 => IntKind::Signed(8),
+        Int16 => IntKind::Signed(16),
+        Int32 => IntKind::Signed(32),
+        Int64 | Errno | Fd | Pid => IntKind::Signed(64),
+        Uint8 | Flags8 | EnumFlags8 | SigType => IntKind::Unsigned(8),
+        Uint16 | Flags16 | EnumFlags16 | SyscallId | Port => IntKind::Unsigned(16),
+        Uint32 | Flags32 | EnumFlags32 | Mode | Uid | Gid => IntKind::Unsigned(32),
+        Uint64 | RelTime | AbsTime => IntKind::Unsigned(64),
+        _ => return None,
+    })
+}
+
+/// Splits a C `scanf("%d")`-style decimal into sign and magnitude: leading blanks, an optional
+/// sign, at least one digit, nothing after. The magnitude saturates just above `u64::MAX`.
+fn decimal(text: &str) -> Option<(bool, u128)> {
+    let trimmed = text.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (negative, digits) = match trimmed.as_bytes().first() {
+        Some(b'-') => (true, trimmed.get(1..)?),
+        Some(b'+') => (false, trimmed.get(1..)?),
+        _ => (false, trimmed),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let cap = u128::from(u64::MAX) + 1;
+    let mut magnitude: u128 = 0;
+    for b in digits.bytes() {
+        magnitude = (magnitude * 10 + u128::from(b - b'0')).min(cap);
+    }
+    Some((negative, magnitude))
+}
+
+/// Parses an integer literal the way libsinsp does for a field of kind `kind`: `strtoul`/
+/// `strtol` semantics (a negative literal for an unsigned field wraps, out-of-range saturates
+/// at 64 bits), then truncation to the field's width.
+pub(crate) fn parse_int(text: &str, kind: IntKind) -> Option<Lit> {
+    let (negative, magnitude) = decimal(text)?;
+    match kind {
+        IntKind::Unsigned(bits) => {
+            let wide = u64::try_from(magnitude).unwrap_or(u64::MAX);
+            let wide = if negative { wide.wrapping_neg() } else { wide };
+            let value = match bits {
+                8 => u64::from(wide as u8),
+                16 => u64::from(wide as u16),
+                32 => u64::from(wide as u32),
+                _ => wide,
+            };
+            Some(Lit::UInt(value))
+        }
+        IntKind::Signed(bits) => {
+            let wide: i64 = if negative {
+                if magnitude >= 1 << 63 {
+                    i64::MIN
+                } else {
+                    -i64::try_from(magnitude).unwrap_or(i64::MAX)
+                }
+            } else {
+                i64::try_from(magnitude).unwrap_or(i64::MAX)
+            };
+            let value = match bits {
+                8 => i64::from(wide as i8),
+                16 => i64::from(wide as i16),
+                32 => i64::from(wide as i32),
+                _ => wide,
+            };
+            Some(Lit::Int(value))
+        }
+    }
+}
+
+/// A DOUBLE field's value: Falco only takes integer literals there.
+pub(crate) fn parse_double(text: &str) -> Option<Lit> {
+    match parse_int(text, IntKind::Signed(64))? {
+        Lit::Int(v) => Some(Lit::Double(F64::new(v as f64))),
+        _ => None,
+    }
+}
+
+pub(crate) fn parse_bool(text: &str) -> Option<Lit> {
+    match text {
+        "true" => Some(Lit::Bool(true)),
+        "false" => Some(Lit::Bool(false)),
+        _ => None,
+    }
+}
+
+/// An address: with a `.` it must be IPv4 (`inet_pton(AF_INET)`), otherwise IPv6.
+pub(crate) fn parse_ip(text: &str, ty: FieldType) -> Option<Lit> {
+    let ip = if text.contains('.') {
+        IpAddr::V4(text.parse::<Ipv4Addr>().ok()?)
+    } else {
+        IpAddr::V6(text.parse::<Ipv6Addr>().ok()?)
+    };
+    match (ty, ip) {
+        (FieldType::Ipv4Addr, IpAddr::V6(_)) | (FieldType::Ipv6Addr, IpAddr::V4(_)) => None,
+        _ => Some(Lit::Ip(ip)),
+    }
+}
+
+/// A CIDR network; the `/prefix` is mandatory.
+pub(crate) fn parse_net(text: &str) -> Option<Lit> {
+    let (addr, prefix) = text.split_once('/')?;
+    if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let prefix: u8 = prefix.parse().ok()?;
+    let addr = if text.contains('.') {
+        IpAddr::V4(addr.parse::<Ipv4Addr>().ok()?)
+    } else {
+        IpAddr::V6(addr.parse::<Ipv6Addr>().ok()?)
+    };
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    (prefix <= max).then_some(Lit::Net(IpNet { addr, prefix }))
+}
+
+/// Common `/etc/services` names. Falco asks libc's `getservbyname`; Lanner carries the usual
+/// entries so that the verdict does not depend on the machine that checks the rules.
+const SERVICES: &[(&str, u16)] = &[
+    ("echo", 7),
+    ("discard", 9),
+    ("daytime", 13),
+    ("ftp-data", 20),
+    ("ftp", 21),
+    ("ssh", 22),
+    ("telnet", 23),
+    ("smtp", 25),
+    ("time", 37),
+    ("whois", 43),
+    ("tacacs", 49),
+    ("domain", 53),
+    ("bootps", 67),
+    ("bootpc", 68),
+    ("tftp", 69),
+    ("gopher", 70),
+    ("finger", 79),
+    ("http", 80),
+    ("www", 80),
+    ("kerberos", 88),
+    ("pop3", 110),
+    ("sunrpc", 111),
+    ("auth", 113),
+    ("nntp", 119),
+    ("ntp", 123),
+    ("epmap", 135),
+    ("netbios-ns", 137),
+    ("netbios-dgm", 138),
+    ("netbios-ssn", 139),
+    ("imap2", 143),
+    ("imap", 143),
+    ("snmp", 161),
+    ("snmp-trap", 162),
+    ("bgp", 179),
+    ("irc", 194),
+    ("ldap", 389),
+    ("https", 443),
+    ("microsoft-ds", 445),
+    ("kpasswd", 464),
+    ("submissions", 465),
+    ("syslog", 514),
+    ("printer", 515),
+    ("submission", 587),
+    ("ipp", 631),
+    ("ldaps", 636),
+    ("rsync", 873),
+    ("ftps", 990),
+    ("telnets", 992),
+    ("imaps", 993),
+    ("pop3s", 995),
+    ("socks", 1080),
+    ("openvpn", 1194),
+    ("ms-sql-s", 1433),
+    ("nfs", 2049),
+    ("mysql", 3306),
+    ("postgresql", 5432),
+    ("amqp", 5672),
+    ("x11", 6000),
+    ("redis", 6379),
+    ("http-alt", 8080),
+    ("memcache", 11211),
+    ("mongodb", 27017),
+];
+
+/// A port: all digits, or a service name.
+pub(crate) fn parse_port(text: &str) -> Option<Lit> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return parse_int(text, IntKind::Unsigned(16));
+    }
+    SERVICES
+        .iter()
+        .find(|(name, _)| *name == text)
+        .map(|(_, port)| Lit::UInt(u64::from(*port)))
+}
+
+/// Decodes an even-length hex string (`cafebabe`, either case) for `bcontains`/`bstartswith`.
+pub(crate) fn parse_hex(text: &str) -> Option<Vec<u8>> {
+    if text.is_empty() || !text.len().is_multiple_of(2) {
+        return None;
+    }
+    let digit = |b: u8| char::from(b).to_digit(16);
+    text.as_bytes()
+        .chunks(2)
+        .map(|pair| match pair {
+            [hi, lo] => Some(u8::try_from(digit(*hi)? * 16 + digit(*lo)?).ok()?),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The simpler operator a regex could be replaced with, as Falco's compiler warns: the pattern
+/// is a plain word, optionally anchored with `^`/`$`, optionally wrapped in `.*`, `.+` or `.?`.
+pub(crate) fn regex_simplification(pattern: &str) -> Option<&'static str> {
+    let mut core = pattern;
+    core = core.strip_prefix('^').unwrap_or(core);
+    if !core.ends_with("\\$") {
+        core = core.strip_suffix('$').unwrap_or(core);
+    }
+    let mut leading = false;
+    for prefix in [".*", ".+", ".?"] {
+        if let Some(rest) = core.strip_prefix(prefix) {
+            core = rest;
+            leading = true;
+            break;
+        }
+    }
+    let mut trailing = false;
+    for suffix in [".*", ".+", ".?"] {
+        if let Some(rest) = core.strip_suffix(suffix) {
+            core = rest;
+            trailing = true;
+            break;
+        }
+    }
+    const META: &[char] = &[
+        '.', '*', '+', '?', '(', ')', '[', ']', '{', '}', '|', '\\', '^', '$',
+    ];
+    if core.is_empty() || core.contains(META) {
+        return None;
+    }
+    Some(match (leading, trailing) {
+        (false, false) => "=",
+        (true, true) => "contains",
+        (true, false) => "endswith",
+        (false, true) => "startswith",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_wrap_like_libsinsp() {
+        assert_eq!(
+            parse_int("-1", IntKind::Unsigned(64)),
+            Some(Lit::UInt(u64::MAX))
+        );
+        assert_eq!(
+            parse_int("-1", IntKind::Unsigned(16)),
+            Some(Lit::UInt(65535))
+        );
+        assert_eq!(
+            parse_int("65536", IntKind::Unsigned(16)),
+            Some(Lit::UInt(0))
+        );
+        assert_eq!(parse_int(" +7", IntKind::Signed(32)), Some(Lit::Int(7)));
+        assert_eq!(
+            parse_int("2147483648", IntKind::Signed(32)),
+            Some(Lit::Int(i64::from(i32::MIN)))
+        );
+        assert_eq!(
+            parse_int("99999999999999999999999", IntKind::Signed(64)),
+            Some(Lit::Int(i64::MAX))
+        );
+        assert_eq!(parse_int("0x10", IntKind::Signed(64)), None);
+        assert_eq!(parse_int("1.0", IntKind::Signed(64)), None);
+        assert_eq!(parse_int("10ms", IntKind::Unsigned(64)), None);
+        assert_eq!(parse_int("-", IntKind::Signed(64)), None);
+    }
+
+    #[test]
+    fn addresses_and_networks() {
+        assert!(parse_ip("127.0.0.1", FieldType::IpAddr).is_some());
+        assert!(parse_ip("::1", FieldType::IpAddr).is_some());
+        assert!(parse_ip("::1", FieldType::Ipv4Addr).is_none());
+        assert!(parse_ip("127.0.0", FieldType::IpAddr).is_none());
+        assert!(parse_net("10.0.0.0/8").is_some());
+        assert!(parse_net("10.0.0.0").is_none());
+        assert!(parse_net("10.0.0.0/33").is_none());
+        assert!(parse_net("2001:db8::/32").is_some());
+        let Some(Lit::Net(net)) = parse_net("10.0.0.0/8") else {
+            panic!("not a network")
+        };
+        assert!(net.contains("10.1.2.3".parse().unwrap()));
+        assert!(!net.contains("11.1.2.3".parse().unwrap()));
+    }
+
+    #[test]
+    fn ports_hex_and_regex_hints() {
+        assert_eq!(parse_port("ssh"), Some(Lit::UInt(22)));
+        assert_eq!(parse_port("8080"), Some(Lit::UInt(8080)));
+        assert_eq!(parse_port("nosuchservice"), None);
+        assert_eq!(parse_hex("CAfe"), Some(vec![0xca, 0xfe]));
+        assert_eq!(parse_hex("abc"), None);
+        assert_eq!(parse_hex("zz"), None);
+        assert_eq!(regex_simplification("^syscall$"), Some("="));
+        assert_eq!(regex_simplification(".*syscall.+"), Some("contains"));
+        assert_eq!(regex_simplification("syscall\\.*"), None);
+        assert_eq!(regex_simplification("s.*l"), None);
+        assert_eq!(regex_simplification("syscal[l]?"), None);
+    }
+}
