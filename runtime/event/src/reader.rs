@@ -623,3 +623,76 @@ fn decode_block<'a>(meta: &BlockMeta, body: &'a [u8]) -> Result<Record<'a>, Scap
         },
     })
 }
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+mod tests {
+    use super::*;
+
+    fn shb() -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&BlockType::SHB.0.to_le_bytes());
+        v.extend_from_slice(&28u32.to_le_bytes());
+        v.extend_from_slice(&BYTE_ORDER_MAGIC.to_le_bytes());
+        v.extend_from_slice(&[1, 0, 2, 0]);
+        v.extend_from_slice(&(-1i64).to_le_bytes());
+        v.extend_from_slice(&28u32.to_le_bytes());
+        v
+    }
+
+    /// A declared 200 MB process list in a 100-byte stream fails as truncated without the
+    /// reader ever allocating more than one growth step.
+    #[test]
+    fn garbage_length_does_not_allocate_declared_size() {
+        let mut data = shb();
+        data.extend_from_slice(&BlockType::PL_V9.0.to_le_bytes());
+        data.extend_from_slice(&200_000_000u32.to_le_bytes());
+        data.extend_from_slice(&[0u8; 64]);
+        let mut r = ScapReader::new(&data[..]).unwrap();
+        assert!(matches!(
+            r.next_record(),
+            Ok(Some(Record::SectionHeader(_)))
+        ));
+        match r.next_record() {
+            Err(ScapError::Truncated {
+                offset: 28, got, ..
+            }) => assert_eq!(got, 72),
+            other => panic!("{other:?}"),
+        }
+        assert!(r.buf.capacity() <= 2 * GROW_STEP, "{}", r.buf.capacity());
+        // Errors are sticky: the stream is not re-synchronised on garbage.
+        assert!(matches!(r.next_record(), Ok(None)));
+    }
+
+    #[test]
+    fn caps_apply() {
+        let mut data = shb();
+        data.extend_from_slice(&BlockType::EV_V2.0.to_le_bytes());
+        data.extend_from_slice(&(65536u32 + 12).to_le_bytes());
+        let mut r = ScapReader::new(&data[..]).unwrap();
+        r.next_record().unwrap();
+        assert!(matches!(
+            r.next_record(),
+            Err(ScapError::BlockTooLarge { offset: 28, max, .. }) if max == 65544
+        ));
+        let opts = ReaderOptions {
+            max_block_len: 1000,
+            ..ReaderOptions::default()
+        };
+        let mut data = shb();
+        data.extend_from_slice(&BlockType::MI.0.to_le_bytes());
+        data.extend_from_slice(&2000u32.to_le_bytes());
+        let mut r = ScapSliceReader::with_options(&data, opts);
+        r.next_record().unwrap();
+        let e = r.next_record().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "MI (0x201) block at byte offset 28 has total length 2000, above the limit 1000"
+        );
+    }
+}
