@@ -33,5 +33,5 @@ pub use records::{
     FdDetail, FdInfo, FdTable, GroupInfo, IfAddr, Interface, InterfaceList, MachineInfo,
     ProcessList, SectionHeader, ThreadInfo, UserEntry, UserInfo, UserList,
 };
-pub use table::{Direction, EventInfo, ParamInfo, ParamType, TableVersion, event_info};
+pub use table::{Direction, EventInfo, FlagTable, ParamInfo, ParamType, TableVersion, event_info};
 pub use writer::{ScapWriter, WriteError, WriterOptions};

@@ -305,6 +305,54 @@ impl TableVersion {
     }
 }
 
+/// A flag or enum name table (`flags_table.tsv`), entries in table order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FlagTable {
+    /// Table name as referenced by [`ParamExtra::Flags`] (`file_flags`, …).
+    pub name: &'static str,
+    /// `(name, value)` pairs in table order.
+    pub entries: &'static [(&'static str, u32)],
+}
+
+impl FlagTable {
+    /// Decomposes flag bits the way sysdig renders `PT_FLAGS*`: entries are tried in table
+    /// order, each matching entry's bits are cleared (so `O_RDWR` wins over `O_WRONLY` and
+    /// `O_RDONLY`), and a 0-valued entry matches only a value of 0.
+    pub fn decompose(&self, bits: u32) -> impl Iterator<Item = &'static str> + 'static {
+        let mut rest = bits;
+        self.entries.iter().filter_map(move |&(name, value)| {
+            if value == 0 {
+                return (bits == 0).then_some(name);
+            }
+            if rest & value == value {
+                rest &= !value;
+                Some(name)
+            } else {
+                None
+            }
+        })
+    }
+
+    /// The name of an enum value (`PT_ENUMFLAGS*`: exact match).
+    pub fn enum_name(&self, value: u32) -> Option<&'static str> {
+        self.entries
+            .iter()
+            .find(|&&(_, v)| v == value)
+            .map(|&(n, _)| n)
+    }
+}
+
+impl TableVersion {
+    /// A flag/enum table by name.
+    pub fn flag_table(self, name: &str) -> Option<&'static FlagTable> {
+        let tables = match self {
+            TableVersion::Current => FLAGS_CURRENT,
+            TableVersion::Sysdig029 => FLAGS_SYSDIG029,
+        };
+        tables.iter().find(|t| t.name == name)
+    }
+}
+
 impl fmt::Display for TableVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

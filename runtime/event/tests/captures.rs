@@ -448,6 +448,8 @@ fn committed_tables_match_shared_tables() {
         "event_table.tsv",
         "event_table_libs-e5c53d64_sysdig-0.29.3.tsv",
         "ppm_sc.tsv",
+        "flags_table.tsv",
+        "flags_table_libs-e5c53d64_sysdig-0.29.3.tsv",
     ] {
         assert_eq!(
             fs::read(crate_tables.join(name)).unwrap(),
@@ -481,4 +483,65 @@ fn tables_agree_on_parameter_sizes() {
         }
     }
     assert_eq!(renamed_types, 26);
+}
+
+/// Flag and enum parameters rendered with the sysdig 0.29 flag tables appear verbatim in
+/// sysdig's `evt.args` (`flags=4097(O_RDONLY|O_CLOEXEC)`, `domain=2(AF_INET)`).
+#[test]
+fn flag_rendering_matches_sysdig_args() {
+    use lanner_event::{ParamType as T, table::ParamExtra};
+    let Some(root) = shared() else { return };
+    let t = TableVersion::Sysdig029;
+    let (mut checked, mut mismatches) = (0, Vec::new());
+    for entry in fs::read_dir(root.join("oracle-sysdig/events")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let Some(stem) = name.strip_suffix(".events.D.jsonl") else {
+            continue;
+        };
+        let text = fs::read_to_string(&path).unwrap();
+        let mut oracle = text
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap());
+        let mut view = SysdigView::new();
+        let mut r = ScapReader::open(root.join("captures").join(format!("{stem}.scap"))).unwrap();
+        while let Some(ev) = r.next_event().unwrap() {
+            if view.visit(&ev).is_none() {
+                continue;
+            }
+            let o = oracle.next().unwrap();
+            let args = o["evt.args"].as_str().unwrap_or("");
+            for i in 0..ev.nparams() {
+                let Some(p) = ev.param_in(t, i) else { continue };
+                let Some(info) = p.info else { continue };
+                let ParamExtra::Flags(table) = info.extra else {
+                    continue;
+                };
+                let Some(v) = p.decode().ok().and_then(|v| v.as_i64()) else {
+                    continue;
+                };
+                let ft = t.flag_table(table).unwrap();
+                let names: Vec<&str> = match info.ptype {
+                    T::Flags8 | T::Flags16 | T::Flags32 => ft.decompose(v as u32).collect(),
+                    _ => ft.enum_name(v as u32).into_iter().collect(),
+                };
+                let rendered = if names.is_empty() {
+                    format!("{}={v} ", info.name)
+                } else {
+                    format!("{}={v}({}) ", info.name, names.join("|"))
+                };
+                checked += 1;
+                if !format!("{args} ").contains(&rendered) {
+                    mismatches.push(format!("{stem}: {rendered:?} not in {args:?}"));
+                }
+            }
+        }
+    }
+    assert!(checked > 800, "{checked}");
+    assert!(
+        mismatches.is_empty(),
+        "{} of {checked}: {:#?}",
+        mismatches.len(),
+        &mismatches[..mismatches.len().min(15)]
+    );
 }
