@@ -285,3 +285,56 @@ fn event_sets() {
     let names = set("evt.type in (openat, close)").names();
     assert_eq!(names, vec!["close", "openat"]);
 }
+
+/// A plugin field, as a loaded plugin would declare it.
+static PLUGIN_FIELDS: [lanner_schema::FieldInfo; 1] = [lanner_schema::FieldInfo {
+    name: "ka.user.name",
+    ty: lanner_schema::FieldType::Charbuf,
+    is_list: false,
+    arg: lanner_schema::ArgSpec::NONE,
+    class: lanner_schema::FieldClass::Util,
+    check: lanner_schema::FilterCheck::Util,
+    provider: lanner_schema::Provider::Libsinsp,
+    source_agnostic: false,
+    flags: lanner_schema::FieldFlags::EMPTY,
+    print_format: lanner_schema::PrintFormat::Na,
+    deprecation: lanner_schema::Deprecation::No,
+    any_ancestor: false,
+    aliases: &[],
+    description: "k8saudit plugin field (test double)",
+}];
+
+#[test]
+fn extra_fields_and_unsafe_na_checks() {
+    let map = OffsetMap {
+        file: FileId(0),
+        base: 0,
+    };
+    let options = typeck::Options {
+        extra_fields: &PLUGIN_FIELDS,
+    };
+    let (ast, _) = condition::parse(
+        "ka.user.name = <NA> or ka.user.name in (a, <NA>)",
+        &map,
+        RULE_MAX_DEPTH,
+    );
+    let checked = typeck::check_with(&ast, &options);
+    let got: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .map(|d| (d.code.id, d.code.falco))
+        .collect();
+    assert_eq!(got, vec![("L343", Some("LOAD_UNSAFE_NA_CHECK")); 2]);
+    assert!(!checked.has_errors());
+    // Without the plugin the field is unknown.
+    assert_eq!(codes("ka.user.name = x"), vec!["L301"]);
+}
+
+#[test]
+fn evt_around_only_takes_equality() {
+    assert!(codes("evt.around[1404996934793590564] = 1000").is_empty());
+    assert_eq!(
+        codes("evt.around[1404996934793590564] != 1000"),
+        vec!["L310"]
+    );
+}

@@ -454,6 +454,18 @@ impl Checker<'_> {
             self.operator_error(&lhs_text, lt, op, modifier, check);
             return None;
         }
+        // `evt.around[T]` compares with its own custom check, which only implements `=`.
+        if lhs.as_field().is_some_and(|f| f.name() == "evt.around")
+            && !(op == Operator::Eq && modifier.is_none() || op == Operator::Exists)
+        {
+            self.report(
+                codes::OPERATOR_NOT_ALLOWED,
+                check.op.span,
+                format!("operator `{op}` does not apply to `{lhs_text}`"),
+            )
+            .help = Some("`evt.around[T]` only takes `=`, e.g. `evt.around[T] = 1000`".to_owned());
+            return None;
+        }
 
         let rhs = match &check.rhs {
             None => TRhs::None,
