@@ -436,6 +436,66 @@ impl<'a> Event<'a> {
     }
 }
 
+impl Event<'_> {
+    /// Copies the event into an owned value, e.g. to keep an enter event until its exit.
+    pub fn to_owned_event(&self) -> OwnedEvent {
+        let used = self.values_len().min(self.values.len());
+        OwnedEvent {
+            header: self.header(),
+            nparams: self.nparams,
+            wide: self.wide,
+            lens: self.lens.to_vec(),
+            values: self.values.get(..used).unwrap_or_default().to_vec(),
+        }
+    }
+}
+
+/// An owned copy of an [`Event`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedEvent {
+    header: EventHeader,
+    // INVARIANT: copied from a validated `Event`, so `lens` and `values` satisfy the same
+    // invariant as there and `as_event` needs no re-validation.
+    nparams: u32,
+    wide: bool,
+    lens: Vec<u8>,
+    values: Vec<u8>,
+}
+
+impl OwnedEvent {
+    /// Borrows the event.
+    pub fn as_event(&self) -> Event<'_> {
+        Event {
+            ts: self.header.ts,
+            tid: self.header.tid,
+            cpu: self.header.cpu,
+            event_type: self.header.event_type,
+            dump_flags: self.header.dump_flags,
+            nparams: self.nparams,
+            wide: self.wide,
+            lens: &self.lens,
+            values: &self.values,
+        }
+    }
+
+    /// The header fields.
+    pub fn header(&self) -> EventHeader {
+        self.header
+    }
+}
+
+/// Anything that yields events: a scap file today, a kernel ring buffer later.
+///
+/// Events borrow from the source, so a source is a lending iterator: each event must be
+/// dropped (or copied with [`Event::to_owned_event`]) before asking for the next.
+pub trait EventSource {
+    /// The source's error type.
+    type Error;
+
+    /// The next event, or `None` when the source is exhausted.
+    fn next_event(&mut self) -> Result<Option<Event<'_>>, Self::Error>;
+}
+
 /// Iterator over raw parameter bytes.
 #[derive(Debug, Clone)]
 pub struct RawParams<'a> {
@@ -570,6 +630,17 @@ mod tests {
             Err(EventError::LengthsOverflow { .. })
         ));
         assert!(Event::parse_v2(0, 0, &bytes[..10]).is_err());
+    }
+
+    #[test]
+    fn owned_copy_round_trips() {
+        let bytes = v2(3, &[&3i64.to_le_bytes(), b"/x\0"]);
+        let (ev, _) = Event::parse_v2(1, 0, &bytes).unwrap();
+        let owned = ev.to_owned_event();
+        drop(bytes);
+        let back = owned.as_event();
+        assert_eq!(back.decode(1).unwrap(), ParamValue::Path(b"/x"));
+        assert_eq!(back.header(), owned.header());
     }
 
     #[test]

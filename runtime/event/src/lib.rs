@@ -22,8 +22,8 @@ mod writer;
 
 pub use block::{BlockKind, BlockType, ScapError};
 pub use event::{
-    DF_STATE_ONLY, Event, EventError, EventHeader, Param, RawParams, V1_HEADER_LEN, V2_HEADER_LEN,
-    has_large_lengths,
+    DF_STATE_ONLY, Event, EventError, EventHeader, EventSource, OwnedEvent, Param, RawParams,
+    V1_HEADER_LEN, V2_HEADER_LEN, has_large_lengths,
 };
 pub use param::{ParamError, ParamValue, SockAddr, SockTuple};
 pub use reader::{

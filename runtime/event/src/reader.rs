@@ -13,7 +13,7 @@ use flate2::bufread::MultiGzDecoder;
 
 use crate::block::{BlockKind, BlockType, ScapError};
 use crate::bytes::{Cursor, le_u16, le_u32};
-use crate::event::{Event, EventError};
+use crate::event::{Event, EventError, EventSource};
 use crate::records::{
     EntryError, FdTable, InterfaceList, MachineInfo, ProcessList, SectionHeader, UserList,
 };
@@ -518,6 +518,22 @@ impl<'a> ScapSliceReader<'a> {
                 Some(_) => {}
             }
         }
+    }
+}
+
+impl<R: Read> EventSource for ScapReader<R> {
+    type Error = ScapError;
+
+    fn next_event(&mut self) -> Result<Option<Event<'_>>, ScapError> {
+        ScapReader::next_event(self)
+    }
+}
+
+impl EventSource for ScapSliceReader<'_> {
+    type Error = ScapError;
+
+    fn next_event(&mut self) -> Result<Option<Event<'_>>, ScapError> {
+        ScapSliceReader::next_event(self)
     }
 }
 

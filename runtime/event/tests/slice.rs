@@ -99,3 +99,24 @@ fn slice_events_outlive_the_reader_step() {
         assert_eq!(kept, &ev);
     }
 }
+
+/// Replay code can be written once against `EventSource`.
+#[test]
+fn both_readers_are_event_sources() {
+    use lanner_event::EventSource;
+    fn count<S: EventSource>(s: &mut S) -> usize
+    where
+        S::Error: std::fmt::Debug,
+    {
+        let mut n = 0;
+        while s.next_event().unwrap().is_some() {
+            n += 1;
+        }
+        n
+    }
+    let Some(root) = common::shared() else { return };
+    let path = root.join("captures/sample.scap");
+    let data = std::fs::read(&path).unwrap();
+    assert_eq!(count(&mut ScapSliceReader::new(&data)), 572);
+    assert_eq!(count(&mut ScapReader::open(&path).unwrap()), 572);
+}
