@@ -7,6 +7,8 @@
 //!   schema, producing typed expressions.
 //! - [`evttypes`]: the event-type set of each rule, as Falco's index computes it.
 
+pub mod driver;
 pub mod evttypes;
+pub mod fields;
 pub mod resolve;
 pub mod typeck;

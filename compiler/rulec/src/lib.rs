@@ -2,4 +2,5 @@
 //! tests drive them without spawning processes; `main.rs` only parses arguments.
 
 pub mod check;
+pub mod explain;
 pub mod render;

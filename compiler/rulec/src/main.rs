@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use rulec::{check, render};
+use rulec::{check, explain, render};
 
 #[derive(Parser)]
 #[command(
@@ -25,8 +25,36 @@ enum Format {
     Sarif,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExplainFormat {
+    Text,
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// List the fields conditions and outputs may use (like `falco --list`).
+    Fields {
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+    },
+    /// Show what a rule compiles to: expanded condition, macros, output.
+    Explain {
+        /// The rule's name.
+        rule: String,
+        /// Rules files, loaded together in this order.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ExplainFormat,
+    },
     /// Report every problem of every rules file in one run.
     Check {
         /// Rules files, loaded together in this order.
@@ -50,6 +78,20 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Fields { format } => {
+            let f = match format {
+                ListFormat::Text => lanner_schema::ListingFormat::Text,
+                ListFormat::Json => lanner_schema::ListingFormat::Json,
+                ListFormat::Markdown => lanner_schema::ListingFormat::Markdown,
+            };
+            print!("{}", lanner_schema::render(f));
+            ExitCode::SUCCESS
+        }
+        Command::Explain {
+            rule,
+            files,
+            format,
+        } => run_explain(&rule, &files, format),
         Command::Check {
             files,
             format,
@@ -58,7 +100,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_check(paths: &[PathBuf], format: Format, quiet: bool) -> ExitCode {
+/// Reads rules files; on failure prints the error and returns the exit code to use.
+fn read_sources(paths: &[PathBuf]) -> Result<Vec<(String, String)>, ExitCode> {
     let mut sources = Vec::new();
     for p in paths {
         match std::fs::read(p) {
@@ -70,15 +113,48 @@ fn run_check(paths: &[PathBuf], format: Format, quiet: bool) -> ExitCode {
                         p.display(),
                         e.utf8_error().valid_up_to()
                     );
-                    return ExitCode::from(2);
+                    return Err(ExitCode::from(2));
                 }
             },
             Err(e) => {
                 eprintln!("error: cannot read `{}`: {e}", p.display());
-                return ExitCode::from(2);
+                return Err(ExitCode::from(2));
             }
         }
     }
+    Ok(sources)
+}
+
+fn run_explain(rule: &str, paths: &[PathBuf], format: ExplainFormat) -> ExitCode {
+    let sources = match read_sources(paths) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let checked = check::check_sources(sources);
+    let found = match format {
+        ExplainFormat::Text => explain::text(&checked, rule).map(|t| print!("{t}")),
+        ExplainFormat::Json => explain::json(&checked, rule).map(|v| {
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }),
+    };
+    match found {
+        Some(()) => ExitCode::SUCCESS,
+        None => {
+            eprintln!("error: no rule named `{rule}` in the given files");
+            let similar = explain::similar(&checked, rule);
+            if !similar.is_empty() {
+                eprintln!("help: rules with similar names: {}", similar.join(", "));
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_check(paths: &[PathBuf], format: Format, quiet: bool) -> ExitCode {
+    let sources = match read_sources(paths) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     let result = check::check_sources(sources);
     match format {
         Format::Human => {

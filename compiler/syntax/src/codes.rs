@@ -88,6 +88,8 @@ codes! {
         "a rule matches more than 100 event types, so it runs on almost every event";
     UNKNOWN_SOURCE = "L214", "unknown-source", Warning, Some("LOAD_UNKNOWN_SOURCE"),
         "a rule's `source` is not an event source Lanner knows; the rule is skipped";
+    PLUGIN_REQUIREMENT = "L217", "plugin-requirement", Error, None,
+        "the file requires a plugin Lanner does not provide (Falco refuses to start)";
     ENABLED_WITHOUT_RULE = "L215", "enabled-without-rule", Error, VALIDATE,
         "an item that only sets `enabled` names a rule that does not exist";
     APPEND_WITHOUT_CONTENT = "L216", "append-without-content", Error, VALIDATE,
@@ -122,6 +124,10 @@ codes! {
         "a value list has an empty element, a trailing comma or a non-string element";
     LIST_WITHOUT_PARENS = "L114", "list-without-parentheses", Error, COMPILE_CONDITION,
         "a list with other than one item is used after `in` or a modifier without parentheses";
+    UNKNOWN_OUTPUT_FIELD = "L121", "unknown-output-field", Error, COMPILE_OUTPUT,
+        "an output names a field that does not exist";
+    FILTER_ONLY_IN_OUTPUT = "L122", "filter-only-field-in-output", Error, COMPILE_OUTPUT,
+        "an output names a field that can only be used in conditions";
     INVALID_OUTPUT = "L120", "invalid-output", Error, COMPILE_OUTPUT,
         "an output format has a `%` not followed by a field";
 

@@ -1,0 +1,142 @@
+//! The whole check of a set of rules files loaded together: front end, resolution, types.
+//! `rulec check`, `rulec explain`, the tests and (later) the language server call this.
+
+use lanner_syntax::Diagnostic;
+use lanner_syntax::front::{ParsedFile, check_unparenthesised_lists, parse_file};
+use lanner_syntax::source::SourceDb;
+
+use crate::evttypes::{self, EventSet};
+use crate::resolve::{Resolved, resolve};
+use crate::typeck::{self, TExpr};
+
+/// A rule's typed condition and event types, parallel to `Resolved::rules`.
+#[derive(Clone, Debug)]
+pub struct TypedRule {
+    /// `None` when the condition did not parse or did not type-check.
+    pub condition: Option<TExpr>,
+    /// The event types the rule can match (all events when unknown).
+    pub event_types: EventSet,
+}
+
+pub struct Checked {
+    pub db: SourceDb,
+    pub files: Vec<ParsedFile>,
+    pub resolved: Resolved,
+    pub typed: Vec<TypedRule>,
+    /// Every diagnostic, sorted by file and position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Checks files given as (name, text), in load order.
+pub fn check_sources(sources: Vec<(String, String)>) -> Checked {
+    let mut db = SourceDb::new();
+    let ids: Vec<_> = sources
+        .into_iter()
+        .map(|(name, text)| db.add(name, text))
+        .collect();
+    let mut files = Vec::new();
+    let mut front = Vec::new();
+    for id in ids {
+        let text = db.get(id).map(|f| f.text.as_str()).unwrap_or("");
+        let (parsed, diags) = parse_file(id, text);
+        files.push(parsed);
+        front.extend(diags);
+    }
+    let list_diags = check_unparenthesised_lists(&files);
+    let rules_files: Vec<_> = files.iter().map(|f| &f.rules).collect();
+    let (resolved, mut resolve_diags) = resolve(&rules_files);
+    crate::fields::check_exception_fields(&rules_files, &mut resolve_diags);
+    crate::fields::check_plugin_requirements(&rules_files, &mut resolve_diags);
+    let mut typed = Vec::with_capacity(resolved.rules.len());
+    for rule in &resolved.rules {
+        crate::fields::check_output(rule, &mut resolve_diags);
+        typed.push(type_rule(rule, &mut resolve_diags));
+    }
+    // Conditions are parsed again after list substitution, which is what Falco parses; the
+    // front end's syntax errors of those conditions would be duplicates (or wrong, where only
+    // substitution makes the text valid). Items the resolver did not compile keep them.
+    let compiled: std::collections::HashSet<&str> = resolved
+        .macros
+        .iter()
+        .map(|m| m.name.as_str())
+        .chain(resolved.rules.iter().map(|r| r.name.as_str()))
+        .collect();
+    let mut diagnostics: Vec<Diagnostic> = front
+        .into_iter()
+        .filter(|d| {
+            let condition_syntax =
+                d.code.id.starts_with("L1") && d.code != lanner_syntax::codes::INVALID_OUTPUT;
+            !(condition_syntax && d.item.as_deref().is_some_and(|i| compiled.contains(i)))
+        })
+        .collect();
+    // A list used without parentheses also breaks the substituted text; the precise
+    // diagnostic already says so, so the resulting parse errors of that item are dropped.
+    let noisy: Vec<Option<String>> = list_diags.iter().map(|d| d.item.clone()).collect();
+    diagnostics.extend(list_diags);
+    diagnostics.extend(resolve_diags.into_iter().filter(|d| {
+        !(d.code.id.starts_with("L1") && noisy.contains(&d.item))
+    }));
+    diagnostics.sort_by(|a, b| {
+        (a.primary.file, a.primary.span.start, a.code.id).cmp(&(
+            b.primary.file,
+            b.primary.span.start,
+            b.code.id,
+        ))
+    });
+    // A problem inside a macro shows up once per rule that uses it; report it once.
+    let mut seen = std::collections::HashSet::new();
+    diagnostics.retain(|d| seen.insert((d.code.id, d.primary, d.message.clone())));
+    Checked {
+        db,
+        files,
+        resolved,
+        typed,
+        diagnostics,
+    }
+}
+
+fn type_rule(rule: &crate::resolve::ResolvedRule, diags: &mut Vec<Diagnostic>) -> TypedRule {
+    let Some(cond) = &rule.condition else {
+        return TypedRule {
+            condition: None,
+            event_types: EventSet::all(),
+        };
+    };
+    let checked = typeck::check(cond);
+    let failed = checked.has_errors();
+    let tag = |mut d: Diagnostic| {
+        if d.item.is_none() {
+            d.item = Some(rule.name.clone());
+        }
+        d
+    };
+    diags.extend(checked.diagnostics.into_iter().map(tag));
+    let (event_types, ev_diags) = evttypes::compute(&checked.expr);
+    diags.extend(ev_diags.into_iter().map(tag));
+    if !failed && rule.source == "syscall" && rule.warn_evttypes && evttypes::matches_too_many(&event_types) {
+        diags.push(
+            Diagnostic::new(
+                lanner_syntax::codes::NO_EVTTYPE,
+                rule.name_span,
+                format!(
+                    "rule `{}` matches {} event types, so it runs on almost every event",
+                    rule.name,
+                    event_types.len()
+                ),
+            )
+            .with_label("this rule has no event-type restriction")
+            .with_help("add a check such as `evt.type in (open, openat)`, or set `warn_evttypes: false` if the rule must see every event")
+            .with_item(rule.name.clone()),
+        );
+    }
+    TypedRule {
+        condition: (!failed).then_some(checked.expr),
+        event_types,
+    }
+}

@@ -1,0 +1,77 @@
+//! `rulec explain RULE`: what a rule compiles to, like `falco -L` but with the expansion.
+
+use lanner_check::driver::Checked;
+use lanner_check::resolve::ResolvedRule;
+use lanner_syntax::condition::print::canonical;
+
+fn find<'a>(checked: &'a Checked, name: &str) -> Option<&'a ResolvedRule> {
+    checked.resolved.rules.iter().find(|r| r.name == name)
+}
+
+/// The rule's event-type names, sorted, or `None` when it matches every event type.
+fn event_types(checked: &Checked, name: &str) -> Option<Vec<&'static str>> {
+    let i = checked.resolved.rules.iter().position(|r| r.name == name)?;
+    let t = checked.typed.get(i)?;
+    if t.event_types.len() == lanner_check::evttypes::EventSet::all().len() {
+        return None;
+    }
+    let mut names = t.event_types.names();
+    names.sort_unstable();
+    names.dedup();
+    Some(names)
+}
+
+/// Every rule whose name contains `name`, case-insensitively, for a did-you-mean.
+pub fn similar(checked: &Checked, name: &str) -> Vec<String> {
+    let lower = name.to_lowercase();
+    checked
+        .resolved
+        .rules
+        .iter()
+        .filter(|r| r.name.to_lowercase().contains(&lower))
+        .map(|r| r.name.clone())
+        .take(5)
+        .collect()
+}
+
+pub fn json(checked: &Checked, name: &str) -> Option<serde_json::Value> {
+    let r = find(checked, name)?;
+    Some(serde_json::json!({
+        "rule": r.name,
+        "enabled": r.enabled,
+        "priority": r.priority.as_str(),
+        "source": r.source,
+        "tags": r.tags,
+        "condition": r.condition.as_ref().map(canonical),
+        "condition_text": r.condition_text.trim(),
+        "macros": r.macros_used,
+        "event_types": event_types(checked, name),
+        "exception_fields": r.exception_fields,
+        "output": r.output,
+    }))
+}
+
+pub fn text(checked: &Checked, name: &str) -> Option<String> {
+    let r = find(checked, name)?;
+    let mut out = String::new();
+    out.push_str(&format!("rule:      {}\n", r.name));
+    out.push_str(&format!("enabled:   {}\n", r.enabled));
+    out.push_str(&format!("priority:  {}\n", r.priority.as_str()));
+    out.push_str(&format!("source:    {}\n", r.source));
+    if !r.tags.is_empty() {
+        out.push_str(&format!("tags:      {}\n", r.tags.join(", ")));
+    }
+    if !r.macros_used.is_empty() {
+        out.push_str(&format!("macros:    {}\n", r.macros_used.join(", ")));
+    }
+    match event_types(checked, name) {
+        Some(names) => out.push_str(&format!("events:    {}\n", names.join(", "))),
+        None => out.push_str("events:    all\n"),
+    }
+    match &r.condition {
+        Some(c) => out.push_str(&format!("condition: {}\n", canonical(c))),
+        None => out.push_str("condition: <does not compile; see `rulec check`>\n"),
+    }
+    out.push_str(&format!("output:    {}\n", r.output));
+    Some(out)
+}
