@@ -277,6 +277,11 @@ fn event_sets() {
     assert_eq!(set("not evt.type exists"), EventSet::new());
     assert_eq!(set("evt.type startswith exec"), EventSet::all());
     assert_eq!(set("evt.type = anyof (execve)"), EventSet::all());
+    // Operators the index does not understand leave `evt.type` alone, transformed or not.
+    let (all, diags) = evttypes::compute(&check("tolower(evt.type) contains exec").expr);
+    assert_eq!((all, diags.len()), (EventSet::all(), 0));
+    let (_, diags) = evttypes::compute(&check("tolower(evt.type) = execve").expr);
+    assert_eq!(diags[0].code.id, "L335");
     assert_eq!(set("evt.num in (0) and proc.name = x"), EventSet::new());
     assert!(evttypes::matches_too_many(&set("proc.name = x")));
     assert!(!evttypes::matches_too_many(&set(

@@ -193,25 +193,40 @@ fn evttype_inside(operand: &TOperand) -> Option<&'static str> {
 }
 
 fn leaf(check: &TCheck, negated: bool, diagnostics: &mut Vec<Diagnostic>) -> EventSet {
-    let Some(field) = check.lhs.as_field() else {
-        if let Some(name) = evttype_inside(&check.lhs) {
-            diagnostics.push(
-                Diagnostic::new(
-                    codes::EVTTYPE_NOT_CONSTANT,
-                    check.lhs.span(),
-                    format!("`{name}` cannot be transformed where the event-type set is computed"),
-                )
-                .with_help("compare `evt.type` itself with event names"),
-            );
+    // Like Falco's index, only the operators it understands look at `evt.type` at all; any
+    // other check is neutral even when it involves `evt.type`.
+    let indexed = check.modifier.is_none()
+        && matches!(
+            check.op,
+            Operator::Eq | Operator::EqEq | Operator::Ne | Operator::In | Operator::Exists
+        );
+    match check.lhs.as_field() {
+        Some(field) if field.field.arg.is_none() && field.name() == "evt.num" => {
+            evtnum_leaf(check, negated)
         }
-        return EventSet::all();
-    };
-    match field.name() {
-        "evt.type" | "syscall.type" if field.field.arg.is_none() => {
+        Some(field)
+            if indexed
+                && field.field.arg.is_none()
+                && matches!(field.name(), "evt.type" | "syscall.type") =>
+        {
             evttype_leaf(check, field.name(), negated, diagnostics)
         }
-        "evt.num" if field.field.arg.is_none() => evtnum_leaf(check, negated),
-        _ => EventSet::all(),
+        Some(_) => EventSet::all(),
+        None => {
+            if indexed && let Some(name) = evttype_inside(&check.lhs) {
+                diagnostics.push(
+                    Diagnostic::new(
+                        codes::EVTTYPE_NOT_CONSTANT,
+                        check.lhs.span(),
+                        format!(
+                            "`{name}` cannot be transformed where the event-type set is computed"
+                        ),
+                    )
+                    .with_help("compare `evt.type` itself with event names"),
+                );
+            }
+            EventSet::all()
+        }
     }
 }
 
@@ -244,20 +259,15 @@ fn evttype_leaf(
         TRhs::Value(c) => vec![c.text.as_str()],
         TRhs::List(items, _) => items.iter().map(|c| c.text.as_str()).collect(),
     };
-    if check.modifier.is_some() {
-        return EventSet::all();
-    }
     let mut named = EventSet::new();
     for value in values {
         if let Some(codes) = table::codes_of(value) {
             named = named.union(&codes);
         }
     }
-    let positive = match check.op {
-        Operator::Eq | Operator::EqEq | Operator::In => true,
-        Operator::Ne => false,
-        _ => return EventSet::all(),
-    };
+    // INVARIANT: `leaf` only passes the indexed operators; `exists` has no value and was
+    // handled above, so only `!=` selects the complement.
+    let positive = check.op != Operator::Ne;
     if positive != negated {
         named
     } else {

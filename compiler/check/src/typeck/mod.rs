@@ -428,7 +428,7 @@ impl Checker<'_> {
         // The right side is checked even when the left failed, so that every problem of the
         // check is reported at once; only the parts that need the left type wait for it.
         let rhs_operand = match &check.rhs {
-            Some(Rhs::Val { field, arg, span }) => {
+            Some(Rhs::Val { field, arg, .. }) => {
                 if let Some(arg) = arg {
                     self.report(
                         codes::TRANSFORMER_FIELD_ARG,
@@ -440,7 +440,6 @@ impl Checker<'_> {
                     )
                     .help = Some("only `getopt` takes a `[...]` argument".to_owned());
                 }
-                let _ = span;
                 self.field(field).map(TOperand::Field)
             }
             Some(Rhs::Transformer(t)) => self.transformer(t).map(TOperand::Transformer),
@@ -471,7 +470,7 @@ impl Checker<'_> {
             None => TRhs::None,
             Some(Rhs::Val { .. } | Rhs::Transformer(_)) => {
                 let rhs = rhs_operand?;
-                self.field_comparison(&lhs, &lhs_text, op, &rhs, check)?;
+                self.field_comparison(&lhs, &lhs_text, op, &rhs)?;
                 TRhs::Operand(rhs)
             }
             Some(Rhs::Value(v)) if op.takes_list() || modifier.is_some() => {
@@ -568,7 +567,6 @@ impl Checker<'_> {
         lhs_text: &str,
         op: Operator,
         rhs: &TOperand,
-        check: &Check,
     ) -> Option<()> {
         let rhs_span = rhs.span();
         if !op.accepts_field_rhs() {
@@ -611,7 +609,6 @@ impl Checker<'_> {
         let compatible = lt.is_list == rt.is_list
             && (lt.ty == rt.ty || (lt.ty.is_string() && rt.ty.is_string()));
         if !compatible {
-            let _ = check;
             self.report(
                 codes::INCOMPATIBLE_RHS,
                 rhs_span,
@@ -690,7 +687,7 @@ impl Checker<'_> {
             }
             _ => self.typed_value(&target, lt, text, span)?,
         };
-        self.value_warnings(lhs, text, span);
+        self.value_warnings(text, span);
         if let Some(f) = lhs.as_field()
             && matches!(f.name(), "evt.type" | "syscall.type")
             && f.field.arg.is_none()
@@ -836,9 +833,18 @@ impl Checker<'_> {
 
     /// Falco's compiler warnings about a constant: a field name or a transformer call used as
     /// a string.
-    fn value_warnings(&mut self, lhs: &TOperand, text: &str, span: FileSpan) {
-        let _ = lhs;
-        if looks_like_transformer(text) {
+    fn value_warnings(&mut self, text: &str, span: FileSpan) {
+        // Like Falco, look at the value without its blanks, which catches `"proc.pname "`.
+        let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        if compact.contains('.') && schema::resolve_text(&compact).is_ok() {
+            self.report(
+                codes::FIELD_AS_VALUE,
+                span,
+                format!("`{text}` may be a valid field misused as a constant string value"),
+            )
+            .help = Some(format!("to compare with the field, write `val({compact})`"));
+        }
+        if looks_like_transformer(&compact) {
             self.report(
                 codes::TRANSFORMER_AS_VALUE,
                 span,
@@ -846,13 +852,6 @@ impl Checker<'_> {
             )
             .help =
                 Some("write it without quotes to compare with the transformed value".to_owned());
-        } else if text.contains('.') && schema::resolve_text(text).is_ok() {
-            self.report(
-                codes::FIELD_AS_VALUE,
-                span,
-                format!("`{text}` may be a valid field misused as a constant string value"),
-            )
-            .help = Some(format!("to compare with the field, write `val({text})`"));
         }
     }
 

@@ -374,35 +374,40 @@ pub(crate) fn parse_hex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// The simpler operator a regex could be replaced with, as Falco's compiler warns: the pattern
-/// is a plain word, optionally anchored with `^`/`$`, optionally wrapped in `.*`, `.+` or `.?`.
+/// The simpler operator a regex could be replaced with, following the heuristic of Falco's
+/// compiler warning: scanning bytes, a `^` in first and a `$` in last position are skipped
+/// (matches are anchored anyway), so is `.` followed by `*`, `+` or `?` at the very start or
+/// ending the pattern; any other regex special character means the regex is needed.
 pub(crate) fn regex_simplification(pattern: &str) -> Option<&'static str> {
-    let mut core = pattern;
-    core = core.strip_prefix('^').unwrap_or(core);
-    if !core.ends_with("\\$") {
-        core = core.strip_suffix('$').unwrap_or(core);
-    }
-    let mut leading = false;
-    for prefix in [".*", ".+", ".?"] {
-        if let Some(rest) = core.strip_prefix(prefix) {
-            core = rest;
+    const SPECIAL: &[u8] = b".+*?^$()[]{}|\\";
+    const OCCURRENCE: &[u8] = b"+*?";
+    let bytes = pattern.as_bytes();
+    let len = bytes.len();
+    let (mut leading, mut trailing) = (false, false);
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if (i == 0 && b == b'^') || (i + 1 == len && b == b'$') {
+            i += 1;
+            continue;
+        }
+        let wildcard = b == b'.'
+            && bytes
+                .get(i + 1)
+                .is_some_and(|next| OCCURRENCE.contains(next));
+        if wildcard && i == 0 && len > 1 {
             leading = true;
-            break;
+            i += 2;
+            continue;
         }
-    }
-    let mut trailing = false;
-    for suffix in [".*", ".+", ".?"] {
-        if let Some(rest) = core.strip_suffix(suffix) {
-            core = rest;
+        if wildcard && i + 2 == len {
             trailing = true;
-            break;
+            i += 2;
+            continue;
         }
-    }
-    const META: &[char] = &[
-        '.', '*', '+', '?', '(', ')', '[', ']', '{', '}', '|', '\\', '^', '$',
-    ];
-    if core.is_empty() || core.contains(META) {
-        return None;
+        if SPECIAL.contains(&b) {
+            return None;
+        }
+        i += 1;
     }
     Some(match (leading, trailing) {
         (false, false) => "=",
@@ -475,5 +480,9 @@ mod tests {
         assert_eq!(regex_simplification("syscall\\.*"), None);
         assert_eq!(regex_simplification("s.*l"), None);
         assert_eq!(regex_simplification("syscal[l]?"), None);
+        assert_eq!(regex_simplification("syscall.{1}"), None);
+        assert_eq!(regex_simplification("^.*syscall"), None);
+        assert_eq!(regex_simplification(".?syscall.?"), Some("contains"));
+        assert_eq!(regex_simplification("syscall$"), Some("="));
     }
 }
