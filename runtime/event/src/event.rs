@@ -120,6 +120,7 @@ impl<'a> Event<'a> {
             available: bytes.len(),
         };
         let ts = le_u64(bytes, 0).ok_or_else(short)?;
+        // The tid is signed on disk (−1 for meta events); the cast reinterprets the bits.
         let tid = le_u64(bytes, 8).ok_or_else(short)? as i64;
         let len = le_u32(bytes, 16).ok_or_else(short)?;
         let event_type = le_u16(bytes, 20).ok_or_else(short)?;
@@ -183,6 +184,7 @@ impl<'a> Event<'a> {
             available: bytes.len(),
         };
         let ts = le_u64(bytes, 0).ok_or_else(short)?;
+        // The tid is signed on disk (−1 for meta events); the cast reinterprets the bits.
         let tid = le_u64(bytes, 8).ok_or_else(short)? as i64;
         let mut len = le_u32(bytes, 16).ok_or_else(short)?;
         let event_type = le_u16(bytes, 20).ok_or_else(short)?;

@@ -10,6 +10,28 @@
 //! * [`ScapReader`] streams any scap file (every block type and version, plain or gzip) in
 //!   constant memory and yields [`Record`]s; malformed input yields a located [`ScapError`].
 //! * [`ScapWriter`] writes files that sysdig 0.29 and current libs both accept.
+//!
+//! ```no_run
+//! use lanner_event::{ParamValue, Record, ScapReader};
+//!
+//! let mut reader = ScapReader::open("capture.scap.gz")?;
+//! while let Some(record) = reader.next_record()? {
+//!     match record {
+//!         Record::ProcessList(threads) => {
+//!             for t in threads.threads() {
+//!                 println!("thread {} {}", t.tid, String::from_utf8_lossy(t.comm));
+//!             }
+//!         }
+//!         Record::Event(ev) if ev.info().is_some_and(|i| i.name == "openat") => {
+//!             if let Some(Ok(ParamValue::Path(p))) = ev.param_by_name("name").map(|p| p.decode()) {
+//!                 println!("{} openat {}", ev.tid(), String::from_utf8_lossy(p));
+//!             }
+//!         }
+//!         _ => {}
+//!     }
+//! }
+//! # Ok::<(), lanner_event::ScapError>(())
+//! ```
 
 mod block;
 mod bytes;

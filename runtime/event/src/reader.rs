@@ -12,7 +12,7 @@ use std::path::Path;
 use flate2::bufread::MultiGzDecoder;
 
 use crate::block::{BlockKind, BlockType, ScapError};
-use crate::bytes::{Cursor, le_u16, le_u32};
+use crate::bytes::{Cursor, le_u16, le_u32, le_u64};
 use crate::event::{Event, EventError, EventSource};
 use crate::records::{
     EntryError, FdTable, InterfaceList, MachineInfo, ProcessList, SectionHeader, UserList,
@@ -617,12 +617,11 @@ fn decode_block<'a>(meta: &BlockMeta, body: &'a [u8]) -> Result<Record<'a>, Scap
                     major,
                 });
             }
-            let mut c = Cursor::new(body);
-            c.skip(8);
             Record::SectionHeader(SectionHeader {
                 major,
                 minor: le_u16(body, 6).unwrap_or(0),
-                section_length: c.i64().unwrap_or(-1),
+                // The length is signed on disk (−1 = unspecified); the cast reinterprets.
+                section_length: le_u64(body, 8).map_or(-1, |v| v as i64),
                 options_len: body.len().saturating_sub(16),
             })
         }
