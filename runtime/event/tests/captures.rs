@@ -545,3 +545,42 @@ fn flag_rendering_matches_sysdig_args() {
         &mismatches[..mismatches.len().min(15)]
     );
 }
+
+/// Return values decode to sysdig 0.29's `evt.rawres` for every exit event that has one.
+#[test]
+fn return_values_match_sysdig_rawres() {
+    let Some(root) = shared() else { return };
+    let t = TableVersion::Sysdig029;
+    let (mut checked, mut mismatches) = (0, Vec::new());
+    for entry in fs::read_dir(root.join("oracle-sysdig/events")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let Some(stem) = name.strip_suffix(".events.D.jsonl") else {
+            continue;
+        };
+        let text = fs::read_to_string(&path).unwrap();
+        let mut oracle = text
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap());
+        let mut view = SysdigView::new();
+        let mut r = ScapReader::open(root.join("captures").join(format!("{stem}.scap"))).unwrap();
+        while let Some(ev) = r.next_event().unwrap() {
+            let Some(num) = view.visit(&ev) else { continue };
+            let o = oracle.next().unwrap();
+            let Some(raw) = o["evt.rawres"].as_i64() else {
+                continue;
+            };
+            // sysdig takes the result from the first parameter of exit events.
+            let ours = ev
+                .param_in(t, 0)
+                .and_then(|p| p.decode().ok())
+                .and_then(|v| v.as_i64());
+            checked += 1;
+            if ours != Some(raw) {
+                mismatches.push(format!("{stem} #{num}: {ours:?} vs {raw}"));
+            }
+        }
+    }
+    assert!(checked > 1500, "{checked}");
+    assert!(mismatches.is_empty(), "{mismatches:#?}");
+}
