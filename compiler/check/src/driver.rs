@@ -6,6 +6,7 @@ use lanner_syntax::front::{ParsedFile, check_unparenthesised_lists, parse_file};
 use lanner_syntax::source::SourceDb;
 
 use crate::evttypes::{self, EventSet};
+use crate::program::Program;
 use crate::resolve::{Resolved, resolve};
 use crate::typeck::{self, TExpr};
 
@@ -23,6 +24,8 @@ pub struct Checked {
     pub files: Vec<ParsedFile>,
     pub resolved: Resolved,
     pub typed: Vec<TypedRule>,
+    /// Every rule's typed condition in one DAG with shared subexpressions.
+    pub program: Program,
     /// Every diagnostic, sorted by file and position.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -58,6 +61,8 @@ pub fn check_sources(sources: Vec<(String, String)>) -> Checked {
         crate::fields::check_output(rule, &mut resolve_diags);
         typed.push(type_rule(rule, &mut resolve_diags));
     }
+    let program = Program::build(typed.iter().map(|t| t.condition.as_ref()));
+    crate::lints::run(&files, &resolved, &typed, &program, &mut resolve_diags);
     // Conditions are parsed again after list substitution, which is what Falco parses; the
     // front end's syntax errors of those conditions would be duplicates (or wrong, where only
     // substitution makes the text valid). Items the resolver did not compile keep them.
@@ -79,9 +84,11 @@ pub fn check_sources(sources: Vec<(String, String)>) -> Checked {
     // diagnostic already says so, so the resulting parse errors of that item are dropped.
     let noisy: Vec<Option<String>> = list_diags.iter().map(|d| d.item.clone()).collect();
     diagnostics.extend(list_diags);
-    diagnostics.extend(resolve_diags.into_iter().filter(|d| {
-        !(d.code.id.starts_with("L1") && noisy.contains(&d.item))
-    }));
+    diagnostics.extend(
+        resolve_diags
+            .into_iter()
+            .filter(|d| !(d.code.id.starts_with("L1") && noisy.contains(&d.item))),
+    );
     diagnostics.sort_by(|a, b| {
         (a.primary.file, a.primary.span.start, a.code.id).cmp(&(
             b.primary.file,
@@ -97,6 +104,7 @@ pub fn check_sources(sources: Vec<(String, String)>) -> Checked {
         files,
         resolved,
         typed,
+        program,
         diagnostics,
     }
 }
@@ -119,7 +127,11 @@ fn type_rule(rule: &crate::resolve::ResolvedRule, diags: &mut Vec<Diagnostic>) -
     diags.extend(checked.diagnostics.into_iter().map(tag));
     let (event_types, ev_diags) = evttypes::compute(&checked.expr);
     diags.extend(ev_diags.into_iter().map(tag));
-    if !failed && rule.source == "syscall" && rule.warn_evttypes && evttypes::matches_too_many(&event_types) {
+    if !failed
+        && rule.source == "syscall"
+        && rule.warn_evttypes
+        && evttypes::matches_too_many(&event_types)
+    {
         diags.push(
             Diagnostic::new(
                 lanner_syntax::codes::NO_EVTTYPE,

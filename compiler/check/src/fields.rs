@@ -33,9 +33,9 @@ fn tr_fields(a: &TrArg, out: &mut Vec<FieldRef>) {
 
 fn did_you_mean(e: &ResolveError) -> Option<String> {
     match e {
-        ResolveError::UnknownField { suggestions, .. } => suggestions
-            .first()
-            .map(|s| format!("did you mean `{s}`?")),
+        ResolveError::UnknownField { suggestions, .. } => {
+            suggestions.first().map(|s| format!("did you mean `{s}`?"))
+        }
         _ => None,
     }
 }
@@ -43,7 +43,9 @@ fn did_you_mean(e: &ResolveError) -> Option<String> {
 /// Checks the fields an output prints: they exist, and are not filter-only. Deprecated ones
 /// are reported as Falco does.
 pub fn check_output(rule: &ResolvedRule, diags: &mut Vec<Diagnostic>) {
-    let Some(fmt) = &rule.output_format else { return };
+    let Some(fmt) = &rule.output_format else {
+        return;
+    };
     for tok in &fmt.tokens {
         let OutputToken::Field { operand, span, .. } = tok else {
             continue;
@@ -102,8 +104,12 @@ pub fn check_exception_fields(files: &[&RulesFile], diags: &mut Vec<Diagnostic>)
     for f in files {
         let file = f.file.unwrap_or(FileId(0));
         for item in &f.items {
-            let ItemKind::Rule(r) = &item.kind else { continue };
-            let Some(exceptions) = &r.exceptions else { continue };
+            let ItemKind::Rule(r) = &item.kind else {
+                continue;
+            };
+            let Some(exceptions) = &r.exceptions else {
+                continue;
+            };
             for ex in &exceptions.node {
                 let scalars: Vec<_> = match &ex.fields {
                     Some(ScalarOrSeq::Scalar(s)) => vec![s],
@@ -134,9 +140,10 @@ pub fn check_exception_fields(files: &[&RulesFile], diags: &mut Vec<Diagnostic>)
                         }
                     }
                     for fr in refs {
-                        if let Err(e) =
-                            lanner_schema::resolve(&fr.name, fr.arg.as_ref().map(|a| a.value.as_str()))
-                        {
+                        if let Err(e) = lanner_schema::resolve(
+                            &fr.name,
+                            fr.arg.as_ref().map(|a| a.value.as_str()),
+                        ) {
                             let mut d = Diagnostic::new(
                                 codes::INVALID_EXCEPTION_DEF,
                                 at,
@@ -197,7 +204,10 @@ pub fn check_plugin_requirements(files: &[&RulesFile], diags: &mut Vec<Diagnosti
                     continue;
                 }
                 let name = req.name.as_ref().map_or(String::new(), |n| n.value.clone());
-                let version = req.version.as_ref().map_or(String::new(), |v| v.value.clone());
+                let version = req
+                    .version
+                    .as_ref()
+                    .map_or(String::new(), |v| v.value.clone());
                 diags.push(
                     Diagnostic::new(
                         codes::PLUGIN_REQUIREMENT,

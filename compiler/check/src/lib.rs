@@ -10,5 +10,7 @@
 pub mod driver;
 pub mod evttypes;
 pub mod fields;
+pub mod lints;
+pub mod program;
 pub mod resolve;
 pub mod typeck;

@@ -10,7 +10,9 @@ fn rulec() -> Command {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/check")
+        .join(name)
 }
 
 fn upstream(name: &str) -> PathBuf {
@@ -28,7 +30,12 @@ fn exit_code_zero_without_errors() {
         .arg(upstream("falco-sandbox_rules.yaml"))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -44,7 +51,16 @@ fn exit_code_one_with_errors_and_all_files_reported() {
     let diags = v["diagnostics"].as_array().unwrap();
     assert_eq!(diags.len(), 2, "{v}");
     for d in diags {
-        for key in ["code", "severity", "message", "file", "line", "column", "end_line", "end_column"] {
+        for key in [
+            "code",
+            "severity",
+            "message",
+            "file",
+            "line",
+            "column",
+            "end_line",
+            "end_column",
+        ] {
             assert!(d.get(key).is_some(), "missing `{key}` in {d}");
         }
     }
@@ -52,15 +68,26 @@ fn exit_code_one_with_errors_and_all_files_reported() {
     assert_eq!(diags[0]["line"], 4);
     assert_eq!(diags[0]["column"], 34);
     assert_eq!(diags[0]["falco_code"], "LOAD_ERR_COMPILE_CONDITION");
-    assert!(diags[1]["file"].as_str().unwrap().ends_with("cond_glued_operator.yaml"));
+    assert!(
+        diags[1]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("cond_glued_operator.yaml")
+    );
 }
 
 #[test]
 fn exit_code_two_for_io_and_usage_problems() {
-    let out = rulec().args(["check", "/nonexistent/rules.yaml"]).output().unwrap();
+    let out = rulec()
+        .args(["check", "/nonexistent/rules.yaml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
-    let out = rulec().args(["check", "--format", "yaml", "x"]).output().unwrap();
+    let out = rulec()
+        .args(["check", "--format", "yaml", "x"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let out = rulec().arg("check").output().unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -182,6 +182,18 @@ codes! {
         "a regex pattern could be written with `=`, `contains`, `startswith` or `endswith`";
     UNSAFE_NA_CHECK = "L343", "unsafe-na-check", Warning, Some("LOAD_UNSAFE_NA_CHECK"),
         "a `ka.`/`jevt.` field is compared with the literal `<NA>`, which matches missing values unreliably";
-    TOO_MANY_EVTTYPES = "L350", "too-many-evttypes", Warning, Some("LOAD_NO_EVTTYPE"),
-        "the rule matches more than 100 event codes, so it runs on nearly every event";
+
+    // ---- L4xx: Lanner's own lints -----------------------------------------------------
+    NEVER_MATCHES = "L401", "never-matches", Warning, None,
+        "a rule's condition admits no event type, so the rule can never fire";
+    DUPLICATE_LIST_ITEM = "L402", "duplicate-list-item", Warning, None,
+        "a list holds the same item twice";
+    EMPTY_LIST_COMPARISON = "L403", "empty-list-comparison", Warning, None,
+        "a comparison with an empty list `()` is always false";
+    SHADOWED_RULE = "L404", "shadowed-rule", Warning, None,
+        "under `rule_matching: first` an earlier rule always fires before this one";
+    LIST_NAME_TYPO = "L405", "list-name-typo", Warning, None,
+        "a value looks like a misspelt list name and is compared as a literal string";
+    CONSTANT_CONDITION = "L406", "constant-condition", Warning, None,
+        "a subexpression is always true or always false (`x and not x`, `x or not x`)";
 }

@@ -27,7 +27,11 @@ pub struct ExceptionInfo {
 impl ExceptionInfo {
     pub fn from_item(file: FileId, e: &Exception) -> Option<ExceptionInfo> {
         let name = e.name.as_ref()?.value.clone();
-        let values = e.values.as_ref().map(|v| v.node.clone()).unwrap_or_default();
+        let values = e
+            .values
+            .as_ref()
+            .map(|v| v.node.clone())
+            .unwrap_or_default();
         Some(ExceptionInfo {
             name,
             file,
@@ -44,12 +48,39 @@ impl ExceptionInfo {
 /// with a modifier.
 fn valid_comp(comp: &str) -> bool {
     const PLAIN: [&str; 19] = [
-        "=", "==", "!=", "<", "<=", ">", ">=", "contains", "icontains", "bcontains", "startswith",
-        "bstartswith", "endswith", "glob", "iglob", "regex", "in", "intersects", "pmatch",
+        "=",
+        "==",
+        "!=",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        "contains",
+        "icontains",
+        "bcontains",
+        "startswith",
+        "bstartswith",
+        "endswith",
+        "glob",
+        "iglob",
+        "regex",
+        "in",
+        "intersects",
+        "pmatch",
     ];
     const STRING_OPS: [&str; 12] = [
-        "=", "==", "!=", "contains", "icontains", "bcontains", "startswith", "bstartswith",
-        "endswith", "glob", "iglob", "regex",
+        "=",
+        "==",
+        "!=",
+        "contains",
+        "icontains",
+        "bcontains",
+        "startswith",
+        "bstartswith",
+        "endswith",
+        "glob",
+        "iglob",
+        "regex",
     ];
     if PLAIN.contains(&comp) || comp == "exists" {
         return true;
@@ -123,18 +154,18 @@ pub fn apply(
 ) -> ComposedText {
     let mut parts: Vec<ComposedText> = Vec::new();
     for ex in exceptions {
-        match exception_text(ex, rule, diags) {
-            Some(Some(t)) => parts.push(t),
-            Some(None) | None => {}
+        if let Some(Some(t)) = exception_text(ex, rule, diags) {
+            parts.push(t);
         }
     }
     if parts.is_empty() {
         return condition.clone();
     }
-    let at = condition.anchor().unwrap_or(exceptions.first().map_or(
-        FileSpan::new(FileId(0), Default::default()),
-        |e| e.span,
-    ));
+    let at = condition.anchor().unwrap_or(
+        exceptions
+            .first()
+            .map_or(FileSpan::new(FileId(0), Default::default()), |e| e.span),
+    );
     let mut out = ComposedText::new();
     out.push_synthetic("(", at);
     out.push_text(condition);
@@ -176,7 +207,13 @@ fn exception_text(
         (None, ScalarOrSeq::Scalar(s)) => vec![("in".to_string(), FileSpan::new(ex.file, s.span))],
     };
     let mut ok = true;
-    if comp_list.len() != field_list.len() || matches!((&ex.comps, fields), (Some(ScalarOrSeq::Seq(_)), ScalarOrSeq::Scalar(_)) | (Some(ScalarOrSeq::Scalar(_)), ScalarOrSeq::Seq(_))) {
+    if comp_list.len() != field_list.len()
+        || matches!(
+            (&ex.comps, fields),
+            (Some(ScalarOrSeq::Seq(_)), ScalarOrSeq::Scalar(_))
+                | (Some(ScalarOrSeq::Scalar(_)), ScalarOrSeq::Seq(_))
+        )
+    {
         diags.push(invalid(
             ex,
             rule,

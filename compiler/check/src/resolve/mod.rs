@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use lanner_syntax::codes;
 use lanner_syntax::condition::ast::{Expr, Ident};
-use lanner_syntax::condition::{RULE_MAX_DEPTH, SpanMap, parse};
+use lanner_syntax::condition::{RULE_MAX_DEPTH, parse};
 use lanner_syntax::diagnostic::Diagnostic;
 use lanner_syntax::output::{OutputFormat, parse_output};
 use lanner_syntax::rules::{
@@ -136,7 +136,10 @@ struct Collector {
 }
 
 fn op_for(o: Option<&Override>, key: &str) -> Option<OverrideOp> {
-    o?.entries.iter().find(|e| e.key.node == key).map(|e| e.op.node)
+    o?.entries
+        .iter()
+        .find(|e| e.key.node == key)
+        .map(|e| e.op.node)
 }
 
 fn scalar_text(file: FileId, s: &Scalar) -> ComposedText {
@@ -175,7 +178,9 @@ impl Collector {
             Diagnostic::new(
                 codes::APPEND_WITHOUT_DEFINITION,
                 at,
-                format!("{kind} `{name}` uses {how} but no {kind} by that name is defined before it"),
+                format!(
+                    "{kind} `{name}` uses {how} but no {kind} by that name is defined before it"
+                ),
             )
             .with_label(format!("no earlier `{name}`"))
             .with_help(format!(
@@ -245,7 +250,9 @@ impl Collector {
                     format!("macro name `{name}` is not an identifier"),
                 )
                 .with_label("conditions cannot refer to this macro")
-                .with_help("a macro name starts with a letter and holds only letters, digits and `_`"),
+                .with_help(
+                    "a macro name starts with a letter and holds only letters, digits and `_`",
+                ),
             );
         }
         let Some(cond) = &m.condition else { return };
@@ -322,7 +329,9 @@ impl Collector {
             let Some(i) = existing else {
                 let how = if legacy_append {
                     "append"
-                } else if ov.is_some_and(|o| o.entries.iter().any(|e| e.op.node == OverrideOp::Append)) {
+                } else if ov
+                    .is_some_and(|o| o.entries.iter().any(|e| e.op.node == OverrideOp::Append))
+                {
                     "an append override"
                 } else {
                     "a replace override"
@@ -330,7 +339,9 @@ impl Collector {
                 self.missing("rule", &name, span, how);
                 return;
             };
-            let Some(info) = self.rules.get_mut(i) else { return };
+            let Some(info) = self.rules.get_mut(i) else {
+                return;
+            };
             if legacy_append {
                 if r.condition.is_none() && r.exceptions.is_none() {
                     self.diags.push(
@@ -359,13 +370,21 @@ impl Collector {
                     "condition" => {
                         if let Some(c) = &r.condition {
                             let t = scalar_text(file, c);
-                            info.cond = if append { join_text(&info.cond, &t, span) } else { t };
+                            info.cond = if append {
+                                join_text(&info.cond, &t, span)
+                            } else {
+                                t
+                            };
                         }
                     }
                     "output" => {
                         if let Some(o) = &r.output {
                             let t = scalar_text(file, o);
-                            info.output = if append { join_text(&info.output, &t, span) } else { t };
+                            info.output = if append {
+                                join_text(&info.output, &t, span)
+                            } else {
+                                t
+                            };
                         }
                     }
                     "desc" => {
@@ -440,8 +459,7 @@ impl Collector {
             return;
         }
         // The deprecated form with only `enabled` toggles an existing rule.
-        if r.condition.is_none() && r.output.is_none() && r.desc.is_none() && r.priority.is_none()
-        {
+        if r.condition.is_none() && r.output.is_none() && r.desc.is_none() && r.priority.is_none() {
             if let Some(e) = &r.enabled {
                 match existing.and_then(|i| self.rules.get_mut(i)) {
                     Some(info) => info.enabled = e.node,
@@ -469,7 +487,9 @@ impl Collector {
             output: scalar_text(file, out),
             desc: r.desc.as_ref().map(|d| d.value.clone()).unwrap_or_default(),
             priority: r.priority.as_ref().map_or(Priority::Debug, |p| p.node),
-            source: source.filter(|s| !s.is_empty()).unwrap_or_else(|| "syscall".into()),
+            source: source
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "syscall".into()),
             enabled: r.enabled.as_ref().is_none_or(|e| e.node),
             tags: r
                 .tags
@@ -696,7 +716,10 @@ fn compile(mut c: Collector) -> (Resolved, Vec<Diagnostic>) {
     let mut expanded: Vec<Option<Expr>> = vec![None; c.macros.len()];
     for i in 0..c.macros.len() {
         let mut stack = Vec::new();
-        expanded[i] = expand_macro(i, &mut c, &mut comp, &mut expanded, &mut stack, &mut diags);
+        let e = expand_macro(i, &mut c, &mut comp, &mut expanded, &mut stack, &mut diags);
+        if let Some(slot) = expanded.get_mut(i) {
+            *slot = e;
+        }
     }
 
     let mut rules = Vec::with_capacity(c.rules.len());
@@ -710,9 +733,7 @@ fn compile(mut c: Collector) -> (Resolved, Vec<Diagnostic>) {
             let mut used = Vec::new();
             expand_in(
                 &mut e,
-                None,
                 &c.macro_by_name,
-                &c.macros,
                 &expanded,
                 &comp.broken,
                 &r.name,
@@ -957,9 +978,7 @@ fn expand_in_macro(
 #[allow(clippy::too_many_arguments)]
 fn expand_in(
     e: &mut Expr,
-    _owner: Option<usize>,
     by_name: &HashMap<String, usize>,
-    macros: &[MacroInfo],
     expanded: &[Option<Expr>],
     broken: &[bool],
     item: &str,
@@ -969,11 +988,11 @@ fn expand_in(
     match e {
         Expr::And(children, _) | Expr::Or(children, _) => {
             for ch in children {
-                expand_in(ch, None, by_name, macros, expanded, broken, item, used, diags);
+                expand_in(ch, by_name, expanded, broken, item, used, diags);
             }
         }
         Expr::Not(inner, _) => {
-            expand_in(inner, None, by_name, macros, expanded, broken, item, used, diags);
+            expand_in(inner, by_name, expanded, broken, item, used, diags);
         }
         Expr::Macro(id) => match by_name.get(&id.name) {
             // Rules see every macro, whatever the order.
@@ -1002,7 +1021,9 @@ fn undefined_macro(id: &Ident, c: &Collector, item: &str) -> Diagnostic {
     {
         d = d
             .with_secondary(m.span, "defined here, after the macro that uses it")
-            .with_help("inside a macro, only macros defined earlier are visible; move the definition up");
+            .with_help(
+                "inside a macro, only macros defined earlier are visible; move the definition up",
+            );
     }
     d
 }
@@ -1018,7 +1039,9 @@ fn undefined_macro_names(id: &Ident, names: &[&str], item: &str) -> Diagnostic {
     if let Some(best) = closest(&id.name, names) {
         d = d.with_help(format!("did you mean `{best}`?"));
     } else if id.name.contains('.') || id.name.chars().all(|c| c.is_ascii_lowercase()) {
-        d = d.with_help("a bare word in a condition is a macro name; a check is written `field operator value`");
+        d = d.with_help(
+            "a bare word in a condition is a macro name; a check is written `field operator value`",
+        );
     }
     d
 }
@@ -1053,10 +1076,4 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev.last().copied().unwrap_or(0)
-}
-
-impl SpanMap for &ComposedText {
-    fn map(&self, start: usize, end: usize) -> FileSpan {
-        (*self).map(start, end)
-    }
 }

@@ -95,7 +95,10 @@ impl ComposedText {
             .partition_point(|p| p.start <= start)
             .saturating_sub(1);
         for (i, p) in other.pieces.iter().enumerate().skip(first) {
-            let p_end = other.pieces.get(i + 1).map_or(other.text.len(), |n| n.start);
+            let p_end = other
+                .pieces
+                .get(i + 1)
+                .map_or(other.text.len(), |n| n.start);
             if p.start >= end {
                 break;
             }
@@ -140,7 +143,11 @@ impl ComposedText {
     fn map_offset(&self, offset: usize, is_end: bool) -> FileSpan {
         // For an end offset, look up the byte before it, so a range ending at a piece boundary
         // stays in its own piece.
-        let probe = if is_end && offset > 0 { offset - 1 } else { offset };
+        let probe = if is_end && offset > 0 {
+            offset - 1
+        } else {
+            offset
+        };
         let idx = self
             .pieces
             .partition_point(|p| p.start <= probe)
@@ -177,7 +184,10 @@ impl SpanMap for ComposedText {
     fn map(&self, start: usize, end: usize) -> FileSpan {
         let s = self.map_offset(start, false);
         if end <= start {
-            return FileSpan::new(s.file, Span::new(s.span.start as usize, s.span.start as usize));
+            return FileSpan::new(
+                s.file,
+                Span::new(s.span.start as usize, s.span.start as usize),
+            );
         }
         let e = self.map_offset(end, true);
         if e.file != s.file || e.span.end < s.span.start {

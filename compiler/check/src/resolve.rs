@@ -1,1 +1,0 @@
-//! Resolution (being written).
