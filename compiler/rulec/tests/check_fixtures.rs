@@ -36,6 +36,83 @@ fn fixtures() {
     });
 }
 
+/// Codes no rules file can produce, with the reason. Every other code must appear in at least
+/// one fixture's diagnostics. Keep this list short: a code leaves it as soon as a file can
+/// trigger it (the test fails if a fixture produces a listed code).
+const NOT_PRODUCIBLE: &[(&str, &str)] = &[
+    (
+        "L214",
+        "unknown-source is never emitted: a rule with an unknown `source` is checked as a syscall rule",
+    ),
+    (
+        "L311",
+        "modifier-not-allowed is unreachable: the parser takes a modifier only after an operator that \
+         accepts one, and every such operator that suits the left type also takes the modifier \
+         (IP types allow only `=`, `==`, `!=`); other cases are reported as L310 or L101",
+    ),
+    (
+        "L343",
+        "unsafe-na-check needs a `ka.`/`jevt.` field, and `rulec check` knows none (no k8s_audit or \
+         json plugin fields are loaded)",
+    ),
+];
+
+/// Every registered code is shown by at least one fixture, so its rendering is under review.
+#[test]
+fn every_code_has_a_fixture() {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/check");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty(), "no fixtures under {}", dir.display());
+
+    // Code id -> the fixtures that produce it.
+    let mut seen: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for path in &paths {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(path).unwrap();
+        let result = check::check_sources(vec![(name.clone(), text)]);
+        for d in &result.diagnostics {
+            seen.entry(d.code.id).or_default().insert(name.clone());
+        }
+    }
+
+    let all: BTreeSet<&str> = lanner_syntax::codes::ALL.iter().map(|c| c.id).collect();
+    let mut problems = Vec::new();
+    for (id, _) in NOT_PRODUCIBLE {
+        if !all.contains(id) {
+            problems.push(format!(
+                "{id} is listed in NOT_PRODUCIBLE but is not a registered code"
+            ));
+        }
+        if let Some(files) = seen.get(id) {
+            problems.push(format!(
+                "{id} is listed in NOT_PRODUCIBLE but these fixtures produce it: {}; remove it from the list",
+                files.iter().cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    for code in lanner_syntax::codes::ALL {
+        let exempt = NOT_PRODUCIBLE.iter().any(|(id, _)| *id == code.id);
+        if !exempt && !seen.contains_key(code.id) {
+            problems.push(format!(
+                "{} ({}) has no fixture: add one under tests/fixtures/check/ that produces it",
+                code.id, code.name
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "diagnostic code coverage:\n  {}",
+        problems.join("\n  ")
+    );
+}
+
 /// The machine-readable renderers, on one fixture with several diagnostics.
 #[test]
 fn json_and_sarif() {
