@@ -99,6 +99,15 @@ pub fn check_sources(sources: Vec<(String, String)>) -> Checked {
     // A problem inside a macro shows up once per rule that uses it; report it once.
     let mut seen = std::collections::HashSet::new();
     diagnostics.retain(|d| seen.insert((d.code.id, d.primary, d.message.clone())));
+    // An exception field that is not a field is a resolution error (Falco: LOAD_ERR_VALIDATE);
+    // the condition built from it then fails the type check at the same place. Keep the first.
+    let resolution_errors: std::collections::HashSet<_> = diagnostics
+        .iter()
+        .filter(|d| d.is_error() && d.code.id.starts_with("L2"))
+        .map(|d| d.primary)
+        .collect();
+    diagnostics
+        .retain(|d| !(d.code.id.starts_with("L3") && resolution_errors.contains(&d.primary)));
     Checked {
         db,
         files,
@@ -106,6 +115,15 @@ pub fn check_sources(sources: Vec<(String, String)>) -> Checked {
         typed,
         program,
         diagnostics,
+    }
+}
+
+fn has_holes(e: &TExpr) -> bool {
+    match e {
+        TExpr::And(c, _) | TExpr::Or(c, _) => c.iter().any(has_holes),
+        TExpr::Not(inner, _) => has_holes(inner),
+        TExpr::Check(_) => false,
+        TExpr::Unknown(_) => true,
     }
 }
 
@@ -126,8 +144,13 @@ fn type_rule(rule: &crate::resolve::ResolvedRule, diags: &mut Vec<Diagnostic>) -
     };
     diags.extend(checked.diagnostics.into_iter().map(tag));
     let (event_types, ev_diags) = evttypes::compute(&checked.expr);
+    let index_failed = ev_diags.iter().any(Diagnostic::is_error);
     diags.extend(ev_diags.into_iter().map(tag));
+    // A rule with a hole (an undefined macro, a broken part) has its error already; its event
+    // types are unknown, not "too many".
     if !failed
+        && !index_failed
+        && !has_holes(&checked.expr)
         && rule.source == "syscall"
         && rule.warn_evttypes
         && evttypes::matches_too_many(&event_types)

@@ -141,14 +141,22 @@ fn list_name_typos(resolved: &Resolved, typed: &[TypedRule], diags: &mut Vec<Dia
             TExpr::Unknown(_) => {}
         }
     }
+    // Values repeat across rules (macros are expanded into each); look each up once.
+    let mut memo: HashMap<String, Option<&str>> = HashMap::new();
+    let known: std::collections::HashSet<&str> = names.iter().copied().collect();
     for (r, t) in resolved.rules.iter().zip(typed) {
         let Some(cond) = &t.condition else { continue };
         walk(cond, &mut |v| {
             let text = v.text.as_str();
-            if !text.contains('_') || names.contains(&text) {
+            // List names are identifier-like; paths, addresses and the like are not candidates.
+            let identifier_like = text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !text.contains('_') || !identifier_like || known.contains(text) {
                 return;
             }
-            if let Some(best) = closest(text, &names) {
+            let best = *memo
+                .entry(text.to_string())
+                .or_insert_with(|| closest(text, &names));
+            if let Some(best) = best {
                 diags.push(
                     Diagnostic::new(
                         codes::LIST_NAME_TYPO,
@@ -187,6 +195,9 @@ fn constant_conditions(resolved: &Resolved, program: &Program, diags: &mut Vec<D
                 _ => continue,
             };
             stack.extend(children.iter().copied());
+            // Look through nested groups of the same operator: a macro spliced into an `and`
+            // is an `and` of its own.
+            let children = flatten(program, children, is_and);
             let negated: Vec<NodeId> = children
                 .iter()
                 .filter_map(|c| match program.nodes.get(c.0 as usize) {
@@ -213,6 +224,21 @@ fn constant_conditions(resolved: &Resolved, program: &Program, diags: &mut Vec<D
             }
         }
     }
+}
+
+/// The operands of an `and` (or `or`), with nested groups of the same operator opened up.
+fn flatten(program: &Program, children: &[NodeId], is_and: bool) -> Vec<NodeId> {
+    let mut out = Vec::new();
+    let mut stack: Vec<NodeId> = children.iter().rev().copied().collect();
+    while let Some(id) = stack.pop() {
+        match (program.nodes.get(id.0 as usize), is_and) {
+            (Some(Node::And(c)), true) | (Some(Node::Or(c)), false) => {
+                stack.extend(c.iter().rev().copied());
+            }
+            _ => out.push(id),
+        }
+    }
+    out
 }
 
 /// Under `rule_matching: first`, rule B never fires if an earlier rule A matches every event B

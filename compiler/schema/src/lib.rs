@@ -42,7 +42,7 @@ mod generated;
 pub use ops::{Modifier, Operator, operator_allowed, operator_allowed_with};
 pub use render::{ListingFormat, render, render_json, render_markdown, render_text};
 pub use resolve::{
-    FieldArg, PathSide, ResolveError, ResolvedField, resolve, resolve_text, suggest,
+    FieldArg, PathSide, ResolveError, ResolvedField, resolve, resolve_text, resolves, suggest,
 };
 pub use transform::{Transformer, TransformerArg, TransformerError};
 pub use types::{

@@ -1050,8 +1050,18 @@ fn undefined_macro_names(id: &Ident, names: &[&str], item: &str) -> Diagnostic {
 pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
     for &c in candidates {
-        let d = edit_distance(word, c);
         let limit = (word.len().max(c.len()) / 3).max(1);
+        // The distance is at least the length difference: skip the quadratic work when that
+        // alone rules the candidate out.
+        if word.len().abs_diff(c.len()) > limit {
+            continue;
+        }
+        // Typos rarely change the first letter; skipping those keeps lints over large rule sets
+        // cheap.
+        if word.bytes().next() != c.bytes().next() {
+            continue;
+        }
+        let d = edit_distance(word, c);
         if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }

@@ -836,7 +836,7 @@ impl Checker<'_> {
     fn value_warnings(&mut self, text: &str, span: FileSpan) {
         // Like Falco, look at the value without its blanks, which catches `"proc.pname "`.
         let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-        if compact.contains('.') && schema::resolve_text(&compact).is_ok() {
+        if compact.contains('.') && schema::resolves(&compact) {
             self.report(
                 codes::FIELD_AS_VALUE,
                 span,
