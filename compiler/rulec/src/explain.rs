@@ -8,6 +8,37 @@ fn find<'a>(checked: &'a Checked, name: &str) -> Option<&'a ResolvedRule> {
     checked.resolved.rules.iter().find(|r| r.name == name)
 }
 
+/// The fields the rule's typed condition reads, in first-use order.
+fn fields_used(checked: &Checked, name: &str) -> Vec<String> {
+    use lanner_check::typeck::{TExpr, TRhs};
+    fn walk(e: &TExpr, out: &mut Vec<String>) {
+        match e {
+            TExpr::And(c, _) | TExpr::Or(c, _) => c.iter().for_each(|c| walk(c, out)),
+            TExpr::Not(inner, _) => walk(inner, out),
+            TExpr::Check(c) => {
+                let mut fields = c.lhs.fields();
+                if let TRhs::Operand(o) = &c.rhs {
+                    fields.extend(o.fields());
+                }
+                for f in fields {
+                    let n = f.name().to_string();
+                    if !out.contains(&n) {
+                        out.push(n);
+                    }
+                }
+            }
+            TExpr::Unknown(_) => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(i) = checked.resolved.rules.iter().position(|r| r.name == name)
+        && let Some(Some(cond)) = checked.typed.get(i).map(|t| t.condition.as_ref())
+    {
+        walk(cond, &mut out);
+    }
+    out
+}
+
 /// The rule's event-type names, sorted, or `None` when it matches every event type.
 fn event_types(checked: &Checked, name: &str) -> Option<Vec<&'static str>> {
     let i = checked.resolved.rules.iter().position(|r| r.name == name)?;
@@ -46,6 +77,7 @@ pub fn json(checked: &Checked, name: &str) -> Option<serde_json::Value> {
         "condition_text": r.condition_text.trim(),
         "macros": r.macros_used,
         "event_types": event_types(checked, name),
+        "fields": fields_used(checked, name),
         "exception_fields": r.exception_fields,
         "output": r.output,
     }))
@@ -67,6 +99,10 @@ pub fn text(checked: &Checked, name: &str) -> Option<String> {
     match event_types(checked, name) {
         Some(names) => out.push_str(&format!("events:    {}\n", names.join(", "))),
         None => out.push_str("events:    all\n"),
+    }
+    let fields = fields_used(checked, name);
+    if !fields.is_empty() {
+        out.push_str(&format!("fields:    {}\n", fields.join(", ")));
     }
     match &r.condition {
         Some(c) => out.push_str(&format!("condition: {}\n", canonical(c))),
