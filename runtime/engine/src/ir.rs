@@ -1,0 +1,150 @@
+//! The condition as the interpreter sees it: a small tree of checks whose constants are already
+//! parsed to the type they are compared with.
+//!
+//! This tree is the engine's own, built from the checker's typed expression by
+//! [`crate::program`]. Nothing in this module depends on the checker, so the interpreter keeps
+//! working unchanged when the typed program moves to a crate shared by compiler and runtime.
+
+use std::net::IpAddr;
+
+use lanner_schema::{Modifier, Operator, ResolvedField, Transformer, ValueType};
+
+/// A condition.
+#[derive(Clone, Debug)]
+pub enum Expr {
+    /// True if every child is; evaluation stops at the first false child.
+    And(Vec<Expr>),
+    /// True if some child is; evaluation stops at the first true child.
+    Or(Vec<Expr>),
+    Not(Box<Expr>),
+    Check(Box<Check>),
+    /// A part the checker could not type (a parse hole, an unexpanded macro, an invalid
+    /// check). It evaluates to false, like an unsatisfiable check, so that `not` of it is true.
+    Unknown,
+}
+
+/// `lhs op rhs`.
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub lhs: Operand,
+    /// `==` is folded into `=` when the tree is built: they compare alike.
+    pub op: Operator,
+    pub modifier: Option<Modifier>,
+    pub rhs: Rhs,
+}
+
+/// How the values of a field take part in a comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Matching {
+    /// The value is compared as it is; a list field's list is one value (`in` is a subset
+    /// test, `intersects` an overlap test).
+    Plain,
+    /// An ancestor field without a level (`proc.aname`): the source returns the ancestors'
+    /// values as a list, and the check holds if it holds for ANY ancestor.
+    AnyAncestor,
+    /// `fd.ip`, `fd.port`, `fd.proto`, `fd.net`: the source returns the endpoints' values as a
+    /// list (one for a server socket, two for a connection). The check holds if it holds for
+    /// either endpoint, except `!=`, which must hold for both (Falco's `compare_ip`,
+    /// `compare_port` and `compare_net`).
+    Endpoints,
+}
+
+/// A field reference, as handed to [`crate::Fields::get`].
+#[derive(Clone, Debug)]
+pub struct FieldRef {
+    /// The schema entry and the parsed argument (`evt.arg[1]`, `proc.aname[2]`, ...).
+    pub field: ResolvedField,
+    /// The value type the checker assigned (for `evt.rawarg.NAME` the parameter's type).
+    pub ty: ValueType,
+    pub matching: Matching,
+}
+
+impl FieldRef {
+    /// The field's name without argument.
+    pub fn name(&self) -> &'static str {
+        self.field.field.name
+    }
+}
+
+/// A field or a transformer call.
+#[derive(Clone, Debug)]
+pub enum Operand {
+    Field(FieldRef),
+    Transform(Box<Transform>),
+}
+
+impl Operand {
+    /// How the operand's values take part in a comparison. Element-wise transformers
+    /// (`tolower`, `toupper`, `b64`, `basename`, `len`) keep the matching of the field they
+    /// wrap, because Falco applies them to each ancestor or endpoint value in turn; the
+    /// multi-argument transformers build one new value.
+    pub fn matching(&self) -> Matching {
+        match self {
+            Operand::Field(f) => f.matching,
+            Operand::Transform(t) => match (t.kind, t.args.as_slice()) {
+                (
+                    Transformer::ToLower
+                    | Transformer::ToUpper
+                    | Transformer::B64
+                    | Transformer::Basename
+                    | Transformer::Len
+                    | Transformer::Val,
+                    [Arg::Operand(inner)],
+                ) => inner.matching(),
+                _ => Matching::Plain,
+            },
+        }
+    }
+}
+
+/// A transformer call.
+#[derive(Clone, Debug)]
+pub struct Transform {
+    pub kind: Transformer,
+    pub args: Vec<Arg>,
+    /// `getopt(...)[c]`: the option character selected.
+    pub option: Option<u8>,
+    /// The result type.
+    pub ty: ValueType,
+}
+
+/// A transformer argument.
+#[derive(Clone, Debug)]
+pub enum Arg {
+    Operand(Operand),
+    /// A quoted string or a number, as bytes.
+    Literal(Box<[u8]>),
+    /// `(a, b, ...)`.
+    List(Vec<Arg>),
+}
+
+/// The right-hand side of a check.
+#[derive(Clone, Debug)]
+pub enum Rhs {
+    /// `exists`.
+    None,
+    Value(Lit),
+    /// For `in`, `intersects` and `pmatch` a set; after a modifier the list as written
+    /// (duplicates count for `oneof`).
+    List(Vec<Lit>),
+    /// A field-to-field comparison: `val(f)` or a transformer.
+    Operand(Operand),
+}
+
+/// A constant parsed to the type of the value it is compared with.
+#[derive(Clone, Debug)]
+pub enum Lit {
+    Int(i64),
+    UInt(u64),
+    Double(f64),
+    Bool(bool),
+    Ip(IpAddr),
+    /// A CIDR network (address as written, prefix length).
+    Net(IpAddr, u8),
+    /// Text, glob patterns and pmatch paths: bytes, because values need not be UTF-8.
+    Str(Box<[u8]>),
+    /// Byte-buffer values, and the hex-decoded operand of `bcontains`/`bstartswith`.
+    Bytes(Box<[u8]>),
+    /// A regex compiled for a full match (anchored at both ends).
+    Regex(regex::Regex),
+}

@@ -1,0 +1,55 @@
+//! Lanner's reference interpreter: Falco 0.44.1's condition semantics, evaluated over field
+//! values.
+//!
+//! This crate is the semantic reference the Cranelift JIT and the eBPF prefilter are
+//! differential-tested against, so it favours being obviously right over being fast; it
+//! still does not allocate per event except where a transformer builds a new value or a
+//! field-to-field comparison copies its right side.
+//!
+//! - [`program::lower`] turns the checker's typed condition into the engine's tree ([`ir`]);
+//!   it is the only place that knows the checker's types.
+//! - [`eval::eval`] evaluates a tree against a [`Fields`] source: short-circuit `and`/`or`,
+//!   `not`, a missing value makes a check false (even `!=`), ancestor fields match if any
+//!   ancestor does, `fd.ip`/`fd.port`/`fd.proto`/`fd.net` if either endpoint does.
+//! - [`ops`], [`glob`] and [`transform`] hold the operator and transformer semantics as pure
+//!   functions, each tested on its own.
+//!
+//! ```
+//! use lanner_engine::{Fields, FieldRef, eval, program};
+//! use lanner_state::value::Value;
+//! use lanner_syntax::{FileId, condition::{self, OffsetMap}};
+//!
+//! struct Event;
+//! impl Fields for Event {
+//!     fn get(&mut self, field: &FieldRef) -> Option<Value<'_>> {
+//!         (field.name() == "proc.name").then(|| Value::str("bash"))
+//!     }
+//! }
+//!
+//! let map = OffsetMap { file: FileId(0), base: 0 };
+//! let (ast, _) = condition::parse("proc.name in (sh, bash) and not fd.name exists", &map, 100);
+//! let checked = lanner_check::typeck::check(&ast);
+//! let expr = program::lower(&checked.expr);
+//! assert!(eval(&expr, &mut Event));
+//! ```
+
+// Tests may unwrap, panic and index freely: a panic there is a test failure, which is the point.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod eval;
+pub mod glob;
+pub mod ir;
+pub mod ops;
+pub mod program;
+pub mod transform;
+
+pub use eval::{Fields, eval};
+pub use ir::{Expr, FieldRef, Matching};
