@@ -51,6 +51,15 @@ const NOT_PRODUCIBLE: &[(&str, &str)] = &[
          (IP types allow only `=`, `==`, `!=`); other cases are reported as L310 or L101",
     ),
     (
+        "L501",
+        "rule test file codes (L5xx) come from `*.test.yaml` files, not rules files; \
+         lanner-ruletest's tests produce them",
+    ),
+    ("L502", "a rule test file code (see L501)"),
+    ("L503", "a rule test file code (see L501)"),
+    ("L504", "a rule test file code (see L501)"),
+    ("L505", "a rule test file code (see L501)"),
+    (
         "L343",
         "unsafe-na-check needs a `ka.`/`jevt.` field, and `rulec check` knows none (no k8s_audit or \
          json plugin fields are loaded)",

@@ -13,7 +13,10 @@ fn root() -> PathBuf {
 
 fn read(path: PathBuf) -> (String, String) {
     let text = std::fs::read_to_string(&path).unwrap();
-    (path.file_name().unwrap().to_string_lossy().into_owned(), text)
+    (
+        path.file_name().unwrap().to_string_lossy().into_owned(),
+        text,
+    )
 }
 
 fn stdlib_files() -> Vec<(String, String)> {

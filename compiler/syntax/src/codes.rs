@@ -196,4 +196,16 @@ codes! {
         "a value looks like a misspelt list name and is compared as a literal string";
     CONSTANT_CONDITION = "L406", "constant-condition", Warning, None,
         "a subexpression is always true or always false (`x and not x`, `x or not x`)";
+
+    // ---- L5xx: rule test files (`*.test.yaml`) -------------------------------------------
+    TEST_FILE_STRUCTURE = "L501", "test-file-structure", Error, None,
+        "a rule test file is not shaped as the format requires";
+    UNKNOWN_TEST_KEY = "L502", "unknown-test-key", Warning, None,
+        "a key the rule test format does not know; it is ignored";
+    BAD_TEST_VALUE = "L503", "bad-test-value", Error, None,
+        "a value in a rule test file has the wrong type or form";
+    UNKNOWN_SYSCALL = "L504", "unknown-syscall", Error, None,
+        "a test event names a syscall that has no event";
+    UNKNOWN_EVENT_PARAM = "L505", "unknown-event-param", Error, None,
+        "a test event sets a parameter its event does not have";
 }

@@ -16,7 +16,7 @@
 mod items;
 mod scan;
 mod suggest;
-mod tree;
+pub mod tree;
 
 use crate::codes;
 use crate::diagnostic::Diagnostic;

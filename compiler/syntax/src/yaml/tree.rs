@@ -12,14 +12,14 @@ use super::scan;
 
 /// One YAML node with its byte span.
 #[derive(Clone, Debug)]
-pub(crate) enum Node {
+pub enum Node {
     Scalar(ScalarNode),
     Seq(Vec<Node>, Span),
     Map(Vec<(Node, Node)>, Span),
 }
 
 #[derive(Clone, Debug)]
-pub(crate) struct ScalarNode {
+pub struct ScalarNode {
     pub scalar: Scalar,
     /// Whether yaml-cpp would read this scalar as null: a plain `~`, `null`, `Null`, `NULL` or
     /// nothing at all.
@@ -51,7 +51,7 @@ impl Node {
 
 /// A YAML syntax error at a byte offset.
 #[derive(Clone, Debug)]
-pub(crate) struct SyntaxError {
+pub struct SyntaxError {
     pub offset: usize,
     pub message: String,
 }
@@ -59,7 +59,7 @@ pub(crate) struct SyntaxError {
 /// What the parser produced: the root node of every complete document and, after a syntax
 /// error, the part of the broken document that was complete before the error.
 #[derive(Debug, Default)]
-pub(crate) struct Documents {
+pub struct Documents {
     pub docs: Vec<Node>,
     /// The items of the document in progress that were complete when the error struck, and the
     /// span of that document's root sequence. `None` when there was no error or when the broken
@@ -118,7 +118,7 @@ const MAX_INDENT_FIXES: usize = 256;
 /// offending line is indented in a shadow copy of the text and parsing starts again. Inserted
 /// spaces map back to the start of their line, every other character to its own offset, so all
 /// positions still refer to the original text.
-pub(crate) fn parse(text: &str) -> Documents {
+pub fn parse(text: &str) -> Documents {
     let mut inserts: Vec<(usize, usize)> = Vec::new();
     loop {
         let (shadow, index) = shadow_text(text, &inserts);

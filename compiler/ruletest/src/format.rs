@@ -1,0 +1,613 @@
+//! The rule test file format (`*.test.yaml`), read into located data.
+//!
+//! ```yaml
+//! rules: [lanner_rules.yaml]          # the rules under test, relative to this file
+//! users: {0: root, 33: www-data}      # uid -> name
+//! process: {name: bash, exe: /usr/bin/bash, pid: 4242, uid: 0, cwd: /root}   # defaults
+//! parents: [{name: sshd, pid: 900}, {name: systemd, pid: 1}]               # nearest first
+//! cases:
+//!   - name: shell spawned by nginx
+//!     parents: [{name: nginx, exe: /usr/sbin/nginx, pid: 80}]
+//!     events:
+//!       - {syscall: execve, process: {name: bash, args: [-i]}}
+//!     expect:
+//!       - {rule: Shell spawned by a server process, fields: {proc.pname: nginx}}
+//! ```
+//!
+//! Reading never stops at the first problem: every problem is a located diagnostic, and the
+//! cases that are well-formed are kept.
+
+use lanner_syntax::codes;
+use lanner_syntax::diagnostic::Diagnostic;
+use lanner_syntax::span::{FileId, FileSpan, Span, Spanned};
+use lanner_syntax::yaml::tree::{self, Node};
+
+/// A process as a test describes it. Every field is optional; the case's process is the file's
+/// defaults overridden field by field.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProcessSpec {
+    pub name: Option<String>,
+    pub exe: Option<String>,
+    pub exepath: Option<String>,
+    pub args: Option<Vec<String>>,
+    pub pid: Option<i64>,
+    pub tid: Option<i64>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub loginuid: Option<u32>,
+    pub cwd: Option<String>,
+    pub env: Option<Vec<String>>,
+    pub tty: Option<u32>,
+    /// A container id (`host` or absent for none); becomes the process's cgroups.
+    pub container: Option<String>,
+}
+
+impl ProcessSpec {
+    /// `self` with every field that `over` sets replaced.
+    pub fn merged(&self, over: &ProcessSpec) -> ProcessSpec {
+        fn pick<T: Clone>(a: &Option<T>, b: &Option<T>) -> Option<T> {
+            b.clone().or_else(|| a.clone())
+        }
+        ProcessSpec {
+            name: pick(&self.name, &over.name),
+            exe: pick(&self.exe, &over.exe),
+            exepath: pick(&self.exepath, &over.exepath),
+            args: pick(&self.args, &over.args),
+            pid: pick(&self.pid, &over.pid),
+            tid: pick(&self.tid, &over.tid),
+            uid: pick(&self.uid, &over.uid),
+            gid: pick(&self.gid, &over.gid),
+            loginuid: pick(&self.loginuid, &over.loginuid),
+            cwd: pick(&self.cwd, &over.cwd),
+            env: pick(&self.env, &over.env),
+            tty: pick(&self.tty, &over.tty),
+            container: pick(&self.container, &over.container),
+        }
+    }
+}
+
+/// What an fd refers to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FdKind {
+    File(String),
+    Directory(String),
+    /// `client_ip:client_port->server_ip:server_port`, as Falco renders a connected socket.
+    Tcp(String),
+    Udp(String),
+    Unix(String),
+    Pipe,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FdSpec {
+    pub num: i64,
+    pub kind: FdKind,
+    pub span: FileSpan,
+}
+
+/// A parameter value as written: a scalar or a list of scalars.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ParamLit {
+    Scalar(String),
+    List(Vec<String>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventSpec {
+    pub span: FileSpan,
+    pub syscall: Spanned<String>,
+    /// The return value; defaults to 0, or to the fd number for syscalls that create one.
+    pub res: Option<i64>,
+    /// The fd the syscall uses or creates.
+    pub fd: Option<FdSpec>,
+    /// The process making this syscall, over the case's process.
+    pub process: Option<ProcessSpec>,
+    /// Parameters by name, overriding what is derived from the process and the fd.
+    pub params: Vec<(Spanned<String>, ParamLit)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expect {
+    pub rule: Spanned<String>,
+    /// Index of the event (0-based within the case) the alert must come from; any if absent.
+    pub event: Option<usize>,
+    /// The whole output text.
+    pub output: Option<Spanned<String>>,
+    /// A subset of the output fields, by field text as written in the output (`proc.aname[2]`).
+    pub fields: Vec<(String, Spanned<String>)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Case {
+    pub name: String,
+    pub span: FileSpan,
+    pub process: Option<ProcessSpec>,
+    pub parents: Option<Vec<ProcessSpec>>,
+    pub fds: Vec<FdSpec>,
+    pub events: Vec<EventSpec>,
+    pub expect: Vec<Expect>,
+    /// Rules that must not fire. Unless `other_rules` is true, any rule not in `expect` must not
+    /// fire either; `quiet` documents the rules a negative case is about.
+    pub quiet: Vec<Spanned<String>>,
+    pub other_rules: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TestFile {
+    pub file: Option<FileId>,
+    pub rules: Vec<Spanned<String>>,
+    pub users: Vec<(u32, String)>,
+    pub groups: Vec<(u32, String)>,
+    pub process: ProcessSpec,
+    pub parents: Vec<ProcessSpec>,
+    pub cases: Vec<Case>,
+}
+
+struct Reader {
+    file: FileId,
+    diags: Vec<Diagnostic>,
+}
+
+fn scalar(n: &Node) -> Option<&str> {
+    match n {
+        Node::Scalar(s) if !s.null => Some(s.scalar.value.as_str()),
+        _ => None,
+    }
+}
+
+fn entries(n: &Node) -> &[(Node, Node)] {
+    match n {
+        Node::Map(e, _) => e,
+        _ => &[],
+    }
+}
+
+impl Reader {
+    fn at(&self, n: &Node) -> FileSpan {
+        FileSpan::new(self.file, n.span())
+    }
+
+    fn error(&mut self, code: lanner_syntax::Code, n: &Node, msg: String, help: &str) {
+        let d = Diagnostic::new(code, self.at(n), msg).with_help(help.to_string());
+        self.diags.push(d);
+    }
+
+    fn expect_map<'n>(&mut self, n: &'n Node, what: &str) -> Option<&'n [(Node, Node)]> {
+        match n {
+            Node::Map(e, _) => Some(e),
+            _ => {
+                self.error(
+                    codes::TEST_FILE_STRUCTURE,
+                    n,
+                    format!("{what} must be a mapping, found {}", n.shape()),
+                    "see docs/rule-tests.md for the format",
+                );
+                None
+            }
+        }
+    }
+
+    fn string(&mut self, n: &Node, key: &str) -> Option<String> {
+        match scalar(n) {
+            Some(s) => Some(s.to_string()),
+            None => {
+                self.error(
+                    codes::BAD_TEST_VALUE,
+                    n,
+                    format!("`{key}` must be a string, found {}", n.shape()),
+                    "write a plain or quoted value",
+                );
+                None
+            }
+        }
+    }
+
+    fn int<T: TryFrom<i64>>(&mut self, n: &Node, key: &str) -> Option<T> {
+        let v = scalar(n).and_then(|s| s.trim().parse::<i64>().ok());
+        match v.and_then(|v| T::try_from(v).ok()) {
+            Some(v) => Some(v),
+            None => {
+                self.error(
+                    codes::BAD_TEST_VALUE,
+                    n,
+                    format!("`{key}` must be a number in range"),
+                    "write a decimal number",
+                );
+                None
+            }
+        }
+    }
+
+    fn strings(&mut self, n: &Node, key: &str) -> Option<Vec<String>> {
+        match n {
+            Node::Seq(items, _) => items.iter().map(|i| self.string(i, key)).collect(),
+            Node::Scalar(s) if !s.null => Some(
+                s.scalar
+                    .value
+                    .split_whitespace()
+                    .map(String::from)
+                    .collect(),
+            ),
+            _ => {
+                self.error(
+                    codes::BAD_TEST_VALUE,
+                    n,
+                    format!("`{key}` must be a list of strings"),
+                    "write `[a, b]`, or one string split at blanks",
+                );
+                None
+            }
+        }
+    }
+
+    fn unknown_key(&mut self, k: &Node, allowed: &[&str], what: &str) {
+        let key = scalar(k).unwrap_or("");
+        let mut d = Diagnostic::new(
+            codes::UNKNOWN_TEST_KEY,
+            self.at(k),
+            format!("unknown key `{key}` in {what}"),
+        )
+        .with_label("ignored");
+        if let Some(best) = allowed.iter().find(|a| {
+            a.starts_with(key.get(..2).unwrap_or(key)) && key.len().abs_diff(a.len()) <= 2
+        }) {
+            d = d.with_help(format!("did you mean `{best}`?"));
+        } else {
+            d = d.with_help(format!("known keys: {}", allowed.join(", ")));
+        }
+        self.diags.push(d);
+    }
+
+    fn process(&mut self, n: &Node) -> ProcessSpec {
+        const KEYS: [&str; 13] = [
+            "name",
+            "exe",
+            "exepath",
+            "args",
+            "pid",
+            "tid",
+            "uid",
+            "gid",
+            "loginuid",
+            "cwd",
+            "env",
+            "tty",
+            "container",
+        ];
+        let mut p = ProcessSpec::default();
+        let Some(map) = self.expect_map(n, "a process") else {
+            return p;
+        };
+        for (k, v) in map {
+            match scalar(k).unwrap_or("") {
+                "name" => p.name = self.string(v, "name"),
+                "exe" => p.exe = self.string(v, "exe"),
+                "exepath" => p.exepath = self.string(v, "exepath"),
+                "args" => p.args = self.strings(v, "args"),
+                "pid" => p.pid = self.int(v, "pid"),
+                "tid" => p.tid = self.int(v, "tid"),
+                "uid" => p.uid = self.int(v, "uid"),
+                "gid" => p.gid = self.int(v, "gid"),
+                "loginuid" => p.loginuid = self.int(v, "loginuid"),
+                "cwd" => p.cwd = self.string(v, "cwd"),
+                "env" => p.env = self.strings(v, "env"),
+                "tty" => p.tty = self.int(v, "tty"),
+                "container" => p.container = self.string(v, "container"),
+                _ => self.unknown_key(k, &KEYS, "a process"),
+            }
+        }
+        p
+    }
+
+    fn processes(&mut self, n: &Node) -> Vec<ProcessSpec> {
+        match n {
+            Node::Seq(items, _) => items.iter().map(|i| self.process(i)).collect(),
+            _ => {
+                self.error(
+                    codes::TEST_FILE_STRUCTURE,
+                    n,
+                    format!("`parents` must be a list of processes, found {}", n.shape()),
+                    "write the parent chain nearest first: `[{name: sshd}, {name: systemd}]`",
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn fd(&mut self, n: &Node) -> Option<FdSpec> {
+        let map = self.expect_map(n, "an fd")?;
+        let mut num = None;
+        let mut kind = None;
+        for (k, v) in map {
+            let key = scalar(k).unwrap_or("");
+            match key {
+                "num" => num = self.int::<i64>(v, "num"),
+                "file" => kind = self.string(v, key).map(FdKind::File),
+                "dir" => kind = self.string(v, key).map(FdKind::Directory),
+                "tcp" => kind = self.string(v, key).map(FdKind::Tcp),
+                "udp" => kind = self.string(v, key).map(FdKind::Udp),
+                "unix" => kind = self.string(v, key).map(FdKind::Unix),
+                "pipe" => kind = Some(FdKind::Pipe),
+                _ => self.unknown_key(
+                    k,
+                    &["num", "file", "dir", "tcp", "udp", "unix", "pipe"],
+                    "an fd",
+                ),
+            }
+        }
+        let (Some(num), Some(kind)) = (num, kind) else {
+            self.error(
+                codes::TEST_FILE_STRUCTURE,
+                n,
+                "an fd needs `num` and one of `file`, `dir`, `tcp`, `udp`, `unix`, `pipe`".into(),
+                "e.g. `{num: 3, file: /etc/shadow}` or `{num: 4, tcp: \"10.0.0.2:40000->1.2.3.4:4444\"}`",
+            );
+            return None;
+        };
+        Some(FdSpec {
+            num,
+            kind,
+            span: self.at(n),
+        })
+    }
+
+    fn event(&mut self, n: &Node) -> Option<EventSpec> {
+        const KEYS: [&str; 5] = ["syscall", "res", "fd", "process", "params"];
+        let map = self.expect_map(n, "an event")?;
+        let mut syscall = None;
+        let mut ev = EventSpec {
+            span: self.at(n),
+            syscall: Spanned::new(String::new(), Span::default()),
+            res: None,
+            fd: None,
+            process: None,
+            params: Vec::new(),
+        };
+        for (k, v) in map {
+            match scalar(k).unwrap_or("") {
+                "syscall" => {
+                    syscall = self.string(v, "syscall").map(|s| Spanned::new(s, v.span()));
+                }
+                "res" => ev.res = self.int(v, "res"),
+                "fd" => ev.fd = self.fd(v),
+                "process" => ev.process = Some(self.process(v)),
+                "params" => {
+                    for (pk, pv) in entries(v) {
+                        let Some(name) = scalar(pk) else { continue };
+                        let lit = match pv {
+                            Node::Seq(items, _) => ParamLit::List(
+                                items
+                                    .iter()
+                                    .filter_map(|i| scalar(i).map(String::from))
+                                    .collect(),
+                            ),
+                            other => ParamLit::Scalar(scalar(other).unwrap_or("").to_string()),
+                        };
+                        ev.params
+                            .push((Spanned::new(name.to_string(), pk.span()), lit));
+                    }
+                }
+                _ => self.unknown_key(k, &KEYS, "an event"),
+            }
+        }
+        match syscall {
+            Some(s) => ev.syscall = s,
+            None => {
+                self.error(
+                    codes::TEST_FILE_STRUCTURE,
+                    n,
+                    "an event needs `syscall`".into(),
+                    "e.g. `{syscall: openat, fd: {num: 3, file: /etc/shadow}}`",
+                );
+                return None;
+            }
+        }
+        Some(ev)
+    }
+
+    fn expect(&mut self, n: &Node) -> Option<Expect> {
+        // A bare string is a rule name.
+        if let Some(rule) = scalar(n) {
+            return Some(Expect {
+                rule: Spanned::new(rule.to_string(), n.span()),
+                event: None,
+                output: None,
+                fields: Vec::new(),
+            });
+        }
+        let map = self.expect_map(n, "an expected alert")?;
+        let mut rule = None;
+        let mut e = Expect {
+            rule: Spanned::new(String::new(), Span::default()),
+            event: None,
+            output: None,
+            fields: Vec::new(),
+        };
+        for (k, v) in map {
+            match scalar(k).unwrap_or("") {
+                "rule" => rule = self.string(v, "rule").map(|s| Spanned::new(s, v.span())),
+                "event" => e.event = self.int(v, "event"),
+                "output" => e.output = self.string(v, "output").map(|s| Spanned::new(s, v.span())),
+                "fields" => {
+                    for (fk, fv) in entries(v) {
+                        if let (Some(f), Some(val)) = (scalar(fk), scalar(fv)) {
+                            e.fields
+                                .push((f.to_string(), Spanned::new(val.to_string(), fv.span())));
+                        }
+                    }
+                }
+                _ => self.unknown_key(
+                    k,
+                    &["rule", "event", "output", "fields"],
+                    "an expected alert",
+                ),
+            }
+        }
+        match rule {
+            Some(r) => e.rule = r,
+            None => {
+                self.error(
+                    codes::TEST_FILE_STRUCTURE,
+                    n,
+                    "an expected alert needs `rule`".into(),
+                    "e.g. `{rule: Write below /etc, fields: {fd.name: /etc/passwd}}`",
+                );
+                return None;
+            }
+        }
+        Some(e)
+    }
+
+    fn case(&mut self, n: &Node) -> Option<Case> {
+        const KEYS: [&str; 8] = [
+            "name",
+            "process",
+            "parents",
+            "fds",
+            "events",
+            "expect",
+            "quiet",
+            "other_rules",
+        ];
+        let map = self.expect_map(n, "a case")?;
+        let mut c = Case {
+            name: String::new(),
+            span: self.at(n),
+            process: None,
+            parents: None,
+            fds: Vec::new(),
+            events: Vec::new(),
+            expect: Vec::new(),
+            quiet: Vec::new(),
+            other_rules: false,
+        };
+        for (k, v) in map {
+            match scalar(k).unwrap_or("") {
+                "name" => c.name = self.string(v, "name").unwrap_or_default(),
+                "process" => c.process = Some(self.process(v)),
+                "parents" => c.parents = Some(self.processes(v)),
+                "fds" => {
+                    if let Node::Seq(items, _) = v {
+                        c.fds = items.iter().filter_map(|i| self.fd(i)).collect();
+                    }
+                }
+                "events" => match v {
+                    Node::Seq(items, _) => {
+                        c.events = items.iter().filter_map(|i| self.event(i)).collect();
+                    }
+                    _ => self.error(
+                        codes::TEST_FILE_STRUCTURE,
+                        v,
+                        "`events` must be a list".into(),
+                        "write `events: [{syscall: execve}]`",
+                    ),
+                },
+                "expect" => {
+                    if let Node::Seq(items, _) = v {
+                        c.expect = items.iter().filter_map(|i| self.expect(i)).collect();
+                    }
+                }
+                "quiet" => {
+                    if let Node::Seq(items, _) = v {
+                        c.quiet = items
+                            .iter()
+                            .filter_map(|i| {
+                                scalar(i).map(|s| Spanned::new(s.to_string(), i.span()))
+                            })
+                            .collect();
+                    }
+                }
+                "other_rules" => c.other_rules = scalar(v) == Some("true"),
+                _ => self.unknown_key(k, &KEYS, "a case"),
+            }
+        }
+        if c.name.is_empty() {
+            self.error(
+                codes::TEST_FILE_STRUCTURE,
+                n,
+                "a case needs a `name`".into(),
+                "name the case after what it shows, e.g. `name: cat reading /etc/shadow fires`",
+            );
+            return None;
+        }
+        if c.events.is_empty() {
+            self.error(
+                codes::TEST_FILE_STRUCTURE,
+                n,
+                format!("case `{}` has no events", c.name),
+                "add `events:` with at least one syscall",
+            );
+            return None;
+        }
+        Some(c)
+    }
+
+    fn id_names(&mut self, n: &Node, key: &str) -> Vec<(u32, String)> {
+        entries(n)
+            .iter()
+            .filter_map(|(k, v)| Some((self.int::<u32>(k, key)?, self.string(v, key)?)))
+            .collect()
+    }
+}
+
+/// Reads a test file. Never fails: problems are diagnostics, good cases are kept.
+pub fn load(file: FileId, text: &str) -> (TestFile, Vec<Diagnostic>) {
+    const KEYS: [&str; 6] = ["rules", "users", "groups", "process", "parents", "cases"];
+    let docs = tree::parse(text);
+    let mut r = Reader {
+        file,
+        diags: Vec::new(),
+    };
+    let mut t = TestFile {
+        file: Some(file),
+        ..TestFile::default()
+    };
+    if let Some(err) = &docs.error {
+        r.diags.push(
+            Diagnostic::new(
+                codes::YAML_SYNTAX,
+                FileSpan::new(file, Span::at(err.offset)),
+                format!("invalid yaml: {}", err.message),
+            )
+            .with_label("the yaml parser stopped here"),
+        );
+    }
+    for doc in &docs.docs {
+        let Some(map) = r.expect_map(doc, "a rule test file") else {
+            continue;
+        };
+        for (k, v) in map {
+            match scalar(k).unwrap_or("") {
+                "rules" => {
+                    if let Node::Seq(items, _) = v {
+                        t.rules = items
+                            .iter()
+                            .filter_map(|i| {
+                                scalar(i).map(|s| Spanned::new(s.to_string(), i.span()))
+                            })
+                            .collect();
+                    } else if let Some(s) = scalar(v) {
+                        t.rules = vec![Spanned::new(s.to_string(), v.span())];
+                    }
+                }
+                "users" => t.users = r.id_names(v, "users"),
+                "groups" => t.groups = r.id_names(v, "groups"),
+                "process" => t.process = r.process(v),
+                "parents" => t.parents = r.processes(v),
+                "cases" => match v {
+                    Node::Seq(items, _) => {
+                        t.cases = items.iter().filter_map(|i| r.case(i)).collect();
+                    }
+                    _ => r.error(
+                        codes::TEST_FILE_STRUCTURE,
+                        v,
+                        "`cases` must be a list".into(),
+                        "write `cases: [{name: ..., events: [...], expect: [...]}]`",
+                    ),
+                },
+                _ => r.unknown_key(k, &KEYS, "a rule test file"),
+            }
+        }
+    }
+    (t, r.diags)
+}

@@ -1,0 +1,642 @@
+//! A test case turned into a real capture.
+//!
+//! The case becomes a scap file in memory, exactly as the kernel driver and libscap would
+//! have written it: a machine-info block, the users, a process list holding the process and
+//! its parent chain, the fd tables, and one exit event per test event with every parameter of
+//! the event's newest version encoded by its wire type. The state engine then reads it like any
+//! capture, so a test exercises the same code as replay and the live agent.
+
+use std::net::IpAddr;
+
+use lanner_event::records::fd_type;
+use lanner_event::table::{Direction, EventFlags, ParamExtra, ParamType, TableVersion};
+use lanner_event::{
+    EventHeader, EventInfo, FdDetail, FdInfo, GroupInfo, MachineInfo, ScapWriter, ThreadInfo,
+    UserEntry, UserInfo, WriteError,
+};
+use lanner_syntax::codes;
+use lanner_syntax::diagnostic::Diagnostic;
+use lanner_syntax::span::FileSpan;
+
+use crate::format::{Case, EventSpec, FdKind, FdSpec, ParamLit, ProcessSpec, TestFile};
+
+/// The first event's timestamp (2023-11-14T22:13:20Z); later events follow 1 µs apart.
+pub const BASE_TS: u64 = 1_700_000_000_000_000_000;
+
+/// The default pid of the process under test; parents count down from it.
+const DEFAULT_PID: i64 = 4242;
+
+/// `AT_FDCWD` as the driver reports it.
+const AT_FDCWD: i64 = -100;
+
+/// The newest exit event of a syscall name, if the table has one.
+pub fn exit_event(name: &str) -> Option<&'static EventInfo> {
+    TableVersion::Current
+        .events()
+        .iter()
+        .filter(|e| {
+            e.name == name
+                && e.direction == Direction::Exit
+                && !e.is_unused()
+                && !e.flags.contains(EventFlags::OLD_VERSION)
+        })
+        .max_by_key(|e| e.id)
+}
+
+/// Syscalls whose return value is the new fd the test's `fd` describes.
+fn creates_fd_from_res(name: &str) -> bool {
+    matches!(
+        name,
+        "open"
+            | "openat"
+            | "openat2"
+            | "creat"
+            | "socket"
+            | "accept"
+            | "accept4"
+            | "memfd_create"
+            | "open_by_handle_at"
+    )
+}
+
+/// A process with every field filled.
+#[derive(Clone, Debug)]
+struct Proc {
+    pid: i64,
+    tid: i64,
+    ptid: i64,
+    comm: String,
+    exe: String,
+    exepath: String,
+    args: Vec<String>,
+    uid: u32,
+    gid: u32,
+    loginuid: u32,
+    cwd: String,
+    env: Vec<String>,
+    tty: u32,
+    cgroups: Vec<String>,
+}
+
+fn nul_joined(items: &[String]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in items {
+        out.extend_from_slice(i.as_bytes());
+        out.push(0);
+    }
+    out
+}
+
+fn fill(spec: &ProcessSpec, default_pid: i64) -> Proc {
+    let comm = spec.name.clone().unwrap_or_else(|| "proc".to_string());
+    let exe = spec.exe.clone().unwrap_or_else(|| comm.clone());
+    let exepath = spec.exepath.clone().unwrap_or_else(|| {
+        if exe.starts_with('/') {
+            exe.clone()
+        } else {
+            format!("/usr/bin/{exe}")
+        }
+    });
+    let pid = spec.pid.unwrap_or(default_pid);
+    // A container id becomes a cgroup path of the form container runtimes create.
+    let cgroups = match spec.container.as_deref() {
+        None | Some("host") | Some("") => vec!["cpuset=/".to_string()],
+        Some(id) => vec![
+            format!("cpuset=/docker/{id}"),
+            format!("memory=/docker/{id}"),
+        ],
+    };
+    Proc {
+        pid,
+        tid: spec.tid.unwrap_or(pid),
+        ptid: 0,
+        comm,
+        exe,
+        exepath,
+        args: spec.args.clone().unwrap_or_default(),
+        uid: spec.uid.unwrap_or(0),
+        gid: spec.gid.unwrap_or(0),
+        loginuid: spec.loginuid.unwrap_or(u32::MAX),
+        cwd: spec.cwd.clone().unwrap_or_else(|| "/".to_string()),
+        env: spec.env.clone().unwrap_or_default(),
+        tty: spec.tty.unwrap_or(0),
+        cgroups,
+    }
+}
+
+/// The process chain of a case: the process itself first, then its parents, nearest first,
+/// with ptids linking them.
+fn chain(file: &TestFile, case: &Case, over: Option<&ProcessSpec>) -> Vec<Proc> {
+    let mut spec = file.process.clone();
+    if let Some(p) = &case.process {
+        spec = spec.merged(p);
+    }
+    if let Some(p) = over {
+        spec = spec.merged(p);
+    }
+    let parents = case.parents.as_ref().unwrap_or(&file.parents);
+    let mut out = vec![fill(&spec, DEFAULT_PID)];
+    for (i, p) in parents.iter().enumerate() {
+        let default_pid = DEFAULT_PID - 100 * (i as i64 + 1);
+        out.push(fill(p, default_pid.max(2)));
+    }
+    // The top of the chain is a child of init unless it is init.
+    for i in 0..out.len() {
+        let parent = out.get(i + 1).map_or(
+            if out.get(i).is_some_and(|p| p.pid == 1) {
+                0
+            } else {
+                1
+            },
+            |p| p.pid,
+        );
+        if let Some(p) = out.get_mut(i) {
+            p.ptid = parent;
+        }
+    }
+    out
+}
+
+/// Parses `a.b.c.d:port->e.f.g.h:port`.
+fn parse_tuple(text: &str) -> Option<(IpAddr, u16, IpAddr, u16)> {
+    let (src, dst) = text.split_once("->")?;
+    let endpoint = |s: &str| -> Option<(IpAddr, u16)> {
+        let (ip, port) = s.trim().rsplit_once(':')?;
+        let ip = ip.trim_start_matches('[').trim_end_matches(']');
+        Some((ip.parse().ok()?, port.parse().ok()?))
+    };
+    let (sip, sport) = endpoint(src)?;
+    let (dip, dport) = endpoint(dst)?;
+    Some((sip, sport, dip, dport))
+}
+
+fn errno(name: &str) -> Option<i64> {
+    Some(match name {
+        "EPERM" => 1,
+        "ENOENT" => 2,
+        "EINTR" => 4,
+        "EBADF" => 9,
+        "EAGAIN" => 11,
+        "EACCES" => 13,
+        "EEXIST" => 17,
+        "ENOTDIR" => 20,
+        "EISDIR" => 21,
+        "EINVAL" => 22,
+        "ECONNREFUSED" => 111,
+        "EINPROGRESS" => 115,
+        _ => return None,
+    })
+}
+
+/// Why a case could not be turned into a capture.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error("writing the capture failed: {source}")]
+    Write {
+        #[from]
+        source: WriteError,
+    },
+}
+
+/// The capture of one case, and the problems found in its description.
+pub struct Synthesized {
+    pub capture: Vec<u8>,
+    /// The number of events written (the test events, in order).
+    pub events: usize,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+struct Encoder<'a> {
+    diags: Vec<Diagnostic>,
+    at: FileSpan,
+    event: &'a EventSpec,
+}
+
+impl Encoder<'_> {
+    fn bad(&mut self, msg: String, help: &str) {
+        self.diags
+            .push(Diagnostic::new(codes::BAD_TEST_VALUE, self.at, msg).with_help(help.to_string()));
+    }
+
+    /// Encodes one written parameter value by its wire type.
+    fn encode(&mut self, name: &str, ty: ParamType, extra: ParamExtra, lit: &ParamLit) -> Vec<u8> {
+        let text = match lit {
+            ParamLit::Scalar(s) => s.clone(),
+            ParamLit::List(items) => {
+                if matches!(ty, ParamType::ByteBuf | ParamType::CharBufArray) {
+                    return nul_joined(items);
+                }
+                items.join("|")
+            }
+        };
+        let int = |s: &str| -> Option<i64> {
+            let s = s.trim();
+            if let Some(h) = s.strip_prefix("0x") {
+                i64::from_str_radix(h, 16).ok()
+            } else if s.len() > 1 && s.starts_with('0') && s.bytes().all(|b| b.is_ascii_digit()) {
+                // Modes are written in octal, as `chmod` takes them.
+                i64::from_str_radix(s, 8).ok()
+            } else {
+                s.parse()
+                    .ok()
+                    .or_else(|| errno(s.trim_start_matches('-')).map(|e| -e))
+            }
+        };
+        // Flag names (`O_WRONLY|O_CREAT`) are looked up in the parameter's flag table.
+        let flags = |s: &str| -> Option<i64> {
+            if let Some(v) = int(s) {
+                return Some(v);
+            }
+            let ParamExtra::Flags(table) = extra else {
+                return None;
+            };
+            let table = TableVersion::Current.flag_table(table)?;
+            let mut bits = 0u32;
+            for part in s.split('|').map(str::trim).filter(|p| !p.is_empty()) {
+                let (_, v) = table.entries.iter().find(|(n, _)| *n == part)?;
+                bits |= *v;
+            }
+            Some(i64::from(bits))
+        };
+        use ParamType as T;
+        let out = match ty {
+            T::CharBuf | T::FsPath | T::FsRelPath => {
+                let mut b = text.as_bytes().to_vec();
+                b.push(0);
+                Some(b)
+            }
+            T::ByteBuf | T::CharBufArray => Some(text.as_bytes().to_vec()),
+            T::Int8
+            | T::Uint8
+            | T::SigType
+            | T::L4Proto
+            | T::SockFamily
+            | T::Flags8
+            | T::EnumFlags8 => flags(&text).map(|v| vec![v as u8]),
+            T::Int16 | T::Uint16 | T::Port | T::Flags16 | T::EnumFlags16 | T::SyscallId => {
+                flags(&text).map(|v| (v as u16).to_le_bytes().to_vec())
+            }
+            T::Int32
+            | T::Uint32
+            | T::Flags32
+            | T::EnumFlags32
+            | T::Mode
+            | T::Uid
+            | T::Gid
+            | T::Bool
+            | T::SigSet
+            | T::Fd32
+            | T::Pid32 => flags(&text).map(|v| (v as u32).to_le_bytes().to_vec()),
+            T::Int64 | T::Uint64 | T::Errno | T::Fd | T::Pid | T::RelTime | T::AbsTime => {
+                int(&text).map(|v| v.to_le_bytes().to_vec())
+            }
+            T::SockAddr => sockaddr(&text),
+            T::SockTuple => parse_tuple(&text).and_then(socktuple),
+            _ => None,
+        };
+        match out {
+            Some(b) => b,
+            None => {
+                self.bad(
+                    format!("cannot encode `{text}` as parameter `{name}` ({ty:?})"),
+                    "write a number, flag names joined with `|`, a path, or `ip:port` as the parameter's type needs",
+                );
+                Vec::new()
+            }
+        }
+    }
+}
+
+fn sockaddr(text: &str) -> Option<Vec<u8>> {
+    if let Some(path) = text.strip_prefix("unix:") {
+        let mut b = vec![1u8];
+        b.extend_from_slice(path.as_bytes());
+        b.push(0);
+        return Some(b);
+    }
+    let (ip, port) = text.trim().rsplit_once(':')?;
+    let ip: IpAddr = ip
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()?;
+    let port: u16 = port.parse().ok()?;
+    Some(match ip {
+        IpAddr::V4(v4) => {
+            let mut b = vec![2u8];
+            b.extend_from_slice(&v4.octets());
+            b.extend_from_slice(&port.to_le_bytes());
+            b
+        }
+        IpAddr::V6(v6) => {
+            let mut b = vec![10u8];
+            b.extend_from_slice(&v6.octets());
+            b.extend_from_slice(&port.to_le_bytes());
+            b
+        }
+    })
+}
+
+fn socktuple((sip, sport, dip, dport): (IpAddr, u16, IpAddr, u16)) -> Option<Vec<u8>> {
+    Some(match (sip, dip) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            let mut b = vec![2u8];
+            b.extend_from_slice(&s.octets());
+            b.extend_from_slice(&sport.to_le_bytes());
+            b.extend_from_slice(&d.octets());
+            b.extend_from_slice(&dport.to_le_bytes());
+            b
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            let mut b = vec![10u8];
+            b.extend_from_slice(&s.octets());
+            b.extend_from_slice(&sport.to_le_bytes());
+            b.extend_from_slice(&d.octets());
+            b.extend_from_slice(&dport.to_le_bytes());
+            b
+        }
+        _ => return None,
+    })
+}
+
+/// The value a parameter gets when the test does not set it: derived from the process, the
+/// fd and the return value, or empty (length 0 means "absent" to current libs).
+fn derived(name: &str, ty: ParamType, p: &Proc, ev: &EventSpec, res: i64) -> Vec<u8> {
+    let cstr = |s: &str| {
+        let mut b = s.as_bytes().to_vec();
+        b.push(0);
+        b
+    };
+    let fd_path = ev.fd.as_ref().and_then(|f| match &f.kind {
+        FdKind::File(p) | FdKind::Directory(p) => Some(p.clone()),
+        FdKind::Unix(p) => Some(p.clone()),
+        _ => None,
+    });
+    let tuple = ev.fd.as_ref().and_then(|f| match &f.kind {
+        FdKind::Tcp(t) | FdKind::Udp(t) => parse_tuple(t),
+        _ => None,
+    });
+    let i64b = |v: i64| v.to_le_bytes().to_vec();
+    let u32b = |v: u32| v.to_le_bytes().to_vec();
+    match (name, ty) {
+        ("res", _) => i64b(res),
+        ("fd", ParamType::Fd) => {
+            let creates = creates_fd_from_res(&ev.syscall.node);
+            i64b(if creates {
+                res
+            } else {
+                ev.fd.as_ref().map_or(res, |f| f.num)
+            })
+        }
+        ("dirfd", _) => i64b(AT_FDCWD),
+        (
+            "name" | "path" | "pathname" | "filename",
+            ParamType::CharBuf | ParamType::FsPath | ParamType::FsRelPath,
+        ) => fd_path.map_or_else(Vec::new, |s| cstr(&s)),
+        ("exe", _) => cstr(&p.exe),
+        ("args", _) => nul_joined(&p.args),
+        ("tid", _) => i64b(p.tid),
+        ("pid", _) => i64b(p.pid),
+        ("ptid", _) => i64b(p.ptid),
+        ("cwd", _) => cstr(&p.cwd),
+        ("fdlimit", _) => 1024u64.to_le_bytes().to_vec(),
+        ("comm", _) => cstr(&p.comm),
+        ("cgroups", _) => nul_joined(&p.cgroups),
+        ("env", _) => nul_joined(&p.env),
+        ("tty", _) => u32b(p.tty),
+        ("vtid", _) => i64b(p.tid),
+        ("vpid", _) => i64b(p.pid),
+        ("pgid", _) => i64b(p.pid),
+        ("loginuid", _) => u32b(p.loginuid),
+        ("uid", ParamType::Uid | ParamType::Uint32) => u32b(p.uid),
+        ("gid", ParamType::Gid | ParamType::Uint32) => u32b(p.gid),
+        ("trusted_exepath", _) => cstr(&p.exepath),
+        ("tuple", _) => tuple.and_then(socktuple).unwrap_or_default(),
+        ("addr", _) => tuple
+            .and_then(|(_, _, dip, dport)| sockaddr(&format!("{dip}:{dport}")))
+            .unwrap_or_default(),
+        _ => match ty.fixed_size() {
+            // Fixed-size values must have their size; zero is the neutral value.
+            Some(n) if n > 0 && !matches!(ty, ParamType::Dyn) => vec![0; n],
+            _ => Vec::new(),
+        },
+    }
+}
+
+fn fd_info<'a>(f: &'a FdSpec, storage: &'a [u8]) -> FdInfo<'a> {
+    let detail = match &f.kind {
+        FdKind::Tcp(t) | FdKind::Udp(t) => match parse_tuple(t) {
+            Some((IpAddr::V4(sip), sport, IpAddr::V4(dip), dport)) => FdDetail::Ipv4 {
+                sip,
+                dip,
+                sport,
+                dport,
+                l4proto: if matches!(f.kind, FdKind::Tcp(_)) {
+                    3
+                } else {
+                    4
+                },
+            },
+            _ => FdDetail::Name(storage),
+        },
+        _ => FdDetail::Name(storage),
+    };
+    let ty = match &f.kind {
+        FdKind::File(_) => fd_type::FILE,
+        FdKind::Directory(_) => fd_type::DIRECTORY,
+        FdKind::Tcp(_) | FdKind::Udp(_) => fd_type::IPV4_SOCK,
+        FdKind::Unix(_) => fd_type::UNIX_SOCK,
+        FdKind::Pipe => fd_type::FIFO,
+    };
+    FdInfo {
+        fd: f.num,
+        ino: 0,
+        fd_type: ty,
+        detail,
+    }
+}
+
+/// Builds the capture of one case.
+pub fn synthesize(file: &TestFile, case: &Case) -> Result<Synthesized, SynthError> {
+    let mut diags = Vec::new();
+    let procs = chain(file, case, None);
+    let mut w = ScapWriter::new(Vec::new())?;
+    w.write_section_header()?;
+    w.write_machine_info(&MachineInfo {
+        num_cpus: 2,
+        memory_size_bytes: 8 << 30,
+        max_pid: 4_194_304,
+        hostname: b"lanner-test".to_vec(),
+        ..MachineInfo::default()
+    })?;
+
+    // Users and groups, root always known.
+    let mut users = file.users.clone();
+    if !users.iter().any(|(uid, _)| *uid == 0) {
+        users.push((0, "root".to_string()));
+    }
+    let mut groups = file.groups.clone();
+    if !groups.iter().any(|(gid, _)| *gid == 0) {
+        groups.push((0, "root".to_string()));
+    }
+    let entries: Vec<UserEntry<'_>> = users
+        .iter()
+        .map(|(uid, name)| {
+            UserEntry::User(UserInfo {
+                uid: *uid,
+                gid: *uid,
+                name: name.as_bytes(),
+                homedir: b"/",
+                shell: b"/bin/sh",
+            })
+        })
+        .chain(groups.iter().map(|(gid, name)| {
+            UserEntry::Group(GroupInfo {
+                gid: *gid,
+                name: name.as_bytes(),
+            })
+        }))
+        .collect();
+    w.write_users(entries)?;
+
+    // The process list, ancestors included.
+    let buffers: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = procs
+        .iter()
+        .map(|p| {
+            (
+                nul_joined(&p.args),
+                nul_joined(&p.env),
+                nul_joined(&p.cgroups),
+            )
+        })
+        .collect();
+    let threads: Vec<ThreadInfo<'_>> = procs
+        .iter()
+        .zip(&buffers)
+        .map(|(p, (args, env, cgroups))| ThreadInfo {
+            tid: p.tid,
+            pid: p.pid,
+            ptid: p.ptid,
+            comm: p.comm.as_bytes(),
+            exe: p.exe.as_bytes(),
+            exepath: p.exepath.as_bytes(),
+            args,
+            cwd: p.cwd.as_bytes(),
+            fdlimit: 1024,
+            uid: p.uid,
+            gid: p.gid,
+            env,
+            vtid: p.tid,
+            vpid: p.pid,
+            cgroups,
+            root: b"/",
+            tty: p.tty,
+            loginuid: p.loginuid,
+            ..ThreadInfo::default()
+        })
+        .collect();
+    w.write_threads(threads)?;
+
+    // The fds that exist before the events: the case's, and those the events use without
+    // creating them.
+    let mut fds: Vec<&FdSpec> = case.fds.iter().collect();
+    for ev in &case.events {
+        if let Some(f) = &ev.fd
+            && !creates_fd_from_res(&ev.syscall.node)
+            && !fds.iter().any(|x| x.num == f.num)
+        {
+            fds.push(f);
+        }
+    }
+    let names: Vec<Vec<u8>> = fds
+        .iter()
+        .map(|f| match &f.kind {
+            FdKind::File(p) | FdKind::Directory(p) | FdKind::Unix(p) => p.as_bytes().to_vec(),
+            FdKind::Tcp(t) | FdKind::Udp(t) => t.as_bytes().to_vec(),
+            FdKind::Pipe => Vec::new(),
+        })
+        .collect();
+    if let Some(p) = procs.first() {
+        w.write_fd_table(p.tid, fds.iter().zip(&names).map(|(f, n)| fd_info(f, n)))?;
+    }
+
+    // The events.
+    let mut written = 0;
+    for (i, ev) in case.events.iter().enumerate() {
+        let Some(info) = exit_event(&ev.syscall.node) else {
+            diags.push(
+                Diagnostic::new(
+                    codes::UNKNOWN_SYSCALL,
+                    FileSpan::new(ev.span.file, ev.syscall.span),
+                    format!("no event for syscall `{}`", ev.syscall.node),
+                )
+                .with_help(
+                    "use a syscall name as in `evt.type`, e.g. `openat`, `execve`, `connect`",
+                ),
+            );
+            continue;
+        };
+        let procs = chain(file, case, ev.process.as_ref());
+        let Some(p) = procs.first() else { continue };
+        let res = ev.res.unwrap_or_else(|| {
+            if creates_fd_from_res(&ev.syscall.node) {
+                ev.fd.as_ref().map_or(0, |f| f.num)
+            } else {
+                0
+            }
+        });
+        let mut enc = Encoder {
+            diags: Vec::new(),
+            at: ev.span,
+            event: ev,
+        };
+        for (name, _) in &ev.params {
+            if info.param_index(&name.node).is_none() {
+                enc.diags.push(
+                    Diagnostic::new(
+                        codes::UNKNOWN_EVENT_PARAM,
+                        FileSpan::new(ev.span.file, name.span),
+                        format!("event `{}` has no parameter `{}`", info.name, name.node),
+                    )
+                    .with_help(format!(
+                        "its parameters are: {}",
+                        info.params
+                            .iter()
+                            .map(|p| p.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                );
+            }
+        }
+        let values: Vec<Vec<u8>> = info
+            .params
+            .iter()
+            .map(
+                |pi| match enc.event.params.iter().find(|(n, _)| n.node == pi.name) {
+                    Some((_, lit)) => enc.encode(pi.name, pi.ptype, pi.extra, lit),
+                    None => derived(pi.name, pi.ptype, p, ev, res),
+                },
+            )
+            .collect();
+        diags.append(&mut enc.diags);
+        let slices: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+        w.write_event_parts(
+            EventHeader {
+                ts: BASE_TS + 1_000 * i as u64,
+                tid: p.tid,
+                cpu: 0,
+                event_type: info.id,
+                dump_flags: 0,
+            },
+            &slices,
+        )?;
+        written += 1;
+    }
+    let capture = w.finish()?;
+    Ok(Synthesized {
+        capture,
+        events: written,
+        diagnostics: diags,
+    })
+}
