@@ -5,5 +5,28 @@
 //! Events come from any [`lanner_event::EventSource`]: a scap capture now, the kernel ring
 //! buffer next. The rule engine asks this crate for field values ([`value::Value`]) and never
 //! looks at raw events itself.
+//!
+//! * [`convert`] folds enter events into exits the way Falco 0.44's libscap converter does, so
+//!   that the events (and `evt.num`) the engine sees are Falco's.
+//! * [`State`] holds threads, fds, users, groups and containers; [`State::process`] parses one
+//!   converted event into it.
+//! * [`Accessor`] is a compiled field reference; [`render`] prints a value as Falco does.
+//! * [`Replay`] drives a whole capture (state records and events) through both.
 
+pub mod args;
+pub mod container;
+pub mod convert;
+pub mod errno;
+pub mod extract;
+pub mod render;
+pub mod replay;
+pub mod state;
 pub mod value;
+
+pub use container::{ContainerInfo, ContainerMatcher};
+pub use convert::{Decision, Folder, Folding};
+pub use extract::{Accessor, ExtractError, extract};
+pub use render::render;
+pub use replay::{Replay, ReplayError};
+pub use state::{Fd, State, Thread, User};
+pub use value::Value;

@@ -1,0 +1,128 @@
+//! Container ids from cgroups, and the container table filled from the capture's container
+//! events.
+//!
+//! Falco's container plugin derives a container id from a process's cgroup paths. On the
+//! machines this project runs on every session sits in a memory cgroup named
+//! `/<name>/<32 hex digits>`, which the plugin's containerd matcher takes for a container
+//! (reference/kernel.md, last section). Lanner therefore makes the matcher configurable:
+//! [`ContainerMatcher::falco`] reproduces Falco (64- and 32-digit ids), and
+//! [`ContainerMatcher::runtimes_only`] accepts only the 64-digit ids container runtimes
+//! create, so such sessions count as the host.
+
+use std::rc::Rc;
+
+/// How container ids are recognised in cgroup paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerMatcher {
+    /// Id lengths (in hex digits) accepted as a container id.
+    pub id_lengths: Vec<usize>,
+    /// Prefixes stripped from the last path component (`docker-`, `crio-`, ...).
+    pub prefixes: Vec<String>,
+    /// Whether container ids are derived at all (false: every process is on the host).
+    pub enabled: bool,
+}
+
+impl Default for ContainerMatcher {
+    fn default() -> Self {
+        Self::falco()
+    }
+}
+
+impl ContainerMatcher {
+    /// Falco 0.44.1 with its container plugin: docker, cri-o, podman and containerd ids of 64
+    /// hex digits, and the containerd matcher's 32-digit ids.
+    pub fn falco() -> Self {
+        ContainerMatcher {
+            id_lengths: vec![64, 32],
+            prefixes: [
+                "docker-",
+                "crio-",
+                "cri-containerd-",
+                "libpod-",
+                "containerd-",
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+            enabled: true,
+        }
+    }
+
+    /// Only 64-digit runtime ids: sessions in `/<name>/<32 hex>` cgroups are the host.
+    pub fn runtimes_only() -> Self {
+        ContainerMatcher {
+            id_lengths: vec![64],
+            ..Self::falco()
+        }
+    }
+
+    /// Every process is on the host.
+    pub fn disabled() -> Self {
+        ContainerMatcher {
+            enabled: false,
+            ..Self::falco()
+        }
+    }
+
+    /// The short (12-digit) container id of a path, if it names a container.
+    pub fn match_path(&self, path: &[u8]) -> Option<String> {
+        if !self.enabled {
+            return None;
+        }
+        let last = path.rsplit(|b| *b == b'/').next()?;
+        let mut comp = last.strip_suffix(b".scope").unwrap_or(last);
+        for p in &self.prefixes {
+            if let Some(rest) = comp.strip_prefix(p.as_bytes()) {
+                comp = rest;
+                break;
+            }
+        }
+        if !self.id_lengths.contains(&comp.len()) || !comp.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        let short = comp.get(..12)?;
+        Some(String::from_utf8_lossy(short).into_owned())
+    }
+
+    /// The container id of a process with these cgroups, `""` for the host.
+    pub fn container_id(&self, cgroups: &[(Vec<u8>, Vec<u8>)]) -> Rc<str> {
+        cgroups
+            .iter()
+            .find_map(|(_, path)| self.match_path(path))
+            .map_or_else(|| Rc::from(""), |s| Rc::from(s.as_str()))
+    }
+}
+
+/// A container known from the capture's container events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerInfo {
+    /// Full id.
+    pub id: String,
+    /// Name.
+    pub name: Vec<u8>,
+    /// Image as written (`nginx:latest`).
+    pub image: Vec<u8>,
+    /// Image repository (`nginx`).
+    pub image_repo: Vec<u8>,
+}
+
+impl ContainerInfo {
+    /// Parses the JSON of a `container` event (`{"container": {"id": ..., ...}}`).
+    pub fn from_json(json: &[u8]) -> Option<Self> {
+        let v: serde_json::Value = serde_json::from_slice(json).ok()?;
+        let c = v.get("container")?;
+        let s = |k: &str| {
+            c.get(k)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .as_bytes()
+                .to_vec()
+        };
+        Some(ContainerInfo {
+            id: String::from_utf8_lossy(&s("id")).into_owned(),
+            name: s("name"),
+            image: s("image"),
+            image_repo: s("imagerepo"),
+        })
+    }
+}

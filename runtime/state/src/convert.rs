@@ -1,0 +1,332 @@
+//! The enter/exit folding of current libs (FORMAT.md §5.4), as a layer over any event source.
+//!
+//! Old captures hold an enter and an exit event per syscall. Falco 0.44's libscap converter
+//! stores converter-managed enter events, merges their parameters into the matching exit and
+//! upgrades old event versions to the newest id of their family, so the rule engine sees one
+//! event per syscall with the exit's timestamp. Its event numbering follows from that:
+//!
+//! * converter-managed enters are not numbered at all, except the enters of
+//!   `open/openat/openat2/creat/connect/execve/execveat`, which libsinsp numbers and parses
+//!   but never hands to rules;
+//! * the meta events at the very start of a file (container, user and group events) are
+//!   numbered and parsed for state, but not delivered;
+//! * `EF_UNUSED` slots and ids the current table does not know are dropped unnumbered.
+//!
+//! [`Folder`] is the push-style core (used by [`crate::Replay`], which also sees the state
+//! records of a capture); [`Folding`] wraps any [`EventSource`] and yields only the events
+//! Falco delivers.
+
+use std::collections::HashMap;
+
+use lanner_event::table::{EventFlags, TableVersion};
+use lanner_event::{Direction, Event, EventHeader, EventSource, OwnedEvent};
+
+/// What the folder decided about one input event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// The event (as now held by the folder) is parsed by the state engine.
+    pub parsed: bool,
+    /// The event reaches the rule engine.
+    pub delivered: bool,
+    /// Falco's `evt.num` of the event (0 when not numbered).
+    pub num: u64,
+}
+
+impl Decision {
+    const DROP: Decision = Decision {
+        parsed: false,
+        delivered: false,
+        num: 0,
+    };
+}
+
+/// The newest event id of each id's family, and whether the id is a converter-managed enter
+/// whose parameters move into its exit.
+struct Upgrades {
+    newest: Vec<u16>,
+}
+
+fn family(enum_name: &str) -> &str {
+    let base = enum_name
+        .strip_suffix("_E")
+        .or_else(|| enum_name.strip_suffix("_X"))
+        .unwrap_or(enum_name);
+    match base.rsplit_once('_') {
+        Some((head, tail)) if !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit()) => head,
+        _ => base,
+    }
+}
+
+impl Upgrades {
+    fn build() -> Self {
+        let events = TableVersion::Current.events();
+        let mut best: HashMap<(&str, bool), u16> = HashMap::new();
+        for info in events {
+            if info.is_unused() || info.flags.contains(EventFlags::OLD_VERSION) {
+                continue;
+            }
+            let key = (family(info.enum_name), info.direction == Direction::Enter);
+            let slot = best.entry(key).or_insert(info.id);
+            if info.id > *slot {
+                *slot = info.id;
+            }
+        }
+        let mut newest = Vec::with_capacity(events.len());
+        for info in events {
+            let key = (family(info.enum_name), info.direction == Direction::Enter);
+            let target = if info.flags.contains(EventFlags::OLD_VERSION) {
+                best.get(&key).copied().unwrap_or(info.id)
+            } else {
+                info.id
+            };
+            newest.push(target);
+        }
+        Upgrades { newest }
+    }
+
+    fn newest(&self, id: u16) -> u16 {
+        self.newest.get(usize::from(id)).copied().unwrap_or(id)
+    }
+}
+
+/// Whether a converter-managed enter of this name is still numbered and parsed by libsinsp
+/// (it keeps them for TOCTOU checks and exec bookkeeping) although no rule ever sees it.
+fn enter_is_numbered(name: &str) -> bool {
+    matches!(
+        name,
+        "open" | "openat" | "openat2" | "creat" | "connect" | "execve" | "execveat"
+    )
+}
+
+/// `PPME_DROP_E`.
+const DROP_E: u16 = 148;
+
+fn is_initial_meta(id: u16) -> bool {
+    matches!(id, 228 | 272 | 324 | 354 | 356 | 358 | 360)
+}
+
+/// The push-style converter: feed it raw events in file order, read back the folded one.
+pub struct Folder {
+    upgrades: Upgrades,
+    pending: HashMap<i64, OwnedEvent>,
+    num: u64,
+    at_start: bool,
+    // The current event, rebuilt in these buffers so that it can outlive the input borrow.
+    header: EventHeader,
+    wide: bool,
+    lens: Vec<u8>,
+    values: Vec<u8>,
+}
+
+impl Default for Folder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Folder {
+    /// A converter at the start of a capture.
+    pub fn new() -> Self {
+        Folder {
+            upgrades: Upgrades::build(),
+            pending: HashMap::new(),
+            num: 0,
+            at_start: true,
+            header: EventHeader::default(),
+            wide: false,
+            lens: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+
+    /// Forgets pending enters and the "start of file" status (a new section starts), but keeps
+    /// counting event numbers as libsinsp does.
+    pub fn new_section(&mut self) {
+        self.pending.clear();
+        self.at_start = true;
+    }
+
+    /// The last event number handed out.
+    pub fn last_num(&self) -> u64 {
+        self.num
+    }
+
+    fn next_num(&mut self) -> u64 {
+        self.num += 1;
+        self.num
+    }
+
+    fn copy_in(&mut self, ev: &Event<'_>) {
+        self.header = ev.header();
+        self.wide = ev.wide_lengths();
+        self.lens.clear();
+        self.lens.extend_from_slice(ev.raw_lengths());
+        self.values.clear();
+        for raw in ev.raw_params() {
+            self.values.extend_from_slice(raw);
+        }
+    }
+
+    /// Rebuilds the current event as `target`, taking each parameter of the target schema by
+    /// name from `exit`, then from `enter`, else leaving it empty.
+    fn rebuild(&mut self, exit: &Event<'_>, enter: Option<&Event<'_>>, target: u16) {
+        let Some(info) = TableVersion::Current.event(target) else {
+            self.copy_in(exit);
+            return;
+        };
+        let mut header = exit.header();
+        header.event_type = target;
+        self.header = header;
+        self.wide = info.large_payload();
+        self.lens.clear();
+        self.values.clear();
+        let exit_info = exit.info();
+        let enter_info = enter.and_then(|e| e.info());
+        for p in info.params {
+            let from_exit = exit_info
+                .and_then(|i| i.param_index(p.name))
+                .and_then(|i| exit.raw_param(i));
+            let from_enter = || {
+                let e = enter?;
+                let i = enter_info?.param_index(p.name)?;
+                e.raw_param(i)
+            };
+            let raw = from_exit.or_else(from_enter).unwrap_or_default();
+            if self.wide {
+                let len = u32::try_from(raw.len()).unwrap_or(u32::MAX);
+                self.lens.extend_from_slice(&len.to_le_bytes());
+            } else {
+                let len = u16::try_from(raw.len()).unwrap_or(u16::MAX);
+                self.lens.extend_from_slice(&len.to_le_bytes());
+            }
+            self.values.extend_from_slice(raw);
+        }
+    }
+
+    /// Takes one raw event and decides what Falco makes of it. When the decision says
+    /// `parsed`, [`Folder::current`] holds the (possibly converted) event.
+    pub fn accept(&mut self, ev: &Event<'_>) -> Decision {
+        let id = ev.event_type();
+        let Some(info) = TableVersion::Current.event(id) else {
+            return Decision::DROP;
+        };
+        if info.is_unused() {
+            return Decision::DROP;
+        }
+        let leading_meta = self.at_start && is_initial_meta(id);
+        if !leading_meta {
+            self.at_start = false;
+        }
+        match info.direction {
+            Direction::Enter => {
+                // Every syscall enter that has a real exit is folded into it (whether the enter,
+                // the exit or neither carries EF_CONVERTER_MANAGED); only the drop
+                // notification (148) is a genuine enter/exit pair of meta events.
+                let has_exit = TableVersion::Current
+                    .event(id | 1)
+                    .is_some_and(|x| !x.is_unused());
+                if has_exit && id != DROP_E {
+                    self.pending.insert(ev.tid(), ev.to_owned_event());
+                    if enter_is_numbered(info.name) {
+                        self.copy_in(ev);
+                        let num = self.next_num();
+                        return Decision {
+                            parsed: true,
+                            delivered: false,
+                            num,
+                        };
+                    }
+                    return Decision::DROP;
+                }
+                let target = self.upgrades.newest(id);
+                if target != id {
+                    self.rebuild(ev, None, target);
+                } else {
+                    self.copy_in(ev);
+                }
+                let num = self.next_num();
+                Decision {
+                    parsed: true,
+                    delivered: !leading_meta,
+                    num,
+                }
+            }
+            Direction::Exit => {
+                let old = info.flags.contains(EventFlags::OLD_VERSION);
+                let enter = self.pending.remove(&ev.tid());
+                let enter = enter.filter(|e| e.header().event_type | 1 == id);
+                if info.flags.contains(EventFlags::CONVERTER_MANAGED) || old {
+                    let target = self.upgrades.newest(id);
+                    let full = info.params.len() == ev.nparams();
+                    if target == id && full && enter.is_none() {
+                        self.copy_in(ev);
+                    } else {
+                        let enter_ev = enter.as_ref().map(OwnedEvent::as_event);
+                        self.rebuild(ev, enter_ev.as_ref(), target);
+                    }
+                } else {
+                    self.copy_in(ev);
+                }
+                let num = self.next_num();
+                Decision {
+                    parsed: true,
+                    delivered: true,
+                    num,
+                }
+            }
+        }
+    }
+
+    /// The event of the last `parsed` decision.
+    pub fn current(&self) -> Option<Event<'_>> {
+        // `lens` and `values` are always written together from one event's parameters (or
+        // rebuilt with matching lengths), so this only fails if that pairing is broken.
+        Event::from_parts(self.header, self.wide, &self.lens, &self.values).ok()
+    }
+}
+
+/// An [`EventSource`] that yields only the events Falco 0.44 delivers to rules, converted.
+pub struct Folding<S> {
+    source: S,
+    folder: Folder,
+    last: Decision,
+}
+
+impl<S: EventSource> Folding<S> {
+    /// Wraps a source positioned at the start of a capture.
+    pub fn new(source: S) -> Self {
+        Folding {
+            source,
+            folder: Folder::new(),
+            last: Decision::DROP,
+        }
+    }
+
+    /// Falco's `evt.num` of the event last returned.
+    pub fn evt_num(&self) -> u64 {
+        self.last.num
+    }
+
+    /// The wrapped source.
+    pub fn into_inner(self) -> S {
+        self.source
+    }
+}
+
+impl<S: EventSource> EventSource for Folding<S> {
+    type Error = S::Error;
+
+    fn next_event(&mut self) -> Result<Option<Event<'_>>, S::Error> {
+        loop {
+            let decision = match self.source.next_event()? {
+                None => return Ok(None),
+                Some(ev) => self.folder.accept(&ev),
+            };
+            if decision.delivered {
+                self.last = decision;
+                break;
+            }
+        }
+        Ok(self.folder.current())
+    }
+}

@@ -1,0 +1,812 @@
+//! Field extraction: the value of a field for an event and the state after parsing it.
+//!
+//! A field reference is compiled once into an [`Accessor`] (the field name is matched only
+//! then), and the accessor is applied to every event. `None` is Falco's `<NA>`: the field does
+//! not apply to this event.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use lanner_event::records::fd_type;
+use lanner_event::table::EventFlags;
+use lanner_event::{Direction, Event, ParamValue, TableVersion};
+use lanner_schema::{FieldArg, FieldInfo, ResolvedField};
+
+use crate::args;
+use crate::errno::errno_name;
+use crate::state::{Fd, SockInfo, State, Thread, l4, oflags};
+use crate::value::Value;
+
+/// Why a field cannot be compiled.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ExtractError {
+    /// The state engine does not implement this field.
+    #[error("field {name} is not supported by the state engine")]
+    Unsupported {
+        /// The field name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Anc {
+    Name,
+    Pid,
+    Exe,
+    Exepath,
+    Cmdline,
+    Env,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Kind {
+    EvtNum,
+    EvtTime,
+    EvtRawtime,
+    EvtType,
+    EvtDir,
+    EvtRes,
+    EvtRawres,
+    EvtArgs,
+    EvtArg(String),
+    EvtRawArg(String),
+    EvtIsOpenRead,
+    EvtIsOpenWrite,
+    EvtIsOpenExec,
+    EvtSource,
+    EvtCpu,
+    EvtFailed,
+    ProcName,
+    ProcPid,
+    ProcPpid,
+    ProcPname,
+    ProcPcmdline,
+    ProcPexe,
+    ProcPexepath,
+    ProcCmdline,
+    ProcArgs,
+    ProcExe,
+    ProcExepath,
+    ProcCwd,
+    ProcTty,
+    ProcVpid,
+    ProcSid,
+    ProcSname,
+    ProcVpgid,
+    ProcIsVpgidLeader,
+    ProcEnv(Option<String>),
+    ProcDuration,
+    ProcIsExeUpperLayer,
+    ProcIsExeLowerLayer,
+    ProcIsExeFromMemfd,
+    ProcIsExeWritable,
+    ProcExeIno,
+    ProcExeInoCtime,
+    ProcExeInoMtime,
+    ProcExeInoCtimeDurationProcStart,
+    Ancestor(Anc, Option<u64>),
+    ThreadTid,
+    ThreadVtid,
+    ThreadCapPermitted,
+    ThreadCapEffective,
+    ThreadCapInheritable,
+    UserUid,
+    UserName,
+    UserHomedir,
+    UserShell,
+    UserLoginuid,
+    UserLoginname,
+    GroupGid,
+    GroupName,
+    FdNum,
+    FdType,
+    FdTypechar,
+    FdName,
+    FdNameraw,
+    FdDirectory,
+    FdFilename,
+    FdL4proto,
+    FdSip,
+    FdSport,
+    FdCip,
+    FdCport,
+    FdLip,
+    FdLport,
+    FdRip,
+    FdRport,
+    FdSockfamily,
+    FdIsServer,
+    FdConnected,
+    FdIno,
+    FdNameChanged,
+    FdIp,
+    FdPort,
+    ContainerId,
+    ContainerName,
+    ContainerImageRepository,
+    ContainerImage,
+}
+
+/// A compiled field reference.
+#[derive(Debug, Clone)]
+pub struct Accessor {
+    field: &'static FieldInfo,
+    kind: Kind,
+}
+
+fn index_arg(arg: &Option<FieldArg>) -> Option<u64> {
+    match arg {
+        Some(FieldArg::Index(n)) => Some(*n),
+        _ => None,
+    }
+}
+
+impl Accessor {
+    /// Compiles a resolved field reference.
+    pub fn compile(f: &ResolvedField) -> Result<Accessor, ExtractError> {
+        let name = f.field.name;
+        let idx = index_arg(&f.arg);
+        let param_arg = || match &f.arg {
+            Some(FieldArg::Param(p)) | Some(FieldArg::Key(p)) => p.clone(),
+            Some(FieldArg::Index(n)) => n.to_string(),
+            _ => String::new(),
+        };
+        let kind = match name {
+            "evt.num" => Kind::EvtNum,
+            "evt.time" => Kind::EvtTime,
+            "evt.rawtime" => Kind::EvtRawtime,
+            "evt.type" => Kind::EvtType,
+            "evt.dir" => Kind::EvtDir,
+            "evt.res" => Kind::EvtRes,
+            "evt.rawres" => Kind::EvtRawres,
+            "evt.args" => Kind::EvtArgs,
+            "evt.arg" => Kind::EvtArg(param_arg()),
+            "evt.rawarg" => Kind::EvtRawArg(param_arg()),
+            "evt.is_open_read" => Kind::EvtIsOpenRead,
+            "evt.is_open_write" => Kind::EvtIsOpenWrite,
+            "evt.is_open_exec" => Kind::EvtIsOpenExec,
+            "evt.source" => Kind::EvtSource,
+            "evt.cpu" => Kind::EvtCpu,
+            "evt.failed" => Kind::EvtFailed,
+            "proc.name" => Kind::ProcName,
+            "proc.pid" => Kind::ProcPid,
+            "proc.ppid" => Kind::ProcPpid,
+            "proc.pname" => Kind::ProcPname,
+            "proc.pcmdline" => Kind::ProcPcmdline,
+            "proc.pexe" => Kind::ProcPexe,
+            "proc.pexepath" => Kind::ProcPexepath,
+            "proc.cmdline" => Kind::ProcCmdline,
+            "proc.args" => Kind::ProcArgs,
+            "proc.exe" => Kind::ProcExe,
+            "proc.exepath" => Kind::ProcExepath,
+            "proc.cwd" => Kind::ProcCwd,
+            "proc.tty" => Kind::ProcTty,
+            "proc.vpid" => Kind::ProcVpid,
+            "proc.sid" => Kind::ProcSid,
+            "proc.sname" => Kind::ProcSname,
+            "proc.vpgid" => Kind::ProcVpgid,
+            "proc.is_vpgid_leader" => Kind::ProcIsVpgidLeader,
+            "proc.env" => Kind::ProcEnv(match &f.arg {
+                Some(FieldArg::Key(k)) => Some(k.clone()),
+                _ => None,
+            }),
+            "proc.duration" => Kind::ProcDuration,
+            "proc.is_exe_upper_layer" => Kind::ProcIsExeUpperLayer,
+            "proc.is_exe_lower_layer" => Kind::ProcIsExeLowerLayer,
+            "proc.is_exe_from_memfd" => Kind::ProcIsExeFromMemfd,
+            "proc.is_exe_writable" => Kind::ProcIsExeWritable,
+            "proc.exe_ino" => Kind::ProcExeIno,
+            "proc.exe_ino.ctime" => Kind::ProcExeInoCtime,
+            "proc.exe_ino.mtime" => Kind::ProcExeInoMtime,
+            "proc.exe_ino.ctime_duration_proc_start" => Kind::ProcExeInoCtimeDurationProcStart,
+            "proc.aname" => Kind::Ancestor(Anc::Name, idx),
+            "proc.apid" => Kind::Ancestor(Anc::Pid, idx),
+            "proc.aexe" => Kind::Ancestor(Anc::Exe, idx),
+            "proc.aexepath" => Kind::Ancestor(Anc::Exepath, idx),
+            "proc.acmdline" => Kind::Ancestor(Anc::Cmdline, idx),
+            "proc.aenv" => Kind::Ancestor(Anc::Env, idx),
+            "thread.tid" => Kind::ThreadTid,
+            "thread.vtid" => Kind::ThreadVtid,
+            "thread.cap_permitted" => Kind::ThreadCapPermitted,
+            "thread.cap_effective" => Kind::ThreadCapEffective,
+            "thread.cap_inheritable" => Kind::ThreadCapInheritable,
+            "user.uid" => Kind::UserUid,
+            "user.name" => Kind::UserName,
+            "user.homedir" => Kind::UserHomedir,
+            "user.shell" => Kind::UserShell,
+            "user.loginuid" => Kind::UserLoginuid,
+            "user.loginname" => Kind::UserLoginname,
+            "group.gid" => Kind::GroupGid,
+            "group.name" => Kind::GroupName,
+            "fd.num" => Kind::FdNum,
+            "fd.type" => Kind::FdType,
+            "fd.typechar" => Kind::FdTypechar,
+            "fd.name" => Kind::FdName,
+            "fd.nameraw" => Kind::FdNameraw,
+            "fd.directory" => Kind::FdDirectory,
+            "fd.filename" => Kind::FdFilename,
+            "fd.l4proto" => Kind::FdL4proto,
+            "fd.sip" => Kind::FdSip,
+            "fd.sport" => Kind::FdSport,
+            "fd.cip" => Kind::FdCip,
+            "fd.cport" => Kind::FdCport,
+            "fd.lip" => Kind::FdLip,
+            "fd.lport" => Kind::FdLport,
+            "fd.rip" => Kind::FdRip,
+            "fd.rport" => Kind::FdRport,
+            "fd.sockfamily" => Kind::FdSockfamily,
+            "fd.is_server" => Kind::FdIsServer,
+            "fd.connected" => Kind::FdConnected,
+            "fd.ino" => Kind::FdIno,
+            "fd.name_changed" => Kind::FdNameChanged,
+            "fd.ip" => Kind::FdIp,
+            "fd.port" => Kind::FdPort,
+            "container.id" => Kind::ContainerId,
+            "container.name" => Kind::ContainerName,
+            "container.image.repository" => Kind::ContainerImageRepository,
+            "container.image" => Kind::ContainerImage,
+            _ => {
+                return Err(ExtractError::Unsupported {
+                    name: name.to_owned(),
+                });
+            }
+        };
+        Ok(Accessor {
+            field: f.field,
+            kind,
+        })
+    }
+
+    /// The schema entry of the field.
+    pub fn field(&self) -> &'static FieldInfo {
+        self.field
+    }
+
+    /// The field's value for `ev` (already parsed into `st`), or `None` for `<NA>`.
+    pub fn extract<'a>(&self, ev: &Event<'a>, st: &'a State) -> Option<Value<'a>> {
+        let thread = || st.thread(ev.tid());
+        let main = || thread().map(|t| st.main_thread(t));
+        let fd = || st.current.fd.as_deref();
+        match &self.kind {
+            Kind::EvtNum => Some(Value::UInt(st.current.num)),
+            Kind::EvtTime | Kind::EvtRawtime => Some(Value::UInt(ev.ts())),
+            Kind::EvtType => Some(Value::str(event_name(ev))),
+            Kind::EvtDir => Some(Value::str(match ev.direction() {
+                Direction::Enter => ">",
+                Direction::Exit => "<",
+            })),
+            Kind::EvtRes => {
+                let r = rawres(ev)?;
+                Some(Value::str(if r >= 0 {
+                    "SUCCESS"
+                } else {
+                    errno_name(-r).unwrap_or("<NA>")
+                }))
+            }
+            Kind::EvtRawres => rawres(ev).map(Value::Int),
+            Kind::EvtFailed => Some(Value::Bool(rawres(ev).is_some_and(|r| r < 0))),
+            Kind::EvtArgs => Some(Value::Str(Cow::Owned(args::render_args(ev, st)))),
+            Kind::EvtArg(name) => args::render_arg(ev, st, name).map(|s| Value::Str(Cow::Owned(s))),
+            Kind::EvtRawArg(name) => raw_arg(ev, name),
+            Kind::EvtIsOpenRead => Some(Value::Bool(
+                open_flags(ev).is_some_and(|f| f & oflags::RDONLY != 0),
+            )),
+            Kind::EvtIsOpenWrite => Some(Value::Bool(
+                open_flags(ev).is_some_and(|f| f & oflags::WRONLY != 0),
+            )),
+            Kind::EvtIsOpenExec => Some(Value::Bool(false)),
+            Kind::EvtSource => Some(Value::str("syscall")),
+            Kind::EvtCpu => Some(Value::Int(i64::from(ev.cpu()))),
+            Kind::ProcName => thread().map(|t| bytes(&t.comm)),
+            Kind::ProcPid => thread().map(|t| Value::Int(t.pid)),
+            // Falco has no parent id for processes whose parent is 0 (the kernel) or unknown.
+            Kind::ProcPpid => main().and_then(|t| (t.ptid > 0).then_some(Value::Int(t.ptid))),
+            Kind::ProcPname => thread().and_then(|t| st.parent(t)).map(|p| bytes(&p.comm)),
+            Kind::ProcPcmdline => thread()
+                .and_then(|t| st.parent(t))
+                .map(|p| Value::Str(Cow::Owned(cmdline(p)))),
+            Kind::ProcPexe => thread().and_then(|t| st.parent(t)).map(|p| bytes(&p.exe)),
+            Kind::ProcPexepath => thread()
+                .and_then(|t| st.parent(t))
+                .map(|p| bytes(&p.exepath)),
+            Kind::ProcCmdline => thread().map(|t| Value::Str(Cow::Owned(cmdline(t)))),
+            Kind::ProcArgs => thread().map(|t| Value::Str(Cow::Owned(t.args.join(&b' ')))),
+            Kind::ProcExe => thread().map(|t| bytes(&t.exe)),
+            Kind::ProcExepath => thread().map(|t| bytes(&t.exepath)),
+            Kind::ProcCwd => main().map(|t| bytes(&t.cwd)),
+            Kind::ProcTty => thread().map(|t| Value::UInt(u64::from(t.tty))),
+            Kind::ProcVpid => thread().map(|t| Value::Int(t.vpid)),
+            Kind::ProcSid => thread().map(|t| Value::Int(t.sid)),
+            Kind::ProcSname => thread().and_then(|t| {
+                let mut cur = st.main_thread(t);
+                for _ in 0..256 {
+                    if cur.pid == t.sid {
+                        return Some(bytes(&cur.comm));
+                    }
+                    cur = st.parent(cur)?;
+                }
+                None
+            }),
+            Kind::ProcVpgid => thread().map(|t| Value::Int(t.vpgid)),
+            Kind::ProcIsVpgidLeader => thread().map(|t| Value::Bool(t.vpid == t.vpgid)),
+            Kind::ProcEnv(key) => thread().and_then(|t| env(st.main_thread(t), key.as_deref())),
+            Kind::ProcDuration => thread().and_then(|t| {
+                let mt = st.main_thread(t);
+                (mt.clone_ts != 0).then(|| Value::UInt(ev.ts().saturating_sub(mt.clone_ts)))
+            }),
+            Kind::ProcIsExeUpperLayer => main().map(|t| Value::Bool(t.exe_upper_layer)),
+            Kind::ProcIsExeLowerLayer => main().map(|t| Value::Bool(t.exe_lower_layer)),
+            Kind::ProcIsExeFromMemfd => main().map(|t| Value::Bool(t.exe_from_memfd)),
+            Kind::ProcIsExeWritable => main().map(|t| Value::Bool(t.exe_writable)),
+            Kind::ProcExeIno => main().and_then(|t| nonzero(t.exe_ino)),
+            Kind::ProcExeInoCtime => main().and_then(|t| nonzero(t.exe_ino_ctime)),
+            Kind::ProcExeInoMtime => main().and_then(|t| nonzero(t.exe_ino_mtime)),
+            Kind::ProcExeInoCtimeDurationProcStart => main().and_then(|t| {
+                (t.exe_ino_ctime != 0 && t.clone_ts != 0)
+                    .then(|| Value::UInt(t.clone_ts.saturating_sub(t.exe_ino_ctime)))
+            }),
+            Kind::Ancestor(what, idx) => ancestor(st, thread()?, *what, *idx),
+            Kind::ThreadTid => Some(Value::Int(ev.tid())),
+            Kind::ThreadVtid => thread().map(|t| Value::Int(t.vtid)),
+            Kind::ThreadCapPermitted => thread().map(|t| caps(t.cap_permitted)),
+            Kind::ThreadCapEffective => thread().map(|t| caps(t.cap_effective)),
+            Kind::ThreadCapInheritable => thread().map(|t| caps(t.cap_inheritable)),
+            Kind::UserUid => thread().map(|t| Value::UInt(u64::from(t.uid))),
+            Kind::UserName => thread().map(|t| match st.user(t.uid) {
+                Some(u) => bytes(&u.name),
+                None => Value::str("<NA>"),
+            }),
+            Kind::UserHomedir => thread().map(|t| match st.user(t.uid) {
+                Some(u) => bytes(&u.homedir),
+                None => Value::str("<NA>"),
+            }),
+            Kind::UserShell => thread().map(|t| match st.user(t.uid) {
+                Some(u) => bytes(&u.shell),
+                None => Value::str("<NA>"),
+            }),
+            Kind::UserLoginuid => thread().map(|t| Value::Int(loginuid(t))),
+            Kind::UserLoginname => thread().map(|t| match st.user(t.loginuid) {
+                Some(u) => bytes(&u.name),
+                None => Value::str("<NA>"),
+            }),
+            Kind::GroupGid => thread().map(|t| Value::UInt(u64::from(t.gid))),
+            Kind::GroupName => thread().map(|t| match st.group(t.gid) {
+                Some(g) => bytes(g),
+                None => Value::str("<NA>"),
+            }),
+            Kind::FdNum => st.current.fd_num.map(Value::Int),
+            Kind::FdType => fd().and_then(|f| fd_type_name(f.kind)).map(Value::str),
+            Kind::FdTypechar => {
+                if st.current.fd_num.is_none() {
+                    return None;
+                }
+                let c = fd().map_or("o", |f| fd_typechar(f.kind));
+                Some(Value::str(c))
+            }
+            Kind::FdName | Kind::FdNameraw => {
+                st.current.fd_num?;
+                Some(fd().map_or(Value::str(""), |f| bytes(&f.name)))
+            }
+            Kind::FdDirectory => {
+                st.current.fd_num?;
+                match fd() {
+                    None => Some(Value::str("/")),
+                    Some(f) if f.kind == fd_type::DIRECTORY => Some(bytes(&f.name)),
+                    Some(f) if is_file_like(f.kind) => Some(bytes(dirname(&f.name))),
+                    Some(_) => None,
+                }
+            }
+            Kind::FdFilename => {
+                let f = fd()?;
+                (f.kind == fd_type::FILE || f.kind == fd_type::FILE_V2)
+                    .then(|| bytes(basename(&f.name)))
+            }
+            Kind::FdL4proto => {
+                let f = fd()?;
+                if f.kind == 0 {
+                    return None;
+                }
+                Some(Value::str(match (&f.sock, f.l4proto) {
+                    (SockInfo::None, _) => "<NA>",
+                    (_, l4::TCP) => "tcp",
+                    (_, l4::UDP) => "udp",
+                    (_, l4::ICMP) => "icmp",
+                    (_, l4::RAW) => "raw",
+                    _ => "<NA>",
+                }))
+            }
+            Kind::FdSip => fd().and_then(|f| endpoint(f, End::Server).map(|(ip, _)| ip_value(ip))),
+            Kind::FdSport => fd().and_then(|f| endpoint(f, End::Server).map(|(_, p)| port(p))),
+            Kind::FdCip => fd().and_then(|f| endpoint(f, End::Client).map(|(ip, _)| ip_value(ip))),
+            Kind::FdCport => fd().and_then(|f| endpoint(f, End::Client).map(|(_, p)| port(p))),
+            Kind::FdLip => fd().and_then(|f| local_remote(f, true).map(|(ip, _)| ip_value(ip))),
+            Kind::FdLport => fd().and_then(|f| local_remote(f, true).map(|(_, p)| port(p))),
+            Kind::FdRip => fd().and_then(|f| local_remote(f, false).map(|(ip, _)| ip_value(ip))),
+            Kind::FdRport => fd().and_then(|f| local_remote(f, false).map(|(_, p)| port(p))),
+            Kind::FdSockfamily => fd().and_then(|f| match f.kind {
+                fd_type::IPV4_SOCK | fd_type::IPV6_SOCK => Some(Value::str("ip")),
+                fd_type::UNIX_SOCK => Some(Value::str("unix")),
+                _ => None,
+            }),
+            Kind::FdIsServer => fd().map(|f| Value::Bool(f.role_server)),
+            Kind::FdConnected => fd()
+                .map(|f| Value::Bool(matches!(f.sock, SockInfo::V4 { .. } | SockInfo::V6 { .. }))),
+            Kind::FdIno => fd().map(|f| Value::UInt(f.ino)),
+            Kind::FdNameChanged => fd().map(|_| Value::Bool(false)),
+            Kind::FdIp => fd().and_then(|f| {
+                let mut v = Vec::new();
+                if let Some((ip, _)) = endpoint(f, End::Client) {
+                    v.push(ip_value(ip));
+                }
+                if let Some((ip, _)) = endpoint(f, End::Server) {
+                    v.push(ip_value(ip));
+                }
+                (!v.is_empty()).then_some(Value::List(v))
+            }),
+            Kind::FdPort => fd().and_then(|f| {
+                let mut v = Vec::new();
+                if let Some((_, p)) = endpoint(f, End::Client) {
+                    v.push(port(p));
+                }
+                if let Some((_, p)) = endpoint(f, End::Server) {
+                    v.push(port(p));
+                }
+                (!v.is_empty()).then_some(Value::List(v))
+            }),
+            Kind::ContainerId => thread().map(|t| {
+                if t.container_id.is_empty() {
+                    Value::str("host")
+                } else {
+                    Value::Str(Cow::Borrowed(t.container_id.as_bytes()))
+                }
+            }),
+            Kind::ContainerName => {
+                let t = thread()?;
+                if t.container_id.is_empty() {
+                    return Some(Value::str("host"));
+                }
+                st.container(&t.container_id).map(|c| bytes(&c.name))
+            }
+            Kind::ContainerImageRepository => {
+                let t = thread()?;
+                if t.container_id.is_empty() {
+                    return Some(Value::str(""));
+                }
+                st.container(&t.container_id).map(|c| bytes(&c.image_repo))
+            }
+            Kind::ContainerImage => {
+                let t = thread()?;
+                if t.container_id.is_empty() {
+                    return Some(Value::str(""));
+                }
+                st.container(&t.container_id).map(|c| bytes(&c.image))
+            }
+        }
+    }
+}
+
+/// Extracts `field` from `ev` (already parsed into `st`). Compiles the reference on every call;
+/// hot paths compile an [`Accessor`] once instead.
+pub fn extract<'a>(field: &ResolvedField, ev: &Event<'a>, st: &'a State) -> Option<Value<'a>> {
+    Accessor::compile(field).ok()?.extract(ev, st)
+}
+
+fn bytes(b: &[u8]) -> Value<'_> {
+    Value::Str(Cow::Borrowed(b))
+}
+
+fn nonzero(v: u64) -> Option<Value<'static>> {
+    (v != 0).then_some(Value::UInt(v))
+}
+
+fn port(p: u16) -> Value<'static> {
+    Value::UInt(u64::from(p))
+}
+
+fn ip_value(ip: IpAddr) -> Value<'static> {
+    match ip {
+        IpAddr::V4(a) => Value::Ipv4(a),
+        IpAddr::V6(a) => Value::Ipv6(a),
+    }
+}
+
+fn loginuid(t: &Thread) -> i64 {
+    if t.loginuid == u32::MAX {
+        -1
+    } else {
+        i64::from(t.loginuid)
+    }
+}
+
+/// `evt.type`: the event's name; generic events resolve to their syscall name.
+pub fn event_name(ev: &Event<'_>) -> &'static str {
+    if matches!(ev.event_type(), 0 | 1) {
+        let code = match ev.decode(0) {
+            Ok(ParamValue::SyscallId(c)) => c,
+            _ => 0,
+        };
+        // Falco shows PPM_SC code 0 as the first name of its syscall table.
+        if code == 0 {
+            return "fadvise64";
+        }
+        return TableVersion::Current.ppm_sc_name(code).unwrap_or("syscall");
+    }
+    ev.info().map_or("unknown", |i| i.name)
+}
+
+/// The return value of an exit event (its first parameter), if it has one.
+pub fn rawres(ev: &Event<'_>) -> Option<i64> {
+    if ev.direction() != Direction::Exit || matches!(ev.event_type(), 0 | 1) {
+        return None;
+    }
+    match ev.decode(0).ok()? {
+        ParamValue::Empty => None,
+        ParamValue::Uid(u) | ParamValue::Gid(u) => Some(i64::from(u)),
+        v => v.as_i64(),
+    }
+}
+
+fn raw_arg<'a>(ev: &Event<'a>, name: &str) -> Option<Value<'a>> {
+    let i = ev.info()?.param_index(name)?;
+    let v = ev.decode(i).ok()?;
+    Some(match v {
+        ParamValue::Empty => return None,
+        ParamValue::Str(s) | ParamValue::Path(s) => Value::Str(Cow::Borrowed(s)),
+        ParamValue::RelPath { path, .. } => Value::Str(Cow::Borrowed(path)),
+        ParamValue::Bytes(b) => Value::Bytes(Cow::Borrowed(b)),
+        ParamValue::Ipv4(a) => Value::Ipv4(a),
+        ParamValue::Ipv6(a) => Value::Ipv6(a),
+        ParamValue::Double(d) => Value::Double(d),
+        ParamValue::Bool(b) => Value::Bool(b),
+        ParamValue::Uint64(u) | ParamValue::RelTime(u) | ParamValue::AbsTime(u) => Value::UInt(u),
+        other => match other.as_i64() {
+            Some(n) if is_signed(&other) => Value::Int(n),
+            Some(n) => Value::UInt(n as u64),
+            None => return None,
+        },
+    })
+}
+
+fn is_signed(v: &ParamValue<'_>) -> bool {
+    matches!(
+        v,
+        ParamValue::Int8(_)
+            | ParamValue::Int16(_)
+            | ParamValue::Int32(_)
+            | ParamValue::Int64(_)
+            | ParamValue::Errno(_)
+            | ParamValue::Fd(_)
+            | ParamValue::Pid(_)
+    )
+}
+
+fn open_flags(ev: &Event<'_>) -> Option<u32> {
+    let info = ev.info()?;
+    if info.direction != Direction::Exit
+        || !matches!(info.name, "open" | "openat" | "openat2" | "creat")
+    {
+        return None;
+    }
+    if info.name == "creat" {
+        return None;
+    }
+    let i = info.param_index("flags")?;
+    match ev.decode(i).ok()? {
+        ParamValue::Flags { bits, .. } => Some(bits),
+        _ => None,
+    }
+}
+
+fn cmdline(t: &Thread) -> Vec<u8> {
+    let mut out = t.comm.clone();
+    for a in &t.args {
+        out.push(b' ');
+        out.extend_from_slice(a);
+    }
+    out
+}
+
+fn env<'a>(t: &'a Thread, key: Option<&str>) -> Option<Value<'a>> {
+    match key {
+        None => Some(Value::Str(Cow::Owned(t.env.join(&b' ')))),
+        Some(k) => t.env.iter().find_map(|e| {
+            let rest = e.strip_prefix(k.as_bytes())?;
+            let v = rest.strip_prefix(b"=")?;
+            Some(Value::Str(Cow::Borrowed(v)))
+        }),
+    }
+}
+
+fn caps(bits: u64) -> Value<'static> {
+    const NAMES: [&str; 41] = [
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_DAC_READ_SEARCH",
+        "CAP_FOWNER",
+        "CAP_FSETID",
+        "CAP_KILL",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETPCAP",
+        "CAP_LINUX_IMMUTABLE",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_NET_BROADCAST",
+        "CAP_NET_ADMIN",
+        "CAP_NET_RAW",
+        "CAP_IPC_LOCK",
+        "CAP_IPC_OWNER",
+        "CAP_SYS_MODULE",
+        "CAP_SYS_RAWIO",
+        "CAP_SYS_CHROOT",
+        "CAP_SYS_PTRACE",
+        "CAP_SYS_PACCT",
+        "CAP_SYS_ADMIN",
+        "CAP_SYS_BOOT",
+        "CAP_SYS_NICE",
+        "CAP_SYS_RESOURCE",
+        "CAP_SYS_TIME",
+        "CAP_SYS_TTY_CONFIG",
+        "CAP_MKNOD",
+        "CAP_LEASE",
+        "CAP_AUDIT_WRITE",
+        "CAP_AUDIT_CONTROL",
+        "CAP_SETFCAP",
+        "CAP_MAC_OVERRIDE",
+        "CAP_MAC_ADMIN",
+        "CAP_SYSLOG",
+        "CAP_WAKE_ALARM",
+        "CAP_BLOCK_SUSPEND",
+        "CAP_AUDIT_READ",
+        "CAP_PERFMON",
+        "CAP_BPF",
+        "CAP_CHECKPOINT_RESTORE",
+    ];
+    let names: Vec<&str> = NAMES
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bits & (1u64 << i) != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    Value::Str(Cow::Owned(names.join(" ").into_bytes()))
+}
+
+fn ancestor<'a>(st: &'a State, t: &'a Thread, what: Anc, idx: Option<u64>) -> Option<Value<'a>> {
+    let value = |a: &'a Thread| -> Value<'a> {
+        match what {
+            Anc::Name => bytes(&a.comm),
+            Anc::Pid => Value::Int(a.pid),
+            Anc::Exe => bytes(&a.exe),
+            Anc::Exepath => bytes(&a.exepath),
+            Anc::Cmdline => Value::Str(Cow::Owned(cmdline(a))),
+            Anc::Env => Value::Str(Cow::Owned(a.env.join(&b' '))),
+        }
+    };
+    match idx {
+        Some(0) => Some(value(st.main_thread(t))),
+        Some(n) => {
+            let mut cur = st.main_thread(t);
+            for _ in 0..n {
+                cur = st.parent(cur)?;
+            }
+            Some(value(cur))
+        }
+        None => {
+            let mut out = Vec::new();
+            let mut cur = st.main_thread(t);
+            // The walk is bounded: a corrupt table with a parent cycle must not loop forever.
+            for _ in 0..1024 {
+                match st.parent(cur) {
+                    Some(p) if p.tid != cur.tid => {
+                        out.push(value(p));
+                        cur = p;
+                    }
+                    _ => break,
+                }
+            }
+            (!out.is_empty()).then_some(Value::List(out))
+        }
+    }
+}
+
+/// Falco's `fd.type` names.
+pub fn fd_type_name(kind: u8) -> Option<&'static str> {
+    Some(match kind {
+        fd_type::FILE | fd_type::FILE_V2 => "file",
+        fd_type::DIRECTORY => "directory",
+        fd_type::IPV4_SOCK | fd_type::IPV4_SERVSOCK => "ipv4",
+        fd_type::IPV6_SOCK | fd_type::IPV6_SERVSOCK => "ipv6",
+        fd_type::UNIX_SOCK => "unix",
+        fd_type::FIFO => "pipe",
+        fd_type::EVENT => "event",
+        fd_type::SIGNALFD => "signalfd",
+        fd_type::EVENTPOLL => "eventpoll",
+        fd_type::INOTIFY => "inotify",
+        fd_type::TIMERFD => "timerfd",
+        fd_type::NETLINK => "netlink",
+        fd_type::BPF => "bpf",
+        fd_type::USERFAULTFD => "userfaultfd",
+        fd_type::IOURING => "io_uring",
+        fd_type::MEMFD => "memfd",
+        fd_type::PIDFD => "pidfd",
+        _ => return None,
+    })
+}
+
+/// Falco's `fd.typechar` letters.
+pub fn fd_typechar(kind: u8) -> &'static str {
+    match kind {
+        fd_type::FILE | fd_type::FILE_V2 | crate::state::FAILED_FILE => "f",
+        fd_type::DIRECTORY => "d",
+        fd_type::IPV4_SOCK | fd_type::IPV4_SERVSOCK => "4",
+        fd_type::IPV6_SOCK | fd_type::IPV6_SERVSOCK => "6",
+        fd_type::UNIX_SOCK => "u",
+        fd_type::FIFO => "p",
+        fd_type::EVENT => "e",
+        fd_type::SIGNALFD => "s",
+        fd_type::EVENTPOLL => "l",
+        fd_type::INOTIFY => "i",
+        fd_type::TIMERFD => "t",
+        fd_type::NETLINK => "n",
+        fd_type::BPF => "b",
+        fd_type::USERFAULTFD => "u",
+        fd_type::IOURING => "r",
+        fd_type::MEMFD => "m",
+        fd_type::PIDFD => "P",
+        _ => "o",
+    }
+}
+
+fn is_file_like(kind: u8) -> bool {
+    matches!(
+        kind,
+        0 | fd_type::FILE | fd_type::FILE_V2 | crate::state::FAILED_FILE
+    )
+}
+
+fn dirname(name: &[u8]) -> &[u8] {
+    match name.iter().rposition(|b| *b == b'/') {
+        Some(0) | None => b"/",
+        Some(i) => name.get(..i).unwrap_or(b"/"),
+    }
+}
+
+fn basename(name: &[u8]) -> &[u8] {
+    match name.iter().rposition(|b| *b == b'/') {
+        Some(i) => name.get(i + 1..).unwrap_or_default(),
+        None => name,
+    }
+}
+
+#[derive(Clone, Copy)]
+enum End {
+    Client,
+    Server,
+}
+
+fn endpoint(f: &Fd, end: End) -> Option<(IpAddr, u16)> {
+    match (&f.sock, end) {
+        (SockInfo::V4 { cip, cport, .. }, End::Client) => Some((IpAddr::V4(*cip), *cport)),
+        (SockInfo::V4 { sip, sport, .. }, End::Server) => Some((IpAddr::V4(*sip), *sport)),
+        (SockInfo::V6 { cip, cport, .. }, End::Client) => Some((IpAddr::V6(*cip), *cport)),
+        (SockInfo::V6 { sip, sport, .. }, End::Server) => Some((IpAddr::V6(*sip), *sport)),
+        (SockInfo::V4Server { ip, port }, End::Server) => Some((IpAddr::V4(*ip), *port)),
+        (SockInfo::V6Server { ip, port }, End::Server) => Some((IpAddr::V6(*ip), *port)),
+        _ => None,
+    }
+}
+
+fn local_remote(f: &Fd, local: bool) -> Option<(IpAddr, u16)> {
+    let server_side = f.role_server;
+    let end = match (local, server_side) {
+        (true, true) | (false, false) => End::Server,
+        (true, false) | (false, true) => End::Client,
+    };
+    endpoint(f, end)
+}
+
+/// Whether the event is a syscall event whose flags say it touches an fd.
+pub fn uses_fd(ev: &Event<'_>) -> bool {
+    ev.info().is_some_and(|i| {
+        i.flags.contains(EventFlags::USES_FD) || i.flags.contains(EventFlags::CREATES_FD)
+    })
+}

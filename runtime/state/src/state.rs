@@ -1,0 +1,1269 @@
+//! The tables Falco keeps while it parses events: threads, fds, users, groups, containers.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::rc::Rc;
+
+use lanner_event::records::fd_type;
+use lanner_event::table::EventFlags;
+use lanner_event::{
+    Event, FdDetail, FdInfo, ParamValue, SockAddr, SockTuple, ThreadInfo, UserEntry, UserList,
+};
+
+use crate::container::{ContainerInfo, ContainerMatcher};
+
+/// `PPM_O_*` bits used by the parsers.
+pub(crate) mod oflags {
+    pub const RDONLY: u32 = 1;
+    pub const WRONLY: u32 = 2;
+    pub const DIRECTORY: u32 = 0x400;
+    pub const CLOEXEC: u32 = 0x1000;
+}
+
+const CLONE_THREAD: u32 = 0x2000;
+const CLONE_PARENT: u32 = 0x100;
+const AT_FDCWD: i64 = -100;
+const EINPROGRESS: i64 = -115;
+
+/// A socket's addresses as Falco keeps them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum SockInfo {
+    /// Not bound or connected yet (or not a socket).
+    #[default]
+    None,
+    /// A connected IPv4 socket (client → server).
+    V4 {
+        /// Client address.
+        cip: Ipv4Addr,
+        /// Client port.
+        cport: u16,
+        /// Server address.
+        sip: Ipv4Addr,
+        /// Server port.
+        sport: u16,
+    },
+    /// A connected IPv6 socket.
+    V6 {
+        /// Client address.
+        cip: Ipv6Addr,
+        /// Client port.
+        cport: u16,
+        /// Server address.
+        sip: Ipv6Addr,
+        /// Server port.
+        sport: u16,
+    },
+    /// A bound (server) IPv4 socket.
+    V4Server {
+        /// Address.
+        ip: Ipv4Addr,
+        /// Port.
+        port: u16,
+    },
+    /// A bound (server) IPv6 socket.
+    V6Server {
+        /// Address.
+        ip: Ipv6Addr,
+        /// Port.
+        port: u16,
+    },
+}
+
+/// Layer 4 protocols as `SCAP_L4_*`.
+pub mod l4 {
+    /// Unknown.
+    pub const UNKNOWN: u8 = 0;
+    /// TCP.
+    pub const TCP: u8 = 2;
+    /// UDP.
+    pub const UDP: u8 = 3;
+    /// ICMP.
+    pub const ICMP: u8 = 4;
+    /// Raw.
+    pub const RAW: u8 = 5;
+}
+
+/// One open file descriptor.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Fd {
+    /// `SCAP_FD_*` type; 0 for an fd whose type Falco never learnt (typechar `o`).
+    pub kind: u8,
+    /// The name as Falco renders it in `fd.name`.
+    pub name: Vec<u8>,
+    /// `PPM_O_*` open flags.
+    pub open_flags: u32,
+    /// The addresses of a socket.
+    pub sock: SockInfo,
+    /// `SCAP_L4_*` protocol of a socket.
+    pub l4proto: u8,
+    /// The `type` argument of `socket()` (SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_RAW 3).
+    pub sock_type: u32,
+    /// Inode number, when known.
+    pub ino: u64,
+    /// The socket is the server side (accepted or bound), for `fd.lip`/`fd.rip`.
+    pub role_server: bool,
+}
+
+/// The fd kind of a failed open in current event versions: Falco shows `fd.typechar` `f` but no
+/// `fd.type`.
+pub const FAILED_FILE: u8 = 0xFE;
+
+impl Fd {
+    fn named(kind: u8, name: &[u8]) -> Fd {
+        Fd {
+            kind,
+            name: name.to_vec(),
+            ..Fd::default()
+        }
+    }
+}
+
+/// A thread as Falco keeps it.
+#[derive(Debug, Clone, Default)]
+pub struct Thread {
+    /// Thread id.
+    pub tid: i64,
+    /// Process id.
+    pub pid: i64,
+    /// Parent thread id.
+    pub ptid: i64,
+    /// Session id.
+    pub sid: i64,
+    /// Process group id in the pid namespace.
+    pub vpgid: i64,
+    /// Process group id.
+    pub pgid: i64,
+    /// Command name.
+    pub comm: Vec<u8>,
+    /// argv\[0\].
+    pub exe: Vec<u8>,
+    /// Full executable path.
+    pub exepath: Vec<u8>,
+    /// argv\[1..\].
+    pub args: Vec<Vec<u8>>,
+    /// Environment entries.
+    pub env: Vec<Vec<u8>>,
+    /// Working directory, always ending in `/`.
+    pub cwd: Vec<u8>,
+    /// `subsys=path` cgroup entries.
+    pub cgroups: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Effective user id.
+    pub uid: u32,
+    /// Effective group id.
+    pub gid: u32,
+    /// Login uid (`u32::MAX` = none).
+    pub loginuid: u32,
+    /// Controlling terminal.
+    pub tty: u32,
+    /// Thread id in its pid namespace.
+    pub vtid: i64,
+    /// Process id in its pid namespace.
+    pub vpid: i64,
+    /// fd limit.
+    pub fdlimit: i64,
+    /// `PPM_CL_*` / `PPM_EXE_*` flags as last reported.
+    pub flags: u32,
+    /// Capabilities.
+    pub cap_permitted: u64,
+    /// Capabilities.
+    pub cap_effective: u64,
+    /// Capabilities.
+    pub cap_inheritable: u64,
+    /// The executable is writable by the user.
+    pub exe_writable: bool,
+    /// The executable lives in an overlayfs upper layer.
+    pub exe_upper_layer: bool,
+    /// The executable lives in an overlayfs lower layer.
+    pub exe_lower_layer: bool,
+    /// The executable comes from a memfd.
+    pub exe_from_memfd: bool,
+    /// Executable inode and times.
+    pub exe_ino: u64,
+    /// Executable inode ctime.
+    pub exe_ino_ctime: u64,
+    /// Executable inode mtime.
+    pub exe_ino_mtime: u64,
+    /// Start time (clone time) in ns, 0 when unknown.
+    pub clone_ts: u64,
+    /// Container id derived from the cgroups ("" on the host).
+    pub container_id: Rc<str>,
+}
+
+impl Thread {
+    /// The placeholder libsinsp creates for an event of a thread it does not know.
+    pub fn unknown(tid: i64) -> Thread {
+        Thread {
+            tid,
+            pid: -1,
+            ptid: -1,
+            sid: -1,
+            vpgid: -1,
+            pgid: -1,
+            comm: b"<NA>".to_vec(),
+            exe: b"<NA>".to_vec(),
+            cwd: b"./".to_vec(),
+            uid: u32::MAX,
+            gid: u32::MAX,
+            loginuid: u32::MAX,
+            vtid: -1,
+            vpid: -1,
+            ..Thread::default()
+        }
+    }
+
+    /// Whether this thread leads its process.
+    pub fn is_main(&self) -> bool {
+        self.tid == self.pid
+    }
+}
+
+/// A user of the capture's user table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct User {
+    /// Name.
+    pub name: Vec<u8>,
+    /// Home directory.
+    pub homedir: Vec<u8>,
+    /// Shell.
+    pub shell: Vec<u8>,
+    /// Primary group.
+    pub gid: u32,
+}
+
+/// What the current event refers to, computed while it is parsed.
+#[derive(Debug, Clone, Default)]
+pub struct Current {
+    /// The event's fd number, for events that use or create one.
+    pub fd_num: Option<i64>,
+    /// A snapshot of that fd's entry, when Falco knows it.
+    pub fd: Option<Rc<Fd>>,
+    /// Falco's `evt.num` of the event.
+    pub num: u64,
+}
+
+/// The whole state.
+#[derive(Debug, Default)]
+pub struct State {
+    threads: HashMap<i64, Thread>,
+    /// fd tables by process id.
+    fds: HashMap<i64, HashMap<i64, Rc<Fd>>>,
+    users: HashMap<u32, User>,
+    groups: HashMap<u32, Vec<u8>>,
+    containers: HashMap<Rc<str>, ContainerInfo>,
+    matcher: ContainerMatcher,
+    /// The current event's fd context.
+    pub current: Current,
+    pending_close: Vec<(i64, i64)>,
+    pending_exit: Option<i64>,
+}
+
+fn split_nul(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let trimmed = bytes.strip_suffix(b"\0").unwrap_or(bytes);
+    if trimmed.is_empty() {
+        return Vec::new();
+    }
+    trimmed.split(|b| *b == 0).map(<[u8]>::to_vec).collect()
+}
+
+fn parse_cgroups(bytes: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    split_nul(bytes)
+        .into_iter()
+        .filter_map(|entry| {
+            let eq = entry.iter().position(|b| *b == b'=')?;
+            let (k, v) = entry.split_at(eq);
+            Some((k.to_vec(), v.get(1..).unwrap_or_default().to_vec()))
+        })
+        .collect()
+}
+
+fn with_slash(cwd: &[u8]) -> Vec<u8> {
+    let mut out = cwd.to_vec();
+    if out.last() != Some(&b'/') {
+        out.push(b'/');
+    }
+    out
+}
+
+/// Joins `path` to `base` (a directory ending in `/` or not) and normalises `.`, `..` and
+/// repeated slashes the way libsinsp's path concatenation does.
+pub(crate) fn resolve_path(base: &[u8], path: &[u8]) -> Vec<u8> {
+    let full: Vec<u8> = if path.first() == Some(&b'/') {
+        path.to_vec()
+    } else {
+        let mut v = base.to_vec();
+        if v.last() != Some(&b'/') {
+            v.push(b'/');
+        }
+        v.extend_from_slice(path);
+        v
+    };
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for comp in full.split(|b| *b == b'/') {
+        match comp {
+            b"" | b"." => {}
+            b".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut out = Vec::with_capacity(full.len());
+    for p in &parts {
+        out.push(b'/');
+        out.extend_from_slice(p);
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    out
+}
+
+/// A parameter of the current event by name, decoded.
+fn param<'a>(ev: &Event<'a>, name: &str) -> Option<ParamValue<'a>> {
+    let i = ev.info()?.param_index(name)?;
+    ev.decode(i).ok()
+}
+
+fn param_i64(ev: &Event<'_>, name: &str) -> Option<i64> {
+    param(ev, name)?.as_i64()
+}
+
+fn param_bytes<'a>(ev: &Event<'a>, name: &str) -> Option<&'a [u8]> {
+    match param(ev, name)? {
+        ParamValue::Empty => None,
+        v => v.as_bytes(),
+    }
+}
+
+fn fd_from_record(info: &FdInfo<'_>) -> Fd {
+    let mut fd = Fd {
+        kind: info.fd_type,
+        ino: info.ino,
+        ..Fd::default()
+    };
+    match info.detail {
+        FdDetail::Name(n) => fd.name = n.to_vec(),
+        FdDetail::FileV2 {
+            open_flags, name, ..
+        } => {
+            fd.kind = fd_type::FILE;
+            fd.name = name.to_vec();
+            fd.open_flags = open_flags;
+        }
+        FdDetail::Ipv4 {
+            sip,
+            dip,
+            sport,
+            dport,
+            l4proto,
+        } => {
+            fd.sock = SockInfo::V4 {
+                cip: sip,
+                cport: sport,
+                sip: dip,
+                sport: dport,
+            };
+            fd.l4proto = l4proto;
+        }
+        FdDetail::Ipv6 {
+            sip,
+            dip,
+            sport,
+            dport,
+            l4proto,
+        } => {
+            fd.sock = SockInfo::V6 {
+                cip: sip,
+                cport: sport,
+                sip: dip,
+                sport: dport,
+            };
+            fd.l4proto = l4proto;
+        }
+        FdDetail::Ipv4Server { ip, port, l4proto } => {
+            fd.kind = fd_type::IPV4_SOCK;
+            fd.sock = SockInfo::V4Server { ip, port };
+            fd.l4proto = l4proto;
+        }
+        FdDetail::Ipv6Server { ip, port, l4proto } => {
+            fd.kind = fd_type::IPV6_SOCK;
+            fd.sock = SockInfo::V6Server { ip, port };
+            fd.l4proto = l4proto;
+        }
+        FdDetail::Unix { source, dest, path } => {
+            fd.name = unix_name(source, dest, path);
+        }
+        FdDetail::Unknown => {}
+    }
+    if fd.name.is_empty() {
+        fd.name = sock_name(&fd.sock);
+    }
+    fd
+}
+
+/// `fd.name` of a unix socket: its path only (the kernel pointers show only in `evt.args`).
+fn unix_name(_source: u64, _dest: u64, path: &[u8]) -> Vec<u8> {
+    path.to_vec()
+}
+
+/// `fd.name` of an IP socket: `cip:cport->sip:sport`, or `ip:port` for a server socket.
+pub(crate) fn sock_name(sock: &SockInfo) -> Vec<u8> {
+    match sock {
+        SockInfo::None => Vec::new(),
+        SockInfo::V4 {
+            cip,
+            cport,
+            sip,
+            sport,
+        } => format!("{cip}:{cport}->{sip}:{sport}").into_bytes(),
+        SockInfo::V6 {
+            cip,
+            cport,
+            sip,
+            sport,
+        } => format!("{cip}:{cport}->{sip}:{sport}").into_bytes(),
+        SockInfo::V4Server { ip, port } => format!("{ip}:{port}").into_bytes(),
+        SockInfo::V6Server { ip, port } => format!("{ip}:{port}").into_bytes(),
+    }
+}
+
+impl State {
+    /// An empty state with the default container matcher.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty state deriving container ids with `matcher`.
+    pub fn with_matcher(matcher: ContainerMatcher) -> Self {
+        State {
+            matcher,
+            ..State::default()
+        }
+    }
+
+    /// Forgets everything but the configuration (a new capture section starts).
+    pub fn reset(&mut self) {
+        let matcher = std::mem::take(&mut self.matcher);
+        *self = State::with_matcher(matcher);
+    }
+
+    /// A thread by id.
+    pub fn thread(&self, tid: i64) -> Option<&Thread> {
+        self.threads.get(&tid)
+    }
+
+    /// The main thread of `t`'s process (itself when it is the main thread or unknown).
+    pub fn main_thread<'s>(&'s self, t: &'s Thread) -> &'s Thread {
+        if t.is_main() {
+            return t;
+        }
+        self.threads.get(&t.pid).unwrap_or(t)
+    }
+
+    /// The parent process of `t` (the main thread of its parent), as `proc.pname` sees it.
+    pub fn parent<'s>(&'s self, t: &'s Thread) -> Option<&'s Thread> {
+        let mt = self.main_thread(t);
+        let p = self.threads.get(&mt.ptid)?;
+        Some(self.main_thread(p))
+    }
+
+    /// A user by uid.
+    pub fn user(&self, uid: u32) -> Option<&User> {
+        self.users.get(&uid)
+    }
+
+    /// A group name by gid.
+    pub fn group(&self, gid: u32) -> Option<&[u8]> {
+        self.groups.get(&gid).map(Vec::as_slice)
+    }
+
+    /// A container by id.
+    pub fn container(&self, id: &str) -> Option<&ContainerInfo> {
+        self.containers.get(id)
+    }
+
+    /// The fd `fd` of process `pid`.
+    pub fn fd(&self, pid: i64, fd: i64) -> Option<&Rc<Fd>> {
+        self.fds.get(&pid)?.get(&fd)
+    }
+
+    /// Number of known threads.
+    pub fn thread_count(&self) -> usize {
+        self.threads.len()
+    }
+
+    fn container_id_of(&self, cgroups: &[(Vec<u8>, Vec<u8>)]) -> Rc<str> {
+        self.matcher.container_id(cgroups)
+    }
+
+    /// Adds the threads of a process-list record.
+    pub fn add_thread_info(&mut self, t: &ThreadInfo<'_>) {
+        let cgroups = parse_cgroups(t.cgroups);
+        let container_id = self.container_id_of(&cgroups);
+        let th = Thread {
+            tid: t.tid,
+            pid: t.pid,
+            ptid: t.ptid,
+            sid: t.sid,
+            vpgid: t.vpgid,
+            pgid: t.pgid,
+            comm: t.comm.to_vec(),
+            exe: t.exe.to_vec(),
+            exepath: t.exepath.to_vec(),
+            args: split_nul(t.args),
+            env: split_nul(t.env),
+            cwd: with_slash(t.cwd),
+            cgroups,
+            uid: t.uid,
+            gid: t.gid,
+            loginuid: t.loginuid,
+            tty: t.tty,
+            vtid: t.vtid,
+            vpid: t.vpid,
+            fdlimit: t.fdlimit,
+            flags: t.flags,
+            cap_permitted: t.cap_permitted,
+            cap_effective: t.cap_effective,
+            cap_inheritable: t.cap_inheritable,
+            exe_writable: t.exe_writable,
+            exe_upper_layer: t.exe_upper_layer,
+            exe_lower_layer: t.exe_lower_layer,
+            exe_from_memfd: t.exe_from_memfd,
+            exe_ino: t.exe_ino,
+            exe_ino_ctime: t.exe_ino_ctime,
+            exe_ino_mtime: t.exe_ino_mtime,
+            clone_ts: 0,
+            container_id,
+        };
+        self.threads.insert(t.tid, th);
+    }
+
+    /// Adds the fds of an fd-list record (they belong to the thread's process).
+    pub fn add_fd_info(&mut self, tid: i64, info: &FdInfo<'_>) {
+        let pid = self.threads.get(&tid).map_or(tid, |t| t.pid);
+        self.fds
+            .entry(pid)
+            .or_default()
+            .insert(info.fd, Rc::new(fd_from_record(info)));
+    }
+
+    /// Adds the users and groups of a user-list record.
+    pub fn add_user_list(&mut self, list: &UserList<'_>) {
+        for entry in list.entries() {
+            match entry {
+                UserEntry::User(u) => {
+                    self.users.insert(
+                        u.uid,
+                        User {
+                            name: u.name.to_vec(),
+                            homedir: u.homedir.to_vec(),
+                            shell: u.shell.to_vec(),
+                            gid: u.gid,
+                        },
+                    );
+                }
+                UserEntry::Group(g) => {
+                    self.groups.insert(g.gid, g.name.to_vec());
+                }
+            }
+        }
+    }
+
+    /// The key of the fd table a thread uses: its process id, or its own id for threads whose
+    /// process Falco does not know (pid -1).
+    fn pid_of(&self, tid: i64) -> i64 {
+        self.threads
+            .get(&tid)
+            .map_or(tid, |t| if t.pid > 0 { t.pid } else { tid })
+    }
+
+    fn add_fd(&mut self, tid: i64, num: i64, fd: Fd) {
+        let pid = self.pid_of(tid);
+        self.fds.entry(pid).or_default().insert(num, Rc::new(fd));
+    }
+
+    fn lookup_fd(&self, tid: i64, num: i64) -> Option<Rc<Fd>> {
+        self.fds.get(&self.pid_of(tid))?.get(&num).cloned()
+    }
+
+    fn update_fd(&mut self, tid: i64, num: i64, f: impl FnOnce(&mut Fd)) {
+        let pid = self.pid_of(tid);
+        if let Some(fd) = self.fds.get_mut(&pid).and_then(|t| t.get_mut(&num)) {
+            f(Rc::make_mut(fd));
+        }
+    }
+
+    fn apply_pending(&mut self) {
+        for (pid, num) in std::mem::take(&mut self.pending_close) {
+            if let Some(t) = self.fds.get_mut(&pid) {
+                t.remove(&num);
+            }
+        }
+        if let Some(tid) = self.pending_exit.take() {
+            self.remove_thread(tid);
+        }
+    }
+
+    fn remove_thread(&mut self, tid: i64) {
+        let Some(t) = self.threads.remove(&tid) else {
+            return;
+        };
+        if t.is_main() && !self.threads.values().any(|o| o.pid == t.pid) {
+            self.fds.remove(&t.pid);
+        }
+    }
+
+    /// Parses one (converted) event into the state and sets [`State::current`] for it.
+    pub fn process(&mut self, ev: &Event<'_>) {
+        self.apply_pending();
+        self.current = Current::default();
+        let Some(info) = ev.info() else {
+            return;
+        };
+        let tid = ev.tid();
+        let flags = info.flags;
+        let exit = info.direction == lanner_event::Direction::Exit;
+        // libsinsp looks the thread up for every event except the EF_SKIPPARSERESET ones
+        // (procinfo, switch, ...) and invents an empty thread when it does not know the tid.
+        if !flags.contains(EventFlags::SKIPPARSERESET)
+            && tid >= 0
+            && !self.threads.contains_key(&tid)
+        {
+            self.threads.insert(tid, Thread::unknown(tid));
+        }
+        if flags.contains(EventFlags::USES_FD) && !(exit && flags.contains(EventFlags::CREATES_FD))
+        {
+            let fdnum = match param(ev, "fd") {
+                // A missing fd parameter (an old exit the converter padded) reads as -1.
+                Some(ParamValue::Empty) => Some(-1),
+                Some(v) => v.as_i64(),
+                None => None,
+            };
+            if let Some(n) = fdnum {
+                self.current.fd_num = Some(n);
+                self.current.fd = self.lookup_fd(tid, n);
+            }
+        }
+        match info.name {
+            "clone" | "fork" | "vfork" | "clone3" if exit => self.parse_clone(ev),
+            "execve" | "execveat" if exit => self.parse_execve(ev),
+            "procexit" => self.pending_exit = Some(tid),
+            "open" | "openat" | "openat2" | "creat" if exit => self.parse_open(ev),
+            "socket" if exit => self.parse_socket(ev),
+            "bind" if exit => self.parse_bind(ev),
+            "connect" if exit => self.parse_connect(ev),
+            "accept" | "accept4" if exit => self.parse_accept(ev),
+            "close" if exit => {
+                if param_i64(ev, "res") == Some(0)
+                    && let Some(n) = self.current.fd_num
+                {
+                    let pid = self.pid_of(tid);
+                    self.pending_close.push((pid, n));
+                }
+            }
+            "dup" | "dup2" | "dup3" if exit => self.parse_dup(ev),
+            "fcntl" if exit => self.parse_fcntl(ev),
+            "pipe" | "pipe2" if exit => self.parse_pair(ev, fd_type::FIFO, false),
+            "socketpair" if exit => self.parse_pair(ev, fd_type::UNIX_SOCK, true),
+            "eventfd" | "eventfd2" if exit => self.parse_new_fd(ev, fd_type::EVENT, b""),
+            "signalfd" | "signalfd4" if exit => self.parse_new_fd(ev, fd_type::SIGNALFD, b""),
+            "timerfd_create" if exit => self.parse_new_fd(ev, fd_type::TIMERFD, b""),
+            "inotify_init" | "inotify_init1" if exit => {
+                self.parse_new_fd(ev, fd_type::INOTIFY, b"")
+            }
+            "epoll_create" | "epoll_create1" if exit => {
+                self.parse_new_fd(ev, fd_type::EVENTPOLL, b"")
+            }
+            "userfaultfd" if exit => self.parse_new_fd(ev, fd_type::USERFAULTFD, b""),
+            "io_uring_setup" if exit => self.parse_new_fd(ev, fd_type::IOURING, b""),
+            "memfd_create" if exit => {
+                let name = param_bytes(ev, "name").unwrap_or_default().to_vec();
+                let mut full = b"memfd:".to_vec();
+                full.extend_from_slice(&name);
+                self.parse_new_fd(ev, fd_type::MEMFD, &full)
+            }
+            "pidfd_open" | "pidfd_getfd" if exit => self.parse_new_fd(ev, fd_type::PIDFD, b""),
+            "bpf" if exit => {
+                if param_i64(ev, "fd")
+                    .or_else(|| param_i64(ev, "res"))
+                    .unwrap_or(-1)
+                    >= 0
+                {
+                    self.parse_new_fd(ev, fd_type::BPF, b"")
+                }
+            }
+            "chdir" if exit => self.parse_chdir(ev),
+            "fchdir" if exit => self.parse_fchdir(ev),
+            "setuid" | "setresuid" | "setreuid" if exit => self.parse_setuid(ev),
+            "setgid" | "setresgid" | "setregid" if exit => self.parse_setgid(ev),
+            "container" => self.parse_container(ev),
+            "useradded" => {
+                if let (Some(uid), Some(name)) = (param_i64(ev, "uid"), param_bytes(ev, "name")) {
+                    let user = User {
+                        name: name.to_vec(),
+                        homedir: param_bytes(ev, "home").unwrap_or_default().to_vec(),
+                        shell: param_bytes(ev, "shell").unwrap_or_default().to_vec(),
+                        gid: param_i64(ev, "gid")
+                            .and_then(|g| u32::try_from(g).ok())
+                            .unwrap_or(0),
+                    };
+                    if let Ok(uid) = u32::try_from(uid) {
+                        self.users.insert(uid, user);
+                    }
+                }
+            }
+            "groupadded" => {
+                if let (Some(gid), Some(name)) = (param_i64(ev, "gid"), param_bytes(ev, "name"))
+                    && let Ok(gid) = u32::try_from(gid)
+                {
+                    self.groups.insert(gid, name.to_vec());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn parse_clone(&mut self, ev: &Event<'_>) {
+        let Some(res) = param_i64(ev, "res") else {
+            return;
+        };
+        let tid = ev.tid();
+        let cflags = param_i64(ev, "flags").unwrap_or(0) as u32;
+        let (child_tid, child_pid, child_ptid, inherit_from) = if res == 0 {
+            let pid = param_i64(ev, "pid").unwrap_or(tid);
+            let ptid = param_i64(ev, "ptid").unwrap_or(0);
+            // The child side: when the parent's exit came first the thread already exists
+            // and is the best source; otherwise inherit from the parent.
+            let from = if self.threads.contains_key(&tid) {
+                tid
+            } else if pid != tid {
+                pid
+            } else {
+                ptid
+            };
+            (tid, pid, ptid, from)
+        } else if res > 0 {
+            if self.threads.contains_key(&res) {
+                return;
+            }
+            let Some(caller) = self.threads.get(&tid) else {
+                return;
+            };
+            let (pid, ptid) = if cflags & CLONE_THREAD != 0 {
+                (caller.pid, caller.ptid)
+            } else if cflags & CLONE_PARENT != 0 {
+                (res, caller.ptid)
+            } else {
+                (res, caller.pid)
+            };
+            (res, pid, ptid, tid)
+        } else {
+            return;
+        };
+        let base = self.threads.get(&inherit_from).cloned().unwrap_or_default();
+        let mut t = base;
+        t.tid = child_tid;
+        t.pid = child_pid;
+        t.ptid = child_ptid;
+        if let Some(c) = param_bytes(ev, "comm") {
+            t.comm = c.to_vec();
+        }
+        if let Some(e) = param_bytes(ev, "exe") {
+            t.exe = e.to_vec();
+        }
+        if let Some(a) = param_bytes(ev, "args") {
+            t.args = split_nul(a);
+        }
+        if res == 0
+            && let Some(c) = param_bytes(ev, "cwd")
+        {
+            t.cwd = with_slash(c);
+        }
+        if let Some(cg) = param_bytes(ev, "cgroups") {
+            t.cgroups = parse_cgroups(cg);
+            t.container_id = self.container_id_of(&t.cgroups);
+        }
+        if let Some(v) = param_i64(ev, "uid").and_then(|v| u32::try_from(v).ok()) {
+            t.uid = v;
+        }
+        if let Some(v) = param_i64(ev, "gid").and_then(|v| u32::try_from(v).ok()) {
+            t.gid = v;
+        }
+        if let Some(v) = param_i64(ev, "fdlimit") {
+            t.fdlimit = v;
+        }
+        if res == 0 {
+            if let Some(v) = param_i64(ev, "vtid") {
+                t.vtid = v;
+            }
+            if let Some(v) = param_i64(ev, "vpid") {
+                t.vpid = v;
+            }
+        }
+        t.flags = cflags;
+        t.clone_ts = ev.ts();
+        // A new process gets a copy of its parent's fd table; threads share their process's.
+        if child_pid == child_tid && !self.fds.contains_key(&child_pid) {
+            let parent_pid = self.pid_of(inherit_from);
+            if parent_pid != child_pid
+                && let Some(table) = self.fds.get(&parent_pid).cloned()
+            {
+                self.fds.insert(child_pid, table);
+            }
+        }
+        self.threads.insert(child_tid, t);
+    }
+
+    fn parse_execve(&mut self, ev: &Event<'_>) {
+        if param_i64(ev, "res") != Some(0) {
+            return;
+        }
+        let tid = ev.tid();
+        let cgroups = param_bytes(ev, "cgroups").map(parse_cgroups);
+        let container_id = cgroups.as_ref().map(|c| self.container_id_of(c));
+        let t = self.threads.entry(tid).or_insert_with(|| Thread {
+            tid,
+            pid: tid,
+            loginuid: u32::MAX,
+            vtid: -1,
+            vpid: -1,
+            ..Thread::default()
+        });
+        if let Some(v) = param_bytes(ev, "comm") {
+            t.comm = v.to_vec();
+        }
+        if let Some(v) = param_bytes(ev, "exe") {
+            t.exe = v.to_vec();
+        }
+        t.args = param_bytes(ev, "args").map(split_nul).unwrap_or_default();
+        if let Some(v) = param_bytes(ev, "env") {
+            t.env = split_nul(v);
+        }
+        if let Some(v) = param_i64(ev, "pid") {
+            t.pid = v;
+        }
+        if let Some(v) = param_i64(ev, "ptid") {
+            t.ptid = v;
+        }
+        if let Some(v) = param_bytes(ev, "cwd") {
+            t.cwd = with_slash(v);
+        }
+        if let (Some(c), Some(id)) = (cgroups, container_id) {
+            t.cgroups = c;
+            t.container_id = id;
+        }
+        if let Some(v) = param_i64(ev, "tty").and_then(|v| u32::try_from(v).ok()) {
+            t.tty = v;
+        }
+        if let Some(v) = param_i64(ev, "loginuid").and_then(|v| u32::try_from(v).ok()) {
+            t.loginuid = v;
+        }
+        if let Some(v) = param_i64(ev, "uid").and_then(|v| u32::try_from(v).ok()) {
+            t.uid = v;
+        }
+        if let Some(v) = param_i64(ev, "gid").and_then(|v| u32::try_from(v).ok()) {
+            t.gid = v;
+        }
+        if let Some(v) = param_i64(ev, "vpgid") {
+            t.vpgid = v;
+        }
+        if let Some(v) = param_i64(ev, "pgid") {
+            t.pgid = v;
+        }
+        if let Some(v) = param_i64(ev, "fdlimit") {
+            t.fdlimit = v;
+        }
+        if let Some(ParamValue::Flags { bits, .. }) = param(ev, "flags") {
+            t.flags = bits;
+            t.exe_writable = bits & 1 != 0;
+            t.exe_upper_layer = bits & 2 != 0;
+            t.exe_from_memfd = bits & 4 != 0;
+            t.exe_lower_layer = bits & 8 != 0;
+        }
+        for (name, slot) in [
+            ("cap_inheritable", &mut t.cap_inheritable),
+            ("cap_permitted", &mut t.cap_permitted),
+            ("cap_effective", &mut t.cap_effective),
+            ("exe_ino", &mut t.exe_ino),
+            ("exe_ino_ctime", &mut t.exe_ino_ctime),
+            ("exe_ino_mtime", &mut t.exe_ino_mtime),
+        ] {
+            if let Some(v) = param(ev, name) {
+                match v {
+                    ParamValue::Uint64(x) | ParamValue::AbsTime(x) => *slot = x,
+                    _ => {}
+                }
+            }
+        }
+        let exepath = param_bytes(ev, "trusted_exepath")
+            .map(<[u8]>::to_vec)
+            .or_else(|| {
+                param_bytes(ev, "filename").map(|f| {
+                    if f.first() == Some(&b'/') {
+                        f.to_vec()
+                    } else {
+                        resolve_path(&t.cwd, f)
+                    }
+                })
+            });
+        t.exepath = match exepath {
+            Some(p) => p,
+            None => t.exe.clone(),
+        };
+        // Falco closes the fds opened with O_CLOEXEC when a process execs.
+        let pid = t.pid;
+        if let Some(table) = self.fds.get_mut(&pid) {
+            table.retain(|_, fd| fd.open_flags & oflags::CLOEXEC == 0);
+        }
+    }
+
+    fn parse_open(&mut self, ev: &Event<'_>) {
+        let tid = ev.tid();
+        let Some(fdnum) = param_i64(ev, "fd") else {
+            return;
+        };
+        let raw_name = param_bytes(ev, "name").unwrap_or_default();
+        let open_flags = match param(ev, "flags") {
+            Some(ParamValue::Flags { bits, .. }) => bits,
+            _ => 0,
+        };
+        let base: Vec<u8> = match param_i64(ev, "dirfd") {
+            Some(d) if d != AT_FDCWD => self
+                .lookup_fd(tid, d)
+                .map(|f| f.name.clone())
+                .unwrap_or_default(),
+            _ => self
+                .threads
+                .get(&tid)
+                .map(|t| self.main_thread(t).cwd.clone())
+                .unwrap_or_default(),
+        };
+        let name = if raw_name.is_empty() {
+            Vec::new()
+        } else {
+            resolve_path(&base, raw_name)
+        };
+        let kind = if open_flags & oflags::DIRECTORY != 0 {
+            fd_type::DIRECTORY
+        } else {
+            fd_type::FILE
+        };
+        let fd = Fd {
+            kind,
+            name,
+            open_flags,
+            ino: param_i64(ev, "ino").unwrap_or(0) as u64,
+            ..Fd::default()
+        };
+        self.current.fd_num = Some(if fdnum >= 0 { fdnum } else { -1 });
+        if fdnum >= 0 {
+            let rc = Rc::new(fd);
+            self.current.fd = Some(rc.clone());
+            let pid = self.pid_of(tid);
+            self.fds.entry(pid).or_default().insert(fdnum, rc);
+        } else {
+            // A failed open still describes the file it tried, with an unknown fd type. With
+            // current event versions (which carry the device) Falco shows typechar `f`.
+            let kind = match param(ev, "dev") {
+                Some(ParamValue::Empty) | None => 0,
+                Some(_) => FAILED_FILE,
+            };
+            self.current.fd = Some(Rc::new(Fd { kind, ..fd }));
+        }
+    }
+
+    fn parse_new_fd(&mut self, ev: &Event<'_>, kind: u8, name: &[u8]) {
+        let Some(n) = param_i64(ev, "fd").or_else(|| param_i64(ev, "res")) else {
+            return;
+        };
+        self.current.fd_num = Some(n);
+        if n < 0 {
+            return;
+        }
+        let fd = Rc::new(Fd::named(kind, name));
+        self.current.fd = Some(fd.clone());
+        let pid = self.pid_of(ev.tid());
+        self.fds.entry(pid).or_default().insert(n, fd);
+    }
+
+    fn parse_socket(&mut self, ev: &Event<'_>) {
+        let Some(n) = param_i64(ev, "fd") else {
+            return;
+        };
+        self.current.fd_num = Some(n);
+        if n < 0 {
+            return;
+        }
+        let domain = param_i64(ev, "domain").unwrap_or(0);
+        let kind = match domain {
+            1 => fd_type::UNIX_SOCK,
+            2 => fd_type::IPV4_SOCK,
+            10 => fd_type::IPV6_SOCK,
+            16 => fd_type::NETLINK,
+            _ => fd_type::UNSUPPORTED,
+        };
+        let sock_type = param_i64(ev, "type").unwrap_or(0) as u32;
+        let proto = param_i64(ev, "proto").unwrap_or(0);
+        let l4proto = match (sock_type & 0xf, proto) {
+            (_, 6) => l4::TCP,
+            (_, 17) => l4::UDP,
+            (_, 1) | (_, 58) => l4::ICMP,
+            (1, _) => l4::TCP,
+            (2, _) => l4::UDP,
+            (3, _) => l4::RAW,
+            _ => l4::UNKNOWN,
+        };
+        let fd = Rc::new(Fd {
+            kind,
+            sock_type,
+            l4proto,
+            ..Fd::default()
+        });
+        self.current.fd = Some(fd.clone());
+        let pid = self.pid_of(ev.tid());
+        self.fds.entry(pid).or_default().insert(n, fd);
+    }
+
+    fn refresh_current(&mut self, tid: i64) {
+        if let Some(n) = self.current.fd_num {
+            self.current.fd = self.lookup_fd(tid, n);
+        }
+    }
+
+    fn parse_bind(&mut self, ev: &Event<'_>) {
+        let tid = ev.tid();
+        if param_i64(ev, "res") != Some(0) {
+            return;
+        }
+        let Some(n) = self.current.fd_num else {
+            return;
+        };
+        match param(ev, "addr") {
+            Some(ParamValue::SockAddr(SockAddr::Inet(ip, port))) => self.update_fd(tid, n, |f| {
+                f.sock = SockInfo::V4Server { ip, port };
+                f.name = sock_name(&f.sock);
+            }),
+            Some(ParamValue::SockAddr(SockAddr::Inet6(ip, port))) => self.update_fd(tid, n, |f| {
+                f.sock = SockInfo::V6Server { ip, port };
+                f.name = sock_name(&f.sock);
+            }),
+            Some(ParamValue::SockAddr(SockAddr::Unix(path))) => {
+                self.update_fd(tid, n, |f| f.name = path.to_vec())
+            }
+            _ => {}
+        }
+        self.refresh_current(tid);
+    }
+
+    fn set_tuple(&mut self, tid: i64, n: i64, tuple: &SockTuple<'_>) {
+        match *tuple {
+            SockTuple::Inet {
+                sip,
+                sport,
+                dip,
+                dport,
+            } => self.update_fd(tid, n, |f| {
+                f.kind = fd_type::IPV4_SOCK;
+                f.sock = SockInfo::V4 {
+                    cip: sip,
+                    cport: sport,
+                    sip: dip,
+                    sport: dport,
+                };
+                f.name = sock_name(&f.sock);
+            }),
+            SockTuple::Inet6 {
+                sip,
+                sport,
+                dip,
+                dport,
+            } => self.update_fd(tid, n, |f| {
+                f.kind = fd_type::IPV6_SOCK;
+                f.sock = SockInfo::V6 {
+                    cip: sip,
+                    cport: sport,
+                    sip: dip,
+                    sport: dport,
+                };
+                f.name = sock_name(&f.sock);
+            }),
+            SockTuple::Unix { source, dest, path } => self.update_fd(tid, n, |f| {
+                f.kind = fd_type::UNIX_SOCK;
+                f.name = unix_name(source, dest, path);
+            }),
+            SockTuple::Other { .. } => {}
+        }
+    }
+
+    fn parse_connect(&mut self, ev: &Event<'_>) {
+        let tid = ev.tid();
+        let res = param_i64(ev, "res").unwrap_or(-1);
+        let Some(n) = self.current.fd_num else {
+            return;
+        };
+        if res < 0 && res != EINPROGRESS {
+            return;
+        }
+        if let Some(ParamValue::SockTuple(t)) = param(ev, "tuple") {
+            self.set_tuple(tid, n, &t);
+        }
+        self.refresh_current(tid);
+    }
+
+    fn parse_accept(&mut self, ev: &Event<'_>) {
+        let tid = ev.tid();
+        let Some(n) = param_i64(ev, "fd") else {
+            return;
+        };
+        self.current.fd_num = Some(n);
+        if n < 0 {
+            return;
+        }
+        let l4proto = self.current.fd.as_ref().map_or(l4::TCP, |f| {
+            if f.l4proto == 0 { l4::TCP } else { f.l4proto }
+        });
+        let pid = self.pid_of(tid);
+        self.fds.entry(pid).or_default().insert(
+            n,
+            Rc::new(Fd {
+                kind: fd_type::IPV4_SOCK,
+                l4proto,
+                ..Fd::default()
+            }),
+        );
+        if let Some(ParamValue::SockTuple(t)) = param(ev, "tuple") {
+            self.set_tuple(tid, n, &t);
+        }
+        self.current.fd = self.lookup_fd(tid, n);
+    }
+
+    fn parse_dup(&mut self, ev: &Event<'_>) {
+        let tid = ev.tid();
+        let res = param_i64(ev, "res").unwrap_or(-1);
+        let old = param_i64(ev, "oldfd").or_else(|| param_i64(ev, "fd"));
+        if res < 0 {
+            return;
+        }
+        let Some(old) = old else { return };
+        if let Some(fd) = self.lookup_fd(tid, old) {
+            let pid = self.pid_of(tid);
+            self.fds.entry(pid).or_default().insert(res, fd);
+        }
+        self.current.fd_num = Some(res);
+        self.current.fd = self.lookup_fd(tid, res);
+    }
+
+    fn parse_fcntl(&mut self, ev: &Event<'_>) {
+        let cmd = param_i64(ev, "cmd").unwrap_or(-1);
+        // F_DUPFD and F_DUPFD_CLOEXEC (PPM_FCNTL_F_DUPFD 1, F_DUPFD_CLOEXEC 14).
+        if cmd == 1 || cmd == 14 {
+            self.parse_dup(ev);
+        }
+    }
+
+    fn parse_pair(&mut self, ev: &Event<'_>, kind: u8, sockets: bool) {
+        let tid = ev.tid();
+        if param_i64(ev, "res").unwrap_or(-1) < 0 {
+            return;
+        }
+        let ino = param_i64(ev, "ino").unwrap_or(0) as u64;
+        let pid = self.pid_of(tid);
+        let mut last = None;
+        for name in ["fd1", "fd2"] {
+            if let Some(n) = param_i64(ev, name) {
+                let fd = Rc::new(Fd {
+                    kind,
+                    ino,
+                    ..Fd::default()
+                });
+                self.fds.entry(pid).or_default().insert(n, fd.clone());
+                last = Some((n, fd));
+            }
+        }
+        let _ = sockets;
+        if let Some((n, fd)) = last {
+            self.current.fd_num = Some(n);
+            self.current.fd = Some(fd);
+        }
+    }
+
+    fn parse_chdir(&mut self, ev: &Event<'_>) {
+        let tid = ev.tid();
+        if param_i64(ev, "res") != Some(0) {
+            return;
+        }
+        let Some(path) = param_bytes(ev, "path") else {
+            return;
+        };
+        let pid = self.pid_of(tid);
+        let base = self
+            .threads
+            .get(&pid)
+            .map(|t| t.cwd.clone())
+            .unwrap_or_default();
+        let cwd = with_slash(&resolve_path(&base, path));
+        self.set_cwd(pid, cwd);
+    }
+
+    fn set_cwd(&mut self, pid: i64, cwd: Vec<u8>) {
+        for t in self.threads.values_mut() {
+            if t.pid == pid {
+                t.cwd = cwd.clone();
+            }
+        }
+    }
+
+    fn parse_fchdir(&mut self, ev: &Event<'_>) {
+        let tid = ev.tid();
+        if param_i64(ev, "res") != Some(0) {
+            return;
+        }
+        if let Some(fd) = self.current.fd.clone() {
+            let pid = self.pid_of(tid);
+            self.set_cwd(pid, with_slash(&fd.name));
+        }
+    }
+
+    fn parse_setuid(&mut self, ev: &Event<'_>) {
+        if param_i64(ev, "res") != Some(0) {
+            return;
+        }
+        let uid = param_i64(ev, "euid").or_else(|| param_i64(ev, "uid"));
+        if let (Some(uid), Some(t)) = (uid, self.threads.get_mut(&ev.tid()))
+            && let Ok(uid) = u32::try_from(uid)
+            && uid != u32::MAX
+        {
+            t.uid = uid;
+        }
+    }
+
+    fn parse_setgid(&mut self, ev: &Event<'_>) {
+        if param_i64(ev, "res") != Some(0) {
+            return;
+        }
+        let gid = param_i64(ev, "egid").or_else(|| param_i64(ev, "gid"));
+        if let (Some(gid), Some(t)) = (gid, self.threads.get_mut(&ev.tid()))
+            && let Ok(gid) = u32::try_from(gid)
+            && gid != u32::MAX
+        {
+            t.gid = gid;
+        }
+    }
+
+    fn parse_container(&mut self, ev: &Event<'_>) {
+        let info = if let Some(json) = param_bytes(ev, "json") {
+            ContainerInfo::from_json(json)
+        } else {
+            param_bytes(ev, "id").map(|id| ContainerInfo {
+                id: String::from_utf8_lossy(id).into_owned(),
+                name: param_bytes(ev, "name").unwrap_or_default().to_vec(),
+                image: param_bytes(ev, "image").unwrap_or_default().to_vec(),
+                image_repo: Vec::new(),
+            })
+        };
+        if let Some(info) = info {
+            let short: String = info.id.chars().take(12).collect();
+            self.containers.insert(Rc::from(short.as_str()), info);
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Differential test against Falco 0.44.1: every field of every event Falco reports for the
+//! shared captures (`shared/scap/oracle-falco/events/`, `shared/scap/modern/`), replayed through
+//! the converter and the state engine, rendered as text and compared.
+//!
+//! Disagreements are allowed only when `tests/field_disagreements.txt` lists them (capture,
+//! field, count, reason); a listed count is an upper bound.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use lanner_state::{Accessor, ContainerMatcher, Replay, render};
+use serde_json::Value as Json;
+
+fn shared() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
+
+fn oracle_text(v: &Json) -> Option<String> {
+    match v {
+        Json::Null => None,
+        Json::String(s) => Some(s.clone()),
+        Json::Bool(b) => Some(b.to_string()),
+        Json::Number(n) => Some(n.to_string()),
+        other => Some(other.to_string()),
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    agree: u64,
+    total: u64,
+    examples: Vec<String>,
+}
+
+fn allowed() -> HashMap<(String, String), u64> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/field_disagreements.txt");
+    let text = fs::read_to_string(path).unwrap_or_default();
+    let mut out = HashMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let cols: Vec<&str> = line.splitn(4, '\t').collect();
+        assert!(
+            cols.len() == 4,
+            "bad line in field_disagreements.txt: {line}"
+        );
+        let count: u64 = cols[2].parse().expect("count");
+        assert!(
+            !cols[3].trim().is_empty(),
+            "every listed disagreement needs a reason: {line}"
+        );
+        out.insert((cols[0].to_owned(), cols[1].to_owned()), count);
+    }
+    out
+}
+
+fn compare(
+    capture: &str,
+    scap: &Path,
+    jsonl: &Path,
+    tallies: &mut BTreeMap<(String, String), Tally>,
+) {
+    let text = fs::read_to_string(jsonl).expect("oracle file");
+    let mut oracle: HashMap<u64, serde_json::Map<String, Json>> = HashMap::new();
+    let mut fields: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let obj: serde_json::Map<String, Json> = serde_json::from_str(line).expect("json line");
+        if fields.is_empty() {
+            fields = obj.keys().cloned().collect();
+        }
+        let num = obj["evt.num"].as_u64().expect("evt.num");
+        oracle.insert(num, obj);
+    }
+    let accessors: Vec<(String, Accessor)> = fields
+        .iter()
+        .map(|f| {
+            let r = lanner_schema::resolve_text(f).expect("field resolves");
+            (f.clone(), Accessor::compile(&r).expect("field supported"))
+        })
+        .collect();
+    let mut seen = 0u64;
+    let mut extra = 0u64;
+    Replay::run_file(scap, ContainerMatcher::falco(), |ev, st, num| {
+        let Some(want) = oracle.get(&num) else {
+            extra += 1;
+            return;
+        };
+        seen += 1;
+        for (name, acc) in &accessors {
+            let ours = acc.extract(ev, st).map(|v| render(acc.field(), Some(&v)));
+            let theirs = oracle_text(&want[name.as_str()]);
+            let t = tallies
+                .entry((capture.to_owned(), name.clone()))
+                .or_default();
+            t.total += 1;
+            if ours == theirs {
+                t.agree += 1;
+            } else if t.examples.len() < 4 {
+                t.examples.push(format!(
+                    "evt.num {num} {}: ours {:?} falco {:?}",
+                    want["evt.type"], ours, theirs
+                ));
+            }
+        }
+    })
+    .expect("replay");
+    let t = tallies
+        .entry((capture.to_owned(), "(events)".to_owned()))
+        .or_default();
+    t.total = oracle.len() as u64 + extra;
+    t.agree = seen;
+    if extra > 0 || seen < oracle.len() as u64 {
+        t.examples.push(format!(
+            "{seen} of {} Falco events matched by number, {extra} extra",
+            oracle.len()
+        ));
+    }
+}
+
+#[test]
+fn fields_agree_with_falco() {
+    let root = shared().join("scap");
+    let mut cases: Vec<(String, PathBuf, PathBuf)> = Vec::new();
+    let mut names: Vec<_> = fs::read_dir(root.join("oracle-falco/events"))
+        .expect("oracle dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    names.sort();
+    for p in names {
+        let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+        cases.push((stem.clone(), root.join(format!("captures/{stem}.scap")), p));
+    }
+    cases.push((
+        "workload_live_6.18".to_owned(),
+        root.join("modern/workload_live_6.18.scap"),
+        root.join("modern/workload_live_6.18.events.jsonl"),
+    ));
+    let mut tallies = BTreeMap::new();
+    for (name, scap, jsonl) in &cases {
+        compare(name, scap, jsonl, &mut tallies);
+    }
+    // Per-field summary over all captures.
+    let mut per_field: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for ((_, field), t) in &tallies {
+        let e = per_field.entry(field.clone()).or_default();
+        e.0 += t.agree;
+        e.1 += t.total;
+    }
+    println!("{:<28} {:>8} {:>8} {:>8}", "field", "agree", "total", "pct");
+    for (field, (a, n)) in &per_field {
+        let pct = if *n == 0 {
+            100.0
+        } else {
+            *a as f64 * 100.0 / *n as f64
+        };
+        println!("{field:<28} {a:>8} {n:>8} {pct:>7.2}%");
+    }
+    let allowed = allowed();
+    let mut failures = Vec::new();
+    for ((capture, field), t) in &tallies {
+        let bad = t.total - t.agree;
+        if bad == 0 {
+            continue;
+        }
+        let limit = allowed
+            .get(&(capture.clone(), field.clone()))
+            .copied()
+            .unwrap_or(0);
+        let line = format!("{capture}\t{field}\t{bad}\t{}", t.examples.join(" | "));
+        println!("DIFF {line}");
+        if bad > limit {
+            failures.push(line);
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "unlisted disagreements:\n{}",
+        failures.join("\n")
+    );
+}
