@@ -403,7 +403,7 @@ impl Accessor {
             }
             Kind::FdL4proto => {
                 let f = fd()?;
-                if f.kind == 0 {
+                if f.kind == 0 || f.kind == crate::state::FAILED_FILE {
                     return None;
                 }
                 Some(Value::str(match (&f.sock, f.l4proto) {

@@ -71,6 +71,10 @@ impl Replay {
                 }
                 None
             }
+            Record::InterfaceList(list) => {
+                self.state.add_interfaces(list);
+                None
+            }
             Record::UserList(list) => {
                 self.state.add_user_list(list);
                 None

@@ -255,6 +255,8 @@ pub struct State {
     pub current: Current,
     pending_close: Vec<(i64, i64)>,
     pending_exit: Option<i64>,
+    /// Non-loopback IPv4 addresses of the machine, for sockets bound to 0.0.0.0.
+    local_v4: Vec<Ipv4Addr>,
 }
 
 fn split_nul(bytes: &[u8]) -> Vec<Vec<u8>> {
@@ -357,11 +359,22 @@ fn fd_from_record(info: &FdInfo<'_>) -> Fd {
             dport,
             l4proto,
         } => {
-            fd.sock = SockInfo::V4 {
-                cip: sip,
-                cport: sport,
-                sip: dip,
-                sport: dport,
+            // The scan records local → remote; Falco shows client → server, taking the lower
+            // port for the server's.
+            fd.sock = if sport < dport {
+                SockInfo::V4 {
+                    cip: dip,
+                    cport: dport,
+                    sip,
+                    sport,
+                }
+            } else {
+                SockInfo::V4 {
+                    cip: sip,
+                    cport: sport,
+                    sip: dip,
+                    sport: dport,
+                }
             };
             fd.l4proto = l4proto;
         }
@@ -509,7 +522,11 @@ impl State {
             pgid: t.pgid,
             comm: t.comm.to_vec(),
             exe: t.exe.to_vec(),
-            exepath: t.exepath.to_vec(),
+            exepath: t
+                .exepath
+                .strip_suffix(b" (deleted)")
+                .unwrap_or(t.exepath)
+                .to_vec(),
             args: split_nul(t.args),
             env: split_nul(t.env),
             cwd: with_slash(t.cwd),
@@ -547,6 +564,17 @@ impl State {
             .insert(info.fd, Rc::new(fd_from_record(info)));
     }
 
+    /// Remembers the machine's addresses from an interface-list record.
+    pub fn add_interfaces(&mut self, list: &lanner_event::InterfaceList<'_>) {
+        for i in list.interfaces() {
+            if let lanner_event::IfAddr::V4 { addr, .. } = i.addr
+                && !addr.is_loopback()
+            {
+                self.local_v4.push(addr);
+            }
+        }
+    }
+
     /// Adds the users and groups of a user-list record.
     pub fn add_user_list(&mut self, list: &UserList<'_>) {
         for entry in list.entries() {
@@ -577,11 +605,6 @@ impl State {
             .map_or(tid, |t| if t.pid > 0 { t.pid } else { tid })
     }
 
-    fn add_fd(&mut self, tid: i64, num: i64, fd: Fd) {
-        let pid = self.pid_of(tid);
-        self.fds.entry(pid).or_default().insert(num, Rc::new(fd));
-    }
-
     fn lookup_fd(&self, tid: i64, num: i64) -> Option<Rc<Fd>> {
         self.fds.get(&self.pid_of(tid))?.get(&num).cloned()
     }
@@ -608,6 +631,12 @@ impl State {
         let Some(t) = self.threads.remove(&tid) else {
             return;
         };
+        // Orphans lose their parent: replay knows no reaper, so Falco shows no parent id.
+        for child in self.threads.values_mut() {
+            if child.ptid == tid {
+                child.ptid = 0;
+            }
+        }
         if t.is_main() && !self.threads.values().any(|o| o.pid == t.pid) {
             self.fds.remove(&t.pid);
         }
@@ -623,14 +652,6 @@ impl State {
         let tid = ev.tid();
         let flags = info.flags;
         let exit = info.direction == lanner_event::Direction::Exit;
-        // libsinsp looks the thread up for every event except the EF_SKIPPARSERESET ones
-        // (procinfo, switch, ...) and invents an empty thread when it does not know the tid.
-        if !flags.contains(EventFlags::SKIPPARSERESET)
-            && tid >= 0
-            && !self.threads.contains_key(&tid)
-        {
-            self.threads.insert(tid, Thread::unknown(tid));
-        }
         if flags.contains(EventFlags::USES_FD) && !(exit && flags.contains(EventFlags::CREATES_FD))
         {
             let fdnum = match param(ev, "fd") {
@@ -653,6 +674,7 @@ impl State {
             "bind" if exit => self.parse_bind(ev),
             "connect" if exit => self.parse_connect(ev),
             "accept" | "accept4" if exit => self.parse_accept(ev),
+            "sendto" | "sendmsg" | "recvfrom" | "recvmsg" if exit => self.parse_io_tuple(ev),
             "close" if exit => {
                 if param_i64(ev, "res") == Some(0)
                     && let Some(n) = self.current.fd_num
@@ -720,6 +742,20 @@ impl State {
                 }
             }
             _ => {}
+        }
+        // libsinsp looks the thread up for every syscall event (not for scheduler, internal
+        // and meta events) and invents an empty thread when it does not know the tid.
+        let meta = info.category.0 & lanner_event::table::Category::METAEVENT != 0;
+        // EC_SCHEDULER is 128.
+        let scheduler = info.category.kind() & 128 != 0;
+        if !flags.contains(EventFlags::SKIPPARSERESET)
+            && !meta
+            && !scheduler
+            && !info.category.is_internal()
+            && tid >= 0
+            && !self.threads.contains_key(&tid)
+        {
+            self.threads.insert(tid, Thread::unknown(tid));
         }
     }
 
@@ -845,9 +881,7 @@ impl State {
         if let Some(v) = param_i64(ev, "ptid") {
             t.ptid = v;
         }
-        if let Some(v) = param_bytes(ev, "cwd") {
-            t.cwd = with_slash(v);
-        }
+        // Falco keeps the working directory across exec (the cwd parameter is informative).
         if let (Some(c), Some(id)) = (cgroups, container_id) {
             t.cgroups = c;
             t.container_id = id;
@@ -906,10 +940,7 @@ impl State {
                     }
                 })
             });
-        t.exepath = match exepath {
-            Some(p) => p,
-            None => t.exe.clone(),
-        };
+        t.exepath = exepath.unwrap_or_default();
         // Falco closes the fds opened with O_CLOEXEC when a process execs.
         let pid = t.pid;
         if let Some(table) = self.fds.get_mut(&pid) {
@@ -1003,14 +1034,12 @@ impl State {
             _ => fd_type::UNSUPPORTED,
         };
         let sock_type = param_i64(ev, "type").unwrap_or(0) as u32;
-        let proto = param_i64(ev, "proto").unwrap_or(0);
-        let l4proto = match (sock_type & 0xf, proto) {
-            (_, 6) => l4::TCP,
-            (_, 17) => l4::UDP,
-            (_, 1) | (_, 58) => l4::ICMP,
-            (1, _) => l4::TCP,
-            (2, _) => l4::UDP,
-            (3, _) => l4::RAW,
+        // Falco derives the L4 protocol from the socket type (a ping socket, SOCK_DGRAM with
+        // IPPROTO_ICMP, shows as udp); it is only shown once the socket has addresses.
+        let l4proto = match sock_type & 0xf {
+            1 => l4::TCP,
+            2 => l4::UDP,
+            3 => l4::RAW,
             _ => l4::UNKNOWN,
         };
         let fd = Rc::new(Fd {
@@ -1039,13 +1068,23 @@ impl State {
             return;
         };
         match param(ev, "addr") {
+            // A bind to port 0 (a client choosing its address) only names the socket; a bind
+            // to a port makes it a server socket with addresses.
             Some(ParamValue::SockAddr(SockAddr::Inet(ip, port))) => self.update_fd(tid, n, |f| {
-                f.sock = SockInfo::V4Server { ip, port };
-                f.name = sock_name(&f.sock);
+                let sock = SockInfo::V4Server { ip, port };
+                f.name = sock_name(&sock);
+                if port != 0 {
+                    f.sock = sock;
+                    f.role_server = true;
+                }
             }),
             Some(ParamValue::SockAddr(SockAddr::Inet6(ip, port))) => self.update_fd(tid, n, |f| {
-                f.sock = SockInfo::V6Server { ip, port };
-                f.name = sock_name(&f.sock);
+                let sock = SockInfo::V6Server { ip, port };
+                f.name = sock_name(&sock);
+                if port != 0 {
+                    f.sock = sock;
+                    f.role_server = true;
+                }
             }),
             Some(ParamValue::SockAddr(SockAddr::Unix(path))) => {
                 self.update_fd(tid, n, |f| f.name = path.to_vec())
@@ -1062,16 +1101,29 @@ impl State {
                 sport,
                 dip,
                 dport,
-            } => self.update_fd(tid, n, |f| {
-                f.kind = fd_type::IPV4_SOCK;
-                f.sock = SockInfo::V4 {
-                    cip: sip,
-                    cport: sport,
-                    sip: dip,
-                    sport: dport,
+            } => {
+                // An unspecified source address is replaced the way libsinsp does: by the
+                // destination for loopback traffic, else by the machine's first address.
+                let sip = if sip.is_unspecified() {
+                    if dip.is_loopback() {
+                        dip
+                    } else {
+                        self.local_v4.first().copied().unwrap_or(sip)
+                    }
+                } else {
+                    sip
                 };
-                f.name = sock_name(&f.sock);
-            }),
+                self.update_fd(tid, n, |f| {
+                    f.kind = fd_type::IPV4_SOCK;
+                    f.sock = SockInfo::V4 {
+                        cip: sip,
+                        cport: sport,
+                        sip: dip,
+                        sport: dport,
+                    };
+                    f.name = sock_name(&f.sock);
+                })
+            }
             SockTuple::Inet6 {
                 sip,
                 sport,
@@ -1110,6 +1162,46 @@ impl State {
         self.refresh_current(tid);
     }
 
+    /// An unconnected socket (UDP) takes the addresses of its first datagram.
+    fn parse_io_tuple(&mut self, ev: &Event<'_>) {
+        let tid = ev.tid();
+        let Some(n) = self.current.fd_num else {
+            return;
+        };
+        let unnamed = match self.current.fd.as_ref() {
+            Some(f) => {
+                f.sock == SockInfo::None
+                    && matches!(f.kind, fd_type::IPV4_SOCK | fd_type::IPV6_SOCK)
+            }
+            None => true,
+        };
+        if !unnamed || n < 0 || param_i64(ev, "res").unwrap_or(-1) < 0 {
+            return;
+        }
+        if self.current.fd.is_none() {
+            // An fd Falco never saw opened, used with an address: Falco creates a datagram
+            // socket for it.
+            let kind = match param(ev, "tuple") {
+                Some(ParamValue::SockTuple(SockTuple::Inet { .. })) => fd_type::IPV4_SOCK,
+                Some(ParamValue::SockTuple(SockTuple::Inet6 { .. })) => fd_type::IPV6_SOCK,
+                _ => return,
+            };
+            let pid = self.pid_of(tid);
+            self.fds.entry(pid).or_default().insert(
+                n,
+                Rc::new(Fd {
+                    kind,
+                    l4proto: l4::UDP,
+                    ..Fd::default()
+                }),
+            );
+        }
+        if let Some(ParamValue::SockTuple(t)) = param(ev, "tuple") {
+            self.set_tuple(tid, n, &t);
+            self.refresh_current(tid);
+        }
+    }
+
     fn parse_accept(&mut self, ev: &Event<'_>) {
         let tid = ev.tid();
         let Some(n) = param_i64(ev, "fd") else {
@@ -1128,6 +1220,7 @@ impl State {
             Rc::new(Fd {
                 kind: fd_type::IPV4_SOCK,
                 l4proto,
+                role_server: true,
                 ..Fd::default()
             }),
         );
@@ -1155,8 +1248,8 @@ impl State {
 
     fn parse_fcntl(&mut self, ev: &Event<'_>) {
         let cmd = param_i64(ev, "cmd").unwrap_or(-1);
-        // F_DUPFD and F_DUPFD_CLOEXEC (PPM_FCNTL_F_DUPFD 1, F_DUPFD_CLOEXEC 14).
-        if cmd == 1 || cmd == 14 {
+        // F_DUPFD and F_DUPFD_CLOEXEC (PPM_FCNTL_F_DUPFD 1, PPM_FCNTL_F_DUPFD_CLOEXEC 26).
+        if cmd == 1 || cmd == 26 {
             self.parse_dup(ev);
         }
     }
