@@ -182,6 +182,11 @@ impl Folder {
         self.values.clear();
         let exit_info = exit.info();
         let enter_info = enter.and_then(|e| e.info());
+        // The enter schema of the target: parameters it names come from the enter event, and
+        // when that enter is missing (a capture starting inside a syscall) the converter fills
+        // them with zero values rather than leaving them empty.
+        let target_enter = TableVersion::Current.event(target & !1);
+        let zeros = [0u8; 16];
         for p in info.params {
             let from_exit = exit_info
                 .and_then(|i| i.param_index(p.name))
@@ -191,7 +196,17 @@ impl Folder {
                 let i = enter_info?.param_index(p.name)?;
                 e.raw_param(i)
             };
-            let raw = from_exit.or_else(from_enter).unwrap_or_default();
+            let default = || {
+                if enter.is_some() {
+                    return None;
+                }
+                target_enter?.param_index(p.name)?;
+                zeros.get(..p.ptype.fixed_size()?)
+            };
+            let raw = from_exit
+                .or_else(from_enter)
+                .or_else(default)
+                .unwrap_or_default();
             if self.wide {
                 let len = u32::try_from(raw.len()).unwrap_or(u32::MAX);
                 self.lens.extend_from_slice(&len.to_le_bytes());

@@ -655,10 +655,9 @@ impl State {
         if flags.contains(EventFlags::USES_FD) && !(exit && flags.contains(EventFlags::CREATES_FD))
         {
             let fdnum = match param(ev, "fd") {
-                // A missing fd parameter (an old exit the converter padded) reads as -1.
-                Some(ParamValue::Empty) => Some(-1),
+                // A missing fd parameter (an old exit that carries none) reads as -1.
+                Some(ParamValue::Empty) | None => Some(-1),
                 Some(v) => v.as_i64(),
-                None => None,
             };
             if let Some(n) = fdnum {
                 self.current.fd_num = Some(n);
@@ -683,7 +682,11 @@ impl State {
                     self.pending_close.push((pid, n));
                 }
             }
-            "dup" | "dup2" | "dup3" if exit => self.parse_dup(ev),
+            "dup" | "dup2" if exit => self.parse_dup(ev, false),
+            "dup3" if exit => {
+                let cloexec = matches!(param(ev, "flags"), Some(ParamValue::Flags { bits, .. }) if bits & oflags::CLOEXEC != 0);
+                self.parse_dup(ev, cloexec)
+            }
             "fcntl" if exit => self.parse_fcntl(ev),
             "pipe" | "pipe2" if exit => self.parse_pair(ev, fd_type::FIFO, false),
             "socketpair" if exit => self.parse_pair(ev, fd_type::UNIX_SOCK, true),
@@ -857,13 +860,11 @@ impl State {
         let tid = ev.tid();
         let cgroups = param_bytes(ev, "cgroups").map(parse_cgroups);
         let container_id = cgroups.as_ref().map(|c| self.container_id_of(c));
+        // A thread Falco first sees at its execve gets the placeholder's ids, but no cwd.
         let t = self.threads.entry(tid).or_insert_with(|| Thread {
-            tid,
             pid: tid,
-            loginuid: u32::MAX,
-            vtid: -1,
-            vpid: -1,
-            ..Thread::default()
+            cwd: Vec::new(),
+            ..Thread::unknown(tid)
         });
         if let Some(v) = param_bytes(ev, "comm") {
             t.comm = v.to_vec();
@@ -1230,7 +1231,7 @@ impl State {
         self.current.fd = self.lookup_fd(tid, n);
     }
 
-    fn parse_dup(&mut self, ev: &Event<'_>) {
+    fn parse_dup(&mut self, ev: &Event<'_>, cloexec: bool) {
         let tid = ev.tid();
         let res = param_i64(ev, "res").unwrap_or(-1);
         let old = param_i64(ev, "oldfd").or_else(|| param_i64(ev, "fd"));
@@ -1239,8 +1240,16 @@ impl State {
         }
         let Some(old) = old else { return };
         if let Some(fd) = self.lookup_fd(tid, old) {
+            // The copy has its own close-on-exec flag: set by dup3(O_CLOEXEC) and
+            // F_DUPFD_CLOEXEC, clear otherwise.
+            let mut copy = (*fd).clone();
+            if cloexec {
+                copy.open_flags |= oflags::CLOEXEC;
+            } else {
+                copy.open_flags &= !oflags::CLOEXEC;
+            }
             let pid = self.pid_of(tid);
-            self.fds.entry(pid).or_default().insert(res, fd);
+            self.fds.entry(pid).or_default().insert(res, Rc::new(copy));
         }
         self.current.fd_num = Some(res);
         self.current.fd = self.lookup_fd(tid, res);
@@ -1248,9 +1257,23 @@ impl State {
 
     fn parse_fcntl(&mut self, ev: &Event<'_>) {
         let cmd = param_i64(ev, "cmd").unwrap_or(-1);
-        // F_DUPFD and F_DUPFD_CLOEXEC (PPM_FCNTL_F_DUPFD 1, PPM_FCNTL_F_DUPFD_CLOEXEC 26).
-        if cmd == 1 || cmd == 26 {
-            self.parse_dup(ev);
+        // PPM_FCNTL_F_DUPFD 1 and F_DUPFD_CLOEXEC 26 duplicate; F_SETFD 3 sets FD_CLOEXEC.
+        match cmd {
+            1 => self.parse_dup(ev, false),
+            26 => self.parse_dup(ev, true),
+            3 if param_i64(ev, "res").unwrap_or(-1) >= 0 => {
+                let set = param_i64(ev, "arg").unwrap_or(0) & 1 != 0;
+                if let Some(n) = self.current.fd_num {
+                    self.update_fd(ev.tid(), n, |f| {
+                        if set {
+                            f.open_flags |= oflags::CLOEXEC;
+                        } else {
+                            f.open_flags &= !oflags::CLOEXEC;
+                        }
+                    });
+                }
+            }
+            _ => {}
         }
     }
 
