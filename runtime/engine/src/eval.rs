@@ -339,7 +339,7 @@ mod tests {
         assert!(!diags.iter().any(|d| d.is_error()), "{text}: {diags:?}");
         let checked = lanner_check::typeck::check(&ast);
         assert!(!checked.has_errors(), "{text}: {:?}", checked.diagnostics);
-        program::lower(&checked.expr)
+        program::lower(&checked.expr).expr
     }
 
     fn holds(text: &str, t: &mut Table) -> bool {
@@ -388,7 +388,7 @@ mod tests {
             base: 0,
         };
         let (ast, _) = condition::parse("some_macro", &map, 100);
-        let expr = program::lower(&lanner_check::typeck::check(&ast).expr);
+        let expr = program::lower(&lanner_check::typeck::check(&ast).expr).expr;
         assert!(!eval(&expr, &mut table(&[])));
         assert!(eval(&Expr::Not(Box::new(expr)), &mut table(&[])));
     }
@@ -522,6 +522,7 @@ mod tests {
     fn element_wise_transformers_keep_ancestor_matching() {
         // Built by hand: the checker rejects transformers on ancestor fields.
         let field = FieldRef {
+            slot: 0,
             field: lanner_schema::resolve("proc.aname", None).unwrap(),
             ty: lanner_schema::ValueType::single(lanner_schema::FieldType::Charbuf),
             matching: Matching::AnyAncestor,

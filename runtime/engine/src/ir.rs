@@ -52,6 +52,10 @@ pub enum Matching {
 /// A field reference, as handed to [`crate::Fields::get`].
 #[derive(Clone, Debug)]
 pub struct FieldRef {
+    /// The field's index in its [`crate::program::Condition::fields`] table: equal references
+    /// (same field, same argument) share one slot, so a source can compile an accessor per
+    /// slot once and index it per event instead of looking fields up by name.
+    pub slot: usize,
     /// The schema entry and the parsed argument (`evt.arg[1]`, `proc.aname[2]`, ...).
     pub field: ResolvedField,
     /// The value type the checker assigned (for `evt.rawarg.NAME` the parameter's type).

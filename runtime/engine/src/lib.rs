@@ -11,6 +11,7 @@
 //! - [`eval::eval`] evaluates a tree against a [`Fields`] source: short-circuit `and`/`or`,
 //!   `not`, a missing value makes a check false (even `!=`), ancestor fields match if any
 //!   ancestor does, `fd.ip`/`fd.port`/`fd.proto`/`fd.net` if either endpoint does.
+//! - [`state`] reads field values from the state engine, one compiled accessor per field.
 //! - [`ops`], [`glob`] and [`transform`] hold the operator and transformer semantics as pure
 //!   functions, each tested on its own.
 //!
@@ -29,8 +30,8 @@
 //! let map = OffsetMap { file: FileId(0), base: 0 };
 //! let (ast, _) = condition::parse("proc.name in (sh, bash) and not fd.name exists", &map, 100);
 //! let checked = lanner_check::typeck::check(&ast);
-//! let expr = program::lower(&checked.expr);
-//! assert!(eval(&expr, &mut Event));
+//! let condition = program::lower(&checked.expr);
+//! assert!(eval(&condition.expr, &mut Event));
 //! ```
 
 // Tests may unwrap, panic and index freely: a panic there is a test failure, which is the point.
@@ -49,6 +50,7 @@ pub mod glob;
 pub mod ir;
 pub mod ops;
 pub mod program;
+pub mod state;
 pub mod transform;
 
 pub use eval::{Fields, eval};

@@ -292,7 +292,7 @@ fn run(expr: &str, test: &str, line: u32) -> Result<bool, String> {
     if let Some(d) = checked.diagnostics.iter().find(|d| d.is_error()) {
         return Err(format!("check error: {}", d.message));
     }
-    let lowered = program::lower(&checked.expr);
+    let lowered = program::lower(&checked.expr).expr;
     let mut table = Table {
         values: event(test, line)
             .into_iter()
