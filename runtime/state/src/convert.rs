@@ -182,6 +182,15 @@ impl Folder {
         self.values.clear();
         let exit_info = exit.info();
         let enter_info = enter.and_then(|e| e.info());
+        // An event carrying more parameters than its (old) schema names, such as the 2016
+        // procexit with its status, is upgraded positionally and keeps its parameter count.
+        let known = exit_info.map_or(0, |i| i.params.len());
+        if exit.nparams() > known {
+            for raw in exit.raw_params().take(info.params.len()) {
+                self.push_param(raw);
+            }
+            return;
+        }
         // The enter schema of the target: parameters it names come from the enter event, and
         // when that enter is missing (a capture starting inside a syscall) the converter fills
         // them with zero values rather than leaving them empty.
@@ -197,6 +206,12 @@ impl Folder {
                 e.raw_param(i)
             };
             let default = || {
+                // A few parameters the old versions lack are added as 0 by the converter's
+                // per-event rules (observed: socket's flags, fcntl's arg); the others stay
+                // empty.
+                if matches!((info.name, p.name), ("socket", "flags") | ("fcntl", "arg")) {
+                    return zeros.get(..p.ptype.fixed_size()?);
+                }
                 if enter.is_some() {
                     return None;
                 }
@@ -207,15 +222,19 @@ impl Folder {
                 .or_else(from_enter)
                 .or_else(default)
                 .unwrap_or_default();
-            if self.wide {
-                let len = u32::try_from(raw.len()).unwrap_or(u32::MAX);
-                self.lens.extend_from_slice(&len.to_le_bytes());
-            } else {
-                let len = u16::try_from(raw.len()).unwrap_or(u16::MAX);
-                self.lens.extend_from_slice(&len.to_le_bytes());
-            }
-            self.values.extend_from_slice(raw);
+            self.push_param(raw);
         }
+    }
+
+    fn push_param(&mut self, raw: &[u8]) {
+        if self.wide {
+            let len = u32::try_from(raw.len()).unwrap_or(u32::MAX);
+            self.lens.extend_from_slice(&len.to_le_bytes());
+        } else {
+            let len = u16::try_from(raw.len()).unwrap_or(u16::MAX);
+            self.lens.extend_from_slice(&len.to_le_bytes());
+        }
+        self.values.extend_from_slice(raw);
     }
 
     /// Takes one raw event and decides what Falco makes of it. When the decision says

@@ -377,9 +377,7 @@ impl Accessor {
             Kind::FdNum => st.current.fd_num.map(Value::Int),
             Kind::FdType => fd().and_then(|f| fd_type_name(f.kind)).map(Value::str),
             Kind::FdTypechar => {
-                if st.current.fd_num.is_none() {
-                    return None;
-                }
+                st.current.fd_num?;
                 let c = fd().map_or("o", |f| fd_typechar(f.kind));
                 Some(Value::str(c))
             }

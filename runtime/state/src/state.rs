@@ -708,14 +708,15 @@ impl State {
                 self.parse_new_fd(ev, fd_type::MEMFD, &full)
             }
             "pidfd_open" | "pidfd_getfd" if exit => self.parse_new_fd(ev, fd_type::PIDFD, b""),
-            "bpf" if exit => {
-                if param_i64(ev, "fd")
-                    .or_else(|| param_i64(ev, "res"))
-                    .unwrap_or(-1)
-                    >= 0
-                {
-                    self.parse_new_fd(ev, fd_type::BPF, b"")
-                }
+            // bpf returns the new fd only for the commands that create one.
+            "bpf"
+                if exit
+                    && param_i64(ev, "fd")
+                        .or_else(|| param_i64(ev, "res"))
+                        .unwrap_or(-1)
+                        >= 0 =>
+            {
+                self.parse_new_fd(ev, fd_type::BPF, b"")
             }
             "chdir" if exit => self.parse_chdir(ev),
             "fchdir" if exit => self.parse_fchdir(ev),
@@ -788,6 +789,11 @@ impl State {
             let Some(caller) = self.threads.get(&tid) else {
                 return;
             };
+            // Inside a pid namespace the caller sees the child's namespaced id, which is not a
+            // host tid: the child is created from its own exit event instead.
+            if caller.vtid >= 0 && caller.vtid != caller.tid {
+                return;
+            }
             let (pid, ptid) = if cflags & CLONE_THREAD != 0 {
                 (caller.pid, caller.ptid)
             } else if cflags & CLONE_PARENT != 0 {
@@ -923,11 +929,8 @@ impl State {
             ("exe_ino_ctime", &mut t.exe_ino_ctime),
             ("exe_ino_mtime", &mut t.exe_ino_mtime),
         ] {
-            if let Some(v) = param(ev, name) {
-                match v {
-                    ParamValue::Uint64(x) | ParamValue::AbsTime(x) => *slot = x,
-                    _ => {}
-                }
+            if let Some(ParamValue::Uint64(x) | ParamValue::AbsTime(x)) = param(ev, name) {
+                *slot = x;
             }
         }
         let exepath = param_bytes(ev, "trusted_exepath")
