@@ -123,7 +123,7 @@ fn test(check: &Check, value: &Value<'_>, rhs: &RhsView<'_>) -> bool {
             return false;
         }
         let in_set = |v: &Value<'_>| {
-            Scalar::of_value(v).is_some_and(|s| rhs.operands().any(|o| compare(Operator::Eq, s, o)))
+            Scalar::of_value(v).is_some_and(|s| rhs.operands().any(|o| compare(Operator::In, s, o)))
         };
         return match op {
             Operator::Exists => true,

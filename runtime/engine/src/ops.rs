@@ -21,8 +21,8 @@ pub enum Scalar<'a> {
     UInt(u64),
     Double(f64),
     Bool(bool),
-    /// CHARBUF, FSPATH, FSRELPATH. Falco compares these as C strings, so a value is cut at
-    /// its first NUL byte when it is viewed (see [`c_str`]).
+    /// CHARBUF, FSPATH, FSRELPATH, with every byte. Most operators see them as C strings
+    /// (cut at the first NUL, see [`compare`]); set lookups and regexes see every byte.
     Text(&'a [u8]),
     /// BYTEBUF: every byte counts, NUL included.
     Bytes(&'a [u8]),
@@ -50,7 +50,7 @@ impl<'a> Scalar<'a> {
             Value::UInt(v) => Scalar::UInt(*v),
             Value::Double(v) => Scalar::Double(*v),
             Value::Bool(v) => Scalar::Bool(*v),
-            Value::Str(s) => Scalar::Text(c_str(s)),
+            Value::Str(s) => Scalar::Text(s),
             Value::Bytes(b) => Scalar::Bytes(b),
             Value::Ipv4(a) => Scalar::Ip(IpAddr::V4(*a)),
             Value::Ipv6(a) => Scalar::Ip(IpAddr::V6(*a)),
@@ -68,9 +68,17 @@ impl<'a> Scalar<'a> {
             Lit::Bool(v) => Scalar::Bool(*v),
             Lit::Ip(a) => Scalar::Ip(*a),
             Lit::Net(a, p) => Scalar::Net(*a, *p),
-            Lit::Str(s) => Scalar::Text(c_str(s)),
+            Lit::Str(s) => Scalar::Text(s),
             Lit::Bytes(b) => Scalar::Bytes(b),
             Lit::Regex(r) => Scalar::Regex(r),
+        }
+    }
+
+    /// A text cut at its first NUL, as C's string functions see it; other kinds unchanged.
+    pub fn as_c_string(self) -> Scalar<'a> {
+        match self {
+            Scalar::Text(b) => Scalar::Text(c_str(b)),
+            other => other,
         }
     }
 
@@ -176,6 +184,16 @@ fn icontains(haystack: &[u8], needle: &[u8]) -> bool {
 /// `value op operand` for one value and one operand. `in` and `intersects` are `=` here
 /// (the caller runs them over the set), `pmatch` is one path, `exists` is true.
 pub fn compare(op: Operator, value: Scalar<'_>, operand: Scalar<'_>) -> bool {
+    // libsinsp looks `in`, `intersects` and `pmatch` values up by their bytes and length, and
+    // hands RE2 the whole value; every other string operator is a C string function
+    // (`strcmp`, `strstr`, `fnmatch`, ...), which stops at the first NUL. Values rarely hold
+    // a NUL, but when one does, this is where the two readings part.
+    let (value, operand) = match op {
+        Operator::In | Operator::Intersects | Operator::PMatch | Operator::Regex => {
+            (value, operand)
+        }
+        _ => (value.as_c_string(), operand.as_c_string()),
+    };
     let bytes = || Some((value.bytes()?, operand.bytes()?));
     match op {
         Operator::Eq | Operator::EqEq | Operator::In | Operator::Intersects => {
@@ -264,7 +282,14 @@ mod tests {
     fn strings_are_c_strings_and_buffers_are_not() {
         assert_eq!(c_str(b"a\0b"), b"a");
         let v = Value::Str(b"a\0b".as_slice().into());
-        assert!(compare(Operator::Eq, Scalar::of_value(&v).unwrap(), t("a")));
+        let sv = Scalar::of_value(&v).unwrap();
+        assert!(compare(Operator::Eq, sv, t("a")));
+        assert!(compare(Operator::Contains, sv, t("a")));
+        assert!(!compare(Operator::Contains, sv, t("b")));
+        assert!(compare(Operator::Glob, sv, t("a")));
+        // Set lookups compare every byte.
+        assert!(!compare(Operator::In, sv, t("a")));
+        assert!(compare(Operator::In, sv, Scalar::Text(b"a\0b")));
         let b = Value::Bytes(b"a\0b".as_slice().into());
         let s = Scalar::of_value(&b).unwrap();
         assert!(!compare(Operator::Eq, s, Scalar::Bytes(b"a")));

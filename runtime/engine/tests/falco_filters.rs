@@ -4,8 +4,10 @@
 //!
 //! A disagreement can come from the interpreter, the checker or the state engine (a field
 //! extracted differently, an event numbered differently). Known ones are listed in
-//! `falco_filter_exceptions.txt` (capture, line, expression, reason); the test fails on an
-//! unlisted disagreement and on a listed one that agrees now.
+//! `falco_filter_exceptions.txt` (capture, line, expression, reason). The test fails on an
+//! unlisted disagreement. A listed row that agrees is only reported: most entries wait for
+//! state-engine work that lands independently of this crate, and an improvement there must
+//! not break this test (remove the entry when you see the note).
 
 #![allow(
     clippy::unwrap_used,
@@ -173,10 +175,10 @@ fn filters_match_falco() {
             let key = (capture.clone(), row.line);
             match (difference, listed.contains_key(&key)) {
                 (None, false) => agree += 1,
-                (None, true) => problems.push(format!(
-                    "{capture}\t{}\t{}\tlisted but agrees now: remove it",
+                (None, true) => eprintln!(
+                    "note: {capture}\t{}\t{}\tlisted but agrees now: remove it",
                     row.line, row.expr
-                )),
+                ),
                 (Some(d), false) => {
                     problems.push(format!("{capture}\t{}\t{}\t{d}", row.line, row.expr))
                 }
