@@ -1,7 +1,8 @@
 //! End to end against Falco 0.44.1's alerts: the upstream rule files plus the probe rules of
 //! `shared/scap/oracle-falco` (loaded in that order by the checker), every enabled syscall
 //! rule evaluated by the interpreter on every event the state engine replays, must raise the
-//! alerts Falco raised with `rule_matching=all` (`probe_rules.tsv`).
+//! alerts Falco raised with `rule_matching=all` (`probe_rules.tsv` for the recovered
+//! captures, `modern/workload_live_6.18.upstream_probe_alerts.jsonl` for the live one).
 //!
 //! A disagreement can come from the interpreter, the loader, the checker or the state engine.
 //! Known ones are listed per capture and rule in `falco_rule_exceptions.txt`. The test fails
@@ -61,8 +62,18 @@ fn falco_alerts() -> BTreeMap<(String, String), BTreeSet<u64>> {
             .or_default()
             .insert(cols[5].parse().unwrap());
     }
+    let path = shared().join("scap/modern/workload_live_6.18.upstream_probe_alerts.jsonl");
+    for l in fs::read_to_string(&path).unwrap().lines() {
+        let alert: serde_json::Value = serde_json::from_str(l).unwrap();
+        out.entry((LIVE.to_owned(), alert["rule"].as_str().unwrap().to_owned()))
+            .or_default()
+            .insert(alert["output_fields"]["evt.num"].as_u64().unwrap());
+    }
     out
 }
+
+/// The capture written live on this machine kind, beside its alerts in `shared/scap/modern`.
+const LIVE: &str = "workload_live_6.18.scap";
 
 /// The captures Falco was run on.
 fn captures() -> Vec<String> {
@@ -72,6 +83,7 @@ fn captures() -> Vec<String> {
         .lines()
         .skip(1)
         .map(|l| l.split('\t').nth(2).unwrap().to_owned())
+        .chain([LIVE.to_owned()])
         .collect();
     set.into_iter().collect()
 }
@@ -117,7 +129,12 @@ fn rules_alert_like_falco() {
     let mut problems = Vec::new();
     let (mut agree, mut total) = (0usize, 0usize);
     for capture in captures() {
-        let path = shared().join("scap/captures").join(&capture);
+        let dir = if capture == LIVE {
+            "modern"
+        } else {
+            "captures"
+        };
+        let path = shared().join("scap").join(dir).join(&capture);
         let mut got: Vec<BTreeSet<u64>> = vec![BTreeSet::new(); rules.len()];
         Replay::run_file(&path, ContainerMatcher::falco(), |ev, st, num| {
             for (i, (_, expr)) in rules.iter().enumerate() {
