@@ -104,6 +104,10 @@ pub struct ContainerInfo {
     pub image: Vec<u8>,
     /// Image repository (`nginx`).
     pub image_repo: Vec<u8>,
+    /// Whether the container runs privileged, when the event says.
+    pub privileged: Option<bool>,
+    /// Labels (`io.kubernetes.pod.name`, ...).
+    pub labels: Vec<(String, String)>,
 }
 
 impl ContainerInfo {
@@ -123,6 +127,16 @@ impl ContainerInfo {
             name: s("name"),
             image: s("image"),
             image_repo: s("imagerepo"),
+            privileged: c.get("privileged").and_then(serde_json::Value::as_bool),
+            labels: c
+                .get("labels")
+                .and_then(serde_json::Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
     }
 }

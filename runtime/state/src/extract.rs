@@ -125,6 +125,24 @@ enum Kind {
     ContainerName,
     ContainerImageRepository,
     ContainerImage,
+    ContainerPrivileged,
+    /// Container fields the capture cannot supply (mounts, start time): always `<NA>`.
+    ContainerUnknown,
+    K8sLabel(&'static str),
+    EvtBuffer,
+    /// Host names of addresses: Falco resolves none in replay.
+    FdHostName,
+    FdNet(NetEnd),
+}
+
+/// Which endpoint an `fd.*net` field tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NetEnd {
+    Any,
+    Client,
+    Server,
+    Local,
+    Remote,
 }
 
 /// A compiled field reference.
@@ -245,6 +263,19 @@ impl Accessor {
             "container.name" => Kind::ContainerName,
             "container.image.repository" => Kind::ContainerImageRepository,
             "container.image" => Kind::ContainerImage,
+            "container.privileged" => Kind::ContainerPrivileged,
+            "container.mount.dest" | "container.mounts" | "container.start_ts" => {
+                Kind::ContainerUnknown
+            }
+            "k8s.ns.name" => Kind::K8sLabel("io.kubernetes.pod.namespace"),
+            "k8s.pod.name" => Kind::K8sLabel("io.kubernetes.pod.name"),
+            "evt.buffer" => Kind::EvtBuffer,
+            "fd.cip.name" | "fd.sip.name" | "fd.lip.name" | "fd.rip.name" => Kind::FdHostName,
+            "fd.net" => Kind::FdNet(NetEnd::Any),
+            "fd.cnet" => Kind::FdNet(NetEnd::Client),
+            "fd.snet" => Kind::FdNet(NetEnd::Server),
+            "fd.lnet" => Kind::FdNet(NetEnd::Local),
+            "fd.rnet" => Kind::FdNet(NetEnd::Remote),
             _ => {
                 return Err(ExtractError::Unsupported {
                     name: name.to_owned(),
@@ -294,7 +325,11 @@ impl Accessor {
             Kind::EvtIsOpenWrite => Some(Value::Bool(
                 open_flags(ev).is_some_and(|f| f & oflags::WRONLY != 0),
             )),
-            Kind::EvtIsOpenExec => Some(Value::Bool(false)),
+            // An open that creates a file with an execute bit in its mode.
+            Kind::EvtIsOpenExec => Some(Value::Bool(
+                open_flags(ev).is_some_and(|f| f & (oflags::CREAT | oflags::F_CREATED) != 0)
+                    && open_mode(ev).is_some_and(|m| m & 0o111 != 0),
+            )),
             Kind::EvtSource => Some(Value::str("syscall")),
             Kind::EvtCpu => Some(Value::Int(i64::from(ev.cpu()))),
             Kind::ProcName => thread().map(|t| bytes(&t.comm)),
@@ -472,6 +507,43 @@ impl Accessor {
                 }
                 st.container(&t.container_id).map(|c| bytes(&c.image_repo))
             }
+            Kind::ContainerPrivileged => {
+                let t = thread()?;
+                st.container(&t.container_id)?.privileged.map(Value::Bool)
+            }
+            Kind::ContainerUnknown | Kind::FdHostName => None,
+            Kind::K8sLabel(key) => {
+                let t = thread()?;
+                let c = st.container(&t.container_id)?;
+                c.labels
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| bytes(v.as_bytes()))
+            }
+            Kind::EvtBuffer => {
+                let i = ev.info()?.param_index("data")?;
+                match ev.decode(i).ok()? {
+                    ParamValue::Bytes(b) => Some(Value::Bytes(Cow::Borrowed(b))),
+                    _ => None,
+                }
+            }
+            Kind::FdNet(end) => {
+                let f = fd()?;
+                let pick = |e: End| endpoint(f, e).map(|(ip, _)| ip_value(ip));
+                match end {
+                    NetEnd::Client => pick(End::Client),
+                    NetEnd::Server => pick(End::Server),
+                    NetEnd::Local => local_remote(f, true).map(|(ip, _)| ip_value(ip)),
+                    NetEnd::Remote => local_remote(f, false).map(|(ip, _)| ip_value(ip)),
+                    NetEnd::Any => {
+                        let v: Vec<Value<'_>> = [pick(End::Client), pick(End::Server)]
+                            .into_iter()
+                            .flatten()
+                            .collect();
+                        (!v.is_empty()).then_some(Value::List(v))
+                    }
+                }
+            }
             Kind::ContainerImage => {
                 let t = thread()?;
                 if t.container_id.is_empty() {
@@ -593,6 +665,14 @@ fn open_flags(ev: &Event<'_>) -> Option<u32> {
         ParamValue::Flags { bits, .. } => Some(bits),
         _ => None,
     }
+}
+
+fn open_mode(ev: &Event<'_>) -> Option<u32> {
+    let i = ev.info()?.param_index("mode")?;
+    ev.decode(i)
+        .ok()?
+        .as_i64()
+        .and_then(|m| u32::try_from(m).ok())
 }
 
 fn cmdline(t: &Thread) -> Vec<u8> {

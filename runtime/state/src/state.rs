@@ -16,6 +16,8 @@ use crate::container::{ContainerInfo, ContainerMatcher};
 pub(crate) mod oflags {
     pub const RDONLY: u32 = 1;
     pub const WRONLY: u32 = 2;
+    pub const CREAT: u32 = 4;
+    pub const F_CREATED: u32 = 0x4000;
     pub const DIRECTORY: u32 = 0x400;
     pub const CLOEXEC: u32 = 0x1000;
 }
@@ -1378,6 +1380,8 @@ impl State {
                 name: param_bytes(ev, "name").unwrap_or_default().to_vec(),
                 image: param_bytes(ev, "image").unwrap_or_default().to_vec(),
                 image_repo: Vec::new(),
+                privileged: None,
+                labels: Vec::new(),
             })
         };
         if let Some(info) = info {
