@@ -15,8 +15,8 @@ pub trait Fields {
     /// (Falco's `<NA>`: no fd, no thread, no such argument), which makes every check on it
     /// false.
     ///
-    /// Single-valued fields return a scalar [`Value`], list fields (`fd.types`, `evt.args`
-    /// lists, ...) a [`Value::List`]. Fields whose [`FieldRef::matching`] is not
+    /// Single-valued fields return a scalar [`Value`], list fields (`fd.types`, plugin list
+    /// fields, ...) a [`Value::List`]. Fields whose [`FieldRef::matching`] is not
     /// [`Matching::Plain`] return a list the interpreter reads element by element:
     /// for [`Matching::AnyAncestor`] the values of the ancestors from the parent upward
     /// (those without the value left out), for [`Matching::Endpoints`] the values of the

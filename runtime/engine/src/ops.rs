@@ -3,7 +3,7 @@
 //! Both sides are first seen as a [`Scalar`], whether they come from an extracted
 //! [`Value`] or from a constant ([`Lit`]), so that `proc.name = bash` and
 //! `proc.name = val(proc.pname)` share one definition of `=`. Lists, modifiers, `in`,
-//! `exists` and the ancestor and endpoint rules are layered on top in [`crate::eval`].
+//! `exists` and the ancestor and endpoint rules are layered on top in [`mod@crate::eval`].
 
 use std::cmp::Ordering;
 use std::net::IpAddr;
