@@ -21,6 +21,8 @@ use std::collections::HashMap;
 use lanner_event::table::{EventFlags, TableVersion};
 use lanner_event::{Direction, Event, EventHeader, EventSource, OwnedEvent};
 
+use crate::idmap::IdMap;
+
 /// What the folder decided about one input event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decision {
@@ -108,7 +110,7 @@ fn is_initial_meta(id: u16) -> bool {
 /// The push-style converter: feed it raw events in file order, read back the folded one.
 pub struct Folder {
     upgrades: Upgrades,
-    pending: HashMap<i64, OwnedEvent>,
+    pending: IdMap<i64, OwnedEvent>,
     num: u64,
     at_start: bool,
     // The current event, rebuilt in these buffers so that it can outlive the input borrow.
@@ -129,7 +131,7 @@ impl Folder {
     pub fn new() -> Self {
         Folder {
             upgrades: Upgrades::build(),
-            pending: HashMap::new(),
+            pending: IdMap::default(),
             num: 0,
             at_start: true,
             header: EventHeader::default(),

@@ -18,6 +18,7 @@ pub mod container;
 pub mod convert;
 pub mod errno;
 pub mod extract;
+pub mod idmap;
 pub mod render;
 pub mod replay;
 pub mod state;

@@ -11,6 +11,7 @@ use lanner_event::{
 };
 
 use crate::container::{ContainerInfo, ContainerMatcher};
+use crate::idmap::IdMap;
 
 /// `PPM_O_*` bits used by the parsers.
 pub(crate) mod oflags {
@@ -246,11 +247,11 @@ pub struct Current {
 /// The whole state.
 #[derive(Debug, Default)]
 pub struct State {
-    threads: HashMap<i64, Thread>,
+    threads: IdMap<i64, Thread>,
     /// fd tables by process id.
-    fds: HashMap<i64, HashMap<i64, Rc<Fd>>>,
-    users: HashMap<u32, User>,
-    groups: HashMap<u32, Vec<u8>>,
+    fds: IdMap<i64, IdMap<i64, Rc<Fd>>>,
+    users: IdMap<u32, User>,
+    groups: IdMap<u32, Vec<u8>>,
     containers: HashMap<Rc<str>, ContainerInfo>,
     matcher: ContainerMatcher,
     /// The current event's fd context.
