@@ -10,8 +10,25 @@ pub fn render(field: &FieldInfo, value: Option<&Value<'_>>) -> String {
         return "<NA>".to_owned();
     };
     let mut out = String::new();
+    if let ("evt.time", Value::UInt(ts)) = (field.name, v) {
+        out.push_str(&time_of_day(*ts));
+        return out;
+    }
     write_value(field, v, &mut out, field.any_ancestor);
     out
+}
+
+/// `evt.time` in text outputs: `HH:MM:SS.nnnnnnnnn` (UTC, the zone of these machines).
+fn time_of_day(ts: u64) -> String {
+    let secs = ts / 1_000_000_000;
+    let ns = ts % 1_000_000_000;
+    let day = secs % 86_400;
+    format!(
+        "{:02}:{:02}:{:02}.{ns:09}",
+        day / 3600,
+        (day / 60) % 60,
+        day % 60
+    )
 }
 
 fn write_value(field: &FieldInfo, v: &Value<'_>, out: &mut String, ancestor_list: bool) {

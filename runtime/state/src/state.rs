@@ -849,7 +849,11 @@ impl State {
             }
         }
         t.flags = cflags;
-        t.clone_ts = ev.ts();
+        // The start time is the first clone exit seen for the child: the caller's when it
+        // came first.
+        if !(res == 0 && inherit_from == tid && t.clone_ts != 0) {
+            t.clone_ts = ev.ts();
+        }
         // A new process gets a copy of its parent's fd table; threads share their process's.
         if child_pid == child_tid && !self.fds.contains_key(&child_pid) {
             let parent_pid = self.pid_of(inherit_from);

@@ -103,7 +103,7 @@ fn compare(
         };
         seen += 1;
         for (name, acc) in &accessors {
-            let ours = acc.extract(ev, st).map(|v| render(acc.field(), Some(&v)));
+            let ours = acc.extract(ev, st).map(|v| render_json(acc, &v));
             let theirs = oracle_text(&want[name.as_str()]);
             let t = tallies
                 .entry((capture.to_owned(), name.clone()))
@@ -133,6 +133,58 @@ fn compare(
     }
 }
 
+/// The modern capture's alerts (upstream and probe rules) carry further fields in their
+/// `output_fields` (proc.duration, proc.aname[3], proc.pcmdline, ...): compare those too, per
+/// alert.
+fn compare_alerts(scap: &Path, jsonl: &Path, tallies: &mut BTreeMap<(String, String), Tally>) {
+    let text = fs::read_to_string(jsonl).expect("alerts file");
+    let mut by_num: HashMap<u64, Vec<serde_json::Map<String, Json>>> = HashMap::new();
+    for line in text.lines() {
+        let obj: serde_json::Map<String, Json> = serde_json::from_str(line).expect("json line");
+        let fields = obj["output_fields"]
+            .as_object()
+            .expect("output_fields")
+            .clone();
+        let num = fields["evt.num"].as_u64().expect("evt.num");
+        by_num.entry(num).or_default().push(fields);
+    }
+    let mut accessors: HashMap<String, Accessor> = HashMap::new();
+    Replay::run_file(scap, ContainerMatcher::falco(), |ev, st, num| {
+        let Some(alerts) = by_num.get(&num) else {
+            return;
+        };
+        for fields in alerts {
+            for (name, want) in fields {
+                let acc = accessors.entry(name.clone()).or_insert_with(|| {
+                    let r = lanner_schema::resolve_text(name).expect("field resolves");
+                    Accessor::compile(&r).expect("field supported")
+                });
+                let ours = acc.extract(ev, st).map(|v| render_json(acc, &v));
+                let theirs = oracle_text(want);
+                let t = tallies
+                    .entry(("workload_live_6.18 alerts".to_owned(), name.clone()))
+                    .or_default();
+                t.total += 1;
+                if ours == theirs {
+                    t.agree += 1;
+                } else if t.examples.len() < examples_wanted() {
+                    t.examples
+                        .push(format!("evt.num {num}: ours {ours:?} falco {theirs:?}"));
+                }
+            }
+        }
+    })
+    .expect("replay");
+}
+
+/// Falco's JSON output gives `evt.time` as the raw timestamp; every other field as its text.
+fn render_json(acc: &Accessor, v: &lanner_state::Value<'_>) -> String {
+    match (acc.field().name, v) {
+        ("evt.time", lanner_state::Value::UInt(ts)) => ts.to_string(),
+        _ => render(acc.field(), Some(v)),
+    }
+}
+
 #[test]
 fn fields_agree_with_falco() {
     let root = shared().join("scap");
@@ -155,6 +207,11 @@ fn fields_agree_with_falco() {
     for (name, scap, jsonl) in &cases {
         compare(name, scap, jsonl, &mut tallies);
     }
+    compare_alerts(
+        &root.join("modern/workload_live_6.18.scap"),
+        &root.join("modern/workload_live_6.18.upstream_probe_alerts.jsonl"),
+        &mut tallies,
+    );
     // Per-field summary over all captures.
     let mut per_field: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for ((_, field), t) in &tallies {
