@@ -353,6 +353,9 @@ impl Accessor {
             Kind::ProcVpid => thread().map(|t| Value::Int(t.vpid)),
             Kind::ProcSid => thread().map(|t| Value::Int(t.sid)),
             Kind::ProcSname => thread().and_then(|t| {
+                if let Some(leader) = st.thread(t.sid) {
+                    return Some(bytes(&leader.comm));
+                }
                 let mut cur = st.main_thread(t);
                 for _ in 0..256 {
                     if cur.pid == t.sid {
@@ -465,7 +468,7 @@ impl Accessor {
             Kind::FdConnected => fd()
                 .map(|f| Value::Bool(matches!(f.sock, SockInfo::V4 { .. } | SockInfo::V6 { .. }))),
             Kind::FdIno => fd().map(|f| Value::UInt(f.ino)),
-            Kind::FdNameChanged => fd().map(|_| Value::Bool(false)),
+            Kind::FdNameChanged => fd().map(|_| Value::Bool(st.current.name_changed)),
             Kind::FdIp => fd().and_then(|f| {
                 let mut v = Vec::new();
                 if let Some((ip, _)) = endpoint(f, End::Client) {

@@ -242,6 +242,8 @@ pub struct Current {
     pub fd: Option<Rc<Fd>>,
     /// Falco's `evt.num` of the event.
     pub num: u64,
+    /// The event changed the name of its fd (bind, connect, a first datagram).
+    pub name_changed: bool,
 }
 
 /// The whole state.
@@ -615,7 +617,14 @@ impl State {
     fn update_fd(&mut self, tid: i64, num: i64, f: impl FnOnce(&mut Fd)) {
         let pid = self.pid_of(tid);
         if let Some(fd) = self.fds.get_mut(&pid).and_then(|t| t.get_mut(&num)) {
-            f(Rc::make_mut(fd));
+            let fd = Rc::make_mut(fd);
+            let before = fd.name.len();
+            let old_name = std::mem::take(&mut fd.name);
+            fd.name.clone_from(&old_name);
+            f(fd);
+            if fd.name.len() != before || fd.name != old_name {
+                self.current.name_changed = true;
+            }
         }
     }
 
