@@ -2,7 +2,7 @@
 //! parsed to the type they are compared with.
 //!
 //! This tree is the engine's own, built from the checker's typed expression by
-//! [`crate::program`]. Nothing in this module depends on the checker, so the interpreter keeps
+//! `lanner-lower`. Nothing in this module depends on the checker, so the interpreter keeps
 //! working unchanged when the typed program moves to a crate shared by compiler and runtime.
 
 use std::net::IpAddr;
@@ -52,7 +52,7 @@ pub enum Matching {
 /// A field reference, as handed to [`crate::Fields::get`].
 #[derive(Clone, Debug)]
 pub struct FieldRef {
-    /// The field's index in its [`crate::program::Condition::fields`] table: equal references
+    /// The field's index in its `lanner_lower::Condition::fields` table: equal references
     /// (same field, same argument) share one slot, so a source can compile an accessor per
     /// slot once and index it per event instead of looking fields up by name.
     pub slot: usize,

@@ -6,8 +6,8 @@
 //! still does not allocate per event except where a transformer builds a new value or a
 //! field-to-field comparison copies its right side.
 //!
-//! - [`program::lower`] turns the checker's typed condition into the engine's tree ([`ir`]);
-//!   it is the only place that knows the checker's types.
+//! - The engine's tree ([`ir`]) is produced on the compiler's side (`lanner-lower` lowers the
+//!   checker's typed condition into it), so the runtime needs no front end.
 //! - [`eval::eval`] evaluates a tree against a [`Fields`] source: short-circuit `and`/`or`,
 //!   `not`, a missing value makes a check false (even `!=`), ancestor fields match if any
 //!   ancestor does, `fd.ip`/`fd.port`/`fd.proto`/`fd.net` if either endpoint does.
@@ -16,7 +16,7 @@
 //!   functions, each tested on its own.
 //!
 //! ```
-//! use lanner_engine::{Fields, FieldRef, eval, program};
+//! use lanner_engine::{Fields, FieldRef, eval};
 //! use lanner_state::value::Value;
 //! use lanner_syntax::{FileId, condition::{self, OffsetMap}};
 //!
@@ -30,7 +30,7 @@
 //! let map = OffsetMap { file: FileId(0), base: 0 };
 //! let (ast, _) = condition::parse("proc.name in (sh, bash) and not fd.name exists", &map, 100);
 //! let checked = lanner_check::typeck::check(&ast);
-//! let condition = program::lower(&checked.expr);
+//! let condition = lanner_lower::lower(&checked.expr);
 //! assert!(eval(&condition.expr, &mut Event));
 //! ```
 
@@ -49,7 +49,6 @@ pub mod eval;
 pub mod glob;
 pub mod ir;
 pub mod ops;
-pub mod program;
 pub mod state;
 pub mod transform;
 

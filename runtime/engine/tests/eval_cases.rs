@@ -23,7 +23,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use lanner_check::typeck::{self, Options};
-use lanner_engine::{FieldRef, Fields, eval, program};
+use lanner_engine::{FieldRef, Fields, eval};
+use lanner_lower as program;
 use lanner_schema::{
     ArgForm, ArgPresence, ArgSpec, Deprecation, FieldClass, FieldFlags, FieldInfo, FieldType,
     FilterCheck, PrintFormat, Provider,

@@ -21,8 +21,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use lanner_engine::eval;
-use lanner_engine::program::Lowering;
 use lanner_engine::state::Accessors;
+use lanner_lower::Lowering;
 use lanner_state::{ContainerMatcher, Replay};
 use lanner_syntax::FileId;
 use lanner_syntax::condition::{self, OffsetMap, RULE_MAX_DEPTH};

@@ -23,8 +23,8 @@ use std::path::{Path, PathBuf};
 
 use lanner_check::driver::check_sources;
 use lanner_engine::eval;
-use lanner_engine::program::Lowering;
 use lanner_engine::state::Accessors;
+use lanner_lower::Lowering;
 use lanner_state::{ContainerMatcher, Replay};
 
 fn shared() -> PathBuf {

@@ -474,20 +474,24 @@ impl Checker<'_> {
                 TRhs::Operand(rhs)
             }
             Some(Rhs::Value(v)) if op.takes_list() || modifier.is_some() => {
-                let item = self.constant(&lhs, op, &v.text, v.span)?;
+                let item = self.constant(&lhs, op, &v.text, v.as_bytes(), v.span)?;
                 TRhs::List(vec![item], v.span)
             }
-            Some(Rhs::Value(v)) => TRhs::Value(self.constant(&lhs, op, &v.text, v.span)?),
+            Some(Rhs::Value(v)) => {
+                TRhs::Value(self.constant(&lhs, op, &v.text, v.as_bytes(), v.span)?)
+            }
             Some(Rhs::Ident(id)) if op.takes_list() || modifier.is_some() => {
-                let item = self.constant(&lhs, op, &id.name, id.span)?;
+                let item = self.constant(&lhs, op, &id.name, id.name.as_bytes(), id.span)?;
                 TRhs::List(vec![item], id.span)
             }
-            Some(Rhs::Ident(id)) => TRhs::Value(self.constant(&lhs, op, &id.name, id.span)?),
+            Some(Rhs::Ident(id)) => {
+                TRhs::Value(self.constant(&lhs, op, &id.name, id.name.as_bytes(), id.span)?)
+            }
             Some(Rhs::List(values, span)) => {
                 let mut items = Vec::with_capacity(values.len());
                 let mut ok = true;
                 for v in values {
-                    match self.constant(&lhs, op, &v.text, v.span) {
+                    match self.constant(&lhs, op, &v.text, v.as_bytes(), v.span) {
                         Some(c) => items.push(c),
                         None => ok = false,
                     }
@@ -627,6 +631,7 @@ impl Checker<'_> {
         lhs: &TOperand,
         op: Operator,
         text: &str,
+        bytes: &[u8],
         span: FileSpan,
     ) -> Option<Const> {
         let lt = lhs.value_type();
@@ -685,7 +690,7 @@ impl Checker<'_> {
                     }
                 }
             }
-            _ => self.typed_value(&target, lt, text, span)?,
+            _ => self.typed_value(&target, lt, text, bytes, span)?,
         };
         self.value_warnings(text, span);
         if let Some(f) = lhs.as_field()
@@ -733,6 +738,7 @@ impl Checker<'_> {
         target: &str,
         lt: ValueType,
         text: &str,
+        bytes: &[u8],
         span: FileSpan,
     ) -> Option<Lit> {
         let shown = text.escape_debug().to_string();
@@ -811,9 +817,10 @@ impl Checker<'_> {
                 if !self.no_nul(text, span, lt) {
                     return None;
                 }
-                Some(Lit::Str(text.to_owned()))
+                // The exact bytes: `"\xff"` must match a 0xff byte, not U+FFFD.
+                Some(Lit::Str(bytes.to_vec()))
             }
-            TypeCategory::Buffer => Some(Lit::Bytes(text.as_bytes().to_vec())),
+            TypeCategory::Buffer => Some(Lit::Bytes(bytes.to_vec())),
             // INVARIANT: the operator check lets only `exists` through for these types, and
             // `exists` has no value; reaching here means the tables disagree, which is
             // reported rather than trusted.

@@ -21,8 +21,9 @@ pub enum Lit {
     Ip(IpAddr),
     /// A CIDR network, as written (host bits are not cleared).
     Net(IpNet),
-    /// Text for string fields, `glob`/`iglob` patterns and `pmatch` paths.
-    Str(String),
+    /// Text for string fields, `glob`/`iglob` patterns and `pmatch` paths, as bytes: paths and
+    /// `\xHH` escapes need not be UTF-8.
+    Str(Vec<u8>),
     /// Bytes: verbatim for BYTEBUF fields, hex-decoded for `bcontains`/`bstartswith`.
     Bytes(Vec<u8>),
     /// A validated `regex` pattern, anchored at both ends as RE2's full match is.
@@ -142,7 +143,7 @@ impl fmt::Display for Lit {
             Lit::Bool(b) => write!(f, "{b}"),
             Lit::Ip(ip) => write!(f, "ip:{ip}"),
             Lit::Net(net) => write!(f, "net:{net}"),
-            Lit::Str(s) => write!(f, "{s:?}"),
+            Lit::Str(s) => write!(f, "{:?}", String::from_utf8_lossy(s)),
             Lit::Bytes(bytes) => {
                 f.write_str("x\"")?;
                 for b in bytes {

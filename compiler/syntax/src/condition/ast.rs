@@ -277,9 +277,19 @@ pub enum TrArg {
 /// A string or number as written in the condition, unescaped.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Value {
+    /// The value as text (with U+FFFD for bytes that are not UTF-8).
     pub text: String,
     pub span: FileSpan,
     pub quoted: bool,
+    /// The exact bytes, only when an `\xHH` escape made them something other than UTF-8.
+    pub bytes: Option<Vec<u8>>,
+}
+
+impl Value {
+    /// The exact bytes of the value.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.as_deref().unwrap_or(self.text.as_bytes())
+    }
 }
 
 /// The right-hand side of a binary check.

@@ -32,6 +32,8 @@ pub struct ArgTok {
 pub struct Lit {
     pub text: String,
     pub quoted: bool,
+    /// The exact bytes, when an `\xHH` escape made the value something other than UTF-8.
+    pub bytes: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -385,7 +387,7 @@ impl<'a> Lexer<'a> {
 
     /// Reads a quoted string starting at the quote at `self.pos`. On success returns the
     /// unescaped text and advances past the closing quote.
-    fn quoted(&mut self) -> Result<String, Box<Diagnostic>> {
+    fn quoted(&mut self) -> Result<(String, Option<Vec<u8>>), Box<Diagnostic>> {
         let start = self.pos;
         let bytes = self.src.as_bytes();
         let quote = bytes.get(start).copied().unwrap_or(b'"');
@@ -421,7 +423,14 @@ impl<'a> Lexer<'a> {
             )
         })?;
         self.pos = close + 1;
-        Ok(value)
+        // Keep the exact bytes only when they are not text: `\xff` must match a 0xff byte.
+        Ok(match String::from_utf8(value) {
+            Ok(text) => (text, None),
+            Err(e) => {
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                (text, Some(e.into_bytes()))
+            }
+        })
     }
 
     /// After a field name or a transformer's `)`: a glued `[arg]`.
@@ -434,7 +443,7 @@ impl<'a> Lexer<'a> {
         let (value, start) = match self.peek() {
             Some(b'"' | b'\'') => {
                 let s = self.pos;
-                (self.quoted()?, s)
+                (self.quoted()?.0, s)
             }
             _ => {
                 let mut lex = ArgLex::lexer(self.rest());
@@ -767,9 +776,17 @@ impl<'a> Lexer<'a> {
         match self.peek() {
             Some(b'"' | b'\'') => {
                 return match self.quoted() {
-                    Ok(text) => {
+                    Ok((text, bytes)) => {
                         self.after_value();
-                        Some((start, Tok::Str(Lit { text, quoted: true }), self.pos))
+                        Some((
+                            start,
+                            Tok::Str(Lit {
+                                text,
+                                quoted: true,
+                                bytes,
+                            }),
+                            self.pos,
+                        ))
                     }
                     Err(d) => self.fail(start, 1, *d),
                 };
@@ -801,6 +818,7 @@ impl<'a> Lexer<'a> {
             Tok::Str(Lit {
                 text: word.to_string(),
                 quoted: false,
+                bytes: None,
             }),
             end,
         ))
@@ -933,9 +951,17 @@ impl<'a> Lexer<'a> {
             Some(b')') if first => return self.close_list(start),
             Some(b'"' | b'\'') => {
                 return match self.quoted() {
-                    Ok(text) => {
+                    Ok((text, bytes)) => {
                         self.mode = Mode::ListSep;
-                        Some((start, Tok::Str(Lit { text, quoted: true }), self.pos))
+                        Some((
+                            start,
+                            Tok::Str(Lit {
+                                text,
+                                quoted: true,
+                                bytes,
+                            }),
+                            self.pos,
+                        ))
                     }
                     Err(d) => self.fail(start, 1, *d),
                 };
@@ -952,6 +978,7 @@ impl<'a> Lexer<'a> {
                 Tok::Str(Lit {
                     text,
                     quoted: false,
+                    bytes: None,
                 }),
                 self.pos,
             ));
@@ -1131,9 +1158,17 @@ impl<'a> Lexer<'a> {
         match self.peek() {
             Some(b'"' | b'\'') => {
                 return match self.quoted() {
-                    Ok(text) => {
+                    Ok((text, bytes)) => {
                         self.mode = self.sep_mode();
-                        Some((start, Tok::Str(Lit { text, quoted: true }), self.pos))
+                        Some((
+                            start,
+                            Tok::Str(Lit {
+                                text,
+                                quoted: true,
+                                bytes,
+                            }),
+                            self.pos,
+                        ))
                     }
                     Err(d) => self.fail(start, 1, *d),
                 };
@@ -1395,7 +1430,7 @@ impl Iterator for Lexer<'_> {
 /// Decodes Falco's escapes in the raw text between the quotes. On failure returns the offset
 /// and length of the bad escape in `raw`, a message and a help text.
 #[allow(clippy::type_complexity)]
-pub fn unescape(raw: &str, quote: u8) -> Result<String, (usize, usize, String, String)> {
+pub fn unescape(raw: &str, quote: u8) -> Result<Vec<u8>, (usize, usize, String, String)> {
     let bytes = raw.as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -1460,9 +1495,5 @@ pub fn unescape(raw: &str, quote: u8) -> Result<String, (usize, usize, String, S
         };
         return Err((i, shown.len().max(1), msg, help));
     }
-    Ok(match String::from_utf8(out) {
-        Ok(s) => s,
-        // A `\xHH` escape produced bytes that are not UTF-8; keep what can be kept.
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    })
+    Ok(out)
 }

@@ -1,15 +1,14 @@
 //! The bridge from the checker's typed expression ([`lanner_check::typeck::TExpr`]) to the
-//! engine's own tree ([`crate::ir`]).
+//! engine's own tree ([`lanner_engine::ir`]).
 //!
-//! This is the only module of the engine that depends on `lanner-check`. That dependency is
-//! temporary: the typed program is meant to move to a crate shared by the compiler and the
-//! runtime, and when it does, only this adapter changes (or disappears, if the shared crate
-//! carries what `ir` holds). Everything else in the engine works on `ir` and on the schema.
+//! It lives on the compiler's side so that the runtime needs no front end: the engine knows
+//! only its own tree and the field schema. The bundle that `rulec build` will write carries
+//! what this crate produces.
 
 use lanner_check::typeck::{Const, Lit as TLit, TCheck, TExpr, TField, TOperand, TRhs, TTrArg};
 use lanner_schema::Operator;
 
-use crate::ir::{Arg, Check, Expr, FieldRef, Lit, Matching, Operand, Rhs, Transform};
+use lanner_engine::ir::{Arg, Check, Expr, FieldRef, Lit, Matching, Operand, Rhs, Transform};
 
 /// The fields whose comparison looks at both endpoints of a socket (Falco's `compare_ip`,
 /// `compare_port` and `compare_net`).
@@ -138,7 +137,7 @@ fn lower_const(c: &Const) -> Lit {
         TLit::Bool(v) => Lit::Bool(*v),
         TLit::Ip(ip) => Lit::Ip(*ip),
         TLit::Net(net) => Lit::Net(net.addr, net.prefix),
-        TLit::Str(s) => Lit::Str(s.as_bytes().into()),
+        TLit::Str(s) => Lit::Str(s.as_slice().into()),
         TLit::Bytes(b) => Lit::Bytes(b.as_slice().into()),
         TLit::Regex(p) => Lit::Regex(p.regex().clone()),
     }
