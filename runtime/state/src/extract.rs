@@ -55,6 +55,8 @@ enum Kind {
     EvtIsOpenExec,
     EvtSource,
     EvtCpu,
+    EvtCategory,
+    EvtIsIo(u32),
     EvtFailed,
     ProcName,
     ProcPid,
@@ -184,6 +186,10 @@ impl Accessor {
             "evt.is_open_write" => Kind::EvtIsOpenWrite,
             "evt.is_open_exec" => Kind::EvtIsOpenExec,
             "evt.source" => Kind::EvtSource,
+            "evt.category" => Kind::EvtCategory,
+            "evt.is_io" => Kind::EvtIsIo(EventFlags::READS_FROM_FD | EventFlags::WRITES_TO_FD),
+            "evt.is_io_read" => Kind::EvtIsIo(EventFlags::READS_FROM_FD),
+            "evt.is_io_write" => Kind::EvtIsIo(EventFlags::WRITES_TO_FD),
             "evt.cpu" => Kind::EvtCpu,
             "evt.failed" => Kind::EvtFailed,
             "proc.name" => Kind::ProcName,
@@ -331,6 +337,10 @@ impl Accessor {
                     && open_mode(ev).is_some_and(|m| m & 0o111 != 0),
             )),
             Kind::EvtSource => Some(Value::str("syscall")),
+            Kind::EvtCategory => Some(Value::str(category(ev, fd()))),
+            Kind::EvtIsIo(mask) => Some(Value::Bool(
+                ev.info().is_some_and(|i| i.flags.0 & mask != 0),
+            )),
             Kind::EvtCpu => Some(Value::Int(i64::from(ev.cpu()))),
             Kind::ProcName => thread().map(|t| bytes(&t.comm)),
             Kind::ProcPid => thread().map(|t| Value::Int(t.pid)),
@@ -667,6 +677,48 @@ fn open_flags(ev: &Event<'_>) -> Option<u32> {
     match ev.decode(i).ok()? {
         ParamValue::Flags { bits, .. } => Some(bits),
         _ => None,
+    }
+}
+
+/// `evt.category`: the event's category; I/O events take it from their fd's type.
+fn category(ev: &Event<'_>, fd: Option<&Fd>) -> &'static str {
+    let Some(info) = ev.info() else {
+        return "unknown";
+    };
+    match info.category.kind() & !0x100 {
+        1 => "other",
+        2 => "file",
+        3 => "net",
+        4 => "IPC",
+        5 => "memory",
+        6 => "process",
+        7 => "sleep",
+        8 => "system",
+        9 => "signal",
+        10 => "user",
+        11 => "time",
+        12 => "processing",
+        32..=34 => match fd.map(|f| f.kind) {
+            Some(fd_type::FILE | fd_type::FILE_V2 | fd_type::DIRECTORY) => "file",
+            Some(
+                fd_type::IPV4_SOCK
+                | fd_type::IPV6_SOCK
+                | fd_type::IPV4_SERVSOCK
+                | fd_type::IPV6_SERVSOCK,
+            ) => "net",
+            Some(
+                fd_type::FIFO
+                | fd_type::UNIX_SOCK
+                | fd_type::EVENT
+                | fd_type::SIGNALFD
+                | fd_type::INOTIFY,
+            ) => "IPC",
+            _ => "unknown",
+        },
+        64 => "wait",
+        128 => "scheduler",
+        _ if info.category.is_internal() => "internal",
+        _ => "unknown",
     }
 }
 

@@ -618,11 +618,9 @@ impl State {
         let pid = self.pid_of(tid);
         if let Some(fd) = self.fds.get_mut(&pid).and_then(|t| t.get_mut(&num)) {
             let fd = Rc::make_mut(fd);
-            let before = fd.name.len();
-            let old_name = std::mem::take(&mut fd.name);
-            fd.name.clone_from(&old_name);
+            let old_name = fd.name.clone();
             f(fd);
-            if fd.name.len() != before || fd.name != old_name {
+            if fd.name != old_name {
                 self.current.name_changed = true;
             }
         }
