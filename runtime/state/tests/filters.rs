@@ -229,6 +229,7 @@ fn single_comparisons_match_falco() {
     }
     let mut checked = 0;
     let mut matched = 0;
+    let mut fields = BTreeSet::new();
     let mut failures = Vec::new();
     let mut captures: Vec<_> = by_capture.keys().cloned().collect();
     captures.sort();
@@ -258,6 +259,7 @@ fn single_comparisons_match_falco() {
         for ((line, c, want), got) in cases.iter().zip(&ours) {
             checked += 1;
             matched += want.len();
+            fields.insert(c.acc.field().name);
             let diff: Vec<u64> = want.symmetric_difference(got).copied().collect();
             if diff.is_empty() {
                 continue;
@@ -280,6 +282,7 @@ fn single_comparisons_match_falco() {
         }
     }
     println!("{checked} (capture, expression) pairs checked, {matched} Falco matches");
+    println!("fields: {fields:?}");
     assert!(
         matched > 10_000,
         "too few matches ({matched}) for a meaningful check"
