@@ -728,6 +728,31 @@ impl State {
             {
                 self.parse_new_fd(ev, fd_type::BPF, b"")
             }
+            "open_by_handle_at" if exit => {
+                let path = param_bytes(ev, "path").unwrap_or_default().to_vec();
+                self.parse_new_fd(ev, fd_type::FILE, &path)
+            }
+            "capset" if exit && param_i64(ev, "res") == Some(0) => {
+                if let Some(t) = self.threads.get_mut(&tid) {
+                    for (name, slot) in [
+                        ("cap_inheritable", &mut t.cap_inheritable),
+                        ("cap_permitted", &mut t.cap_permitted),
+                        ("cap_effective", &mut t.cap_effective),
+                    ] {
+                        if let Some(ParamValue::Uint64(v)) = param(ev, name) {
+                            *slot = v;
+                        }
+                    }
+                }
+            }
+            // setsid returns the new session id (the caller's pid).
+            "setsid" if exit => {
+                if let (Some(sid), Some(t)) = (param_i64(ev, "res"), self.threads.get_mut(&tid))
+                    && sid > 0
+                {
+                    t.sid = sid;
+                }
+            }
             "chdir" if exit => self.parse_chdir(ev),
             "fchdir" if exit => self.parse_fchdir(ev),
             "setuid" | "setresuid" | "setreuid" if exit => self.parse_setuid(ev),

@@ -169,3 +169,36 @@ fn folding_source_delivers_falco_events() {
     // oracle-falco/events_totals.tsv: 303 delivered, largest evt.num 307.
     assert_eq!((n, last), (303, 307));
 }
+
+/// `proc.aname` without index lists every ancestor, parent first, consistent with the indexed
+/// forms, and renders space-separated.
+#[test]
+fn ancestor_list_matches_indexed_fields() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/scap/captures/cat_write.scap");
+    let compile = |f: &str| Accessor::compile(&lanner_schema::resolve_text(f).unwrap()).unwrap();
+    let (list, a1, a2, apid1, ppid) = (
+        compile("proc.aname"),
+        compile("proc.aname[1]"),
+        compile("proc.aname[2]"),
+        compile("proc.apid[1]"),
+        compile("proc.ppid"),
+    );
+    let mut checked = 0;
+    lanner_state::Replay::run_file(&path, ContainerMatcher::falco(), |ev, st, num| {
+        if num != 137 {
+            return;
+        }
+        let Some(Value::List(items)) = list.extract(ev, st) else {
+            panic!("no ancestors at evt.num 137");
+        };
+        assert_eq!(Some(&items[0]), a1.extract(ev, st).as_ref());
+        assert_eq!(Some(&items[1]), a2.extract(ev, st).as_ref());
+        assert_eq!(apid1.extract(ev, st), ppid.extract(ev, st));
+        let text = render(list.field(), Some(&Value::List(items.clone())));
+        assert!(text.starts_with("bash "), "{text}");
+        checked += 1;
+    })
+    .unwrap();
+    assert_eq!(checked, 1);
+}
