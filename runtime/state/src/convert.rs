@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 
 use lanner_event::table::{EventFlags, TableVersion};
-use lanner_event::{Direction, Event, EventHeader, EventSource, OwnedEvent};
+use lanner_event::{Direction, Event, EventHeader, EventSource};
 
 use crate::idmap::IdMap;
 
@@ -107,55 +107,22 @@ fn is_initial_meta(id: u16) -> bool {
     matches!(id, 228 | 272 | 324 | 354 | 356 | 358 | 360)
 }
 
-/// The push-style converter: feed it raw events in file order, read back the folded one.
-pub struct Folder {
-    upgrades: Upgrades,
-    pending: IdMap<i64, OwnedEvent>,
-    num: u64,
-    at_start: bool,
-    // The current event, rebuilt in these buffers so that it can outlive the input borrow.
+/// One event's header, lengths and values in reusable buffers.
+#[derive(Debug, Default)]
+struct Buf {
     header: EventHeader,
     wide: bool,
     lens: Vec<u8>,
     values: Vec<u8>,
+    // For stored enters: whether the buffer holds an enter not yet consumed by its exit.
+    valid: bool,
 }
 
-impl Default for Folder {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Folder {
-    /// A converter at the start of a capture.
-    pub fn new() -> Self {
-        Folder {
-            upgrades: Upgrades::build(),
-            pending: IdMap::default(),
-            num: 0,
-            at_start: true,
-            header: EventHeader::default(),
-            wide: false,
-            lens: Vec::new(),
-            values: Vec::new(),
-        }
-    }
-
-    /// Forgets pending enters and the "start of file" status (a new section starts), but keeps
-    /// counting event numbers as libsinsp does.
-    pub fn new_section(&mut self) {
-        self.pending.clear();
-        self.at_start = true;
-    }
-
-    /// The last event number handed out.
-    pub fn last_num(&self) -> u64 {
-        self.num
-    }
-
-    fn next_num(&mut self) -> u64 {
-        self.num += 1;
-        self.num
+impl Buf {
+    fn event(&self) -> Option<Event<'_>> {
+        // `lens` and `values` are always written together from one event's parameters (or
+        // rebuilt with matching lengths), so this only fails if that pairing is broken.
+        Event::from_parts(self.header, self.wide, &self.lens, &self.values).ok()
     }
 
     fn copy_in(&mut self, ev: &Event<'_>) {
@@ -167,10 +134,22 @@ impl Folder {
         for raw in ev.raw_params() {
             self.values.extend_from_slice(raw);
         }
+        self.valid = true;
     }
 
-    /// Rebuilds the current event as `target`, taking each parameter of the target schema by
-    /// name from `exit`, then from `enter`, else leaving it empty.
+    fn push_param(&mut self, raw: &[u8]) {
+        if self.wide {
+            let len = u32::try_from(raw.len()).unwrap_or(u32::MAX);
+            self.lens.extend_from_slice(&len.to_le_bytes());
+        } else {
+            let len = u16::try_from(raw.len()).unwrap_or(u16::MAX);
+            self.lens.extend_from_slice(&len.to_le_bytes());
+        }
+        self.values.extend_from_slice(raw);
+    }
+
+    /// Rebuilds this buffer as event `target`, taking each parameter of the target schema by
+    /// name from `exit`, then from `enter`, else a default.
     fn rebuild(&mut self, exit: &Event<'_>, enter: Option<&Event<'_>>, target: u16) {
         let Some(info) = TableVersion::Current.event(target) else {
             self.copy_in(exit);
@@ -180,6 +159,7 @@ impl Folder {
         header.event_type = target;
         self.header = header;
         self.wide = info.large_payload();
+        self.valid = true;
         self.lens.clear();
         self.values.clear();
         let exit_info = exit.info();
@@ -227,16 +207,52 @@ impl Folder {
             self.push_param(raw);
         }
     }
+}
 
-    fn push_param(&mut self, raw: &[u8]) {
-        if self.wide {
-            let len = u32::try_from(raw.len()).unwrap_or(u32::MAX);
-            self.lens.extend_from_slice(&len.to_le_bytes());
-        } else {
-            let len = u16::try_from(raw.len()).unwrap_or(u16::MAX);
-            self.lens.extend_from_slice(&len.to_le_bytes());
+/// The push-style converter: feed it raw events in file order, read back the folded one.
+pub struct Folder {
+    upgrades: Upgrades,
+    // Stored enters per thread; buffers are reused, `valid` says whether one is pending.
+    pending: IdMap<i64, Buf>,
+    num: u64,
+    at_start: bool,
+    // The current event, rebuilt here so that it can outlive the input borrow.
+    out: Buf,
+}
+
+impl Default for Folder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Folder {
+    /// A converter at the start of a capture.
+    pub fn new() -> Self {
+        Folder {
+            upgrades: Upgrades::build(),
+            pending: IdMap::default(),
+            num: 0,
+            at_start: true,
+            out: Buf::default(),
         }
-        self.values.extend_from_slice(raw);
+    }
+
+    /// Forgets pending enters and the "start of file" status (a new section starts), but keeps
+    /// counting event numbers as libsinsp does.
+    pub fn new_section(&mut self) {
+        self.pending.clear();
+        self.at_start = true;
+    }
+
+    /// The last event number handed out.
+    pub fn last_num(&self) -> u64 {
+        self.num
+    }
+
+    fn next_num(&mut self) -> u64 {
+        self.num += 1;
+        self.num
     }
 
     /// Takes one raw event and decides what Falco makes of it. When the decision says
@@ -262,9 +278,9 @@ impl Folder {
                     .event(id | 1)
                     .is_some_and(|x| !x.is_unused());
                 if has_exit && id != DROP_E {
-                    self.pending.insert(ev.tid(), ev.to_owned_event());
+                    self.pending.entry(ev.tid()).or_default().copy_in(ev);
                     if enter_is_numbered(info.name) {
-                        self.copy_in(ev);
+                        self.out.copy_in(ev);
                         let num = self.next_num();
                         return Decision {
                             parsed: true,
@@ -276,9 +292,9 @@ impl Folder {
                 }
                 let target = self.upgrades.newest(id);
                 if target != id {
-                    self.rebuild(ev, None, target);
+                    self.out.rebuild(ev, None, target);
                 } else {
-                    self.copy_in(ev);
+                    self.out.copy_in(ev);
                 }
                 let num = self.next_num();
                 Decision {
@@ -289,19 +305,23 @@ impl Folder {
             }
             Direction::Exit => {
                 let old = info.flags.contains(EventFlags::OLD_VERSION);
-                let enter = self.pending.remove(&ev.tid());
-                let enter = enter.filter(|e| e.header().event_type | 1 == id);
+                // The stored enter of this thread is consumed by this exit whether or not it
+                // matches (a mismatch means the enter's own exit was never recorded).
+                let enter = self.pending.get_mut(&ev.tid()).and_then(|b| {
+                    let matching = b.valid && b.header.event_type | 1 == id;
+                    b.valid = false;
+                    if matching { b.event() } else { None }
+                });
                 if info.flags.contains(EventFlags::CONVERTER_MANAGED) || old {
                     let target = self.upgrades.newest(id);
                     let full = info.params.len() == ev.nparams();
                     if target == id && full && enter.is_none() {
-                        self.copy_in(ev);
+                        self.out.copy_in(ev);
                     } else {
-                        let enter_ev = enter.as_ref().map(OwnedEvent::as_event);
-                        self.rebuild(ev, enter_ev.as_ref(), target);
+                        self.out.rebuild(ev, enter.as_ref(), target);
                     }
                 } else {
-                    self.copy_in(ev);
+                    self.out.copy_in(ev);
                 }
                 let num = self.next_num();
                 Decision {
@@ -315,9 +335,7 @@ impl Folder {
 
     /// The event of the last `parsed` decision.
     pub fn current(&self) -> Option<Event<'_>> {
-        // `lens` and `values` are always written together from one event's parameters (or
-        // rebuilt with matching lengths), so this only fails if that pairing is broken.
-        Event::from_parts(self.header, self.wide, &self.lens, &self.values).ok()
+        self.out.event()
     }
 }
 
