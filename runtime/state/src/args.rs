@@ -134,7 +134,7 @@ fn flags(value: u32, table: Option<&str>, is_enum: bool, out: &mut Vec<u8>) {
 }
 
 /// `YYYY-MM-DD HH:MM:SS.nnnnnnnnn` (UTC) for a time in ns since the epoch.
-fn abstime(ns: u64) -> String {
+pub(crate) fn abstime(ns: u64) -> String {
     let secs = ns / 1_000_000_000;
     let frac = ns % 1_000_000_000;
     let days = (secs / 86_400) as i64;

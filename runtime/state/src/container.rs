@@ -66,6 +66,12 @@ impl ContainerMatcher {
 
     /// The short (12-digit) container id of a path, if it names a container.
     pub fn match_path(&self, path: &[u8]) -> Option<String> {
+        self.match_full(path)
+            .map(|full| full.chars().take(12).collect())
+    }
+
+    /// The full container id (32 or 64 hex digits) of a path, if it names a container.
+    pub fn match_full(&self, path: &[u8]) -> Option<String> {
         if !self.enabled {
             return None;
         }
@@ -80,8 +86,7 @@ impl ContainerMatcher {
         if !self.id_lengths.contains(&comp.len()) || !comp.iter().all(u8::is_ascii_hexdigit) {
             return None;
         }
-        let short = comp.get(..12)?;
-        Some(String::from_utf8_lossy(short).into_owned())
+        Some(String::from_utf8_lossy(comp).into_owned())
     }
 
     /// The container id of a process with these cgroups, `""` for the host.

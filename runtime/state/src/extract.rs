@@ -128,6 +128,31 @@ enum Kind {
     ContainerImageRepository,
     ContainerImage,
     ContainerPrivileged,
+    ContainerImageTag,
+    ContainerLabel(Option<String>),
+    ContainerFullId,
+    EvtRawtimeS,
+    EvtRawtimeNs,
+    EvtTimeS,
+    EvtDatetime,
+    EvtDatetimeS,
+    EvtTimeIso8601,
+    EvtTypeIs(TypeTest),
+    SyscallType,
+    EvtIsOpenCreate,
+    EvtIsWait,
+    EvtIsSyslog,
+    EvtBuflen,
+    EvtIoDir,
+    ProcPvpid,
+    ProcFdlimit,
+    ProcPgid,
+    ProcIsSidLeader,
+    ProcIsPgidLeader,
+    ProcNthreads,
+    ProcNchilds,
+    ThreadIsmain,
+    ThreadCgroup(String),
     /// Container fields the capture cannot supply (mounts, start time): always `<NA>`.
     ContainerUnknown,
     K8sLabel(&'static str),
@@ -135,6 +160,13 @@ enum Kind {
     /// Host names of addresses: Falco resolves none in replay.
     FdHostName,
     FdNet(NetEnd),
+}
+
+/// The argument of `evt.type.is`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TypeTest {
+    Name(String),
+    Number(u32),
 }
 
 /// Which endpoint an `fd.*net` field tests.
@@ -270,6 +302,42 @@ impl Accessor {
             "container.image.repository" => Kind::ContainerImageRepository,
             "container.image" => Kind::ContainerImage,
             "container.privileged" => Kind::ContainerPrivileged,
+            "container.image.tag" => Kind::ContainerImageTag,
+            "container.label" => Kind::ContainerLabel(match &f.arg {
+                Some(FieldArg::Key(k)) => Some(k.clone()),
+                _ => None,
+            }),
+            "container.labels" => Kind::ContainerLabel(None),
+            "container.full_id" => Kind::ContainerFullId,
+            "evt.rawtime.s" => Kind::EvtRawtimeS,
+            "evt.rawtime.ns" => Kind::EvtRawtimeNs,
+            "evt.time.s" => Kind::EvtTimeS,
+            "evt.datetime" => Kind::EvtDatetime,
+            "evt.datetime.s" => Kind::EvtDatetimeS,
+            "evt.time.iso8601" => Kind::EvtTimeIso8601,
+            "evt.type.is" => Kind::EvtTypeIs(match &f.arg {
+                Some(FieldArg::EventNumber(n)) => TypeTest::Number(*n),
+                Some(FieldArg::EventName(n)) => TypeTest::Name(n.clone()),
+                _ => TypeTest::Name(String::new()),
+            }),
+            "syscall.type" => Kind::SyscallType,
+            "evt.is_open_create" => Kind::EvtIsOpenCreate,
+            "evt.is_wait" => Kind::EvtIsWait,
+            "evt.is_syslog" => Kind::EvtIsSyslog,
+            "evt.buflen" => Kind::EvtBuflen,
+            "evt.io_dir" => Kind::EvtIoDir,
+            "proc.pvpid" => Kind::ProcPvpid,
+            "proc.fdlimit" => Kind::ProcFdlimit,
+            "proc.pgid" => Kind::ProcPgid,
+            "proc.is_sid_leader" => Kind::ProcIsSidLeader,
+            "proc.is_pgid_leader" => Kind::ProcIsPgidLeader,
+            "proc.nthreads" => Kind::ProcNthreads,
+            "proc.nchilds" => Kind::ProcNchilds,
+            "thread.ismain" => Kind::ThreadIsmain,
+            "thread.cgroup" => Kind::ThreadCgroup(match &f.arg {
+                Some(FieldArg::Subsystem(s)) => s.clone(),
+                _ => String::new(),
+            }),
             "container.mount.dest" | "container.mounts" | "container.start_ts" => {
                 Kind::ContainerUnknown
             }
@@ -525,6 +593,123 @@ impl Accessor {
                 st.container(&t.container_id)?.privileged.map(Value::Bool)
             }
             Kind::ContainerUnknown | Kind::FdHostName => None,
+            Kind::ContainerImageTag => {
+                let t = thread()?;
+                if t.container_id.is_empty() {
+                    return Some(Value::str(""));
+                }
+                let image = &st.container(&t.container_id)?.image;
+                // The tag follows the last ':' after the last '/' (a registry port is not a tag).
+                let last = image.rsplit(|b| *b == b'/').next().unwrap_or(image);
+                Some(match last.iter().rposition(|b| *b == b':') {
+                    Some(i) => bytes(last.get(i + 1..).unwrap_or_default()),
+                    None => Value::str("latest"),
+                })
+            }
+            Kind::ContainerLabel(key) => {
+                let t = thread()?;
+                let c = st.container(&t.container_id)?;
+                match key {
+                    Some(k) => c
+                        .labels
+                        .iter()
+                        .find(|(l, _)| l == k)
+                        .map(|(_, v)| bytes(v.as_bytes())),
+                    None => Some(Value::Str(Cow::Owned(
+                        c.labels
+                            .iter()
+                            .map(|(k, v)| format!("{k}:{v}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                            .into_bytes(),
+                    ))),
+                }
+            }
+            Kind::ContainerFullId => {
+                let t = thread()?;
+                if t.container_id.is_empty() {
+                    return Some(Value::str("host"));
+                }
+                match st.container(&t.container_id) {
+                    Some(c) if !c.id.is_empty() => Some(bytes(c.id.as_bytes())),
+                    _ => st
+                        .container_full_id(&t.cgroups)
+                        .map(|id| Value::Str(Cow::Owned(id.into_bytes()))),
+                }
+            }
+            Kind::EvtRawtimeS => Some(Value::UInt(ev.ts() / 1_000_000_000)),
+            Kind::EvtRawtimeNs => Some(Value::UInt(ev.ts() % 1_000_000_000)),
+            Kind::EvtTimeS => Some(owned(
+                crate::render::time_of_day(ev.ts())
+                    .get(..8)
+                    .unwrap_or_default(),
+            )),
+            Kind::EvtDatetime => Some(owned(&crate::args::abstime(ev.ts()))),
+            Kind::EvtDatetimeS => Some(owned(
+                crate::args::abstime(ev.ts()).get(..19).unwrap_or_default(),
+            )),
+            Kind::EvtTimeIso8601 => {
+                let d = crate::args::abstime(ev.ts()).replacen(' ', "T", 1);
+                Some(owned(&format!("{d}Z")))
+            }
+            Kind::EvtTypeIs(test) => {
+                let yes = match test {
+                    TypeTest::Name(n) => event_name(ev) == n,
+                    TypeTest::Number(n) => u32::from(ev.event_type()) == *n,
+                };
+                Some(Value::UInt(u64::from(yes)))
+            }
+            Kind::SyscallType => ev
+                .info()
+                .filter(|i| i.category.0 & lanner_event::table::Category::SYSCALL != 0)
+                .map(|_| Value::str(event_name(ev))),
+            Kind::EvtIsOpenCreate => Some(Value::Bool(
+                open_flags(ev).is_some_and(|f| f & oflags::F_CREATED != 0),
+            )),
+            Kind::EvtIsWait => Some(Value::Bool(
+                ev.info()
+                    .is_some_and(|i| i.flags.contains(EventFlags::WAITS)),
+            )),
+            Kind::EvtIsSyslog => Some(Value::Bool(
+                ev.info()
+                    .is_some_and(|i| i.flags.contains(EventFlags::WRITES_TO_FD))
+                    && fd().is_some_and(|f| f.name.ends_with(b"/dev/log")),
+            )),
+            Kind::EvtBuflen => {
+                let io = ev.info().is_some_and(|i| {
+                    i.flags.0 & (EventFlags::READS_FROM_FD | EventFlags::WRITES_TO_FD) != 0
+                });
+                let r = rawres(ev)?;
+                (io && r >= 0).then_some(Value::UInt(r as u64))
+            }
+            Kind::EvtIoDir => ev.info().and_then(|i| {
+                if i.flags.contains(EventFlags::READS_FROM_FD) {
+                    Some(Value::str("r"))
+                } else if i.flags.contains(EventFlags::WRITES_TO_FD) {
+                    Some(Value::str("w"))
+                } else {
+                    None
+                }
+            }),
+            Kind::ProcPvpid => thread()
+                .and_then(|t| st.parent(t))
+                .map(|p| Value::Int(p.vpid)),
+            Kind::ProcFdlimit => main().map(|t| Value::Int(t.fdlimit)),
+            Kind::ProcPgid => thread().map(|t| Value::Int(t.pgid)),
+            Kind::ProcIsSidLeader => thread().map(|t| {
+                let pid = if t.vpid > 0 { t.vpid } else { t.pid };
+                Value::Bool(t.sid == pid)
+            }),
+            Kind::ProcIsPgidLeader => thread().map(|t| Value::Bool(t.pgid == t.pid)),
+            Kind::ProcNthreads => main().map(|t| Value::UInt(st.count_threads(t.pid) as u64)),
+            Kind::ProcNchilds => main().map(|t| Value::UInt(st.count_children(t.tid) as u64)),
+            Kind::ThreadIsmain => thread().map(|t| Value::Bool(t.is_main())),
+            Kind::ThreadCgroup(sub) => thread().and_then(|t| {
+                t.cgroups
+                    .iter()
+                    .find(|(k, _)| k.as_slice() == sub.as_bytes())
+                    .map(|(_, v)| bytes(v))
+            }),
             Kind::K8sLabel(key) => {
                 let t = thread()?;
                 let c = st.container(&t.container_id)?;
@@ -576,6 +761,10 @@ pub fn extract<'a>(field: &ResolvedField, ev: &Event<'a>, st: &'a State) -> Opti
 
 fn bytes(b: &[u8]) -> Value<'_> {
     Value::Str(Cow::Borrowed(b))
+}
+
+fn owned(s: &str) -> Value<'static> {
+    Value::Str(Cow::Owned(s.as_bytes().to_vec()))
 }
 
 fn nonzero(v: u64) -> Option<Value<'static>> {

@@ -19,7 +19,7 @@ pub fn render(field: &FieldInfo, value: Option<&Value<'_>>) -> String {
 }
 
 /// `evt.time` in text outputs: `HH:MM:SS.nnnnnnnnn` (UTC, the zone of these machines).
-fn time_of_day(ts: u64) -> String {
+pub(crate) fn time_of_day(ts: u64) -> String {
     let secs = ts / 1_000_000_000;
     let ns = ts % 1_000_000_000;
     let day = secs % 86_400;

@@ -505,6 +505,23 @@ impl State {
         self.fds.get(&pid)?.get(&fd)
     }
 
+    /// Number of threads of process `pid`.
+    pub fn count_threads(&self, pid: i64) -> usize {
+        self.threads.values().filter(|t| t.pid == pid).count()
+    }
+
+    /// Number of known threads whose parent is `tid`.
+    pub fn count_children(&self, tid: i64) -> usize {
+        self.threads.values().filter(|t| t.ptid == tid).count()
+    }
+
+    /// The full container id of these cgroups, as the matcher finds it.
+    pub fn container_full_id(&self, cgroups: &[(Vec<u8>, Vec<u8>)]) -> Option<String> {
+        cgroups
+            .iter()
+            .find_map(|(_, path)| self.matcher.match_full(path))
+    }
+
     /// Number of known threads.
     pub fn thread_count(&self) -> usize {
         self.threads.len()

@@ -144,6 +144,13 @@ fn converter_folds_enter_into_exit() {
         get("evt.args"),
         "fd=3(<f>/etc/passwd) name=/etc/passwd flags=1(O_RDONLY) mode=0 dev=<NA> ino=<NA>"
     );
+    assert_eq!(get("evt.type.is.open"), "1");
+    assert_eq!(get("evt.type.is.close"), "0");
+    assert_eq!(get("evt.rawtime.ns"), "000000020");
+    assert_eq!(get("evt.datetime"), "1970-01-01 00:00:00.000000020");
+    assert_eq!(get("evt.time"), "00:00:00.000000020");
+    assert_eq!(get("syscall.type"), "open");
+    assert_eq!(get("thread.ismain"), "false");
     // read enter (6): stored, no number.
     let (l, v, h) = event(30, 7, 6, &[&3i64.to_le_bytes(), &16u32.to_le_bytes()]);
     let d = folder.accept(&Event::from_parts(h, false, &l, &v).unwrap());
