@@ -271,6 +271,11 @@ impl Folder {
         }
         match info.direction {
             Direction::Enter => {
+                // A thread that exits has no syscall to finish: drop its buffer so that the
+                // table does not grow with every thread ever seen on a live system.
+                if info.name == "procexit" {
+                    self.pending.remove(&ev.tid());
+                }
                 // Every syscall enter that has a real exit is folded into it (whether the enter,
                 // the exit or neither carries EF_CONVERTER_MANAGED); only the drop
                 // notification (148) is a genuine enter/exit pair of meta events.
