@@ -112,6 +112,9 @@ fn is_initial_meta(id: u16) -> bool {
 struct Buf {
     header: EventHeader,
     wide: bool,
+    // INVARIANT: `lens` holds one length (4 bytes if `wide`, else 2) per parameter and
+    // `values` exactly the bytes those lengths add up to; every writer appends a length and
+    // its value together, so `Event::from_parts` accepts the pair.
     lens: Vec<u8>,
     values: Vec<u8>,
     // For stored enters: whether the buffer holds an enter not yet consumed by its exit.

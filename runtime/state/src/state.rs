@@ -250,6 +250,9 @@ pub struct Current {
 #[derive(Debug, Default)]
 pub struct State {
     threads: IdMap<i64, Thread>,
+    // INVARIANT: fd tables are keyed by `pid_of(tid)` (the process id, or the thread id for
+    // placeholder threads with pid -1); every insert and lookup goes through `pid_of`, so the
+    // threads of one process share one table.
     /// fd tables by process id.
     fds: IdMap<i64, IdMap<i64, Rc<Fd>>>,
     users: IdMap<u32, User>,
