@@ -582,7 +582,7 @@ impl State {
 
     /// Adds the fds of an fd-list record (they belong to the thread's process).
     pub fn add_fd_info(&mut self, tid: i64, info: &FdInfo<'_>) {
-        let pid = self.threads.get(&tid).map_or(tid, |t| t.pid);
+        let pid = self.pid_of(tid);
         self.fds
             .entry(pid)
             .or_default()
