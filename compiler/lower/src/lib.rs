@@ -9,6 +9,9 @@ use lanner_check::typeck::{Const, Lit as TLit, TCheck, TExpr, TField, TOperand, 
 use lanner_schema::Operator;
 
 use lanner_engine::ir::{Arg, Check, Expr, FieldRef, Lit, Matching, Operand, Rhs, Transform};
+use lanner_engine::ruleset::{Part, Priority, Rule};
+use lanner_syntax::condition::ast::Operand as SynOperand;
+use lanner_syntax::output::OutputToken;
 
 /// The fields whose comparison looks at both endpoints of a socket (Falco's `compare_ip`,
 /// `compare_port` and `compare_net`).
@@ -78,6 +81,16 @@ impl Lowering {
         }
     }
 
+    /// A field read by an output, joining the shared table.
+    pub fn output_field(&mut self, field: lanner_schema::ResolvedField) -> FieldRef {
+        let ty = field.value_type();
+        self.field(&TField {
+            field,
+            ty,
+            span: lanner_syntax::FileSpan::new(lanner_syntax::FileId(0), Default::default()),
+        })
+    }
+
     fn field(&mut self, f: &TField) -> FieldRef {
         // Conditions read a handful of fields, so a linear search is cheaper than hashing
         // (and `ResolvedField` is not `Hash`).
@@ -141,4 +154,113 @@ fn lower_const(c: &Const) -> Lit {
         TLit::Bytes(b) => Lit::Bytes(b.as_slice().into()),
         TLit::Regex(p) => Lit::Regex(p.regex().clone()),
     }
+}
+
+/// How alerts' outputs are built.
+#[derive(Clone, Copy, Debug)]
+pub struct OutputOptions {
+    /// Append the container plugin's suggested fields to every output, as Falco's default
+    /// `suggested_output: true` does.
+    pub suggested_output: bool,
+}
+
+impl Default for OutputOptions {
+    fn default() -> Self {
+        OutputOptions {
+            suggested_output: true,
+        }
+    }
+}
+
+/// The fields Falco's container plugin flags FORMAT_SUGGESTED, appended as
+/// ` name_with_underscores=%field` when `suggested_output` is on.
+pub const SUGGESTED_FIELDS: &[&str] = &[
+    "container.id",
+    "container.name",
+    "container.image.repository",
+    "container.image.tag",
+    "k8s.pod.name",
+    "k8s.ns.name",
+];
+
+fn priority(p: lanner_syntax::rules::Priority) -> Priority {
+    use lanner_syntax::rules::Priority as P;
+    match p {
+        P::Emergency => Priority::Emergency,
+        P::Alert => Priority::Alert,
+        P::Critical => Priority::Critical,
+        P::Error => Priority::Error,
+        P::Warning => Priority::Warning,
+        P::Notice => Priority::Notice,
+        P::Informational => Priority::Informational,
+        P::Debug => Priority::Debug,
+    }
+}
+
+/// The enabled syscall rules of a checked rule set, lowered for the engine: conditions,
+/// event codes and outputs, with one shared field table. Rules whose condition did not check
+/// are left out (their errors are among the checker's diagnostics).
+pub fn compile_rules(
+    checked: &lanner_check::driver::Checked,
+    options: OutputOptions,
+) -> (Vec<Rule>, Vec<FieldRef>) {
+    let mut lowering = Lowering::default();
+    let mut rules = Vec::new();
+    for (rule, typed) in checked.resolved.rules.iter().zip(&checked.typed) {
+        if !rule.enabled || rule.source != "syscall" {
+            continue;
+        }
+        let Some(condition) = &typed.condition else {
+            continue;
+        };
+        let condition = lowering.expr(condition);
+        let mut output = Vec::new();
+        if let Some(format) = &rule.output_format {
+            for tok in &format.tokens {
+                output.push(match tok {
+                    OutputToken::Text(t) => Part::Text(t.clone()),
+                    OutputToken::Field {
+                        width,
+                        text,
+                        operand: SynOperand::Field(f),
+                        ..
+                    } => match lanner_schema::resolve(
+                        &f.name,
+                        f.arg.as_ref().map(|a| a.value.as_str()),
+                    ) {
+                        Ok(rf) => Part::Field {
+                            field: lowering.output_field(rf),
+                            text: text.clone(),
+                            width: *width,
+                        },
+                        Err(_) => Part::Unsupported { text: text.clone() },
+                    },
+                    OutputToken::Field { text, .. } => Part::Unsupported { text: text.clone() },
+                });
+            }
+        }
+        if options.suggested_output {
+            for name in SUGGESTED_FIELDS {
+                if let Ok(rf) = lanner_schema::resolve(name, None) {
+                    output.push(Part::Text(format!(" {}=", name.replace('.', "_"))));
+                    output.push(Part::Field {
+                        field: lowering.output_field(rf),
+                        text: (*name).to_string(),
+                        width: None,
+                    });
+                }
+            }
+        }
+        rules.push(Rule {
+            name: rule.name.clone(),
+            priority: priority(rule.priority),
+            source: rule.source.clone(),
+            tags: rule.tags.clone(),
+            condition,
+            output,
+            event_codes: typed.event_types.iter().collect(),
+            any_event: typed.event_types.len() == lanner_check::evttypes::EventSet::all().len(),
+        });
+    }
+    (rules, lowering.into_fields())
 }

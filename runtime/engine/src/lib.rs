@@ -49,6 +49,7 @@ pub mod eval;
 pub mod glob;
 pub mod ir;
 pub mod ops;
+pub mod ruleset;
 pub mod state;
 pub mod transform;
 

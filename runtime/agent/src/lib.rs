@@ -1,0 +1,3 @@
+//! The agent's commands as functions, so tests drive them without spawning processes.
+
+pub mod replay;

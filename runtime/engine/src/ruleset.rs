@@ -1,0 +1,255 @@
+//! A set of rules ready to run on events: dispatch by event type, `rule_matching` first or
+//! all, and alerts with their output rendered as Falco renders it.
+
+use lanner_event::Event;
+use lanner_state::State;
+use lanner_state::value::Value;
+
+use crate::eval::{Fields, eval};
+use crate::ir::{Expr, FieldRef};
+use crate::state::Accessors;
+
+/// One piece of an output format.
+#[derive(Clone, Debug)]
+pub enum Part {
+    Text(String),
+    /// `%field`, with the text after `%` as written (`proc.aname[2]`, the JSON key) and an
+    /// optional width (`%20proc.name`: padded with blanks or cut to 20 characters).
+    Field {
+        field: FieldRef,
+        text: String,
+        width: Option<u32>,
+    },
+    /// A `%` token the runtime cannot render (a transformer in an output); prints `<NA>`.
+    Unsupported {
+        text: String,
+    },
+}
+
+/// Falco's priorities, most severe first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    Emergency,
+    Alert,
+    Critical,
+    Error,
+    Warning,
+    Notice,
+    Informational,
+    Debug,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Emergency => "Emergency",
+            Priority::Alert => "Alert",
+            Priority::Critical => "Critical",
+            Priority::Error => "Error",
+            Priority::Warning => "Warning",
+            Priority::Notice => "Notice",
+            Priority::Informational => "Informational",
+            Priority::Debug => "Debug",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub name: String,
+    pub priority: Priority,
+    pub source: String,
+    pub tags: Vec<String>,
+    pub condition: Expr,
+    pub output: Vec<Part>,
+    /// The event codes the rule can match; empty means none (the rule never runs).
+    pub event_codes: Vec<u16>,
+    /// The condition does not restrict the event type. Falco keeps such rules apart and
+    /// evaluates them only when no rule of the event's own type matched.
+    pub any_event: bool,
+}
+
+/// Which rules an event is reported for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RuleMatching {
+    /// The first matching rule in load order (Falco's default).
+    #[default]
+    First,
+    /// Every matching rule.
+    All,
+}
+
+/// An alert: which rule, on which event, and its rendered output.
+#[derive(Clone, Debug)]
+pub struct Alert {
+    pub rule: usize,
+    pub evt_num: u64,
+    /// Nanoseconds since the epoch.
+    pub ts: u64,
+    /// The output text without the time and priority prefix.
+    pub message: String,
+    /// Every output field: its text as written and its value (`None` is `<NA>`).
+    pub fields: Vec<(String, Option<Value<'static>>)>,
+}
+
+/// Rules indexed by event code.
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    /// The slot-indexed table of every field the conditions and outputs read.
+    pub fields: Vec<FieldRef>,
+    accessors: Accessors,
+    /// For each event code, the rules that can match it, in load order.
+    by_code: Vec<Vec<u32>>,
+    /// Rules without event-type information, in load order.
+    any_event: Vec<u32>,
+}
+
+impl RuleSet {
+    /// Builds the index. Returns the fields the state engine cannot extract (they never have a
+    /// value) with the reason, for the caller to report.
+    pub fn new(rules: Vec<Rule>, fields: Vec<FieldRef>) -> (RuleSet, Vec<(FieldRef, String)>) {
+        let (accessors, unsupported) = Accessors::compile(&fields);
+        let max = rules
+            .iter()
+            .flat_map(|r| r.event_codes.iter().copied())
+            .max()
+            .map_or(0, |m| usize::from(m) + 1);
+        let mut by_code: Vec<Vec<u32>> = vec![Vec::new(); max];
+        let mut any_event = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            if r.any_event {
+                any_event.push(u32::try_from(i).unwrap_or(u32::MAX));
+                continue;
+            }
+            for &c in &r.event_codes {
+                if let Some(list) = by_code.get_mut(usize::from(c)) {
+                    list.push(u32::try_from(i).unwrap_or(u32::MAX));
+                }
+            }
+        }
+        let unsupported = unsupported
+            .into_iter()
+            .map(|(f, e)| (f, e.to_string()))
+            .collect();
+        (
+            RuleSet {
+                rules,
+                fields,
+                accessors,
+                by_code,
+                any_event,
+            },
+            unsupported,
+        )
+    }
+
+    /// The rules an event code dispatches to.
+    pub fn rules_for(&self, code: u16) -> &[u32] {
+        self.by_code
+            .get(usize::from(code))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Evaluates the rules that apply to `event` and appends the alerts.
+    ///
+    /// As in Falco, the rules indexed under the event's type are tried first, in load order;
+    /// the rules without event-type information only when none of those matched.
+    pub fn evaluate(
+        &self,
+        event: &Event<'_>,
+        state: &State,
+        evt_num: u64,
+        matching: RuleMatching,
+        alerts: &mut Vec<Alert>,
+    ) {
+        let specific = self.rules_for(event.event_type());
+        if specific.is_empty() && self.any_event.is_empty() {
+            return;
+        }
+        let mut fields = self.accessors.on(event, state);
+        let before = alerts.len();
+        self.run(specific, &mut fields, event, evt_num, matching, alerts);
+        if alerts.len() == before {
+            self.run(
+                &self.any_event,
+                &mut fields,
+                event,
+                evt_num,
+                matching,
+                alerts,
+            );
+        }
+    }
+
+    fn run(
+        &self,
+        candidates: &[u32],
+        fields: &mut dyn Fields,
+        event: &Event<'_>,
+        evt_num: u64,
+        matching: RuleMatching,
+        alerts: &mut Vec<Alert>,
+    ) {
+        for &i in candidates {
+            let Some(rule) = self.rules.get(i as usize) else {
+                continue;
+            };
+            if !eval(&rule.condition, fields) {
+                continue;
+            }
+            alerts.push(render(i as usize, rule, fields, evt_num, event.ts()));
+            if matching == RuleMatching::First {
+                break;
+            }
+        }
+    }
+}
+
+fn render(index: usize, rule: &Rule, fields: &mut dyn Fields, evt_num: u64, ts: u64) -> Alert {
+    let mut message = String::new();
+    let mut values = Vec::new();
+    for part in &rule.output {
+        match part {
+            Part::Text(t) => message.push_str(t),
+            Part::Field { field, text, width } => {
+                let value = fields.get(field).map(Value::into_owned);
+                let mut shown = lanner_state::render(field.field.field, value.as_ref());
+                if let Some(w) = width {
+                    let w = *w as usize;
+                    let n = shown.chars().count();
+                    if n > w {
+                        shown = shown.chars().take(w).collect();
+                    } else {
+                        shown.extend(std::iter::repeat_n(' ', w - n));
+                    }
+                }
+                message.push_str(&shown);
+                values.push((text.clone(), value));
+            }
+            Part::Unsupported { text } => {
+                message.push_str("<NA>");
+                values.push((text.clone(), None));
+            }
+        }
+    }
+    Alert {
+        rule: index,
+        evt_num,
+        ts,
+        message,
+        fields: values,
+    }
+}
+
+/// `evt.time` as Falco prints it before the priority: `HH:MM:SS.nnnnnnnnn`, UTC.
+pub fn time_of_day(ts: u64) -> String {
+    let secs = ts / 1_000_000_000;
+    let ns = ts % 1_000_000_000;
+    let day = secs % 86_400;
+    format!(
+        "{:02}:{:02}:{:02}.{ns:09}",
+        day / 3600,
+        (day / 60) % 60,
+        day % 60
+    )
+}
