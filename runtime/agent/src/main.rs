@@ -46,11 +46,11 @@ enum Containers {
 enum Command {
     /// Run rules over scap captures and print one alert per line.
     Replay {
-        /// Rules files, loaded together in this order.
+        /// Rules files (`.yaml`/`.yml`), loaded together in this order.
         #[arg(long = "rules", required = true, num_args = 1..)]
         rules: Vec<PathBuf>,
-        /// Captures, replayed one after the other.
-        #[arg(required = true)]
+        /// Captures, replayed one after the other. (`--rules a.yaml b.yaml c.scap` works too:
+        /// what follows `--rules` and is not YAML is a capture.)
         captures: Vec<PathBuf>,
         #[arg(long, value_enum, default_value = "json")]
         format: OutFormat,
@@ -74,20 +74,38 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Replay {
-            rules,
-            captures,
+            mut rules,
+            mut captures,
             format,
             rule_matching,
             no_suggested_output,
             containers,
-        } => run_replay(
-            &rules,
-            &captures,
-            format,
-            rule_matching,
-            !no_suggested_output,
-            containers,
-        ),
+        } => {
+            // `--rules` takes every following value; the ones that are not rule files are the
+            // captures of `lanner replay --rules FILE... CAPTURE...`.
+            let is_yaml = |p: &PathBuf| {
+                p.extension().is_some_and(|e| {
+                    e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml")
+                })
+            };
+            let (r, c): (Vec<PathBuf>, Vec<PathBuf>) = rules.into_iter().partition(is_yaml);
+            rules = r;
+            captures.splice(0..0, c);
+            if rules.is_empty() || captures.is_empty() {
+                eprintln!(
+                    "error: `lanner replay` needs `--rules FILE.yaml...` and at least one capture"
+                );
+                return ExitCode::from(2);
+            }
+            run_replay(
+                &rules,
+                &captures,
+                format,
+                rule_matching,
+                !no_suggested_output,
+                containers,
+            )
+        }
     }
 }
 
