@@ -33,6 +33,13 @@ enum ListFormat {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum TestFormat {
+    Human,
+    Json,
+    Junit,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum ExplainFormat {
     Text,
     Json,
@@ -40,6 +47,17 @@ enum ExplainFormat {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run rule tests (`*.test.yaml`) without a kernel.
+    Test {
+        /// Test files, or directories searched for `*.test.yaml`.
+        #[arg(default_value = ".")]
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "human")]
+        format: TestFormat,
+        /// Fail when the overall branch coverage is below this percentage.
+        #[arg(long = "min-coverage")]
+        min_coverage: Option<f64>,
+    },
     /// List the fields conditions and outputs may use (like `falco --list`).
     Fields {
         #[arg(long, value_enum, default_value = "text")]
@@ -78,6 +96,11 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Test {
+            paths,
+            format,
+            min_coverage,
+        } => run_test(&paths, format, min_coverage),
         Command::Fields { format } => {
             let f = match format {
                 ListFormat::Text => lanner_schema::ListingFormat::Text,
@@ -177,6 +200,77 @@ fn run_check(paths: &[PathBuf], format: Format, quiet: bool) -> ExitCode {
         Format::Sarif => println!("{}", render::sarif(&result.db, &result.diagnostics)),
     }
     if result.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn find_tests(path: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if path.is_file() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<_> = std::fs::read_dir(path)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            if p.file_name()
+                .is_some_and(|n| n == "target" || n.to_string_lossy().starts_with('.'))
+            {
+                continue;
+            }
+            find_tests(&p, out)?;
+        } else if p.to_string_lossy().ends_with(".test.yaml") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+fn run_test(paths: &[PathBuf], format: TestFormat, min_coverage: Option<f64>) -> ExitCode {
+    let mut files = Vec::new();
+    for p in paths {
+        if let Err(e) = find_tests(p, &mut files) {
+            eprintln!("error: cannot read `{}`: {e}", p.display());
+            return ExitCode::from(2);
+        }
+    }
+    if files.is_empty() {
+        eprintln!("error: no `*.test.yaml` files found");
+        return ExitCode::from(2);
+    }
+    let reports: Vec<_> = files
+        .iter()
+        .map(|f| lanner_ruletest::runner::run_file(f))
+        .collect();
+    for r in &reports {
+        if !r.diagnostics.is_empty() {
+            render::human_stderr(&r.db, &r.diagnostics, std::io::stderr().is_terminal());
+        }
+    }
+    match format {
+        TestFormat::Human => print!("{}", lanner_ruletest::report::text(&reports)),
+        TestFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&lanner_ruletest::report::json(&reports))
+                .unwrap_or_default()
+        ),
+        TestFormat::Junit => print!("{}", lanner_ruletest::report::junit(&reports)),
+    }
+    let failed = reports.iter().any(|r| r.failed());
+    let coverage = lanner_ruletest::report::overall_coverage(&reports);
+    let low = min_coverage.is_some_and(|m| coverage < m);
+    if low {
+        eprintln!(
+            "error: coverage {coverage:.1}% is below the required {:.1}%",
+            min_coverage.unwrap_or(0.0)
+        );
+    }
+    if failed || low {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

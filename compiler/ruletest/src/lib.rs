@@ -11,4 +11,6 @@
 //! The format is documented in docs/rule-tests.md.
 
 pub mod format;
+pub mod report;
+pub mod runner;
 pub mod synth;

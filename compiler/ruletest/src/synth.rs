@@ -389,6 +389,9 @@ fn derived(name: &str, ty: ParamType, p: &Proc, ev: &EventSpec, res: i64) -> Vec
             })
         }
         ("dirfd", _) => i64b(AT_FDCWD),
+        // dup2/dup3: the test's fd is the one duplicated, the result the new number.
+        ("oldfd", _) => i64b(ev.fd.as_ref().map_or(res, |f| f.num)),
+        ("newfd", _) => i64b(res),
         (
             "name" | "path" | "pathname" | "filename",
             ParamType::CharBuf | ParamType::FsPath | ParamType::FsRelPath,

@@ -182,12 +182,15 @@ fn run_replay(
                 b.set_position(done.min(len));
             }
         };
+        let options = replay::Options {
+            matching,
+            matcher: matcher.clone(),
+            format,
+        };
         if let Err(e) = replay::replay_capture(
             capture,
             &ruleset,
-            matching,
-            matcher.clone(),
-            format,
+            &options,
             &mut out,
             &mut summary,
             &mut progress,

@@ -123,18 +123,26 @@ pub fn alert_text(a: &Alert, ruleset: &RuleSet) -> String {
     format!("{}: {priority} {}", time_of_day(a.ts), a.message)
 }
 
+/// How a replay runs and prints.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub matching: RuleMatching,
+    pub matcher: ContainerMatcher,
+    pub format: Format,
+}
+
 /// Replays one capture, writing alerts to `out` as they come. `progress` is told the bytes
 /// read so far.
 pub fn replay_capture(
     path: &Path,
     ruleset: &RuleSet,
-    matching: RuleMatching,
-    matcher: ContainerMatcher,
-    format: Format,
+    options: &Options,
     out: &mut dyn Write,
     summary: &mut Summary,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(), ReplayFailure> {
+    let (matching, format) = (options.matching, options.format);
+    let matcher = options.matcher.clone();
     let err = |source| ReplayFailure::Read {
         path: path.display().to_string(),
         source,
@@ -169,7 +177,7 @@ pub fn replay_capture(
             writeln!(out, "{line}").map_err(|source| ReplayFailure::Write { source })?;
         }
         n += 1;
-        if n % 65_536 == 0 {
+        if n.is_multiple_of(65_536) {
             progress(reader.offset());
         }
     }

@@ -37,6 +37,62 @@ pub fn eval<F: Fields + ?Sized>(expr: &Expr, fields: &mut F) -> bool {
     }
 }
 
+/// The number of nodes of `expr` in preorder (itself included).
+pub fn node_count(expr: &Expr) -> usize {
+    match expr {
+        Expr::And(children) | Expr::Or(children) => {
+            1 + children.iter().map(node_count).sum::<usize>()
+        }
+        Expr::Not(inner) => 1 + node_count(inner),
+        Expr::Check(_) | Expr::Unknown => 1,
+    }
+}
+
+/// Evaluates like [`eval`] and tells `seen` the result of every node it evaluated, by the
+/// node's preorder index (the root is 0). Nodes skipped by short-circuiting are not reported.
+/// Rule tests use it for branch coverage; it is not meant for the hot path.
+pub fn eval_traced<F: Fields + ?Sized>(
+    expr: &Expr,
+    fields: &mut F,
+    seen: &mut dyn FnMut(usize, bool),
+) -> bool {
+    let mut next = 0;
+    traced(expr, fields, seen, &mut next)
+}
+
+fn traced<F: Fields + ?Sized>(
+    expr: &Expr,
+    fields: &mut F,
+    seen: &mut dyn FnMut(usize, bool),
+    next: &mut usize,
+) -> bool {
+    let id = *next;
+    *next += 1;
+    let result = match expr {
+        Expr::And(children) | Expr::Or(children) => {
+            let is_and = matches!(expr, Expr::And(_));
+            let mut decided: Option<bool> = None;
+            for c in children {
+                if decided.is_some() {
+                    // Keep the numbering of the skipped subtree.
+                    *next += node_count(c);
+                    continue;
+                }
+                let r = traced(c, fields, seen, next);
+                if r != is_and {
+                    decided = Some(r);
+                }
+            }
+            decided.unwrap_or(is_and)
+        }
+        Expr::Not(inner) => !traced(inner, fields, seen, next),
+        Expr::Check(check) => eval_check(check, fields),
+        Expr::Unknown => false,
+    };
+    seen(id, result);
+    result
+}
+
 /// The elements of a value read one by one: a list's items, or the value itself.
 fn elements<'v, 'a>(value: &'v Value<'a>) -> &'v [Value<'a>] {
     match value {

@@ -53,5 +53,5 @@ pub mod ruleset;
 pub mod state;
 pub mod transform;
 
-pub use eval::{Fields, eval};
+pub use eval::{Fields, eval, eval_traced, node_count};
 pub use ir::{Expr, FieldRef, Matching};

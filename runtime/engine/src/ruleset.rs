@@ -143,6 +143,29 @@ impl RuleSet {
         )
     }
 
+    /// The accessors of the rule set's field table, to read an event's fields.
+    pub fn accessors(&self) -> &Accessors {
+        &self.accessors
+    }
+
+    /// The rules an event code dispatches to: those indexed under it, and those without
+    /// event-type information (tried only when none of the first matched).
+    pub fn dispatch(&self, code: u16) -> (&[u32], &[u32]) {
+        (self.rules_for(code), &self.any_event)
+    }
+
+    /// The alert of rule `index` for the current event of `fields`.
+    pub fn alert(
+        &self,
+        index: usize,
+        fields: &mut dyn Fields,
+        evt_num: u64,
+        ts: u64,
+    ) -> Option<Alert> {
+        let rule = self.rules.get(index)?;
+        Some(render(index, rule, fields, evt_num, ts))
+    }
+
     /// The rules an event code dispatches to.
     pub fn rules_for(&self, code: u16) -> &[u32] {
         self.by_code

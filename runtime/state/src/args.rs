@@ -215,7 +215,22 @@ fn render_param(ev: &Event<'_>, st: &State, i: usize, p: &ParamInfo) -> Vec<u8> 
         ParamValue::Uint32(n) => number(n.into(), p.format, &mut out),
         ParamValue::Uint64(n) => number(n.into(), p.format, &mut out),
         ParamValue::Port(n) => number(n.into(), p.format, &mut out),
-        ParamValue::Mode(n) => number(n.into(), p.format, &mut out),
+        ParamValue::Mode(n) => {
+            // The octal mode, then the names of its bits from the parameter's table
+            // (`chmod_mode`), as libsinsp prints flags: `04755(S_IXOTH|...|S_ISUID)`. Rules
+            // test the names (`evt.arg.mode contains S_ISUID`).
+            number(n.into(), p.format, &mut out);
+            if let lanner_event::table::ParamExtra::Flags(t) = p.extra
+                && let Some(table) = TableVersion::Current.flag_table(t)
+            {
+                let names: Vec<&str> = table.decompose(n).collect();
+                if !names.is_empty() {
+                    out.push(b'(');
+                    out.extend_from_slice(names.join("|").as_bytes());
+                    out.push(b')');
+                }
+            }
+        }
         ParamValue::SigSet(n) => number(n.into(), p.format, &mut out),
         ParamValue::SyscallId(n) => number(n.into(), ParamFormat::Dec, &mut out),
         ParamValue::L4Proto(n) | ParamValue::SockFamily(n) => {

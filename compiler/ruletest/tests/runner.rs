@@ -1,0 +1,60 @@
+//! The runner end to end: the standard rules' tests all pass with full coverage, and the
+//! report of failing cases says what went wrong.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+use lanner_ruletest::runner::{Status, run_file};
+use lanner_ruletest::{report, runner};
+
+fn manifest() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn stdlib_rules_pass_with_full_coverage() {
+    let path = manifest().join("../../stdlib-rules/lanner_rules.test.yaml");
+    let r = run_file(&path);
+    assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
+    let failed: Vec<_> = r
+        .cases
+        .iter()
+        .filter(|c| c.status == Status::Fail)
+        .map(|c| format!("{}: {:?}", c.name, c.problems))
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert!(r.coverage.len() >= 12);
+    for (rule, cov) in &r.coverage {
+        assert!(cov.percent() >= 90.0, "{rule}: {:.1}% {:?}", cov.percent(), cov.missing);
+    }
+    let reports = [r];
+    assert!(report::overall_coverage(&reports) >= 90.0);
+}
+
+#[test]
+fn failing_cases_are_reported() {
+    let r = run_file(&manifest().join("tests/fixtures/failing.test.yaml"));
+    let statuses: Vec<_> = r.cases.iter().map(|c| c.status).collect();
+    assert_eq!(
+        statuses,
+        [Status::Fail, Status::Fail, Status::Fail, Status::Fail, Status::Pass]
+    );
+    let reports = [r];
+    // Paths differ between machines; the report names the file as given, so show it relative.
+    let text = report::text(&reports).replace(&manifest().display().to_string(), "<ruletest>");
+    insta::with_settings!({
+        snapshot_path => "../../../tests/snapshots/ruletest",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_snapshot!("failing_text", text);
+        let junit = report::junit(&reports).replace(&manifest().display().to_string(), "<ruletest>");
+        insta::assert_snapshot!("failing_junit", junit);
+    });
+    let json = report::json(&reports);
+    assert_eq!(json["cases"].as_array().unwrap().len(), 5);
+    assert_eq!(json["cases"][0]["status"], "fail");
+    assert!(json["coverage"]["overall"].as_f64().is_some());
+    let _ = runner::Status::Pass;
+}
