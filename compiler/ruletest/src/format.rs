@@ -130,6 +130,17 @@ pub struct Case {
     /// fire either; `quiet` documents the rules a negative case is about.
     pub quiet: Vec<Spanned<String>>,
     pub other_rules: bool,
+    /// Events taken from a capture instead of `events`: its path (relative to the test file)
+    /// and a selection. The whole capture is replayed so that the state is right; rules are
+    /// evaluated only on the selected events, and an expectation's `event` is an `evt.num`.
+    pub capture: Option<CaptureSpec>,
+}
+
+/// `capture: FILE` with `select: CONDITION` (a filter expression, default every event).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaptureSpec {
+    pub path: Spanned<String>,
+    pub select: Option<Spanned<String>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -480,7 +491,9 @@ impl Reader {
             expect: Vec::new(),
             quiet: Vec::new(),
             other_rules: false,
+            capture: None,
         };
+        let mut select = None;
         for (k, v) in map {
             match scalar(k).unwrap_or("") {
                 "name" => c.name = self.string(v, "name").unwrap_or_default(),
@@ -518,6 +531,13 @@ impl Reader {
                     }
                 }
                 "other_rules" => c.other_rules = scalar(v) == Some("true"),
+                "capture" => {
+                    c.capture = self.string(v, "capture").map(|p| CaptureSpec {
+                        path: Spanned::new(p, v.span()),
+                        select: None,
+                    });
+                }
+                "select" => select = self.string(v, "select").map(|s| Spanned::new(s, v.span())),
                 _ => self.unknown_key(k, &KEYS, "a case"),
             }
         }
@@ -530,12 +550,31 @@ impl Reader {
             );
             return None;
         }
-        if c.events.is_empty() {
+        if let Some(cap) = &mut c.capture {
+            cap.select = select;
+        } else if select.is_some() {
+            self.error(
+                codes::TEST_FILE_STRUCTURE,
+                n,
+                format!("case `{}` has `select` without `capture`", c.name),
+                "`select` chooses events of a capture: add `capture: FILE.scap`",
+            );
+        }
+        if c.events.is_empty() && c.capture.is_none() {
             self.error(
                 codes::TEST_FILE_STRUCTURE,
                 n,
                 format!("case `{}` has no events", c.name),
-                "add `events:` with at least one syscall",
+                "add `events:` with at least one syscall, or `capture:` with a scap file",
+            );
+            return None;
+        }
+        if !c.events.is_empty() && c.capture.is_some() {
+            self.error(
+                codes::TEST_FILE_STRUCTURE,
+                n,
+                format!("case `{}` has both `events` and `capture`", c.name),
+                "describe the events, or take them from a capture, not both",
             );
             return None;
         }

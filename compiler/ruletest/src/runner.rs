@@ -242,6 +242,7 @@ pub fn run_file(path: &Path) -> FileReport {
             &ruleset,
             &mut outcomes,
             &mut report.diagnostics,
+            dir,
         );
         report.cases.push(result);
     }
@@ -352,76 +353,167 @@ fn seen(a: &Alert, rs: &RuleSet, event: usize) -> SeenAlert {
     }
 }
 
+/// A selection of events: a condition lowered for the engine, with its own accessors.
+struct Selection {
+    expr: Expr,
+    accessors: lanner_engine::state::Accessors,
+}
+
+fn selection(text: &str, at: lanner_syntax::FileSpan) -> Result<Selection, String> {
+    let map = lanner_syntax::condition::OffsetMap {
+        file: at.file,
+        base: at.span.start as usize,
+    };
+    let (ast, diags) =
+        lanner_syntax::condition::parse(text, &map, lanner_syntax::condition::RULE_MAX_DEPTH);
+    if let Some(d) = diags.iter().find(|d| d.is_error()) {
+        return Err(format!("`select` does not parse: {}", d.message));
+    }
+    let checked = lanner_check::typeck::check(&ast);
+    if let Some(d) = checked.diagnostics.iter().find(|d| d.is_error()) {
+        return Err(format!("`select` does not check: {}", d.message));
+    }
+    let cond = lanner_lower::lower(&checked.expr);
+    let (accessors, _) = lanner_engine::state::Accessors::compile(&cond.fields);
+    Ok(Selection {
+        expr: cond.expr,
+        accessors,
+    })
+}
+
+/// Replays a capture and evaluates the rules on its (selected) events, recording coverage.
+/// Alerts carry the event's index among the delivered events, or its `evt.num` when
+/// `by_num`.
+#[allow(clippy::too_many_arguments)]
+fn evaluate_capture(
+    capture: &[u8],
+    rs: &RuleSet,
+    outcomes: &mut [BTreeMap<usize, (bool, bool)>],
+    select: Option<&Selection>,
+    by_num: bool,
+    alerts: &mut Vec<SeenAlert>,
+    problems: &mut Vec<String>,
+) {
+    let mut replay = Replay::new(ContainerMatcher::falco());
+    let mut index = 0usize;
+    for rec in ScapSliceReader::new(capture) {
+        let rec: Record<'_> = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(format!("the capture does not read: {e}"));
+                break;
+            }
+        };
+        let Some(d) = replay.record(&rec) else {
+            continue;
+        };
+        if !d.delivered {
+            continue;
+        }
+        let Some(ev) = replay.event() else { continue };
+        if let Some(sel) = select
+            && !lanner_engine::eval(&sel.expr, &mut sel.accessors.on(&ev, &replay.state))
+        {
+            continue;
+        }
+        let event = if by_num {
+            usize::try_from(d.num).unwrap_or(usize::MAX)
+        } else {
+            index
+        };
+        index += 1;
+        let mut fields = rs.accessors().on(&ev, &replay.state);
+        let (specific, any) = rs.dispatch(ev.event_type());
+        let mut matched = false;
+        for group in [specific, any] {
+            if matched {
+                break;
+            }
+            for &i in group {
+                let i = i as usize;
+                let Some(rule) = rs.rules.get(i) else {
+                    continue;
+                };
+                let mut hits: Vec<(usize, bool)> = Vec::new();
+                let fired = eval_traced(&rule.condition, &mut fields, &mut |id, r| {
+                    hits.push((id, r))
+                });
+                if let Some(o) = outcomes.get_mut(i) {
+                    for (id, r) in hits {
+                        let e = o.entry(id).or_insert((false, false));
+                        if r {
+                            e.0 = true;
+                        } else {
+                            e.1 = true;
+                        }
+                    }
+                }
+                if fired {
+                    matched = true;
+                    if let Some(a) = rs.alert(i, &mut fields, d.num, ev.ts()) {
+                        alerts.push(seen(&a, rs, event));
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn run_case(
     test: &TestFile,
     case: &Case,
     rs: &RuleSet,
     outcomes: &mut [BTreeMap<usize, (bool, bool)>],
     diagnostics: &mut Vec<Diagnostic>,
+    dir: &Path,
 ) -> CaseResult {
     let mut problems = Vec::new();
     let mut alerts = Vec::new();
-    match synth::synthesize(test, case) {
-        Err(e) => problems.push(format!("could not build the events: {e}")),
-        Ok(s) => {
-            if s.diagnostics.iter().any(Diagnostic::is_error) {
-                problems.push("the case's events are invalid (see the diagnostics)".to_string());
+    if let Some(cap) = &case.capture {
+        let path = dir.join(&cap.path.node);
+        match std::fs::read(&path) {
+            Err(e) => problems.push(format!("cannot read capture `{}`: {e}", path.display())),
+            Ok(bytes) => {
+                let sel = match &cap.select {
+                    None => Ok(None),
+                    Some(s) => selection(
+                        &s.node,
+                        lanner_syntax::FileSpan::new(case.span.file, s.span),
+                    )
+                    .map(Some),
+                };
+                match sel {
+                    Err(e) => problems.push(e),
+                    Ok(sel) => evaluate_capture(
+                        &bytes,
+                        rs,
+                        outcomes,
+                        sel.as_ref(),
+                        true,
+                        &mut alerts,
+                        &mut problems,
+                    ),
+                }
             }
-            diagnostics.extend(s.diagnostics);
-            let mut replay = Replay::new(ContainerMatcher::falco());
-            let mut event = 0usize;
-            for rec in ScapSliceReader::new(&s.capture) {
-                let rec: Record<'_> = match rec {
-                    Ok(r) => r,
-                    Err(e) => {
-                        problems.push(format!(
-                            "internal error: the synthesized capture does not read back: {e}"
-                        ));
-                        break;
-                    }
-                };
-                let Some(d) = replay.record(&rec) else {
-                    continue;
-                };
-                if !d.delivered {
-                    continue;
+        }
+    } else {
+        match synth::synthesize(test, case) {
+            Err(e) => problems.push(format!("could not build the events: {e}")),
+            Ok(s) => {
+                if s.diagnostics.iter().any(Diagnostic::is_error) {
+                    problems
+                        .push("the case's events are invalid (see the diagnostics)".to_string());
                 }
-                let Some(ev) = replay.event() else { continue };
-                let mut fields = rs.accessors().on(&ev, &replay.state);
-                let (specific, any) = rs.dispatch(ev.event_type());
-                let mut matched = false;
-                for group in [specific, any] {
-                    if matched {
-                        break;
-                    }
-                    for &i in group {
-                        let i = i as usize;
-                        let Some(rule) = rs.rules.get(i) else {
-                            continue;
-                        };
-                        let mut hits: Vec<(usize, bool)> = Vec::new();
-                        let fired = eval_traced(&rule.condition, &mut fields, &mut |id, r| {
-                            hits.push((id, r))
-                        });
-                        if let Some(o) = outcomes.get_mut(i) {
-                            for (id, r) in hits {
-                                let e = o.entry(id).or_insert((false, false));
-                                if r {
-                                    e.0 = true;
-                                } else {
-                                    e.1 = true;
-                                }
-                            }
-                        }
-                        if fired {
-                            matched = true;
-                            if let Some(a) = rs.alert(i, &mut fields, d.num, ev.ts()) {
-                                alerts.push(seen(&a, rs, event));
-                            }
-                        }
-                    }
-                }
-                event += 1;
+                diagnostics.extend(s.diagnostics);
+                evaluate_capture(
+                    &s.capture,
+                    rs,
+                    outcomes,
+                    None,
+                    false,
+                    &mut alerts,
+                    &mut problems,
+                );
             }
         }
     }

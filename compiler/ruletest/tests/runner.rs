@@ -26,7 +26,12 @@ fn stdlib_rules_pass_with_full_coverage() {
     assert!(failed.is_empty(), "{failed:#?}");
     assert!(r.coverage.len() >= 12);
     for (rule, cov) in &r.coverage {
-        assert!(cov.percent() >= 90.0, "{rule}: {:.1}% {:?}", cov.percent(), cov.missing);
+        assert!(
+            cov.percent() >= 90.0,
+            "{rule}: {:.1}% {:?}",
+            cov.percent(),
+            cov.missing
+        );
     }
     let reports = [r];
     assert!(report::overall_coverage(&reports) >= 90.0);
@@ -38,7 +43,13 @@ fn failing_cases_are_reported() {
     let statuses: Vec<_> = r.cases.iter().map(|c| c.status).collect();
     assert_eq!(
         statuses,
-        [Status::Fail, Status::Fail, Status::Fail, Status::Fail, Status::Pass]
+        [
+            Status::Fail,
+            Status::Fail,
+            Status::Fail,
+            Status::Fail,
+            Status::Pass
+        ]
     );
     let reports = [r];
     // Paths differ between machines; the report names the file as given, so show it relative.
@@ -57,4 +68,16 @@ fn failing_cases_are_reported() {
     assert_eq!(json["cases"][0]["status"], "fail");
     assert!(json["coverage"]["overall"].as_f64().is_some());
     let _ = runner::Status::Pass;
+}
+
+#[test]
+fn cases_taken_from_a_capture() {
+    let r = run_file(&manifest().join("tests/fixtures/capture.test.yaml"));
+    assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
+    for c in &r.cases {
+        assert_eq!(c.status, Status::Pass, "{}: {:?}", c.name, c.problems);
+    }
+    // The alert carries the capture's own event number.
+    assert_eq!(r.cases[0].alerts.len(), 1);
+    assert_eq!(r.cases[0].alerts[0].event, 137);
 }

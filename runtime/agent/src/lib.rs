@@ -1,3 +1,4 @@
 //! The agent's commands as functions, so tests drive them without spawning processes.
 
+pub mod interest;
 pub mod replay;
