@@ -4,8 +4,22 @@
 use crate::btf::{Btf, BtfError};
 use crate::loader::{Loaded, LoaderError, RingReader};
 use crate::programs::{
-    self, DROPS_MAP, EVENTS_MAP, GenerateError, INTEREST_MAP, MAX_SYSCALLS, ObjectOptions, Record,
+    self, DROPS_MAP, EVENTS_MAP, GenerateError, INTEREST_MAP, MAX_SYSCALLS, ObjectOptions,
+    PLANS_MAP, Record, default_plan,
 };
+
+/// Writes [`default_plan`] of every syscall that has one into the plans map
+/// of a loaded object, so its `sys_exit` program copies the strings and
+/// buffers the event conversion needs.
+pub fn install_default_plans(loaded: &mut Loaded) -> Result<(), LoaderError> {
+    for id in 0..MAX_SYSCALLS {
+        let plan = default_plan(i64::from(id));
+        if plan != 0 {
+            loaded.set_array(PLANS_MAP, id, plan)?;
+        }
+    }
+    Ok(())
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
@@ -45,6 +59,7 @@ impl Probe {
         let object = programs::generate(&btf, opts)?;
         let mut loaded = Loaded::open(&object)?;
         loaded.load_all()?;
+        install_default_plans(&mut loaded)?;
         let ring = loaded.take_ring(EVENTS_MAP)?;
         let mut probe = Probe {
             loaded,

@@ -16,7 +16,7 @@
 use crate::asm::{AsmError, Program, ProgramBuilder};
 use crate::btf::{Btf, BtfError, insn_offset};
 use crate::elf::{AttachPoint, EmitError, EmittedObject, MapDef, ObjectBuilder};
-use crate::insn::{Helper, JmpOp, Reg, Size, ringbuf_flags};
+use crate::insn::{AluOp, Helper, JmpOp, Reg, Size, ringbuf_flags};
 
 /// Name of the ring buffer every program writes to.
 pub const EVENTS_MAP: &str = "events";
@@ -24,6 +24,12 @@ pub const EVENTS_MAP: &str = "events";
 pub const INTEREST_MAP: &str = "interest";
 /// Name of the one-entry per-CPU `u64` array counting failed reservations.
 pub const DROPS_MAP: &str = "drops";
+/// Name of the `u32` array indexed by syscall id holding each syscall's
+/// capture plan (see [`plan`]): which user memory to copy at `sys_exit`.
+pub const PLANS_MAP: &str = "plans";
+/// Name of the one-entry per-CPU array in which the syscall program builds
+/// its variable-length record before copying it into the ring buffer.
+pub const SCRATCH_MAP: &str = "scratch";
 /// Entries of the interest array. Syscall ids at or above it (including the
 /// x32 ids with bit 30 set and the `-1` of a syscall that was not one) fall
 /// outside the array, so the lookup fails and they are dropped.
@@ -76,6 +82,11 @@ pub mod header {
 }
 
 /// Byte offsets of a syscall record after the header.
+///
+/// A syscall record is variable-length: a fixed part of [`syscall_layout::SIZE`]
+/// bytes, then up to [`syscall_layout::ITEMS`] items of user memory copied at
+/// `sys_exit` (paths, argv, sockaddrs), packed one after the other with their
+/// lengths in `ITEM_LENS`.
 pub mod syscall_layout {
     /// `i64` syscall id (`orig_ax`).
     pub const ID: i16 = 32;
@@ -85,8 +96,107 @@ pub mod syscall_layout {
     pub const ARGS: i16 = 48;
     /// `[u8; 16]` `comm` of the current task.
     pub const COMM: i16 = 96;
-    /// Record size.
-    pub const SIZE: i32 = 112;
+    /// `[u32; 3]` byte lengths of the items that follow the fixed part.
+    pub const ITEM_LENS: i16 = 112;
+    /// `u32` the capture plan the program followed (see [`super::plan`]).
+    pub const PLAN: i16 = 124;
+    /// Size of the fixed part; the first item starts here.
+    pub const SIZE: i32 = 128;
+    /// Number of item slots.
+    pub const ITEMS: usize = 3;
+    /// Largest item: a path of `PATH_MAX` bytes, or 16 argv strings of 256.
+    pub const MAX_ITEM: i32 = 4096;
+    /// Largest copied sockaddr or struct (`sizeof(struct sockaddr_storage)`).
+    pub const MAX_BYTES: i32 = 128;
+    /// argv strings copied from registers, and the bytes kept of each.
+    pub const ARGV_MAX_ARGS: i32 = 16;
+    pub const ARGV_MAX_ARG: i32 = 256;
+    /// Largest record.
+    pub const MAX_SIZE: i32 = SIZE + MAX_ITEM * ITEMS as i32;
+}
+
+/// Capture plans: for each syscall, up to three items of user memory the
+/// `sys_exit` program copies after the fixed part of the record. A plan is a
+/// `u32` whose byte `k` describes item `k`: the high nibble is the kind, the
+/// low nibble the argument register it starts from. Plans live in the
+/// [`PLANS_MAP`] array so that one program serves every syscall and the
+/// verifier walks the copy code once, not once per syscall.
+pub mod plan {
+    /// No item.
+    pub const NONE: u8 = 0;
+    /// A NUL-terminated user string at `args[a]`, at most 4096 bytes.
+    pub const STR: u8 = 1;
+    /// `args[a + 1]` bytes at `args[a]` (sockaddr and its length, or a
+    /// struct and its size), at most 128.
+    pub const BYTES: u8 = 2;
+    /// Like `BYTES`, but `args[a + 1]` points at the `int` length (accept's
+    /// `addrlen`); copied only when the syscall succeeded.
+    pub const BYTES_LENPTR: u8 = 3;
+    /// execve's filename: from `args[a]` when the exec failed; after a
+    /// successful exec the old memory is gone and the registers are cleared,
+    /// so it is read where the kernel put it on the new stack, right after
+    /// the environment strings (`mm->env_end`).
+    pub const EXEC_PATH: u8 = 4;
+    /// execve's argv, as NUL-terminated strings back to back: from the
+    /// pointer array at `args[a]` (16 × 256 bytes at most) when the exec
+    /// failed, from `mm->arg_start..arg_end` (4096 bytes at most) after a
+    /// successful exec.
+    pub const EXEC_ARGV: u8 = 5;
+
+    /// Item byte of `kind` reading from argument register `arg`.
+    pub const fn item(kind: u8, arg: u8) -> u32 {
+        ((kind as u32) << 4) | (arg as u32 & 0x7)
+    }
+
+    /// A plan of up to three items.
+    pub const fn of(items: [u32; 3]) -> u32 {
+        items[0] | (items[1] << 8) | (items[2] << 16)
+    }
+
+    /// The kind and argument register of item `k` of `plan`.
+    pub fn decode(plan: u32, k: usize) -> (u8, u8) {
+        // The shift selects one byte; truncation to it is the decoding.
+        let byte = (plan >> (8 * (k as u32 % 4))) as u8;
+        (byte >> 4, byte & 0x7)
+    }
+}
+
+/// The capture plan of an x86-64 syscall id: which strings and buffers the
+/// `sys_exit` program copies for it. Syscalls not listed carry only the
+/// registers.
+pub fn default_plan(syscall: i64) -> u32 {
+    use plan::{BYTES, BYTES_LENPTR, EXEC_ARGV, EXEC_PATH, STR, item, of};
+    let s = |a| item(STR, a);
+    match syscall {
+        // open, creat, unlink, rmdir, chmod, mkdir, umount2: the path is args[0].
+        2 | 85 | 87 | 84 | 90 | 83 | 166 => of([s(0), 0, 0]),
+        // openat, unlinkat, mkdirat, fchmodat(2): the path is args[1].
+        257 | 263 | 258 | 268 | 452 => of([s(1), 0, 0]),
+        // openat2: the path and the `struct open_how` of `args[3]` bytes.
+        437 => of([s(1), item(BYTES, 2), 0]),
+        // rename, link, symlink: two paths.
+        82 | 86 | 88 => of([s(0), s(1), 0]),
+        // renameat, renameat2, linkat: old path args[1], new path args[3].
+        264 | 316 | 265 => of([s(1), s(3), 0]),
+        // symlinkat: target args[0], link path args[2].
+        266 => of([s(0), s(2), 0]),
+        // mount: source, target, fstype.
+        165 => of([s(0), s(1), s(2)]),
+        // execve / execveat: filename and argv.
+        59 => of([item(EXEC_PATH, 0), item(EXEC_ARGV, 1), 0]),
+        322 => of([item(EXEC_PATH, 1), item(EXEC_ARGV, 2), 0]),
+        // connect, bind: the sockaddr and its length.
+        42 | 49 => of([item(BYTES, 1), 0, 0]),
+        // accept, accept4: the peer's sockaddr, its length behind a pointer.
+        43 | 288 => of([item(BYTES_LENPTR, 1), 0, 0]),
+        // init_module's and finit_module's parameter strings; memfd_create's name.
+        175 => of([s(2), 0, 0]),
+        313 => of([s(1), 0, 0]),
+        319 => of([s(0), 0, 0]),
+        // clone3: the start of `struct clone_args` (its flags).
+        435 => of([item(BYTES, 0), 0, 0]),
+        _ => 0,
+    }
 }
 
 /// Byte offsets of an exec, fork or exit record after the header.
@@ -213,6 +323,12 @@ fn emit_reserve(b: &mut ProgramBuilder, size: i32, out: crate::asm::Label) {
         .call(Helper::RingbufReserve)
         .jmp_imm(JmpOp::Ne, Reg::R0, 0, have);
     // The ring buffer is full: count the loss so userspace can report it.
+    emit_count_drop(b, out);
+    b.bind(have).mov64_reg(Reg::R9, Reg::R0);
+}
+
+/// `drops[0] += 1`, then jumps to `out`. Clobbers R0–R5.
+fn emit_count_drop(b: &mut ProgramBuilder, out: crate::asm::Label) {
     b.st(Size::W, Reg::R10, -4, 0)
         .stack_ptr(Reg::R2, -4)
         .ld_map(Reg::R1, DROPS_MAP)
@@ -224,7 +340,6 @@ fn emit_reserve(b: &mut ProgramBuilder, size: i32, out: crate::asm::Label) {
         // preemption, disabled).
         .atomic_add(Size::DW, Reg::R0, 0, Reg::R1)
         .ja(out);
-    b.bind(have).mov64_reg(Reg::R9, Reg::R0);
 }
 
 /// Submits the record at R9 without waking the reader.
@@ -234,9 +349,274 @@ fn emit_submit(b: &mut ProgramBuilder) {
         .call(Helper::RingbufSubmit);
 }
 
+/// Where `mm` sits in `struct task_struct`, and the argument and environment
+/// bounds in `struct mm_struct`: after a successful exec the new argv and the
+/// exec'd filename are read from there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MmLayout {
+    pub task_mm: i16,
+    pub arg_start: i16,
+    pub arg_end: i16,
+    pub env_end: i16,
+}
+
+impl MmLayout {
+    pub fn from_btf(btf: &Btf) -> Result<Self, BtfError> {
+        let get = |strukt: &str, member: &str| -> Result<i16, BtfError> {
+            let (off, size) = insn_offset(btf, strukt, member)?;
+            if size != 8 {
+                return Err(BtfError::Malformed {
+                    reason: format!("{strukt}.{member} is {size} bytes, expected 8"),
+                });
+            }
+            Ok(off)
+        };
+        Ok(MmLayout {
+            task_mm: get("task_struct", "mm")?,
+            arg_start: get("mm_struct", "arg_start")?,
+            arg_end: get("mm_struct", "arg_end")?,
+            env_end: get("mm_struct", "env_end")?,
+        })
+    }
+}
+
+/// Stack slots of the syscall program (offsets from R10).
+mod slot {
+    /// `u32` map key.
+    pub const KEY: i16 = -4;
+    /// `u64` id read by the raw-tracepoint flavour.
+    pub const ID: i16 = -16;
+    /// `u64` the item's first argument (a user pointer).
+    pub const ARG_A: i16 = -24;
+    /// `u64` the item's second argument (a length, or a pointer to one).
+    pub const ARG_B: i16 = -32;
+    /// `u64` a length being copied.
+    pub const LEN: i16 = -40;
+    /// `u64` a value read through `bpf_probe_read_*`.
+    pub const TMP: i16 = -48;
+}
+
+/// Reads the 8-byte kernel value at `*(u64 *)(R3 + off)` into the stack slot
+/// `dst` with `bpf_probe_read_kernel` (zero on failure). Clobbers R0–R5.
+fn emit_read_kernel(b: &mut ProgramBuilder, dst: i16, off: i16) {
+    b.add64_imm(Reg::R3, i32::from(off))
+        .stack_ptr(Reg::R1, dst)
+        .mov64_imm(Reg::R2, 8)
+        .call(Helper::ProbeReadKernel);
+}
+
+/// Reads `current->mm->{field}` into the stack slot `dst`. Both reads go
+/// through `bpf_probe_read_kernel`, so a task without an mm (a kernel
+/// thread) yields zero, which the following user read rejects. Clobbers
+/// R0–R5.
+fn emit_read_mm(b: &mut ProgramBuilder, mm: &MmLayout, field: i16, dst: i16) {
+    b.call(Helper::GetCurrentTask).mov64_reg(Reg::R3, Reg::R0);
+    emit_read_kernel(b, slot::TMP, mm.task_mm);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::TMP);
+    emit_read_kernel(b, dst, field);
+}
+
+/// Loads `min(ITEM_LENS[0..k] summed, ...)` — the offset at which item `k`
+/// starts — into R8, from the record in map memory.
+///
+/// Going through map memory is deliberate: a value loaded from a map is an
+/// unknown scalar to the verifier, so after the clamp every path reaches the
+/// item with the same register state and the verifier prunes them instead of
+/// multiplying its work by the paths of every earlier item. Jumps to `skip`
+/// if a stored length exceeds its bound (which the program never writes).
+fn emit_item_offset(b: &mut ProgramBuilder, k: usize, skip: crate::asm::Label) {
+    b.mov64_imm(Reg::R8, syscall_layout::SIZE);
+    for j in 0..k {
+        let off = syscall_layout::ITEM_LENS + 4 * j as i16;
+        b.ldx(Size::W, Reg::R1, Reg::R6, off)
+            .jmp_imm(JmpOp::Gt, Reg::R1, syscall_layout::MAX_ITEM, skip)
+            .add64_reg(Reg::R8, Reg::R1);
+    }
+}
+
+/// Emits item `k` of the plan in R7 for the record at R6: copies user memory
+/// to the record at the item's offset and stores its length in
+/// `ITEM_LENS[k]` (zero for no item or a failed copy).
+fn emit_item(b: &mut ProgramBuilder, mm: &MmLayout, k: usize) {
+    let done = b.new_label();
+    let set_len = b.new_label();
+    let k_str = b.new_label();
+    let k_bytes = b.new_label();
+    let k_lenptr = b.new_label();
+    let k_exec_path = b.new_label();
+    let k_exec_argv = b.new_label();
+    let argv_regs = b.new_label();
+    let len_off = syscall_layout::ITEM_LENS + 4 * k as i16;
+    let shift = 8 * k as i32;
+
+    // R1 = item byte; R2 = &record.args[a]; the two argument values go to
+    // the stack because helper calls clobber R1–R5.
+    b.mov64_reg(Reg::R1, Reg::R7);
+    if shift > 0 {
+        b.alu64_imm(AluOp::Rsh, Reg::R1, shift);
+    }
+    b.alu64_imm(AluOp::And, Reg::R1, 0xff)
+        .jmp_imm(JmpOp::Eq, Reg::R1, 0, done)
+        .mov64_reg(Reg::R2, Reg::R1)
+        .alu64_imm(AluOp::And, Reg::R2, 0x7)
+        .alu64_imm(AluOp::Lsh, Reg::R2, 3)
+        .add64_reg(Reg::R2, Reg::R6)
+        // INVARIANT: a < 8, so args[a] and args[a + 1] lie within the fixed
+        // part of the record (ARGS + 8 * 8 + 8 <= SIZE).
+        .ldx(Size::DW, Reg::R3, Reg::R2, syscall_layout::ARGS)
+        .stx(Size::DW, Reg::R10, slot::ARG_A, Reg::R3)
+        .ldx(Size::DW, Reg::R3, Reg::R2, syscall_layout::ARGS + 8)
+        .stx(Size::DW, Reg::R10, slot::ARG_B, Reg::R3)
+        .alu64_imm(AluOp::Rsh, Reg::R1, 4)
+        .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::STR), k_str)
+        .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::BYTES), k_bytes)
+        .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::BYTES_LENPTR), k_lenptr)
+        .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::EXEC_PATH), k_exec_path)
+        .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::EXEC_ARGV), k_exec_argv)
+        .ja(done);
+
+    // EXEC_PATH: after a successful exec the filename sits at mm->env_end.
+    b.bind(k_exec_path)
+        .ldx(Size::DW, Reg::R1, Reg::R6, syscall_layout::RET)
+        .jmp_imm(JmpOp::Ne, Reg::R1, 0, k_str);
+    emit_read_mm(b, mm, mm.env_end, slot::ARG_A);
+    b.ja(k_str);
+
+    // STR: one user string of at most MAX_ITEM bytes.
+    b.bind(k_str);
+    emit_item_offset(b, k, done);
+    b.mov64_reg(Reg::R1, Reg::R6)
+        .add64_reg(Reg::R1, Reg::R8)
+        .mov64_imm(Reg::R2, syscall_layout::MAX_ITEM)
+        .ldx(Size::DW, Reg::R3, Reg::R10, slot::ARG_A)
+        .call(Helper::ProbeReadUserStr)
+        .ja(set_len);
+
+    // BYTES_LENPTR: read the int length first, then copy like BYTES.
+    b.bind(k_lenptr)
+        .ldx(Size::DW, Reg::R1, Reg::R6, syscall_layout::RET)
+        .jmp_imm(JmpOp::Slt, Reg::R1, 0, done)
+        .st(Size::DW, Reg::R10, slot::TMP, 0)
+        .stack_ptr(Reg::R1, slot::TMP)
+        .mov64_imm(Reg::R2, 4)
+        .ldx(Size::DW, Reg::R3, Reg::R10, slot::ARG_B)
+        .call(Helper::ProbeReadUser)
+        .ldx(Size::W, Reg::R1, Reg::R10, slot::TMP)
+        .stx(Size::DW, Reg::R10, slot::ARG_B, Reg::R1);
+    // Falls through to BYTES.
+
+    // BYTES: ARG_B bytes (at most MAX_BYTES) at ARG_A.
+    let clamped = b.new_label();
+    b.bind(k_bytes)
+        .ldx(Size::DW, Reg::R2, Reg::R10, slot::ARG_B)
+        .jmp_imm(JmpOp::Le, Reg::R2, syscall_layout::MAX_BYTES, clamped)
+        .mov64_imm(Reg::R2, syscall_layout::MAX_BYTES)
+        .bind(clamped)
+        .stx(Size::DW, Reg::R10, slot::LEN, Reg::R2);
+    emit_item_offset(b, k, done);
+    let copied = b.new_label();
+    b.mov64_reg(Reg::R1, Reg::R6)
+        .add64_reg(Reg::R1, Reg::R8)
+        .ldx(Size::DW, Reg::R2, Reg::R10, slot::LEN)
+        // Re-clamped after the reload: the verifier must see the bound at
+        // the call.
+        .jmp_imm(JmpOp::Gt, Reg::R2, syscall_layout::MAX_BYTES, done)
+        .ldx(Size::DW, Reg::R3, Reg::R10, slot::ARG_A)
+        .call(Helper::ProbeReadUser)
+        .jmp_imm(JmpOp::Eq, Reg::R0, 0, copied)
+        .mov64_imm(Reg::R0, 0)
+        .ja(set_len)
+        .bind(copied)
+        .ldx(Size::DW, Reg::R0, Reg::R10, slot::LEN)
+        .ja(set_len);
+
+    // EXEC_ARGV after a successful exec: mm->arg_start..arg_end.
+    let mm_clamped = b.new_label();
+    let mm_copied = b.new_label();
+    b.bind(k_exec_argv)
+        .ldx(Size::DW, Reg::R1, Reg::R6, syscall_layout::RET)
+        .jmp_imm(JmpOp::Ne, Reg::R1, 0, argv_regs);
+    emit_read_mm(b, mm, mm.arg_start, slot::ARG_A);
+    emit_read_mm(b, mm, mm.arg_end, slot::ARG_B);
+    emit_item_offset(b, k, done);
+    b.ldx(Size::DW, Reg::R2, Reg::R10, slot::ARG_B)
+        .ldx(Size::DW, Reg::R3, Reg::R10, slot::ARG_A)
+        .alu64_reg(AluOp::Sub, Reg::R2, Reg::R3)
+        .jmp_imm(JmpOp::Le, Reg::R2, syscall_layout::MAX_ITEM, mm_clamped)
+        .mov64_imm(Reg::R2, syscall_layout::MAX_ITEM)
+        .bind(mm_clamped)
+        .stx(Size::DW, Reg::R10, slot::LEN, Reg::R2)
+        .mov64_reg(Reg::R1, Reg::R6)
+        .add64_reg(Reg::R1, Reg::R8)
+        .call(Helper::ProbeReadUser)
+        .jmp_imm(JmpOp::Eq, Reg::R0, 0, mm_copied)
+        .mov64_imm(Reg::R0, 0)
+        .ja(set_len)
+        .bind(mm_copied)
+        .ldx(Size::DW, Reg::R0, Reg::R10, slot::LEN)
+        .ja(set_len);
+
+    // EXEC_ARGV after a failed exec: the pointer array in user memory, one
+    // string per iteration. The running length lives in ITEM_LENS[k] (map
+    // memory) for the same reason as the item offset: iterations then reach
+    // the copy with identical register states.
+    b.bind(argv_regs).st(Size::W, Reg::R6, len_off, 0);
+    b.bounded_loop(Reg::R9, syscall_layout::ARGV_MAX_ARGS, |b, l| {
+        b.ldx(Size::DW, Reg::R3, Reg::R10, slot::ARG_A)
+            .mov64_reg(Reg::R2, Reg::R9)
+            .alu64_imm(AluOp::Lsh, Reg::R2, 3)
+            .add64_reg(Reg::R3, Reg::R2)
+            .stack_ptr(Reg::R1, slot::TMP)
+            .mov64_imm(Reg::R2, 8)
+            .call(Helper::ProbeReadUser)
+            .jmp_imm(JmpOp::Ne, Reg::R0, 0, l.exit)
+            .ldx(Size::DW, Reg::R3, Reg::R10, slot::TMP)
+            .jmp_imm(JmpOp::Eq, Reg::R3, 0, l.exit);
+        emit_item_offset(b, k, l.exit);
+        b.ldx(Size::W, Reg::R4, Reg::R6, len_off)
+            .jmp_imm(
+                JmpOp::Gt,
+                Reg::R4,
+                syscall_layout::MAX_ITEM - syscall_layout::ARGV_MAX_ARG,
+                l.exit,
+            )
+            .mov64_reg(Reg::R1, Reg::R6)
+            .add64_reg(Reg::R1, Reg::R8)
+            .add64_reg(Reg::R1, Reg::R4)
+            .mov64_imm(Reg::R2, syscall_layout::ARGV_MAX_ARG)
+            .call(Helper::ProbeReadUserStr)
+            .jmp_imm(JmpOp::Sle, Reg::R0, 0, l.exit)
+            .jmp_imm(JmpOp::Gt, Reg::R0, syscall_layout::ARGV_MAX_ARG, l.exit)
+            .ldx(Size::W, Reg::R4, Reg::R6, len_off)
+            .add64_reg(Reg::R4, Reg::R0)
+            .stx(Size::W, Reg::R6, len_off, Reg::R4);
+    });
+    b.ja(done);
+
+    // A helper's result as the item's length: negative (an error) or out of
+    // bounds means nothing was copied.
+    let bad = b.new_label();
+    b.bind(set_len)
+        .jmp_imm(JmpOp::Slt, Reg::R0, 0, bad)
+        .jmp_imm(JmpOp::Sgt, Reg::R0, syscall_layout::MAX_ITEM, bad)
+        .stx(Size::W, Reg::R6, len_off, Reg::R0)
+        .ja(done)
+        .bind(bad)
+        .st(Size::W, Reg::R6, len_off, 0);
+    b.bind(done);
+}
+
 /// The `sys_exit` program. Its context is `u64 args[2]`: `struct pt_regs *`
 /// and the syscall's return value.
-pub fn sys_exit_program(regs: &PtRegsLayout, flavor: Flavor) -> Result<Program, AsmError> {
+///
+/// The record is built in the per-CPU [`SCRATCH_MAP`] and copied into the
+/// ring buffer with `bpf_ringbuf_output`, because its length is known only
+/// after the strings are read and `bpf_ringbuf_reserve` needs a constant.
+pub fn sys_exit_program(
+    regs: &PtRegsLayout,
+    mm: &MmLayout,
+    flavor: Flavor,
+) -> Result<Program, AsmError> {
     let mut b = ProgramBuilder::new();
     let out = b.new_label();
     // R6 = ctx, R7 = regs, R8 = syscall id, R9 = record; all survive calls.
@@ -249,25 +629,35 @@ pub fn sys_exit_program(regs: &PtRegsLayout, flavor: Flavor) -> Result<Program, 
         Flavor::RawTracepoint => {
             // Pre-set the slot so a failed read yields id -1, which the
             // interest array does not contain.
-            b.st(Size::DW, Reg::R10, -16, -1)
-                .stack_ptr(Reg::R1, -16)
+            b.st(Size::DW, Reg::R10, slot::ID, -1)
+                .stack_ptr(Reg::R1, slot::ID)
                 .mov64_imm(Reg::R2, 8)
                 .mov64_reg(Reg::R3, Reg::R7)
                 .add64_imm(Reg::R3, i32::from(regs.orig_ax))
                 .call(Helper::ProbeReadKernel)
-                .ldx(Size::DW, Reg::R8, Reg::R10, -16);
+                .ldx(Size::DW, Reg::R8, Reg::R10, slot::ID);
         }
     }
     // The in-kernel prefilter: interest[id] must exist and be non-zero.
-    b.stx(Size::W, Reg::R10, -4, Reg::R8)
-        .stack_ptr(Reg::R2, -4)
+    b.stx(Size::W, Reg::R10, slot::KEY, Reg::R8)
+        .stack_ptr(Reg::R2, slot::KEY)
         .ld_map(Reg::R1, INTEREST_MAP)
         .call(Helper::MapLookupElem)
         .jmp_imm(JmpOp::Eq, Reg::R0, 0, out)
         .ldx(Size::B, Reg::R1, Reg::R0, 0)
         .jmp_imm(JmpOp::Eq, Reg::R1, 0, out);
 
-    emit_reserve(&mut b, syscall_layout::SIZE, out);
+    // The record is built in this CPU's scratch value.
+    // INVARIANT: a run of this program is never interleaved with another run
+    // of it on the same CPU: the kernel skips a tracing program that is
+    // already active on the CPU (counting a miss) and migration is disabled
+    // while it runs, so the scratch value has one writer at a time.
+    b.st(Size::W, Reg::R10, slot::KEY, 0)
+        .stack_ptr(Reg::R2, slot::KEY)
+        .ld_map(Reg::R1, SCRATCH_MAP)
+        .call(Helper::MapLookupElem)
+        .jmp_imm(JmpOp::Eq, Reg::R0, 0, out)
+        .mov64_reg(Reg::R9, Reg::R0);
     emit_header(&mut b, RecordKind::Syscall);
     b.stx(Size::DW, Reg::R9, syscall_layout::ID, Reg::R8)
         .ldx(Size::DW, Reg::R1, Reg::R6, 8)
@@ -292,7 +682,43 @@ pub fn sys_exit_program(regs: &PtRegsLayout, flavor: Flavor) -> Result<Program, 
         }
     }
     emit_comm(&mut b, syscall_layout::COMM);
-    emit_submit(&mut b);
+
+    // The plan: plans[id], or none.
+    let have_plan = b.new_label();
+    b.stx(Size::W, Reg::R10, slot::KEY, Reg::R8)
+        .stack_ptr(Reg::R2, slot::KEY)
+        .ld_map(Reg::R1, PLANS_MAP)
+        .call(Helper::MapLookupElem)
+        .mov64_imm(Reg::R7, 0)
+        .jmp_imm(JmpOp::Eq, Reg::R0, 0, have_plan)
+        .ldx(Size::W, Reg::R7, Reg::R0, 0)
+        .bind(have_plan)
+        .stx(Size::W, Reg::R9, syscall_layout::PLAN, Reg::R7);
+    for k in 0..syscall_layout::ITEMS {
+        b.st(
+            Size::W,
+            Reg::R9,
+            syscall_layout::ITEM_LENS + 4 * k as i16,
+            0,
+        );
+    }
+    // From here: R6 = record, R7 = plan, R8 = item offset, R9 = loop counter.
+    b.mov64_reg(Reg::R6, Reg::R9);
+    let output = b.new_label();
+    b.jmp_imm(JmpOp::Eq, Reg::R7, 0, output);
+    for k in 0..syscall_layout::ITEMS {
+        emit_item(&mut b, mm, k);
+    }
+    b.bind(output);
+    emit_item_offset(&mut b, syscall_layout::ITEMS, out);
+    b.ld_map(Reg::R1, EVENTS_MAP)
+        .mov64_reg(Reg::R2, Reg::R6)
+        .mov64_reg(Reg::R3, Reg::R8)
+        .mov64_imm(Reg::R4, ringbuf_flags::NO_WAKEUP)
+        .call(Helper::RingbufOutput)
+        .jmp_imm(JmpOp::Eq, Reg::R0, 0, out);
+    // The ring buffer is full: count the loss so userspace can report it.
+    emit_count_drop(&mut b, out);
     b.bind(out).ret(0);
     b.finish()
 }
@@ -412,25 +838,30 @@ impl Default for ObjectOptions {
 }
 
 /// The maps every Lanner object declares.
-pub fn standard_maps(ring_bytes: u32) -> [MapDef; 3] {
+pub fn standard_maps(ring_bytes: u32) -> [MapDef; 5] {
     [
         MapDef::ring_buf(EVENTS_MAP, ring_bytes),
         MapDef::array(INTEREST_MAP, 1, MAX_SYSCALLS),
         MapDef::per_cpu_array(DROPS_MAP, 8, 1),
+        MapDef::array(PLANS_MAP, 4, MAX_SYSCALLS),
+        // The record's bytes, as `bpf_ringbuf_output` copies them.
+        MapDef::per_cpu_array(SCRATCH_MAP, syscall_layout::MAX_SIZE as u32, 1),
     ]
 }
 
 /// Generates Lanner's object against the given kernel BTF.
 pub fn generate(btf: &Btf, opts: ObjectOptions) -> Result<EmittedObject, GenerateError> {
     let regs = PtRegsLayout::from_btf(btf)?;
+    let mm = MmLayout::from_btf(btf)?;
     let mut ob = ObjectBuilder::new();
     for map in standard_maps(opts.ring_bytes) {
         ob.map(map);
     }
-    let sys_exit = sys_exit_program(&regs, opts.flavor).map_err(|source| GenerateError::Asm {
-        program: SYS_EXIT_PROG,
-        source,
-    })?;
+    let sys_exit =
+        sys_exit_program(&regs, &mm, opts.flavor).map_err(|source| GenerateError::Asm {
+            program: SYS_EXIT_PROG,
+            source,
+        })?;
     let attach = match opts.flavor {
         Flavor::TpBtf => AttachPoint::tp_btf("sys_exit"),
         Flavor::RawTracepoint => AttachPoint::raw_tracepoint("sys_exit"),
@@ -509,6 +940,10 @@ pub struct SyscallRecord {
     pub ret: i64,
     pub args: [u64; 6],
     pub comm: [u8; 16],
+    /// Lengths of the items after the fixed part (see [`syscall_items`]).
+    pub item_lens: [u32; syscall_layout::ITEMS],
+    /// The capture plan the program followed.
+    pub plan: u32,
 }
 
 impl SyscallRecord {
@@ -521,19 +956,69 @@ impl SyscallRecord {
         for (i, arg) in (0i16..).zip(args.iter_mut()) {
             *arg = u64_at(b, syscall_layout::ARGS + 8 * i)?;
         }
+        let mut item_lens = [0u32; syscall_layout::ITEMS];
+        for (k, len) in (0i16..).zip(item_lens.iter_mut()) {
+            *len = u32_at(b, syscall_layout::ITEM_LENS + 4 * k)?;
+        }
         Some(SyscallRecord {
             header,
             id: u64_at(b, syscall_layout::ID)? as i64,
             ret: u64_at(b, syscall_layout::RET)? as i64,
             args,
             comm: comm_at(b, syscall_layout::COMM)?,
+            item_lens,
+            plan: u32_at(b, syscall_layout::PLAN)?,
         })
+    }
+
+    /// The record's bytes: the fixed part followed by `items`, their lengths
+    /// in `item_lens` replaced by the items' lengths. The inverse of
+    /// [`SyscallRecord::parse`] and [`syscall_items`], for building records
+    /// by hand.
+    pub fn to_bytes(&self, items: [&[u8]; syscall_layout::ITEMS]) -> Vec<u8> {
+        let mut b = Vec::with_capacity(syscall_layout::SIZE as usize);
+        let h = &self.header;
+        b.extend_from_slice(&(h.kind as u32).to_le_bytes());
+        b.extend_from_slice(&h.cpu.to_le_bytes());
+        b.extend_from_slice(&h.ktime_ns.to_le_bytes());
+        b.extend_from_slice(&((u64::from(h.tgid) << 32) | u64::from(h.pid)).to_le_bytes());
+        b.extend_from_slice(&((u64::from(h.gid) << 32) | u64::from(h.uid)).to_le_bytes());
+        b.extend_from_slice(&self.id.to_le_bytes());
+        b.extend_from_slice(&self.ret.to_le_bytes());
+        for a in self.args {
+            b.extend_from_slice(&a.to_le_bytes());
+        }
+        b.extend_from_slice(&self.comm);
+        for item in items {
+            let len = u32::try_from(item.len()).unwrap_or(u32::MAX);
+            b.extend_from_slice(&len.to_le_bytes());
+        }
+        b.extend_from_slice(&self.plan.to_le_bytes());
+        for item in items {
+            b.extend_from_slice(item);
+        }
+        b
     }
 
     /// `comm` up to its first NUL.
     pub fn comm_str(&self) -> String {
         cstr(&self.comm)
     }
+}
+
+/// The items of a syscall record: slices of `b` after the fixed part, in
+/// slot order (empty for an unused slot). `None` if the lengths run past the
+/// record.
+pub fn syscall_items(b: &[u8]) -> Option<[&[u8]; syscall_layout::ITEMS]> {
+    let mut items: [&[u8]; syscall_layout::ITEMS] = [&[]; syscall_layout::ITEMS];
+    let mut pos = usize::try_from(syscall_layout::SIZE).ok()?;
+    for (k, item) in (0i16..).zip(items.iter_mut()) {
+        let len = usize::try_from(u32_at(b, syscall_layout::ITEM_LENS + 4 * k)?).ok()?;
+        let end = pos.checked_add(len)?;
+        *item = b.get(pos..end)?;
+        pos = end;
+    }
+    Some(items)
 }
 
 /// A decoded exec, fork or exit record.
@@ -612,6 +1097,12 @@ mod tests {
         orig_ax: 120,
         args: [112, 104, 96, 56, 72, 64],
     };
+    const MM: MmLayout = MmLayout {
+        task_mm: 2400,
+        arg_start: 300,
+        arg_end: 308,
+        env_end: 324,
+    };
     const TASK: TaskLayout = TaskLayout {
         pid: 2000,
         tgid: 2004,
@@ -621,11 +1112,11 @@ mod tests {
     #[test]
     fn programs_assemble() {
         for flavor in [Flavor::TpBtf, Flavor::RawTracepoint] {
-            let p = sys_exit_program(&REGS, flavor).unwrap();
-            assert_eq!(p.map_refs().len(), 3);
+            let p = sys_exit_program(&REGS, &MM, flavor).unwrap();
+            assert_eq!(p.map_refs().len(), 5);
             let listing = p.disassemble();
             assert!(listing.contains("r8 = *(u64 *)(r7 +120)") || flavor == Flavor::RawTracepoint);
-            assert!(listing.contains("call bpf_ringbuf_submit#132"));
+            assert!(listing.contains("call bpf_ringbuf_output#130"));
             assert!(!listing.contains("invalid") && !listing.contains("unknown"));
         }
         for ev in [ProcEvent::Exec, ProcEvent::Fork, ProcEvent::Exit] {
@@ -639,7 +1130,15 @@ mod tests {
         // must tile it exactly.
         assert_eq!(syscall_layout::ID, header::SIZE);
         assert_eq!(syscall_layout::ARGS + 6 * 8, syscall_layout::COMM);
-        assert_eq!(i32::from(syscall_layout::COMM) + 16, syscall_layout::SIZE);
+        assert_eq!(syscall_layout::COMM + 16, syscall_layout::ITEM_LENS);
+        assert_eq!(
+            syscall_layout::ITEM_LENS + 4 * syscall_layout::ITEMS as i16,
+            syscall_layout::PLAN
+        );
+        assert_eq!(i32::from(syscall_layout::PLAN) + 4, syscall_layout::SIZE);
+        // INVARIANT behind `emit_item`: both argument registers an item
+        // reads lie in the fixed part whatever its 3-bit register index.
+        assert!(i32::from(syscall_layout::ARGS) + 8 * 8 + 8 <= syscall_layout::SIZE);
         assert_eq!(proc_layout::PID, header::SIZE);
         assert_eq!(i32::from(proc_layout::COMM) + 16, proc_layout::SIZE);
     }
@@ -659,5 +1158,27 @@ mod tests {
         assert_eq!(r.comm_str(), "cat");
         assert!(SyscallRecord::parse(&b[..100]).is_none());
         assert!(ProcRecord::parse(&b).is_none());
+        assert_eq!(syscall_items(&b).unwrap(), [&[] as &[u8]; 3]);
+    }
+
+    #[test]
+    fn items_round_trip() {
+        let mut b = vec![0u8; syscall_layout::SIZE as usize];
+        b[0..4].copy_from_slice(&1u32.to_le_bytes());
+        let mut r = SyscallRecord::parse(&b).unwrap();
+        r.plan = default_plan(82);
+        let bytes = r.to_bytes([b"/a\0", b"/bc\0", b""]);
+        let back = SyscallRecord::parse(&bytes).unwrap();
+        assert_eq!(back.item_lens, [3, 4, 0]);
+        assert_eq!(back.plan, r.plan);
+        assert_eq!(
+            syscall_items(&bytes).unwrap(),
+            [b"/a\0" as &[u8], b"/bc\0", b""]
+        );
+        // A length past the end is refused, not sliced.
+        assert!(syscall_items(&bytes[..bytes.len() - 1]).is_none());
+        assert_eq!(plan::decode(r.plan, 0), (plan::STR, 0));
+        assert_eq!(plan::decode(r.plan, 1), (plan::STR, 1));
+        assert_eq!(plan::decode(default_plan(59), 1), (plan::EXEC_ARGV, 1));
     }
 }

@@ -140,6 +140,7 @@ fn every_program_passes_the_verifier() {
 fn attach_sys_exit(flavor: Flavor, wanted: &[i64], ring_bytes: u32) -> Option<Loaded> {
     let object = generate(flavor, false, ring_bytes);
     let mut loaded = open_or_skip(&object)?;
+    lanner_ebpf::probe::install_default_plans(&mut loaded).unwrap();
     for &id in wanted {
         loaded
             .set_array(INTEREST_MAP, u32::try_from(id).unwrap(), 1u8)
@@ -280,7 +281,7 @@ fn prefilter_passes_only_wanted_syscalls() {
 
 #[test]
 fn full_ring_counts_drops() {
-    // The smallest ring (one page) holds about 34 records of 112 bytes.
+    // The smallest ring (one page) holds about 30 records of 128 bytes.
     let Some(mut loaded) = attach_sys_exit(Flavor::TpBtf, &[libc::SYS_getppid], 4096) else {
         return;
     };
