@@ -159,6 +159,17 @@ pub fn run_file(path: &Path) -> FileReport {
     let id = db.add(path.display().to_string(), text.clone());
     let (test, mut diagnostics) = format::load(id, &text);
     let dir = path.parent().unwrap_or(Path::new("."));
+    // A test file that does not load is reported as it is; guessing its rules would only add
+    // a second, misleading error.
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return FileReport {
+            path: path.to_path_buf(),
+            db,
+            diagnostics,
+            cases: Vec::new(),
+            coverage: Vec::new(),
+        };
+    }
     let rule_paths: Vec<PathBuf> = if test.rules.is_empty() {
         // By default the rules beside the test: `x.test.yaml` tests `x.yaml`.
         let name = path

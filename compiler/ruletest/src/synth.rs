@@ -434,10 +434,11 @@ fn fd_info<'a>(f: &'a FdSpec, storage: &'a [u8]) -> FdInfo<'a> {
                 dip,
                 sport,
                 dport,
+                // libscap's L4 protocol codes: TCP 2, UDP 3.
                 l4proto: if matches!(f.kind, FdKind::Tcp(_)) {
-                    3
+                    2
                 } else {
-                    4
+                    3
                 },
             },
             _ => FdDetail::Name(storage),

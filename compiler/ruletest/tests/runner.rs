@@ -81,3 +81,19 @@ fn cases_taken_from_a_capture() {
     assert_eq!(r.cases[0].alerts.len(), 1);
     assert_eq!(r.cases[0].alerts[0].event, 137);
 }
+
+#[test]
+fn upstream_rule_suites_pass() {
+    for name in ["falco_rules.test.yaml", "falco-incubating_rules.test.yaml"] {
+        let r = run_file(&manifest().join("../../stdlib-rules/upstream").join(name));
+        assert!(r.diagnostics.iter().all(|d| !d.is_error()), "{name}: {:#?}", r.diagnostics);
+        let failed: Vec<_> = r
+            .cases
+            .iter()
+            .filter(|c| c.status == Status::Fail)
+            .map(|c| format!("{}: {:?}", c.name, c.problems))
+            .collect();
+        assert!(failed.is_empty(), "{name}: {failed:#?}");
+        assert!(r.cases.len() >= 50, "{name}: {} cases", r.cases.len());
+    }
+}
