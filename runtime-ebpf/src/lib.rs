@@ -18,11 +18,14 @@
 //! - [`programs`]: the programs themselves and the layouts of their records;
 //! - [`loader`]: a thin wrapper over aya that loads, attaches and reads;
 //! - [`probe`]: the standard object running, with its prefilter and typed
-//!   records.
+//!   records;
+//! - [`convert`]: records turned into driver events (`lanner_event::Event`)
+//!   for the state engine.
 
 pub mod asm;
 pub mod btf;
 pub mod check;
+pub mod convert;
 pub mod disasm;
 pub mod elf;
 pub mod insn;

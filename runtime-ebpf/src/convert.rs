@@ -1,0 +1,1182 @@
+//! Kernel records turned into driver events.
+//!
+//! The state engine consumes [`lanner_event::Event`]s, the same view a
+//! capture file yields. [`Converter::to_event`] writes, for each ring-buffer
+//! record it knows, the bytes of the newest exit event of the record's
+//! syscall in the driver's v2 layout (`ppm_evt_hdr`, parameter lengths,
+//! values) into a caller-owned buffer and returns where they are, so that
+//! [`Event::parse_v2`] views them without an allocation per event:
+//!
+//! ```no_run
+//! # use lanner_ebpf::convert::Converter;
+//! # let record: &[u8] = &[];
+//! let conv = Converter::new();
+//! let mut buf = Vec::new();
+//! if let Some(ev) = conv.to_event(record, &mut buf) {
+//!     let event = ev.event(&buf).ok();
+//! }
+//! ```
+//!
+//! Every parameter of the event's schema is written in its wire encoding
+//! (FORMAT.md §6). Values come from the record's registers, result, header
+//! and copied strings; flags are translated from the kernel's bits to the
+//! `PPM_*` bits of the flag tables where the two differ (open flags,
+//! `RESOLVE_*`, clone flags, ptrace requests). A parameter the record does
+//! not carry (an inode, a cwd, the local end of a connection) is written
+//! with length 0, which current libs read as "absent".
+//!
+//! Process exits (`sched_process_exit`) become `procexit` events. Exec and
+//! fork records have no event of their own: the state engine learns of new
+//! processes and threads from the `execve`/`clone` exit events (the child's
+//! `clone` exit, with result 0, is recorded too), so those records convert
+//! to `None`.
+
+use std::ops::Range;
+
+use lanner_event::table::{Direction, EventFlags, EventInfo, ParamInfo, ParamType, TableVersion};
+use lanner_event::{Event, EventError};
+
+use crate::programs::{
+    ProcRecord, Record, RecordKind, SyscallRecord, header, syscall_items, syscall_layout,
+};
+
+/// Where [`Converter::to_event`] wrote one event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Converted {
+    /// The CPU the record was written on (events carry it outside the
+    /// header, as event blocks do).
+    pub cpu: u16,
+    /// The event's bytes in the buffer passed to `to_event`.
+    pub range: Range<usize>,
+}
+
+impl Converted {
+    /// The event, viewed in `buf` (the buffer passed to `to_event`).
+    pub fn event<'a>(&self, buf: &'a [u8]) -> Result<Event<'a>, EventError> {
+        let bytes = buf.get(self.range.clone()).unwrap_or_default();
+        Event::parse_v2(self.cpu, 0, bytes).map(|(ev, _)| ev)
+    }
+}
+
+/// Turns records into events. Holds the offset from the kernel's monotonic
+/// clock (`bpf_ktime_get_ns`) to the epoch, since events carry wall-clock
+/// time.
+#[derive(Clone, Debug)]
+pub struct Converter {
+    epoch_offset_ns: u64,
+}
+
+impl Default for Converter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `CLOCK_MONOTONIC` and `CLOCK_REALTIME` now, in ns.
+fn clocks() -> (u64, u64) {
+    let read = |clock| {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec and the clock ids are
+        // ones every Linux kernel supports.
+        let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
+        if rc != 0 {
+            return 0;
+        }
+        u64::try_from(ts.tv_sec)
+            .unwrap_or(0)
+            .saturating_mul(1_000_000_000)
+            .saturating_add(u64::try_from(ts.tv_nsec).unwrap_or(0))
+    };
+    let mono = read(libc::CLOCK_MONOTONIC);
+    let real = read(libc::CLOCK_REALTIME);
+    (mono, real)
+}
+
+impl Converter {
+    /// A converter whose epoch offset is measured now.
+    pub fn new() -> Self {
+        let (mono, real) = clocks();
+        Converter {
+            epoch_offset_ns: real.saturating_sub(mono),
+        }
+    }
+
+    /// A converter with a given offset from `bpf_ktime_get_ns` to the epoch
+    /// (0 keeps kernel time, for tests).
+    pub fn with_epoch_offset(epoch_offset_ns: u64) -> Self {
+        Converter { epoch_offset_ns }
+    }
+
+    /// Appends the event of a ring-buffer record to `out` and returns where
+    /// it is; `None` for a malformed record or one without an event (a
+    /// syscall this module does not convert, an exec or fork record).
+    pub fn to_event(&self, record: &[u8], out: &mut Vec<u8>) -> Option<Converted> {
+        match Record::parse(record)? {
+            Record::Syscall(rec) => {
+                let items = syscall_items(record)?;
+                self.syscall_event(&rec, &items, out)
+            }
+            Record::Proc(rec) => self.proc_event(&rec, out),
+        }
+    }
+
+    fn syscall_event(
+        &self,
+        rec: &SyscallRecord,
+        items: &[&[u8]; syscall_layout::ITEMS],
+        out: &mut Vec<u8>,
+    ) -> Option<Converted> {
+        let name = syscall_name(rec.id)?;
+        let info = exit_event(name)?;
+        let ts = rec.header.ktime_ns.saturating_add(self.epoch_offset_ns);
+        let cx = Ctx { name, rec, items };
+        let range = write_event(out, ts, i64::from(rec.header.pid), info, |p, out| {
+            cx.param(p, out)
+        });
+        Some(Converted {
+            cpu: cpu16(rec.header.cpu),
+            range,
+        })
+    }
+
+    fn proc_event(&self, rec: &ProcRecord, out: &mut Vec<u8>) -> Option<Converted> {
+        if rec.header.kind != RecordKind::Exit {
+            return None;
+        }
+        let info = TableVersion::Current.event(PROCEXIT_1_E)?;
+        let ts = rec.header.ktime_ns.saturating_add(self.epoch_offset_ns);
+        let status = rec.extra;
+        let range = write_event(out, ts, i64::from(rec.pid), info, |p, out| {
+            match p.name {
+                "status" => put_i64(out, i64::from(status)),
+                // The decoding of a wait status (WEXITSTATUS, WTERMSIG,
+                // WCOREDUMP), as the driver does it.
+                "ret" => put_i64(out, i64::from((status >> 8) & 0xff)),
+                "sig" => out.push((status & 0x7f) as u8),
+                "core" => out.push(u8::from(status & 0x80 != 0)),
+                _ => {}
+            }
+        });
+        Some(Converted {
+            cpu: cpu16(rec.header.cpu),
+            range,
+        })
+    }
+}
+
+/// `PPME_PROCEXIT_1_E`.
+const PROCEXIT_1_E: u16 = 186;
+
+fn cpu16(cpu: u32) -> u16 {
+    u16::try_from(cpu).unwrap_or(u16::MAX)
+}
+
+/// The newest exit event of a syscall, from the current table.
+pub fn exit_event(name: &str) -> Option<&'static EventInfo> {
+    TableVersion::Current
+        .events()
+        .iter()
+        .filter(|e| {
+            e.name == name
+                && e.direction == Direction::Exit
+                && !e.is_unused()
+                && !e.flags.contains(EventFlags::OLD_VERSION)
+        })
+        .max_by_key(|e| e.id)
+}
+
+/// The syscalls converted, by x86-64 syscall id.
+pub fn syscall_name(id: i64) -> Option<&'static str> {
+    Some(match id {
+        2 => "open",
+        257 => "openat",
+        437 => "openat2",
+        85 => "creat",
+        59 => "execve",
+        322 => "execveat",
+        42 => "connect",
+        43 => "accept",
+        288 => "accept4",
+        49 => "bind",
+        50 => "listen",
+        41 => "socket",
+        3 => "close",
+        32 => "dup",
+        33 => "dup2",
+        292 => "dup3",
+        90 => "chmod",
+        91 => "fchmod",
+        268 => "fchmodat",
+        // fchmodat2 has no event of its own; libs report it as fchmodat.
+        452 => "fchmodat",
+        87 => "unlink",
+        263 => "unlinkat",
+        82 => "rename",
+        264 => "renameat",
+        316 => "renameat2",
+        83 => "mkdir",
+        258 => "mkdirat",
+        84 => "rmdir",
+        88 => "symlink",
+        266 => "symlinkat",
+        86 => "link",
+        265 => "linkat",
+        105 => "setuid",
+        106 => "setgid",
+        117 => "setresuid",
+        119 => "setresgid",
+        101 => "ptrace",
+        165 => "mount",
+        166 => "umount2",
+        175 => "init_module",
+        313 => "finit_module",
+        319 => "memfd_create",
+        321 => "bpf",
+        56 => "clone",
+        435 => "clone3",
+        57 => "fork",
+        58 => "vfork",
+        _ => return None,
+    })
+}
+
+/// Writes a v2 event: header, `nparams` lengths (u16, or u32 for
+/// large-payload events), then each parameter as `fill` appends it. A
+/// parameter `fill` leaves empty gets length 0.
+fn write_event(
+    out: &mut Vec<u8>,
+    ts: u64,
+    tid: i64,
+    info: &EventInfo,
+    mut fill: impl FnMut(&ParamInfo, &mut Vec<u8>),
+) -> Range<usize> {
+    let start = out.len();
+    let wide = info.large_payload();
+    let width = if wide { 4 } else { 2 };
+    let nparams = info.params.len();
+    out.extend_from_slice(&ts.to_le_bytes());
+    out.extend_from_slice(&tid.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&info.id.to_le_bytes());
+    out.extend_from_slice(&u32::try_from(nparams).unwrap_or(0).to_le_bytes());
+    let lens_at = out.len();
+    out.resize(lens_at + width * nparams, 0);
+    for (i, p) in info.params.iter().enumerate() {
+        let before = out.len();
+        fill(p, out);
+        let mut len = out.len() - before;
+        // A fixed-size value of the wrong size would make the event
+        // undecodable: it is dropped (absent) instead.
+        if let Some(size) = p.ptype.fixed_size()
+            && len != 0
+            && len != size
+            && p.ptype != ParamType::Dyn
+        {
+            out.truncate(before);
+            len = 0;
+        }
+        // Non-large events cap a value at u16: longer ones are cut, which
+        // only the 4096-byte items could approach and never exceed.
+        if !wide && len > usize::from(u16::MAX) {
+            out.truncate(before + usize::from(u16::MAX));
+            len = usize::from(u16::MAX);
+        }
+        let at = lens_at + width * i;
+        let bytes = u32::try_from(len).unwrap_or(0).to_le_bytes();
+        if let Some(slot) = out.get_mut(at..at + width) {
+            slot.copy_from_slice(bytes.get(..width).unwrap_or_default());
+        }
+    }
+    let len = u32::try_from(out.len() - start).unwrap_or(u32::MAX);
+    if let Some(slot) = out.get_mut(start + 16..start + 20) {
+        slot.copy_from_slice(&len.to_le_bytes());
+    }
+    start..out.len()
+}
+
+fn put_i64(out: &mut Vec<u8>, v: i64) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_u32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+fn put_u16(out: &mut Vec<u8>, v: u16) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+/// A copied string as a `PT_CHARBUF`/`PT_FSPATH`: up to its first NUL, with
+/// the NUL the encoding counts. An empty copy (a failed read) stays absent.
+fn put_cstr(out: &mut Vec<u8>, s: &[u8]) {
+    if s.is_empty() {
+        return;
+    }
+    let end = s.iter().position(|&c| c == 0).unwrap_or(s.len());
+    out.extend_from_slice(s.get(..end).unwrap_or_default());
+    out.push(0);
+}
+
+/// What one syscall record provides to its event's parameters.
+struct Ctx<'r> {
+    name: &'static str,
+    rec: &'r SyscallRecord,
+    items: &'r [&'r [u8]; syscall_layout::ITEMS],
+}
+
+impl Ctx<'_> {
+    fn arg(&self, i: usize) -> u64 {
+        self.rec.args.get(i).copied().unwrap_or(0)
+    }
+
+    /// An `int` argument: the register holds it zero-extended, the event
+    /// wants it sign-extended.
+    fn int_arg(&self, i: usize) -> i64 {
+        i64::from(self.arg(i) as u32 as i32)
+    }
+
+    fn item(&self, k: usize) -> &[u8] {
+        self.items.get(k).copied().unwrap_or_default()
+    }
+
+    /// The argument register of a file-descriptor parameter that is not the
+    /// result.
+    fn fd_arg(&self, param: &str) -> Option<usize> {
+        Some(match (self.name, param) {
+            (_, "fd" | "oldfd" | "dirfd" | "olddirfd" | "olddir") => 0,
+            ("symlinkat", "linkdirfd") => 1,
+            (_, "newfd") => 1,
+            (_, "newdirfd" | "newdir") => 2,
+            _ => return None,
+        })
+    }
+
+    fn creates_fd(&self) -> bool {
+        matches!(
+            self.name,
+            "open"
+                | "openat"
+                | "openat2"
+                | "creat"
+                | "socket"
+                | "accept"
+                | "accept4"
+                | "memfd_create"
+                | "bpf"
+        )
+    }
+
+    /// The copied item that holds a string parameter.
+    fn string_item(&self, param: &str) -> Option<usize> {
+        Some(match (self.name, param) {
+            ("mount", "dev") => 0,
+            ("mount", "dir") => 1,
+            ("mount", "type") => 2,
+            ("execve", "filename") => 0,
+            (_, "name" | "path" | "filename" | "oldpath" | "target" | "uargs") => 0,
+            (_, "newpath" | "linkpath") => 1,
+            _ => return None,
+        })
+    }
+
+    fn param(&self, p: &ParamInfo, out: &mut Vec<u8>) {
+        let rec = self.rec;
+        let name = p.name;
+        match (self.name, name) {
+            (_, "res") => put_i64(out, rec.ret),
+            ("bpf" | "memfd_create", "fd") => put_i64(out, rec.ret),
+            (_, "fd") if self.creates_fd() => put_i64(out, rec.ret),
+            (_, "fd" | "oldfd" | "newfd" | "dirfd" | "olddirfd" | "newdirfd" | "olddir")
+            | (_, "newdir" | "linkdirfd") => {
+                if let Some(i) = self.fd_arg(name) {
+                    put_i64(out, self.int_arg(i));
+                }
+            }
+            ("execve" | "execveat", _) => self.exec_param(name, out),
+            ("clone" | "clone3" | "fork" | "vfork", _) => self.clone_param(name, out),
+            ("open", "flags") => put_u32(out, open_flags(self.arg(1))),
+            ("open", "mode") => put_u32(out, open_mode(self.arg(1), self.arg(2))),
+            ("openat", "flags") => put_u32(out, open_flags(self.arg(2))),
+            ("openat", "mode") => put_u32(out, open_mode(self.arg(2), self.arg(3))),
+            ("openat2", "flags" | "mode" | "resolve") => {
+                // `struct open_how { u64 flags, mode, resolve; }`.
+                let how = self.item(1);
+                let field = |i: usize| -> Option<u64> {
+                    let b = how.get(8 * i..8 * i + 8)?;
+                    Some(u64::from_le_bytes(b.try_into().ok()?))
+                };
+                if let (Some(flags), Some(mode), Some(resolve)) = (field(0), field(1), field(2)) {
+                    match name {
+                        "flags" => put_u32(out, open_flags(flags)),
+                        "mode" => put_u32(out, open_mode(flags, mode)),
+                        _ => put_u32(out, resolve_flags(resolve)),
+                    }
+                }
+            }
+            ("creat", "mode") => put_u32(out, open_mode(O_CREAT, self.arg(1))),
+            ("chmod" | "fchmod" | "mkdir", "mode") => put_u32(out, mode_bits(self.arg(1))),
+            ("fchmodat" | "mkdirat", "mode") => put_u32(out, mode_bits(self.arg(2))),
+            ("dup3", "flags") => put_u32(out, dup3_flags(self.arg(2))),
+            ("unlinkat", "flags") => put_u32(out, (self.arg(2) & AT_REMOVEDIR) as u32),
+            ("renameat2" | "linkat", "flags") => put_u32(out, self.arg(4) as u32),
+            ("accept4", "flags") => put_u32(out, self.arg(3) as u32),
+            ("mount", "flags") => put_u32(out, mount_flags(self.arg(3))),
+            ("umount2", "flags") => put_u32(out, (self.arg(1) & 0xf) as u32),
+            ("finit_module", "flags") => put_u32(out, (self.arg(2) & 0x7) as u32),
+            ("memfd_create", "flags") => put_u32(out, (self.arg(1) & 0x7) as u32),
+            ("init_module", "length") => put_u64(out, self.arg(1)),
+            ("listen", "backlog") => put_u32(out, self.arg(1) as u32),
+            ("socket", "domain") => put_u32(out, self.arg(0) as u32),
+            ("socket", "type") => put_u32(out, self.arg(1) as u32),
+            ("socket", "proto") => put_u32(out, self.arg(2) as u32),
+            ("bpf", "cmd") => put_u32(out, self.arg(0) as u32),
+            ("setuid" | "setgid", "uid" | "gid") => put_u32(out, self.arg(0) as u32),
+            ("setresuid" | "setresgid", "ruid" | "rgid") => put_u32(out, self.arg(0) as u32),
+            ("setresuid" | "setresgid", "euid" | "egid") => put_u32(out, self.arg(1) as u32),
+            ("setresuid" | "setresgid", "suid" | "sgid") => put_u32(out, self.arg(2) as u32),
+            ("ptrace", "request") => put_u16(out, ptrace_request(self.arg(0))),
+            ("ptrace", "pid") => put_i64(out, self.int_arg(1)),
+            ("ptrace", "addr" | "data") => {
+                // Dynamic index 0: a plain u64.
+                out.push(0);
+                put_u64(out, self.arg(if name == "addr" { 2 } else { 3 }));
+            }
+            ("connect" | "bind", "addr") => put_sockaddr(out, self.item(0)),
+            ("connect", "tuple") => put_tuple(out, None, Some(self.item(0))),
+            ("accept" | "accept4", "tuple") => put_tuple(out, Some(self.item(0)), None),
+            _ => {
+                if matches!(
+                    p.ptype,
+                    ParamType::CharBuf | ParamType::FsPath | ParamType::FsRelPath
+                ) && let Some(k) = self.string_item(name)
+                {
+                    put_cstr(out, self.item(k));
+                }
+            }
+        }
+    }
+
+    /// execve/execveat: the filename, argv (`exe` is argv[0], `args` the
+    /// rest), the ids and comm from the record header.
+    fn exec_param(&self, name: &str, out: &mut Vec<u8>) {
+        let h = &self.rec.header;
+        let argv = self.item(1);
+        let (exe, args) = match argv.iter().position(|&c| c == 0) {
+            Some(i) => (argv.get(..i).unwrap_or_default(), argv.get(i + 1..)),
+            None => (argv, None),
+        };
+        match name {
+            "exe" => {
+                if !argv.is_empty() {
+                    out.extend_from_slice(exe);
+                    out.push(0);
+                }
+            }
+            "args" => out.extend_from_slice(args.unwrap_or_default()),
+            "tid" => put_i64(out, i64::from(h.pid)),
+            "pid" => put_i64(out, i64::from(h.tgid)),
+            "comm" => put_cstr(out, &self.rec.comm),
+            "uid" => put_u32(out, h.uid),
+            "gid" => put_u32(out, h.gid),
+            "filename" => put_cstr(out, self.item(0)),
+            _ => {}
+        }
+    }
+
+    /// clone/clone3/fork/vfork: the ids, comm and clone flags.
+    fn clone_param(&self, name: &str, out: &mut Vec<u8>) {
+        let h = &self.rec.header;
+        match name {
+            "tid" => put_i64(out, i64::from(h.pid)),
+            "pid" => put_i64(out, i64::from(h.tgid)),
+            "comm" => put_cstr(out, &self.rec.comm),
+            "uid" => put_u32(out, h.uid),
+            "gid" => put_u32(out, h.gid),
+            "flags" => {
+                let raw = match self.name {
+                    "clone" => Some(self.arg(0)),
+                    "clone3" => self
+                        .item(0)
+                        .get(..8)
+                        .and_then(|b| b.try_into().ok())
+                        .map(u64::from_le_bytes),
+                    "vfork" => Some(CLONE_VM | CLONE_VFORK),
+                    _ => Some(0),
+                };
+                if let Some(raw) = raw {
+                    put_u32(out, clone_flags(raw));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+// Linux x86-64 `O_*` bits (include/uapi/asm-generic/fcntl.h).
+const O_ACCMODE: u64 = 0o3;
+const O_WRONLY: u64 = 0o1;
+const O_RDWR: u64 = 0o2;
+const O_CREAT: u64 = 0o100;
+const O_EXCL: u64 = 0o200;
+const O_TRUNC: u64 = 0o1000;
+const O_APPEND: u64 = 0o2000;
+const O_NONBLOCK: u64 = 0o4000;
+const O_DSYNC: u64 = 0o10000;
+const O_DIRECT: u64 = 0o40000;
+const O_LARGEFILE: u64 = 0o100000;
+const O_DIRECTORY: u64 = 0o200000;
+const O_CLOEXEC: u64 = 0o2000000;
+const O_SYNC: u64 = 0o4000000 | O_DSYNC;
+const O_TMPFILE: u64 = 0o20000000 | O_DIRECTORY;
+const AT_REMOVEDIR: u64 = 0x200;
+
+/// `PPM_O_*` bits (the `file_flags` table).
+pub mod ppm_o {
+    pub const RDONLY: u32 = 1;
+    pub const WRONLY: u32 = 2;
+    pub const RDWR: u32 = 3;
+    pub const CREAT: u32 = 4;
+    pub const APPEND: u32 = 8;
+    pub const DSYNC: u32 = 0x10;
+    pub const EXCL: u32 = 0x20;
+    pub const NONBLOCK: u32 = 0x40;
+    pub const SYNC: u32 = 0x80;
+    pub const TRUNC: u32 = 0x100;
+    pub const DIRECT: u32 = 0x200;
+    pub const DIRECTORY: u32 = 0x400;
+    pub const LARGEFILE: u32 = 0x800;
+    pub const CLOEXEC: u32 = 0x1000;
+    pub const TMPFILE: u32 = 0x2000;
+}
+
+/// Linux open flags as `PPM_O_*` bits, the way the driver maps them: the
+/// access mode is an enumeration in Linux (0, 1, 2) and bits in the table
+/// (1, 2, 3); every other flag moves to its own bit.
+pub fn open_flags(flags: u64) -> u32 {
+    let mut res = match flags & O_ACCMODE {
+        O_WRONLY => ppm_o::WRONLY,
+        O_RDWR => ppm_o::RDWR,
+        _ => ppm_o::RDONLY,
+    };
+    let map = [
+        (O_CREAT, ppm_o::CREAT),
+        (O_APPEND, ppm_o::APPEND),
+        (O_DSYNC, ppm_o::DSYNC),
+        (O_EXCL, ppm_o::EXCL),
+        (O_NONBLOCK, ppm_o::NONBLOCK),
+        // The driver tests O_SYNC with `&`, so O_DSYNC alone also sets it.
+        (O_SYNC, ppm_o::SYNC),
+        (O_TRUNC, ppm_o::TRUNC),
+        (O_DIRECT, ppm_o::DIRECT),
+        (O_DIRECTORY, ppm_o::DIRECTORY),
+        (O_LARGEFILE, ppm_o::LARGEFILE),
+        (O_CLOEXEC, ppm_o::CLOEXEC),
+    ];
+    for (linux, ppm) in map {
+        if flags & linux != 0 {
+            res |= ppm;
+        }
+    }
+    if flags & O_TMPFILE == O_TMPFILE {
+        res |= ppm_o::TMPFILE;
+    }
+    res
+}
+
+/// The mode of an open: meaningful (and reported) only when the open can
+/// create a file. `PPM_S_*` bits equal the octal mode bits.
+pub fn open_mode(flags: u64, mode: u64) -> u32 {
+    if flags & (O_CREAT | O_TMPFILE) == 0 {
+        0
+    } else {
+        mode_bits(mode)
+    }
+}
+
+/// Permission, setuid/setgid and sticky bits.
+pub fn mode_bits(mode: u64) -> u32 {
+    (mode & 0o7777) as u32
+}
+
+fn dup3_flags(flags: u64) -> u32 {
+    if flags & O_CLOEXEC != 0 {
+        ppm_o::CLOEXEC
+    } else {
+        0
+    }
+}
+
+/// `RESOLVE_*` bits of openat2 as `PPM_RESOLVE_*` (the two orders differ).
+pub fn resolve_flags(resolve: u64) -> u32 {
+    let map = [
+        (0x01, 0x10), // NO_XDEV
+        (0x02, 0x04), // NO_MAGICLINKS
+        (0x04, 0x08), // NO_SYMLINKS
+        (0x08, 0x01), // BENEATH
+        (0x10, 0x02), // IN_ROOT
+        (0x20, 0x20), // CACHED
+    ];
+    map.iter()
+        .filter(|(linux, _)| resolve & linux != 0)
+        .fold(0, |acc, (_, ppm)| acc | ppm)
+}
+
+/// Mount flags: `PPM_MS_*` equal `MS_*`, but the obsolete magic number in
+/// the high half (`MS_MGC_VAL`) is stripped, as the driver does.
+pub fn mount_flags(flags: u64) -> u32 {
+    const MS_MGC_MSK: u64 = 0xffff_0000;
+    const MS_MGC_VAL: u64 = 0xc0ed_0000;
+    let flags = if flags & MS_MGC_MSK == MS_MGC_VAL {
+        flags & !MS_MGC_MSK
+    } else {
+        flags
+    };
+    flags as u32
+}
+
+const CLONE_VM: u64 = 0x100;
+const CLONE_VFORK: u64 = 0x4000;
+
+/// Linux `CLONE_*` bits as `PPM_CL_*` (the `clone_flags` table).
+pub fn clone_flags(flags: u64) -> u32 {
+    let map: [(u64, u32); 22] = [
+        (0x400, 0x1),               // FILES
+        (0x200, 0x2),               // FS
+        (0x8000_0000, 0x4),         // IO
+        (0x0800_0000, 0x8),         // NEWIPC
+        (0x4000_0000, 0x10),        // NEWNET
+        (0x2_0000, 0x20),           // NEWNS
+        (0x2000_0000, 0x40),        // NEWPID
+        (0x0400_0000, 0x80),        // NEWUTS
+        (0x8000, 0x100),            // PARENT
+        (0x10_0000, 0x200),         // PARENT_SETTID
+        (0x2000, 0x400),            // PTRACE
+        (0x800, 0x800),             // SIGHAND
+        (0x4_0000, 0x1000),         // SYSVSEM
+        (0x1_0000, 0x2000),         // THREAD
+        (0x80_0000, 0x4000),        // UNTRACED
+        (CLONE_VM, 0x8000),         // VM
+        (0x1000_0000, 0x10_0000),   // NEWUSER
+        (0x20_0000, 0x80_0000),     // CHILD_CLEARTID
+        (0x100_0000, 0x100_0000),   // CHILD_SETTID
+        (0x8_0000, 0x200_0000),     // SETTLS
+        (CLONE_VFORK, 0x800_0000),  // VFORK
+        (0x0200_0000, 0x1000_0000), // NEWCGROUP
+    ];
+    map.iter()
+        .filter(|(linux, _)| flags & linux != 0)
+        .fold(0, |acc, (_, ppm)| acc | ppm)
+}
+
+/// A Linux ptrace request as `PPM_PTRACE_*` (the `ptrace_requests` table);
+/// 0 (`PTRACE_UNKNOWN`) for requests the table lacks.
+pub fn ptrace_request(req: u64) -> u16 {
+    match req {
+        0 => 1,       // TRACEME
+        1 => 2,       // PEEKTEXT
+        2 => 3,       // PEEKDATA
+        3 => 4,       // PEEKUSR
+        4 => 5,       // POKETEXT
+        5 => 6,       // POKEDATA
+        6 => 7,       // POKEUSR
+        7 => 8,       // CONT
+        8 => 9,       // KILL
+        9 => 10,      // SINGLESTEP
+        16 => 11,     // ATTACH
+        17 => 12,     // DETACH
+        24 => 13,     // SYSCALL
+        0x4200 => 14, // SETOPTIONS
+        0x4201 => 15, // GETEVENTMSG
+        0x4202 => 16, // GETSIGINFO
+        0x4203 => 17, // SETSIGINFO
+        0x4204 => 18, // GETREGSET
+        0x4205 => 19, // SETREGSET
+        0x4206 => 20, // SEIZE
+        0x4207 => 21, // INTERRUPT
+        0x4208 => 22, // LISTEN
+        0x4209 => 23, // PEEKSIGINFO
+        0x420a => 24, // GETSIGMASK
+        0x420b => 25, // SETSIGMASK
+        12 => 26,     // GETREGS
+        13 => 27,     // SETREGS
+        14 => 28,     // GETFPREGS
+        15 => 29,     // SETFPREGS
+        18 => 30,     // GETFPXREGS
+        19 => 31,     // SETFPXREGS
+        21 => 32,     // OLDSETOPTIONS
+        25 => 33,     // GET_THREAD_AREA
+        26 => 34,     // SET_THREAD_AREA
+        30 => 35,     // ARCH_PRCTL
+        31 => 36,     // SYSEMU
+        32 => 37,     // SYSEMU_SINGLESTEP
+        33 => 38,     // SINGLEBLOCK
+        _ => 0,
+    }
+}
+
+const AF_UNIX: u16 = 1;
+const AF_INET: u16 = 2;
+const AF_INET6: u16 = 10;
+
+/// A kernel `struct sockaddr` decoded: family, address bytes (network
+/// order) and host-order port, or a unix path.
+enum Addr<'a> {
+    V4([u8; 4], u16),
+    V6([u8; 16], u16),
+    Unix(&'a [u8]),
+}
+
+fn parse_sockaddr(b: &[u8]) -> Option<Addr<'_>> {
+    let family = u16::from_le_bytes(b.get(..2)?.try_into().ok()?);
+    match family {
+        AF_INET => {
+            let port = u16::from_be_bytes(b.get(2..4)?.try_into().ok()?);
+            Some(Addr::V4(b.get(4..8)?.try_into().ok()?, port))
+        }
+        AF_INET6 => {
+            let port = u16::from_be_bytes(b.get(2..4)?.try_into().ok()?);
+            Some(Addr::V6(b.get(8..24)?.try_into().ok()?, port))
+        }
+        AF_UNIX => {
+            let path = b.get(2..).unwrap_or_default();
+            // An abstract socket's name starts with a NUL, which the driver
+            // drops; the name then runs to the first NUL or the end.
+            let path = path.strip_prefix(&[0]).unwrap_or(path);
+            let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
+            Some(Addr::Unix(path.get(..end).unwrap_or_default()))
+        }
+        _ => None,
+    }
+}
+
+/// `PT_SOCKADDR` of a copied kernel sockaddr; absent for other families.
+fn put_sockaddr(out: &mut Vec<u8>, raw: &[u8]) {
+    match parse_sockaddr(raw) {
+        Some(Addr::V4(ip, port)) => {
+            out.push(AF_INET as u8);
+            out.extend_from_slice(&ip);
+            put_u16(out, port);
+        }
+        Some(Addr::V6(ip, port)) => {
+            out.push(AF_INET6 as u8);
+            out.extend_from_slice(&ip);
+            put_u16(out, port);
+        }
+        Some(Addr::Unix(path)) => {
+            out.push(AF_UNIX as u8);
+            out.extend_from_slice(path);
+            out.push(0);
+        }
+        None => {}
+    }
+}
+
+/// `PT_SOCKTUPLE` from the one end the syscall names: the destination of a
+/// connect, the source (peer) of an accept. The other end, the socket's own
+/// address, lives in the kernel socket and is not in the record: it is
+/// written unspecified (0.0.0.0:0, or a null socket pointer for unix), which
+/// the state engine replaces for loopback traffic as libsinsp does.
+fn put_tuple(out: &mut Vec<u8>, src: Option<&[u8]>, dst: Option<&[u8]>) {
+    let addr = match (src, dst) {
+        (Some(b), None) | (None, Some(b)) => parse_sockaddr(b),
+        _ => None,
+    };
+    let peer_is_src = src.is_some();
+    match addr {
+        Some(Addr::V4(ip, port)) => {
+            out.push(AF_INET as u8);
+            let (s, d) = if peer_is_src {
+                ((ip, port), ([0; 4], 0))
+            } else {
+                (([0; 4], 0), (ip, port))
+            };
+            out.extend_from_slice(&s.0);
+            put_u16(out, s.1);
+            out.extend_from_slice(&d.0);
+            put_u16(out, d.1);
+        }
+        Some(Addr::V6(ip, port)) => {
+            out.push(AF_INET6 as u8);
+            let (s, d) = if peer_is_src {
+                ((ip, port), ([0; 16], 0))
+            } else {
+                (([0; 16], 0), (ip, port))
+            };
+            out.extend_from_slice(&s.0);
+            put_u16(out, s.1);
+            out.extend_from_slice(&d.0);
+            put_u16(out, d.1);
+        }
+        Some(Addr::Unix(path)) => {
+            out.push(AF_UNIX as u8);
+            put_u64(out, 0);
+            put_u64(out, 0);
+            out.extend_from_slice(path);
+            out.push(0);
+        }
+        None => {}
+    }
+}
+
+/// The record's header kind, for callers that route records before
+/// converting them.
+pub fn record_kind(record: &[u8]) -> Option<RecordKind> {
+    let at = usize::try_from(header::KIND).ok()?;
+    let b = record.get(at..at + 4)?;
+    RecordKind::from_u32(u32::from_le_bytes(b.try_into().ok()?))
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use lanner_event::{ParamValue, SockAddr, SockTuple};
+
+    use super::*;
+    use crate::programs::{ProcRecord, RecordHeader, default_plan, proc_layout};
+
+    fn header(kind: RecordKind) -> RecordHeader {
+        RecordHeader {
+            kind,
+            cpu: 1,
+            ktime_ns: 5_000,
+            pid: 101,
+            tgid: 100,
+            uid: 1000,
+            gid: 1001,
+        }
+    }
+
+    fn record(id: i64, ret: i64, args: [u64; 6], items: [&[u8]; 3]) -> Vec<u8> {
+        let mut comm = [0u8; 16];
+        comm[..4].copy_from_slice(b"test");
+        SyscallRecord {
+            header: header(RecordKind::Syscall),
+            id,
+            ret,
+            args,
+            comm,
+            item_lens: [0; 3],
+            plan: default_plan(id),
+        }
+        .to_bytes(items)
+    }
+
+    /// Converts and parses; the event must use all of its bytes.
+    fn convert(rec: &[u8], buf: &mut Vec<u8>) -> Converted {
+        let c = Converter::with_epoch_offset(1_000_000)
+            .to_event(rec, buf)
+            .expect("a converted record");
+        let (ev, len) = Event::parse_v2(c.cpu, 0, &buf[c.range.clone()]).unwrap();
+        assert_eq!(len, c.range.len());
+        assert_eq!(ev.nparams() as usize, ev.info().unwrap().params.len());
+        c
+    }
+
+    fn val<'a>(ev: &Event<'a>, name: &str) -> ParamValue<'a> {
+        ev.param_by_name(name)
+            .unwrap_or_else(|| panic!("no parameter {name}"))
+            .decode()
+            .unwrap()
+    }
+
+    fn flag_names(ev: &Event<'_>, name: &str) -> Vec<&'static str> {
+        match val(ev, name) {
+            ParamValue::Flags {
+                bits,
+                table: Some(t),
+            } => TableVersion::Current
+                .flag_table(t)
+                .unwrap()
+                .decompose(bits)
+                .collect(),
+            ParamValue::Mode(bits) => TableVersion::Current
+                .flag_table("chmod_mode")
+                .unwrap()
+                .decompose(bits)
+                .collect(),
+            other => panic!("{name} is not flags: {other:?}"),
+        }
+    }
+
+    const AT_FDCWD: u64 = (-100i32) as u32 as u64;
+
+    #[test]
+    fn openat_becomes_openat_2_x() {
+        let flags = (libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC) as u64;
+        let rec = record(
+            257,
+            3,
+            [AT_FDCWD, 0x1000, flags, 0o640, 0, 0],
+            [b"/tmp/x\0", b"", b""],
+        );
+        let mut buf = vec![0xaa; 7];
+        let c = convert(&rec, &mut buf);
+        assert_eq!(c.range.start, 7, "events are appended");
+        let ev = c.event(&buf).unwrap();
+        assert_eq!(ev.event_type(), 307);
+        assert_eq!((ev.tid(), ev.ts(), ev.cpu()), (101, 1_005_000, 1));
+        assert_eq!(val(&ev, "fd"), ParamValue::Fd(3));
+        assert_eq!(val(&ev, "dirfd"), ParamValue::Fd(-100));
+        assert!(matches!(
+            val(&ev, "name"),
+            ParamValue::RelPath {
+                path: b"/tmp/x",
+                ..
+            }
+        ));
+        assert_eq!(
+            flag_names(&ev, "flags"),
+            ["O_CREAT", "O_WRONLY", "O_CLOEXEC"]
+        );
+        assert_eq!(val(&ev, "mode"), ParamValue::Uint32(0o640));
+        assert_eq!(val(&ev, "dev"), ParamValue::Empty);
+        assert_eq!(val(&ev, "ino"), ParamValue::Empty);
+    }
+
+    #[test]
+    fn open_flags_follow_the_driver() {
+        assert_eq!(open_flags(0), ppm_o::RDONLY);
+        assert_eq!(open_flags(O_RDWR | O_TRUNC), ppm_o::RDWR | ppm_o::TRUNC);
+        assert_eq!(
+            open_flags(O_TMPFILE | O_RDWR),
+            ppm_o::RDWR | ppm_o::TMPFILE | ppm_o::DIRECTORY
+        );
+        assert_eq!(open_flags(O_DIRECTORY), ppm_o::RDONLY | ppm_o::DIRECTORY);
+        assert_eq!(open_mode(0, 0o777), 0, "no mode without O_CREAT");
+        assert_eq!(open_mode(O_CREAT, 0o104755), 0o4755);
+        assert_eq!(resolve_flags(0x08 | 0x01), 0x01 | 0x10);
+        assert_eq!(mount_flags(0xc0ed_0000 | 1), 1);
+        assert_eq!(ptrace_request(16), 11);
+        assert_eq!(
+            clone_flags((libc::CLONE_THREAD | libc::CLONE_VM) as u64),
+            0x2000 | 0x8000
+        );
+    }
+
+    #[test]
+    fn execve_splits_argv() {
+        let rec = record(59, 0, [0; 6], [b"/bin/true\0", b"true\0--x\0y\0", b""]);
+        let mut buf = Vec::new();
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(ev.event_type(), 293);
+        assert_eq!(val(&ev, "res"), ParamValue::Errno(0));
+        assert_eq!(val(&ev, "exe"), ParamValue::Str(b"true"));
+        assert_eq!(val(&ev, "args"), ParamValue::Bytes(b"--x\0y\0"));
+        assert_eq!(val(&ev, "filename"), ParamValue::Path(b"/bin/true"));
+        assert_eq!(val(&ev, "tid"), ParamValue::Pid(101));
+        assert_eq!(val(&ev, "pid"), ParamValue::Pid(100));
+        assert_eq!(val(&ev, "comm"), ParamValue::Str(b"test"));
+        assert_eq!(val(&ev, "uid"), ParamValue::Uid(1000));
+        assert_eq!(val(&ev, "gid"), ParamValue::Gid(1001));
+        assert_eq!(val(&ev, "cwd"), ParamValue::Empty);
+    }
+
+    fn sockaddr_in(ip: [u8; 4], port: u16) -> Vec<u8> {
+        let mut b = vec![0u8; 16];
+        b[..2].copy_from_slice(&2u16.to_le_bytes());
+        b[2..4].copy_from_slice(&port.to_be_bytes());
+        b[4..8].copy_from_slice(&ip);
+        b
+    }
+
+    #[test]
+    fn connect_carries_addr_and_tuple() {
+        let sa = sockaddr_in([127, 0, 0, 1], 8080);
+        let rec = record(42, 0, [5, 0x2000, 16, 0, 0, 0], [&sa, b"", b""]);
+        let mut buf = Vec::new();
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(ev.event_type(), 23);
+        assert_eq!(val(&ev, "fd"), ParamValue::Fd(5));
+        assert_eq!(
+            val(&ev, "addr"),
+            ParamValue::SockAddr(SockAddr::Inet(Ipv4Addr::LOCALHOST, 8080))
+        );
+        assert_eq!(
+            val(&ev, "tuple"),
+            ParamValue::SockTuple(SockTuple::Inet {
+                sip: Ipv4Addr::UNSPECIFIED,
+                sport: 0,
+                dip: Ipv4Addr::LOCALHOST,
+                dport: 8080
+            })
+        );
+        // accept: the copied address is the peer, the tuple's source.
+        let rec = record(288, 7, [3, 0x2000, 0x3000, 0x800, 0, 0], [&sa, b"", b""]);
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(ev.event_type(), 389);
+        assert_eq!(val(&ev, "fd"), ParamValue::Fd(7));
+        assert!(matches!(
+            val(&ev, "tuple"),
+            ParamValue::SockTuple(SockTuple::Inet {
+                sport: 8080,
+                dport: 0,
+                ..
+            })
+        ));
+        assert_eq!(val(&ev, "flags"), ParamValue::Int32(0x800));
+        // A unix path, abstract or not.
+        let mut un = 1u16.to_le_bytes().to_vec();
+        un.extend_from_slice(b"\0hidden\0");
+        let rec = record(49, 0, [4, 0, 0, 0, 0, 0], [&un, b"", b""]);
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(
+            val(&ev, "addr"),
+            ParamValue::SockAddr(SockAddr::Unix(b"hidden"))
+        );
+    }
+
+    #[test]
+    fn chmod_rename_dup_and_friends() {
+        let mut buf = Vec::new();
+        let rec = record(90, 0, [0, 0o4755, 0, 0, 0, 0], [b"/tmp/f\0", b"", b""]);
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(ev.event_type(), 315);
+        assert_eq!(val(&ev, "filename"), ParamValue::Path(b"/tmp/f"));
+        assert_eq!(val(&ev, "mode"), ParamValue::Mode(0o4755));
+        assert!(flag_names(&ev, "mode").contains(&"S_ISUID"));
+
+        let rec = record(316, 0, [AT_FDCWD, 0, 9, 0, 1, 0], [b"a\0", b"b\0", b""]);
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(ev.name_in(TableVersion::Current), Some("renameat2"));
+        assert_eq!(val(&ev, "olddirfd"), ParamValue::Fd(-100));
+        assert_eq!(val(&ev, "newdirfd"), ParamValue::Fd(9));
+        assert!(matches!(
+            val(&ev, "newpath"),
+            ParamValue::RelPath { path: b"b", .. }
+        ));
+        assert_eq!(flag_names(&ev, "flags"), ["RENAME_NOREPLACE"]);
+
+        let rec = record(292, 10, [4, 10, libc::O_CLOEXEC as u64, 0, 0, 0], [b""; 3]);
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(
+            (val(&ev, "res"), val(&ev, "oldfd"), val(&ev, "newfd")),
+            (ParamValue::Fd(10), ParamValue::Fd(4), ParamValue::Fd(10))
+        );
+        assert_eq!(flag_names(&ev, "flags"), ["O_CLOEXEC"]);
+
+        let rec = record(
+            165,
+            0,
+            [0, 0, 0, 0xc0ed_0000 | 1, 0, 0],
+            [b"none\0", b"/mnt\0", b"tmpfs\0"],
+        );
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(val(&ev, "dev"), ParamValue::Str(b"none"));
+        assert_eq!(val(&ev, "dir"), ParamValue::Path(b"/mnt"));
+        assert_eq!(val(&ev, "type"), ParamValue::Str(b"tmpfs"));
+        assert_eq!(flag_names(&ev, "flags"), ["RDONLY"]);
+
+        let rec = record(117, 0, [1, 2, 3, 0, 0, 0], [b""; 3]);
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(val(&ev, "suid"), ParamValue::Uid(3));
+
+        let rec = record(101, 0, [16, 4242, 0, 0, 0, 0], [b""; 3]);
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(
+            val(&ev, "request"),
+            ParamValue::Enum {
+                value: 11,
+                table: Some("ptrace_requests")
+            }
+        );
+        assert_eq!(val(&ev, "pid"), ParamValue::Pid(4242));
+    }
+
+    #[test]
+    fn clone_child_and_parent() {
+        let flags = (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_SIGHAND) as u64;
+        let mut buf = Vec::new();
+        for ret in [0i64, 555] {
+            let rec = record(56, ret, [flags, 0, 0, 0, 0, 0], [b""; 3]);
+            let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+            assert_eq!(ev.event_type(), 223);
+            assert_eq!(val(&ev, "res"), ParamValue::Pid(ret));
+            assert_eq!(val(&ev, "tid"), ParamValue::Pid(101));
+            assert_eq!(
+                flag_names(&ev, "flags"),
+                ["CLONE_SIGHAND", "CLONE_THREAD", "CLONE_VM"]
+            );
+        }
+        let rec = record(58, 9, [0; 6], [b""; 3]);
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(flag_names(&ev, "flags"), ["CLONE_VM", "CLONE_VFORK"]);
+    }
+
+    #[test]
+    fn every_converted_syscall_has_a_newest_exit_event() {
+        let mut buf = Vec::new();
+        let mut n = 0;
+        for id in 0..1024 {
+            let Some(name) = syscall_name(id) else {
+                continue;
+            };
+            n += 1;
+            let info = exit_event(name).unwrap_or_else(|| panic!("{name}"));
+            // Garbage registers and items must still give decodable events.
+            let rec = record(id, -1, [u64::MAX; 6], [b"\x02\0xyz", b"\xff", b"a\0b"]);
+            buf.clear();
+            let c = convert(&rec, &mut buf);
+            let ev = c.event(&buf).unwrap();
+            assert_eq!(ev.event_type(), info.id, "{name}");
+            for p in ev.params() {
+                p.decode()
+                    .unwrap_or_else(|e| panic!("{name}.{:?}: {e}", p.name()));
+            }
+        }
+        assert_eq!(n, 47);
+        assert!(
+            Converter::new()
+                .to_event(&record(0, 0, [0; 6], [b""; 3]), &mut buf)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn process_exit_becomes_procexit() {
+        let rec = ProcRecord {
+            header: header(RecordKind::Exit),
+            pid: 77,
+            tgid: 70,
+            extra: (3 << 8) | 0x80 | 9,
+            comm: [0; 16],
+        };
+        let mut b = rec_bytes(&rec);
+        let mut buf = Vec::new();
+        let ev = convert(&b, &mut buf).event(&buf).unwrap();
+        assert_eq!(ev.event_type(), 186);
+        assert_eq!(ev.tid(), 77);
+        assert_eq!(val(&ev, "ret"), ParamValue::Errno(3));
+        assert_eq!(val(&ev, "sig"), ParamValue::Signal(9));
+        assert_eq!(val(&ev, "core"), ParamValue::Uint8(1));
+        assert_eq!(val(&ev, "reaper_tid"), ParamValue::Empty);
+        // Exec and fork records have no event of their own.
+        b[0..4].copy_from_slice(&(RecordKind::Fork as u32).to_le_bytes());
+        assert!(Converter::new().to_event(&b, &mut buf).is_none());
+        // Truncated records are refused.
+        assert!(Converter::new().to_event(&b[..40], &mut buf).is_none());
+    }
+
+    fn rec_bytes(r: &ProcRecord) -> Vec<u8> {
+        let mut b = vec![0u8; proc_layout::SIZE as usize];
+        b[0..4].copy_from_slice(&(r.header.kind as u32).to_le_bytes());
+        b[8..16].copy_from_slice(&r.header.ktime_ns.to_le_bytes());
+        b[32..36].copy_from_slice(&r.pid.to_le_bytes());
+        b[36..40].copy_from_slice(&r.tgid.to_le_bytes());
+        b[40..44].copy_from_slice(&r.extra.to_le_bytes());
+        b
+    }
+}
