@@ -392,6 +392,26 @@ fn fd_from_record(info: &FdInfo<'_>) -> Fd {
             sport,
             dport,
             l4proto,
+        } if let (Some(sip), Some(dip)) = (sip.to_ipv4_mapped(), dip.to_ipv4_mapped()) => {
+            // libsinsp loads a socket whose ends are both IPv4-mapped as an IPv4 socket.
+            return fd_from_record(&FdInfo {
+                fd_type: fd_type::IPV4_SOCK,
+                detail: FdDetail::Ipv4 {
+                    sip,
+                    dip,
+                    sport,
+                    dport,
+                    l4proto,
+                },
+                ..*info
+            });
+        }
+        FdDetail::Ipv6 {
+            sip,
+            dip,
+            sport,
+            dport,
+            l4proto,
         } => {
             fd.sock = SockInfo::V6 {
                 cip: sip,
@@ -603,22 +623,35 @@ impl State {
     /// Adds the users and groups of a user-list record.
     pub fn add_user_list(&mut self, list: &UserList<'_>) {
         for entry in list.entries() {
-            match entry {
-                UserEntry::User(u) => {
-                    self.users.insert(
-                        u.uid,
-                        User {
-                            name: u.name.to_vec(),
-                            homedir: u.homedir.to_vec(),
-                            shell: u.shell.to_vec(),
-                            gid: u.gid,
-                        },
-                    );
-                }
-                UserEntry::Group(g) => {
-                    self.groups.insert(g.gid, g.name.to_vec());
-                }
+            self.add_user_entry(&entry);
+        }
+    }
+
+    /// Adds one user or group (a user-list entry, or one read from the running system).
+    pub fn add_user_entry(&mut self, entry: &UserEntry<'_>) {
+        match entry {
+            UserEntry::User(u) => {
+                self.users.insert(
+                    u.uid,
+                    User {
+                        name: u.name.to_vec(),
+                        homedir: u.homedir.to_vec(),
+                        shell: u.shell.to_vec(),
+                        gid: u.gid,
+                    },
+                );
             }
+            UserEntry::Group(g) => {
+                self.groups.insert(g.gid, g.name.to_vec());
+            }
+        }
+    }
+
+    /// Sets the start time (ns since the epoch) of a known thread. Process-list records carry
+    /// no start time, so a snapshot of the running system supplies it separately.
+    pub fn set_clone_ts(&mut self, tid: i64, clone_ts: u64) {
+        if let Some(t) = self.threads.get_mut(&tid) {
+            t.clone_ts = clone_ts;
         }
     }
 
