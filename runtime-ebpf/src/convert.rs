@@ -473,11 +473,9 @@ impl Ctx<'_> {
             None => (argv, None),
         };
         match name {
-            "exe" => {
-                if !argv.is_empty() {
-                    out.extend_from_slice(exe);
-                    out.push(0);
-                }
+            "exe" if !argv.is_empty() => {
+                out.extend_from_slice(exe);
+                out.push(0);
             }
             "args" => out.extend_from_slice(args.unwrap_or_default()),
             "tid" => put_i64(out, i64::from(h.pid)),
@@ -882,7 +880,7 @@ mod tests {
             .expect("a converted record");
         let (ev, len) = Event::parse_v2(c.cpu, 0, &buf[c.range.clone()]).unwrap();
         assert_eq!(len, c.range.len());
-        assert_eq!(ev.nparams() as usize, ev.info().unwrap().params.len());
+        assert_eq!(ev.nparams(), ev.info().unwrap().params.len());
         c
     }
 

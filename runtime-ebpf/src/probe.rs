@@ -1,7 +1,10 @@
 //! The standard object, running: generated against the kernel's BTF, loaded,
 //! attached, its prefilter set, its ring buffer read into typed records.
 
+use lanner_event::Event;
+
 use crate::btf::{Btf, BtfError};
+use crate::convert::Converter;
 use crate::loader::{Loaded, LoaderError, RingReader};
 use crate::programs::{
     self, DROPS_MAP, EVENTS_MAP, GenerateError, INTEREST_MAP, MAX_SYSCALLS, ObjectOptions,
@@ -103,6 +106,41 @@ impl Probe {
         });
         self.malformed += malformed;
         n - usize::try_from(malformed).unwrap_or(0)
+    }
+
+    /// Hands every record now in the ring buffer to `f` as an event, through
+    /// `conv`; `buf` is reused for every event, so nothing is allocated per
+    /// record once it has grown. Returns how many events were produced.
+    /// Records without an event (see [`Converter::to_event`]) are skipped.
+    pub fn drain_events(
+        &mut self,
+        conv: &Converter,
+        buf: &mut Vec<u8>,
+        mut f: impl FnMut(&Event<'_>),
+    ) -> usize {
+        let mut events = 0;
+        let mut malformed = 0;
+        self.ring.drain(|bytes| {
+            buf.clear();
+            match conv.to_event(bytes, buf) {
+                Some(converted) => match converted.event(buf) {
+                    Ok(ev) => {
+                        events += 1;
+                        f(&ev);
+                    }
+                    // The converter wrote something the event parser refuses:
+                    // a bug, counted like an undecodable record.
+                    Err(_) => malformed += 1,
+                },
+                None => {
+                    if Record::parse(bytes).is_none() {
+                        malformed += 1;
+                    }
+                }
+            }
+        });
+        self.malformed += malformed;
+        events
     }
 
     /// Records lost because the ring buffer was full, summed over CPUs.

@@ -1,0 +1,425 @@
+//! Live events: real syscalls made by this test, recorded by the kernel
+//! programs, converted into driver events and decoded with the event model the
+//! state engine uses.
+//!
+//! They need root. Outside CI a machine that cannot load eBPF skips them with
+//! a message; with `CI=true` that is a failure, so CI can never go green
+//! without having run them.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::ffi::CString;
+use std::io::Read;
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use lanner_ebpf::btf::Btf;
+use lanner_ebpf::convert::Converter;
+use lanner_ebpf::loader::Loaded;
+use lanner_ebpf::probe::Probe;
+use lanner_ebpf::programs::{self, Flavor, ObjectOptions};
+use lanner_ebpf::{AttachPoint, MapDef, ObjectBuilder, ProgramBuilder};
+use lanner_event::table::TableVersion;
+use lanner_event::{Event, OwnedEvent, ParamValue, SockAddr, SockTuple};
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// Whether this machine can load eBPF at all (see tests/kernel.rs).
+fn kernel_ready() -> bool {
+    static READY: OnceLock<Result<(), String>> = OnceLock::new();
+    let ready = READY.get_or_init(|| {
+        let mut b = ProgramBuilder::new();
+        b.ret(0);
+        let mut ob = ObjectBuilder::new();
+        ob.map(MapDef::array("probe", 4, 1)).program(
+            "lanner_ready",
+            AttachPoint::raw_tracepoint("sys_exit"),
+            b.finish().map_err(|e| e.to_string())?,
+        );
+        let object = ob.emit().map_err(|e| e.to_string())?;
+        let mut loaded = Loaded::open(&object).map_err(|e| e.to_string())?;
+        loaded.load_all().map_err(|e| e.to_string())
+    });
+    match ready {
+        Ok(()) => true,
+        Err(e) if in_ci() => panic!("loading eBPF must work in CI (run as root): {e}"),
+        Err(e) => {
+            eprintln!("skipping kernel test: this machine cannot load eBPF: {e}");
+            false
+        }
+    }
+}
+
+fn gettid() -> i64 {
+    // SAFETY: gettid has no preconditions.
+    i64::from(unsafe { libc::gettid() })
+}
+
+fn val<'a>(ev: &Event<'a>, name: &str) -> ParamValue<'a> {
+    ev.param_by_name(name)
+        .unwrap_or_else(|| panic!("no parameter {name}"))
+        .decode()
+        .unwrap()
+}
+
+fn flag_names(ev: &Event<'_>, name: &str) -> Vec<&'static str> {
+    let (bits, table) = match val(ev, name) {
+        ParamValue::Flags {
+            bits,
+            table: Some(t),
+        } => (bits, t),
+        ParamValue::Mode(bits) => (bits, "chmod_mode"),
+        other => panic!("{name} is not flags: {other:?}"),
+    };
+    TableVersion::Current
+        .flag_table(table)
+        .unwrap()
+        .decompose(bits)
+        .collect()
+}
+
+fn name_of(ev: &Event<'_>) -> &'static str {
+    ev.name_in(TableVersion::Current).unwrap_or("?")
+}
+
+fn path_of<'a>(ev: &Event<'a>, name: &str) -> Option<&'a [u8]> {
+    match val(ev, name) {
+        ParamValue::Path(p) | ParamValue::Str(p) | ParamValue::RelPath { path: p, .. } => Some(p),
+        _ => None,
+    }
+}
+
+#[test]
+fn live_syscalls_become_events() {
+    if !kernel_ready() {
+        return;
+    }
+    let wanted = [
+        libc::SYS_openat,
+        libc::SYS_unlink,
+        libc::SYS_chmod,
+        libc::SYS_connect,
+        libc::SYS_dup2,
+        libc::SYS_execve,
+        libc::SYS_clone,
+        libc::SYS_clone3,
+        libc::SYS_vfork,
+    ];
+    let opts = ObjectOptions {
+        flavor: Flavor::TpBtf,
+        proc_events: true,
+        ring_bytes: 1 << 22,
+    };
+    let ids: Vec<u32> = wanted.iter().map(|&s| u32::try_from(s).unwrap()).collect();
+    let mut probe = Probe::start(opts, &ids).unwrap_or_else(|e| panic!("{e}"));
+    let conv = Converter::new();
+    let tid = gettid();
+    let unique = format!(
+        "{}-{tid}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+
+    // openat(O_WRONLY|O_CREAT), chmod 04755, unlink.
+    let path = format!("/tmp/lanner-ebpf-ev-{unique}");
+    let cpath = CString::new(path.clone()).unwrap();
+    // SAFETY: cpath is a valid NUL-terminated string.
+    let fd = unsafe {
+        libc::openat(
+            libc::AT_FDCWD,
+            cpath.as_ptr(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_CLOEXEC,
+            0o600,
+        )
+    };
+    assert!(fd >= 0, "{}", std::io::Error::last_os_error());
+    // SAFETY: fd was just opened by this test.
+    unsafe { libc::close(fd) };
+    // SAFETY: cpath is a valid NUL-terminated string.
+    assert_eq!(unsafe { libc::chmod(cpath.as_ptr(), 0o4755) }, 0);
+    // SAFETY: cpath is a valid NUL-terminated string.
+    assert_eq!(unsafe { libc::unlink(cpath.as_ptr()) }, 0);
+
+    // connect to a loopback listener, then dup2 the socket.
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).unwrap();
+    let sock = stream.as_raw_fd();
+    let high = 700 + (std::process::id() % 200) as i32;
+    // SAFETY: sock is an open fd; `high` is closed again below.
+    let dup = unsafe { libc::dup2(sock, high) };
+    assert_eq!(dup, high);
+    // SAFETY: `high` was created by the dup2 above.
+    unsafe { libc::close(high) };
+
+    // A successful exec (argv read from the new mm) and a failed one (argv
+    // read from the caller's pointer array).
+    let arg = format!("lanner-arg-{unique}");
+    let status = std::process::Command::new("/bin/true")
+        .arg(&arg)
+        .arg("second")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let missing = format!("/nonexistent/lanner-{unique}");
+    assert!(
+        std::process::Command::new(&missing)
+            .arg("a1")
+            .spawn()
+            .is_err()
+    );
+
+    let mut buf = Vec::new();
+    let (mut open, mut chmod, mut unlink, mut connect, mut dup2) = (None, None, None, None, None);
+    let (mut exec_ok, mut exec_fail, mut exit) = (None, None, None::<OwnedEvent>);
+    let mut clone_tids = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        probe.drain_events(&conv, &mut buf, |ev| {
+            let mine = ev.tid() == tid;
+            match name_of(ev) {
+                "openat" if mine && path_of(ev, "name") == Some(path.as_bytes()) => {
+                    open = Some(ev.to_owned_event());
+                }
+                "chmod" if mine && path_of(ev, "filename") == Some(path.as_bytes()) => {
+                    chmod = Some(ev.to_owned_event());
+                }
+                "unlink" if mine && path_of(ev, "path") == Some(path.as_bytes()) => {
+                    unlink = Some(ev.to_owned_event());
+                }
+                "connect" if mine && val(ev, "fd") == ParamValue::Fd(i64::from(sock)) => {
+                    connect = Some(ev.to_owned_event());
+                }
+                "dup2" if mine && val(ev, "newfd") == ParamValue::Fd(i64::from(high)) => {
+                    dup2 = Some(ev.to_owned_event());
+                }
+                "execve" => match val(ev, "args") {
+                    ParamValue::Bytes(a) if a.starts_with(arg.as_bytes()) => {
+                        exec_ok = Some(ev.to_owned_event());
+                    }
+                    _ if path_of(ev, "filename") == Some(missing.as_bytes()) => {
+                        exec_fail = Some(ev.to_owned_event());
+                    }
+                    _ => {}
+                },
+                "clone" | "clone3" | "vfork" if mine => {
+                    if let ParamValue::Pid(child) = val(ev, "res") {
+                        clone_tids.push(child);
+                    }
+                }
+                "procexit" => {
+                    let child = exec_ok.as_ref().map(|s| s.as_event().tid());
+                    if Some(ev.tid()) == child {
+                        exit = Some(ev.to_owned_event());
+                    }
+                }
+                _ => {}
+            }
+        });
+        let done = [
+            &open, &chmod, &unlink, &connect, &dup2, &exec_ok, &exec_fail,
+        ]
+        .iter()
+        .all(|s| s.is_some())
+            && exit.is_some();
+        if done || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(probe.malformed(), 0);
+    assert_eq!(probe.drops().unwrap(), 0);
+
+    let seen = open.expect("openat event");
+    let ev = seen.as_event();
+    assert_eq!(ev.event_type(), 307);
+    assert_eq!(val(&ev, "fd"), ParamValue::Fd(i64::from(fd)));
+    assert_eq!(val(&ev, "dirfd"), ParamValue::Fd(-100));
+    assert_eq!(
+        flag_names(&ev, "flags"),
+        ["O_CREAT", "O_WRONLY", "O_CLOEXEC"]
+    );
+    assert_eq!(val(&ev, "mode"), ParamValue::Uint32(0o600));
+    // Event time is wall-clock time.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    assert!(
+        ev.ts() < now && now - ev.ts() < 60_000_000_000,
+        "ts {}",
+        ev.ts()
+    );
+
+    let seen = chmod.expect("chmod event");
+    let ev = seen.as_event();
+    assert_eq!(val(&ev, "res"), ParamValue::Errno(0));
+    assert_eq!(val(&ev, "mode"), ParamValue::Mode(0o4755));
+    assert_eq!(
+        flag_names(&ev, "mode"),
+        [
+            "S_IXOTH", "S_IROTH", "S_IXGRP", "S_IRGRP", "S_IXUSR", "S_IWUSR", "S_IRUSR", "S_ISUID"
+        ]
+    );
+
+    let seen = unlink.expect("unlink event");
+    assert_eq!(val(&seen.as_event(), "res"), ParamValue::Errno(0));
+
+    let seen = connect.expect("connect event");
+    let ev = seen.as_event();
+    assert_eq!(val(&ev, "res"), ParamValue::Errno(0));
+    assert_eq!(
+        val(&ev, "addr"),
+        ParamValue::SockAddr(SockAddr::Inet(Ipv4Addr::LOCALHOST, port))
+    );
+    assert_eq!(
+        val(&ev, "tuple"),
+        ParamValue::SockTuple(SockTuple::Inet {
+            sip: Ipv4Addr::UNSPECIFIED,
+            sport: 0,
+            dip: Ipv4Addr::LOCALHOST,
+            dport: port
+        })
+    );
+
+    let seen = dup2.expect("dup2 event");
+    let ev = seen.as_event();
+    assert_eq!(val(&ev, "res"), ParamValue::Fd(i64::from(high)));
+    assert_eq!(val(&ev, "oldfd"), ParamValue::Fd(i64::from(sock)));
+
+    let seen = exec_ok.expect("execve event of /bin/true");
+    let ev = seen.as_event();
+    assert_eq!(ev.event_type(), 293);
+    assert_eq!(val(&ev, "res"), ParamValue::Errno(0));
+    assert_eq!(val(&ev, "filename"), ParamValue::Path(b"/bin/true"));
+    assert_eq!(val(&ev, "exe"), ParamValue::Str(b"/bin/true"));
+    let mut args = arg.as_bytes().to_vec();
+    args.extend_from_slice(b"\0second\0");
+    assert_eq!(val(&ev, "args"), ParamValue::Bytes(&args));
+    assert_eq!(val(&ev, "comm"), ParamValue::Str(b"true"));
+    assert_eq!(val(&ev, "pid"), ParamValue::Pid(ev.tid()));
+    assert!(
+        clone_tids.contains(&ev.tid()),
+        "the exec'ing child {} is one this thread cloned ({clone_tids:?})",
+        ev.tid()
+    );
+
+    let seen = exec_fail.expect("failed execve event");
+    let ev = seen.as_event();
+    assert_eq!(val(&ev, "res"), ParamValue::Errno(-i64::from(libc::ENOENT)));
+    assert_eq!(val(&ev, "exe"), ParamValue::Str(missing.as_bytes()));
+    assert_eq!(val(&ev, "args"), ParamValue::Bytes(b"a1\0"));
+
+    let seen = exit.expect("procexit of the exec'd child");
+    let ev = seen.as_event();
+    assert_eq!(val(&ev, "status"), ParamValue::Errno(0));
+    assert_eq!(val(&ev, "ret"), ParamValue::Errno(0));
+
+    drop(stream);
+    let mut s = listener.accept().unwrap().0;
+    let _ = s.read(&mut [0u8; 1]);
+}
+
+#[test]
+fn accept_and_bind_sockaddrs() {
+    if !kernel_ready() {
+        return;
+    }
+    let opts = ObjectOptions {
+        flavor: Flavor::RawTracepoint,
+        proc_events: false,
+        ring_bytes: 1 << 20,
+    };
+    let ids = [libc::SYS_bind, libc::SYS_accept4, libc::SYS_accept].map(|s| s as u32);
+    let mut probe = Probe::start(opts, &ids).unwrap_or_else(|e| panic!("{e}"));
+    let conv = Converter::new();
+    let tid = gettid();
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let client = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).unwrap();
+    let client_port = client.local_addr().unwrap().port();
+    let (server, _) = listener.accept().unwrap();
+    let mut buf = Vec::new();
+    let (mut bind, mut accept) = (None, None);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while (bind.is_none() || accept.is_none()) && Instant::now() < deadline {
+        probe.drain_events(&conv, &mut buf, |ev| {
+            if ev.tid() != tid {
+                return;
+            }
+            match name_of(ev) {
+                "bind" => bind = Some(ev.to_owned_event()),
+                "accept" | "accept4" => accept = Some(ev.to_owned_event()),
+                _ => {}
+            }
+        });
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let seen = bind.expect("bind event");
+    let ev = seen.as_event();
+    assert_eq!(
+        val(&ev, "addr"),
+        ParamValue::SockAddr(SockAddr::Inet(Ipv4Addr::LOCALHOST, 0))
+    );
+    let seen = accept.expect("accept event");
+    let ev = seen.as_event();
+    assert_eq!(
+        val(&ev, "fd"),
+        ParamValue::Fd(i64::from(server.as_raw_fd()))
+    );
+    assert_eq!(
+        val(&ev, "tuple"),
+        ParamValue::SockTuple(SockTuple::Inet {
+            sip: Ipv4Addr::LOCALHOST,
+            sport: client_port,
+            dip: Ipv4Addr::UNSPECIFIED,
+            dport: 0
+        })
+    );
+}
+
+/// Prints the verifier's instruction counts for the generated programs and
+/// checks they stay far from the one-million limit.
+#[test]
+fn verifier_instruction_counts() {
+    if !kernel_ready() {
+        return;
+    }
+    let btf = Btf::from_sys_fs().unwrap();
+    for flavor in [Flavor::TpBtf, Flavor::RawTracepoint] {
+        let object = programs::generate(
+            &btf,
+            ObjectOptions {
+                flavor,
+                proc_events: true,
+                ring_bytes: 1 << 16,
+            },
+        )
+        .unwrap();
+        let mut loaded = Loaded::open(&object).unwrap();
+        loaded.load_all().unwrap_or_else(|e| panic!("{e}"));
+        for name in loaded
+            .program_names()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+        {
+            let n = loaded.verified_instructions(&name).unwrap();
+            eprintln!("{flavor:?} {name}: {n:?} instructions verified");
+            if let Some(n) = n {
+                assert!(n < 200_000, "{name}: {n}");
+            }
+        }
+    }
+}
