@@ -37,7 +37,7 @@ use lanner_event::table::{Direction, EventFlags, EventInfo, ParamInfo, ParamType
 use lanner_event::{Event, EventError};
 
 use crate::programs::{
-    ProcRecord, Record, RecordKind, SyscallRecord, header, syscall_items, syscall_layout,
+    ProcRecord, Record, RecordKind, SyscallRecord, header, plan, syscall_items, syscall_layout,
 };
 
 /// Where [`Converter::to_event`] wrote one event.
@@ -346,6 +346,30 @@ impl Ctx<'_> {
         self.items.get(k).copied().unwrap_or_default()
     }
 
+    /// The `TASK_IDS` item, found through the plan the program followed:
+    /// `[ptid, vtid, vpid, parent pid]`.
+    fn task_ids(&self) -> Option<[u32; 4]> {
+        let k = (0..syscall_layout::ITEMS)
+            .find(|&k| plan::decode(self.rec.plan, k).0 == plan::TASK_IDS)?;
+        let b = self.item(k);
+        let word = |i: usize| -> Option<u32> {
+            Some(u32::from_le_bytes(
+                b.get(4 * i..4 * i + 4)?.try_into().ok()?,
+            ))
+        };
+        Some([word(0)?, word(1)?, word(2)?, word(3)?])
+    }
+
+    /// A task id of the `TASK_IDS` item as a `PT_PID`; absent when the item
+    /// is missing or the kernel read failed (0 is no task's id here).
+    fn put_task_id(&self, out: &mut Vec<u8>, i: usize) {
+        if let Some(id) = self.task_ids().and_then(|ids| ids.get(i).copied())
+            && id != 0
+        {
+            put_i64(out, i64::from(id));
+        }
+    }
+
     /// The argument register of a file-descriptor parameter that is not the
     /// result.
     fn fd_arg(&self, param: &str) -> Option<usize> {
@@ -484,6 +508,7 @@ impl Ctx<'_> {
             "uid" => put_u32(out, h.uid),
             "gid" => put_u32(out, h.gid),
             "filename" => put_cstr(out, self.item(0)),
+            "ptid" => self.put_task_id(out, 0),
             _ => {}
         }
     }
@@ -497,6 +522,9 @@ impl Ctx<'_> {
             "comm" => put_cstr(out, &self.rec.comm),
             "uid" => put_u32(out, h.uid),
             "gid" => put_u32(out, h.gid),
+            "ptid" => self.put_task_id(out, 0),
+            "vtid" => self.put_task_id(out, 1),
+            "vpid" => self.put_task_id(out, 2),
             "flags" => {
                 let raw = match self.name {
                     "clone" => Some(self.arg(0)),
@@ -1098,12 +1126,21 @@ mod tests {
     fn clone_child_and_parent() {
         let flags = (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_SIGHAND) as u64;
         let mut buf = Vec::new();
+        let ids: Vec<u8> = [40u32, 7, 7, 39]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         for ret in [0i64, 555] {
-            let rec = record(56, ret, [flags, 0, 0, 0, 0, 0], [b""; 3]);
+            let rec = record(56, ret, [flags, 0, 0, 0, 0, 0], [&ids, b"", b""]);
             let ev = convert(&rec, &mut buf).event(&buf).unwrap();
             assert_eq!(ev.event_type(), 223);
             assert_eq!(val(&ev, "res"), ParamValue::Pid(ret));
             assert_eq!(val(&ev, "tid"), ParamValue::Pid(101));
+            assert_eq!(val(&ev, "ptid"), ParamValue::Pid(40));
+            assert_eq!(
+                (val(&ev, "vtid"), val(&ev, "vpid")),
+                (ParamValue::Pid(7), ParamValue::Pid(7))
+            );
             assert_eq!(
                 flag_names(&ev, "flags"),
                 ["CLONE_SIGHAND", "CLONE_THREAD", "CLONE_VM"]
@@ -1112,6 +1149,7 @@ mod tests {
         let rec = record(58, 9, [0; 6], [b""; 3]);
         let ev = convert(&rec, &mut buf).event(&buf).unwrap();
         assert_eq!(flag_names(&ev, "flags"), ["CLONE_VM", "CLONE_VFORK"]);
+        assert_eq!(val(&ev, "ptid"), ParamValue::Empty, "no ids item: absent");
     }
 
     #[test]
@@ -1141,6 +1179,72 @@ mod tests {
                 .to_event(&record(0, 0, [0; 6], [b""; 3]), &mut buf)
                 .is_none()
         );
+    }
+
+    /// The hard-coded x86-64 numbers agree with the C library's.
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn syscall_numbers_match_libc() {
+        use libc::*;
+        let named = [
+            (SYS_open, "open"),
+            (SYS_openat, "openat"),
+            (SYS_openat2, "openat2"),
+            (SYS_creat, "creat"),
+            (SYS_execve, "execve"),
+            (SYS_execveat, "execveat"),
+            (SYS_connect, "connect"),
+            (SYS_accept, "accept"),
+            (SYS_accept4, "accept4"),
+            (SYS_bind, "bind"),
+            (SYS_listen, "listen"),
+            (SYS_socket, "socket"),
+            (SYS_close, "close"),
+            (SYS_dup, "dup"),
+            (SYS_dup2, "dup2"),
+            (SYS_dup3, "dup3"),
+            (SYS_chmod, "chmod"),
+            (SYS_fchmod, "fchmod"),
+            (SYS_fchmodat, "fchmodat"),
+            (SYS_fchmodat2, "fchmodat"),
+            (SYS_unlink, "unlink"),
+            (SYS_unlinkat, "unlinkat"),
+            (SYS_rename, "rename"),
+            (SYS_renameat, "renameat"),
+            (SYS_renameat2, "renameat2"),
+            (SYS_mkdir, "mkdir"),
+            (SYS_mkdirat, "mkdirat"),
+            (SYS_rmdir, "rmdir"),
+            (SYS_symlink, "symlink"),
+            (SYS_symlinkat, "symlinkat"),
+            (SYS_link, "link"),
+            (SYS_linkat, "linkat"),
+            (SYS_setuid, "setuid"),
+            (SYS_setgid, "setgid"),
+            (SYS_setresuid, "setresuid"),
+            (SYS_setresgid, "setresgid"),
+            (SYS_ptrace, "ptrace"),
+            (SYS_mount, "mount"),
+            (SYS_umount2, "umount2"),
+            (SYS_init_module, "init_module"),
+            (SYS_finit_module, "finit_module"),
+            (SYS_memfd_create, "memfd_create"),
+            (SYS_bpf, "bpf"),
+            (SYS_clone, "clone"),
+            (SYS_clone3, "clone3"),
+            (SYS_fork, "fork"),
+            (SYS_vfork, "vfork"),
+        ];
+        for (id, name) in named {
+            assert_eq!(syscall_name(id), Some(name), "{id}");
+        }
+        // Every syscall with a capture plan is one that is converted.
+        for id in 0..1024 {
+            if default_plan(id) != 0 {
+                assert!(syscall_name(id).is_some(), "plan for unconverted {id}");
+            }
+        }
+        assert_eq!(default_plan(SYS_openat), default_plan(SYS_unlinkat));
     }
 
     #[test]

@@ -142,6 +142,14 @@ pub mod plan {
     /// failed, from `mm->arg_start..arg_end` (4096 bytes at most) after a
     /// successful exec.
     pub const EXEC_ARGV: u8 = 5;
+    /// The ids of the current task that only the kernel knows, as four
+    /// `u32`s: the parent's thread id (`real_parent->pid`), the thread and
+    /// process ids in the task's own pid namespace (`vtid`, `vpid`), and the
+    /// parent's process id. For clone and execve, whose events carry them.
+    /// The argument register is unused.
+    pub const TASK_IDS: u8 = 6;
+    /// Size of a `TASK_IDS` item.
+    pub const TASK_IDS_LEN: i32 = 16;
 
     /// Item byte of `kind` reading from argument register `arg`.
     pub const fn item(kind: u8, arg: u8) -> u32 {
@@ -165,8 +173,9 @@ pub mod plan {
 /// `sys_exit` program copies for it. Syscalls not listed carry only the
 /// registers.
 pub fn default_plan(syscall: i64) -> u32 {
-    use plan::{BYTES, BYTES_LENPTR, EXEC_ARGV, EXEC_PATH, STR, item, of};
+    use plan::{BYTES, BYTES_LENPTR, EXEC_ARGV, EXEC_PATH, STR, TASK_IDS, item, of};
     let s = |a| item(STR, a);
+    let ids = item(TASK_IDS, 0);
     match syscall {
         // open, creat, unlink, rmdir, chmod, mkdir, umount2: the path is args[0].
         2 | 85 | 87 | 84 | 90 | 83 | 166 => of([s(0), 0, 0]),
@@ -183,8 +192,10 @@ pub fn default_plan(syscall: i64) -> u32 {
         // mount: source, target, fstype.
         165 => of([s(0), s(1), s(2)]),
         // execve / execveat: filename and argv.
-        59 => of([item(EXEC_PATH, 0), item(EXEC_ARGV, 1), 0]),
-        322 => of([item(EXEC_PATH, 1), item(EXEC_ARGV, 2), 0]),
+        59 => of([item(EXEC_PATH, 0), item(EXEC_ARGV, 1), ids]),
+        322 => of([item(EXEC_PATH, 1), item(EXEC_ARGV, 2), ids]),
+        // clone, fork, vfork: the task ids (in the child, its own).
+        56..=58 => of([ids, 0, 0]),
         // connect, bind: the sockaddr and its length.
         42 | 49 => of([item(BYTES, 1), 0, 0]),
         // accept, accept4: the peer's sockaddr, its length behind a pointer.
@@ -193,8 +204,8 @@ pub fn default_plan(syscall: i64) -> u32 {
         175 => of([s(2), 0, 0]),
         313 => of([s(1), 0, 0]),
         319 => of([s(0), 0, 0]),
-        // clone3: the start of `struct clone_args` (its flags).
-        435 => of([item(BYTES, 0), 0, 0]),
+        // clone3: the start of `struct clone_args` (its flags), the task ids.
+        435 => of([item(BYTES, 0), ids, 0]),
         _ => 0,
     }
 }
@@ -358,6 +369,17 @@ pub struct MmLayout {
     pub arg_start: i16,
     pub arg_end: i16,
     pub env_end: i16,
+    /// `task_struct.real_parent`, `.group_leader`, `.thread_pid`, `.pid`,
+    /// `.tgid`: the parent and the namespaced ids.
+    pub real_parent: i16,
+    pub group_leader: i16,
+    pub thread_pid: i16,
+    pub task_pid: i16,
+    pub task_tgid: i16,
+    /// `struct pid.level` and `.numbers` (an array of 16-byte `struct upid`
+    /// whose first member is `int nr`).
+    pub pid_level: i16,
+    pub pid_numbers: i16,
 }
 
 impl MmLayout {
@@ -371,11 +393,28 @@ impl MmLayout {
             }
             Ok(off)
         };
+        let off = |strukt: &str, member: &str| -> Result<i16, BtfError> {
+            Ok(insn_offset(btf, strukt, member)?.0)
+        };
+        // The namespaced id is read as numbers[level].nr: check the element
+        // layout the program assumes.
+        if off("upid", "nr")? != 0 || off("upid", "ns")? != 8 {
+            return Err(BtfError::Malformed {
+                reason: "struct upid is not { int nr; struct pid_namespace *ns; }".to_owned(),
+            });
+        }
         Ok(MmLayout {
             task_mm: get("task_struct", "mm")?,
             arg_start: get("mm_struct", "arg_start")?,
             arg_end: get("mm_struct", "arg_end")?,
             env_end: get("mm_struct", "env_end")?,
+            real_parent: get("task_struct", "real_parent")?,
+            group_leader: get("task_struct", "group_leader")?,
+            thread_pid: get("task_struct", "thread_pid")?,
+            task_pid: off("task_struct", "pid")?,
+            task_tgid: off("task_struct", "tgid")?,
+            pid_level: off("pid", "level")?,
+            pid_numbers: off("pid", "numbers")?,
         })
     }
 }
@@ -394,6 +433,8 @@ mod slot {
     pub const LEN: i16 = -40;
     /// `u64` a value read through `bpf_probe_read_*`.
     pub const TMP: i16 = -48;
+    /// `u64` a `struct pid *` or a task pointer kept across reads.
+    pub const PTR: i16 = -56;
 }
 
 /// Reads the 8-byte kernel value at `*(u64 *)(R3 + off)` into the stack slot
@@ -414,6 +455,37 @@ fn emit_read_mm(b: &mut ProgramBuilder, mm: &MmLayout, field: i16, dst: i16) {
     emit_read_kernel(b, slot::TMP, mm.task_mm);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::TMP);
     emit_read_kernel(b, dst, field);
+}
+
+/// Reads the `u32` at kernel address `R3 + off` into the record's current
+/// item (R6 + R8) at byte `at` (zero on failure). Clobbers R0–R5.
+fn emit_read_record_u32(b: &mut ProgramBuilder, off: i16, at: i32) {
+    b.add64_imm(Reg::R3, i32::from(off))
+        .mov64_reg(Reg::R1, Reg::R6)
+        .add64_reg(Reg::R1, Reg::R8)
+        .add64_imm(Reg::R1, at)
+        .mov64_imm(Reg::R2, 4)
+        .call(Helper::ProbeReadKernel);
+}
+
+/// Writes the id of the task at R3 in its own pid namespace
+/// (`task->thread_pid->numbers[level].nr`, what `task_pid_vnr` returns for
+/// the task itself) to the current item at byte `at`. Clobbers R0–R5.
+fn emit_read_vnr(b: &mut ProgramBuilder, mm: &MmLayout, at: i32) {
+    emit_read_kernel(b, slot::PTR, mm.thread_pid);
+    b.st(Size::DW, Reg::R10, slot::TMP, 0)
+        .ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    b.add64_imm(Reg::R3, i32::from(mm.pid_level))
+        .stack_ptr(Reg::R1, slot::TMP)
+        .mov64_imm(Reg::R2, 4)
+        .call(Helper::ProbeReadKernel)
+        .ldx(Size::DW, Reg::R1, Reg::R10, slot::TMP)
+        // Pid namespaces nest at most 32 deep (MAX_PID_NS_LEVEL).
+        .alu64_imm(AluOp::And, Reg::R1, 0x3f)
+        .alu64_imm(AluOp::Lsh, Reg::R1, 4)
+        .ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR)
+        .add64_reg(Reg::R3, Reg::R1);
+    emit_read_record_u32(b, mm.pid_numbers, at);
 }
 
 /// Loads `min(ITEM_LENS[0..k] summed, ...)` — the offset at which item `k`
@@ -446,6 +518,7 @@ fn emit_item(b: &mut ProgramBuilder, mm: &MmLayout, k: usize) {
     let k_exec_path = b.new_label();
     let k_exec_argv = b.new_label();
     let argv_regs = b.new_label();
+    let k_task_ids = b.new_label();
     let len_off = syscall_layout::ITEM_LENS + 4 * k as i16;
     let shift = 8 * k as i32;
 
@@ -473,7 +546,27 @@ fn emit_item(b: &mut ProgramBuilder, mm: &MmLayout, k: usize) {
         .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::BYTES_LENPTR), k_lenptr)
         .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::EXEC_PATH), k_exec_path)
         .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::EXEC_ARGV), k_exec_argv)
+        .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::TASK_IDS), k_task_ids)
         .ja(done);
+
+    // TASK_IDS: four u32s read from the current task.
+    b.bind(k_task_ids);
+    emit_item_offset(b, k, done);
+    b.call(Helper::GetCurrentTask)
+        .stx(Size::DW, Reg::R10, slot::ARG_A, Reg::R0)
+        .mov64_reg(Reg::R3, Reg::R0);
+    emit_read_kernel(b, slot::PTR, mm.real_parent);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_record_u32(b, mm.task_pid, 0);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_record_u32(b, mm.task_tgid, 12);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::ARG_A);
+    emit_read_vnr(b, mm, 4);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::ARG_A);
+    emit_read_kernel(b, slot::PTR, mm.group_leader);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_vnr(b, mm, 8);
+    b.mov64_imm(Reg::R0, plan::TASK_IDS_LEN).ja(set_len);
 
     // EXEC_PATH: after a successful exec the filename sits at mm->env_end.
     b.bind(k_exec_path)
@@ -1102,6 +1195,13 @@ mod tests {
         arg_start: 300,
         arg_end: 308,
         env_end: 324,
+        real_parent: 2600,
+        group_leader: 2640,
+        thread_pid: 2700,
+        task_pid: 2000,
+        task_tgid: 2004,
+        pid_level: 4,
+        pid_numbers: 96,
     };
     const TASK: TaskLayout = TaskLayout {
         pid: 2000,

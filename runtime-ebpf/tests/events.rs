@@ -185,6 +185,7 @@ fn live_syscalls_become_events() {
     let (mut open, mut chmod, mut unlink, mut connect, mut dup2) = (None, None, None, None, None);
     let (mut exec_ok, mut exec_fail, mut exit) = (None, None, None::<OwnedEvent>);
     let mut clone_tids = Vec::new();
+    let mut child_clones = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         probe.drain_events(&conv, &mut buf, |ev| {
@@ -218,6 +219,9 @@ fn live_syscalls_become_events() {
                     if let ParamValue::Pid(child) = val(ev, "res") {
                         clone_tids.push(child);
                     }
+                }
+                "clone" | "clone3" | "vfork" if val(ev, "ptid") == ParamValue::Pid(tid) => {
+                    child_clones.push(ev.to_owned_event());
                 }
                 "procexit" => {
                     let child = exec_ok.as_ref().map(|s| s.as_event().tid());
@@ -310,11 +314,26 @@ fn live_syscalls_become_events() {
     assert_eq!(val(&ev, "args"), ParamValue::Bytes(&args));
     assert_eq!(val(&ev, "comm"), ParamValue::Str(b"true"));
     assert_eq!(val(&ev, "pid"), ParamValue::Pid(ev.tid()));
+    // The exec'ing child's parent is this process's thread that spawned it.
+    assert_eq!(val(&ev, "ptid"), ParamValue::Pid(tid));
     assert!(
         clone_tids.contains(&ev.tid()),
         "the exec'ing child {} is one this thread cloned ({clone_tids:?})",
         ev.tid()
     );
+
+    // The child's own clone exit: result 0, its ids, its parent.
+    let child = child_clones
+        .iter()
+        .map(OwnedEvent::as_event)
+        .find(|c| c.tid() == ev.tid())
+        .expect("the child's clone exit event");
+    assert_eq!(val(&child, "res"), ParamValue::Pid(0));
+    assert_eq!(val(&child, "pid"), ParamValue::Pid(child.tid()));
+    // This machine's test processes run in the initial pid namespace only
+    // if vtid equals tid; either way vtid is a positive id.
+    assert!(matches!(val(&child, "vtid"), ParamValue::Pid(v) if v > 0));
+    assert!(flag_names(&child, "flags").contains(&"CLONE_VM"));
 
     let seen = exec_fail.expect("failed execve event");
     let ev = seen.as_event();
