@@ -428,7 +428,8 @@ impl Accessor {
             Kind::ProcExepath => thread().map(|t| bytes(&t.exepath)),
             Kind::ProcCwd => main().map(|t| bytes(&t.cwd)),
             Kind::ProcTty => thread().map(|t| Value::UInt(u64::from(t.tty))),
-            Kind::ProcVpid => thread().map(|t| Value::Int(t.vpid)),
+            // An unknown namespace id (-1) is no value, as in libsinsp.
+            Kind::ProcVpid => thread().and_then(|t| (t.vpid != -1).then_some(Value::Int(t.vpid))),
             Kind::ProcSid => thread().map(|t| Value::Int(t.sid)),
             Kind::ProcSname => thread().and_then(|t| {
                 if let Some(leader) = st.thread(t.sid) {
@@ -463,7 +464,7 @@ impl Accessor {
             }),
             Kind::Ancestor(what, idx) => ancestor(st, thread()?, *what, *idx),
             Kind::ThreadTid => Some(Value::Int(ev.tid())),
-            Kind::ThreadVtid => thread().map(|t| Value::Int(t.vtid)),
+            Kind::ThreadVtid => thread().and_then(|t| (t.vtid != -1).then_some(Value::Int(t.vtid))),
             Kind::ThreadCapPermitted => thread().map(|t| caps(t.cap_permitted)),
             Kind::ThreadCapEffective => thread().map(|t| caps(t.cap_effective)),
             Kind::ThreadCapInheritable => thread().map(|t| caps(t.cap_inheritable)),
@@ -895,13 +896,16 @@ fn category(ev: &Event<'_>, fd: Option<&Fd>) -> &'static str {
                 | fd_type::IPV4_SERVSOCK
                 | fd_type::IPV6_SERVSOCK,
             ) => "net",
+            // I/O on an IPC fd is the lower-case subcategory `ipc`; upper-case `IPC` names
+            // events whose own category is IPC (libsinsp, 0.29 and current alike).
             Some(
                 fd_type::FIFO
                 | fd_type::UNIX_SOCK
                 | fd_type::EVENT
                 | fd_type::SIGNALFD
-                | fd_type::INOTIFY,
-            ) => "IPC",
+                | fd_type::INOTIFY
+                | fd_type::USERFAULTFD,
+            ) => "ipc",
             _ => "unknown",
         },
         64 => "wait",
