@@ -22,7 +22,7 @@
 //! and copied strings; flags are translated from the kernel's bits to the
 //! `PPM_*` bits of the flag tables where the two differ (open flags,
 //! `RESOLVE_*`, clone flags, ptrace requests). A parameter the record does
-//! not carry (an inode, a cwd, the local end of a connection) is written
+//! not carry (an inode, a cwd, the environment, capabilities) is written
 //! with length 0, which current libs read as "absent".
 //!
 //! Process exits (`sched_process_exit`) become `procexit` events. Exec and
@@ -360,6 +360,54 @@ impl Ctx<'_> {
         Some([word(0)?, word(1)?, word(2)?, word(3)?])
     }
 
+    /// The socket-tuple item (either kind), decoded: `(local, remote)` ends
+    /// of an IPv4 or IPv6 socket. `None` when the item is missing or the
+    /// socket is of another family.
+    fn sock_ends(&self) -> Option<(Addr<'static>, Addr<'static>)> {
+        let k = (0..syscall_layout::ITEMS).find(|&k| {
+            let kind = plan::decode(self.rec.plan, k).0;
+            kind == plan::SOCK_TUPLE || kind == plan::SOCK_TUPLE_RET
+        })?;
+        let b = self.item(k);
+        let u16_at = |at: usize| -> Option<u16> {
+            Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+        };
+        let family = u16_at(0)?;
+        let lport = u16_at(2)?;
+        // skc_dport is in network order; skc_num in host order.
+        let rport = u16::from_be(u16_at(4)?);
+        match family {
+            AF_INET => Some((
+                Addr::V4(b.get(8..12)?.try_into().ok()?, lport),
+                Addr::V4(b.get(12..16)?.try_into().ok()?, rport),
+            )),
+            AF_INET6 => Some((
+                Addr::V6(b.get(16..32)?.try_into().ok()?, lport),
+                Addr::V6(b.get(32..48)?.try_into().ok()?, rport),
+            )),
+            _ => None,
+        }
+    }
+
+    /// The event's `tuple`: from the kernel socket when the record has it
+    /// (connect: local → remote; accept: remote peer → local), otherwise
+    /// from the copied sockaddr alone.
+    fn put_tuple(&self, out: &mut Vec<u8>) {
+        let accept = self.name != "connect";
+        match self.sock_ends() {
+            Some((local, remote)) => {
+                let (src, dst) = if accept {
+                    (remote, local)
+                } else {
+                    (local, remote)
+                };
+                put_tuple_ends(out, &src, &dst);
+            }
+            None if accept => put_tuple(out, Some(self.item(0)), None),
+            None => put_tuple(out, None, Some(self.item(0))),
+        }
+    }
+
     /// A task id of the `TASK_IDS` item as a `PT_PID`; absent when the item
     /// is missing or the kernel read failed (0 is no task's id here).
     fn put_task_id(&self, out: &mut Vec<u8>, i: usize) {
@@ -473,8 +521,7 @@ impl Ctx<'_> {
                 put_u64(out, self.arg(if name == "addr" { 2 } else { 3 }));
             }
             ("connect" | "bind", "addr") => put_sockaddr(out, self.item(0)),
-            ("connect", "tuple") => put_tuple(out, None, Some(self.item(0))),
-            ("accept" | "accept4", "tuple") => put_tuple(out, Some(self.item(0)), None),
+            ("connect" | "accept" | "accept4", "tuple") => self.put_tuple(out),
             _ => {
                 if matches!(
                     p.ptype,
@@ -804,7 +851,29 @@ fn put_sockaddr(out: &mut Vec<u8>, raw: &[u8]) {
     }
 }
 
-/// `PT_SOCKTUPLE` from the one end the syscall names: the destination of a
+/// `PT_SOCKTUPLE` of two IP ends of the same family; absent otherwise.
+fn put_tuple_ends(out: &mut Vec<u8>, src: &Addr<'_>, dst: &Addr<'_>) {
+    match (src, dst) {
+        (Addr::V4(sip, sport), Addr::V4(dip, dport)) => {
+            out.push(AF_INET as u8);
+            out.extend_from_slice(sip);
+            put_u16(out, *sport);
+            out.extend_from_slice(dip);
+            put_u16(out, *dport);
+        }
+        (Addr::V6(sip, sport), Addr::V6(dip, dport)) => {
+            out.push(AF_INET6 as u8);
+            out.extend_from_slice(sip);
+            put_u16(out, *sport);
+            out.extend_from_slice(dip);
+            put_u16(out, *dport);
+        }
+        _ => {}
+    }
+}
+
+/// `PT_SOCKTUPLE` from the one end the syscall names, for records without
+/// the kernel socket's addresses (a unix socket, a failed connect): the destination of a
 /// connect, the source (peer) of an accept. The other end, the socket's own
 /// address, lives in the kernel socket and is not in the record: it is
 /// written unspecified (0.0.0.0:0, or a null socket pointer for unix), which
@@ -1054,6 +1123,27 @@ mod tests {
             })
         ));
         assert_eq!(val(&ev, "flags"), ParamValue::Int32(0x800));
+        // With the kernel socket's ends (an IPv6 accept): peer → local.
+        let mut ends = vec![0u8; 48];
+        ends[..2].copy_from_slice(&10u16.to_le_bytes());
+        ends[2..4].copy_from_slice(&443u16.to_le_bytes());
+        ends[4..6].copy_from_slice(&50_000u16.to_be_bytes());
+        ends[31] = 1; // local ::1
+        ends[32] = 0xfe; // remote fe00::
+        let rec = record(43, 8, [3, 0, 0, 0, 0, 0], [b"", &ends, b""]);
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        match val(&ev, "tuple") {
+            ParamValue::SockTuple(SockTuple::Inet6 {
+                sip,
+                sport,
+                dip,
+                dport,
+            }) => {
+                assert_eq!((sip.octets()[0], sport), (0xfe, 50_000));
+                assert_eq!((dip, dport), (std::net::Ipv6Addr::LOCALHOST, 443));
+            }
+            other => panic!("{other:?}"),
+        }
         // A unix path, abstract or not.
         let mut un = 1u16.to_le_bytes().to_vec();
         un.extend_from_slice(b"\0hidden\0");

@@ -150,6 +150,18 @@ pub mod plan {
     pub const TASK_IDS: u8 = 6;
     /// Size of a `TASK_IDS` item.
     pub const TASK_IDS_LEN: i32 = 16;
+    /// Both ends of the IPv4/IPv6 socket behind the file descriptor in
+    /// `args[a]`, read from the kernel socket (`struct sock_common`): what
+    /// only the kernel knows, such as the local port a connect chose. Read
+    /// only when the syscall succeeded (or connect returned `EINPROGRESS`),
+    /// so the descriptor is known to be a socket.
+    pub const SOCK_TUPLE: u8 = 7;
+    /// Like `SOCK_TUPLE` for the descriptor the syscall returned (accept).
+    pub const SOCK_TUPLE_RET: u8 = 8;
+    /// Size of a socket-tuple item: `u16 family, u16 local port (host
+    /// order), u16 remote port (network order), u16 zero, u32 local IPv4,
+    /// u32 remote IPv4, [u8; 16] local IPv6, [u8; 16] remote IPv6`.
+    pub const SOCK_TUPLE_LEN: i32 = 48;
 
     /// Item byte of `kind` reading from argument register `arg`.
     pub const fn item(kind: u8, arg: u8) -> u32 {
@@ -173,7 +185,10 @@ pub mod plan {
 /// `sys_exit` program copies for it. Syscalls not listed carry only the
 /// registers.
 pub fn default_plan(syscall: i64) -> u32 {
-    use plan::{BYTES, BYTES_LENPTR, EXEC_ARGV, EXEC_PATH, STR, TASK_IDS, item, of};
+    use plan::{
+        BYTES, BYTES_LENPTR, EXEC_ARGV, EXEC_PATH, SOCK_TUPLE, SOCK_TUPLE_RET, STR, TASK_IDS, item,
+        of,
+    };
     let s = |a| item(STR, a);
     let ids = item(TASK_IDS, 0);
     match syscall {
@@ -196,10 +211,13 @@ pub fn default_plan(syscall: i64) -> u32 {
         322 => of([item(EXEC_PATH, 1), item(EXEC_ARGV, 2), ids]),
         // clone, fork, vfork: the task ids (in the child, its own).
         56..=58 => of([ids, 0, 0]),
-        // connect, bind: the sockaddr and its length.
-        42 | 49 => of([item(BYTES, 1), 0, 0]),
-        // accept, accept4: the peer's sockaddr, its length behind a pointer.
-        43 | 288 => of([item(BYTES_LENPTR, 1), 0, 0]),
+        // connect: the sockaddr and its length, and the connected socket.
+        42 => of([item(BYTES, 1), item(SOCK_TUPLE, 0), 0]),
+        // bind: the sockaddr and its length.
+        49 => of([item(BYTES, 1), 0, 0]),
+        // accept, accept4: the peer's sockaddr (its length behind a
+        // pointer), and the new socket.
+        43 | 288 => of([item(BYTES_LENPTR, 1), item(SOCK_TUPLE_RET, 0), 0]),
         // init_module's and finit_module's parameter strings; memfd_create's name.
         175 => of([s(2), 0, 0]),
         313 => of([s(1), 0, 0]),
@@ -380,6 +398,24 @@ pub struct MmLayout {
     /// whose first member is `int nr`).
     pub pid_level: i16,
     pub pid_numbers: i16,
+    /// The way from a file descriptor to its socket's addresses:
+    /// `task_struct.files`, `files_struct.fdt`, `fdtable.max_fds` and `.fd`,
+    /// `file.private_data`, `socket.sk`, and in `struct sock` (whose
+    /// `__sk_common` is at `sk_common`) the `sock_common` fields.
+    pub files: i16,
+    pub fdt: i16,
+    pub max_fds: i16,
+    pub fd_array: i16,
+    pub private_data: i16,
+    pub socket_sk: i16,
+    pub sk_common: i16,
+    pub skc_family: i16,
+    pub skc_num: i16,
+    pub skc_dport: i16,
+    pub skc_rcv_saddr: i16,
+    pub skc_daddr: i16,
+    pub skc_v6_rcv_saddr: i16,
+    pub skc_v6_daddr: i16,
 }
 
 impl MmLayout {
@@ -415,6 +451,20 @@ impl MmLayout {
             task_tgid: off("task_struct", "tgid")?,
             pid_level: off("pid", "level")?,
             pid_numbers: off("pid", "numbers")?,
+            files: get("task_struct", "files")?,
+            fdt: get("files_struct", "fdt")?,
+            max_fds: off("fdtable", "max_fds")?,
+            fd_array: get("fdtable", "fd")?,
+            private_data: get("file", "private_data")?,
+            socket_sk: get("socket", "sk")?,
+            sk_common: off("sock", "__sk_common")?,
+            skc_family: off("sock_common", "skc_family")?,
+            skc_num: off("sock_common", "skc_num")?,
+            skc_dport: off("sock_common", "skc_dport")?,
+            skc_rcv_saddr: off("sock_common", "skc_rcv_saddr")?,
+            skc_daddr: off("sock_common", "skc_daddr")?,
+            skc_v6_rcv_saddr: off("sock_common", "skc_v6_rcv_saddr")?,
+            skc_v6_daddr: off("sock_common", "skc_v6_daddr")?,
         })
     }
 }
@@ -488,6 +538,64 @@ fn emit_read_vnr(b: &mut ProgramBuilder, mm: &MmLayout, at: i32) {
     emit_read_record_u32(b, mm.pid_numbers, at);
 }
 
+/// `EINPROGRESS`: a non-blocking connect that has started.
+const EINPROGRESS: i32 = 115;
+
+/// Reads the addresses of the socket behind the descriptor in the ARG_A
+/// slot into item `k` (see [`plan::SOCK_TUPLE_LEN`] for the layout): the
+/// walk `current->files->fdt->fd[n]->private_data->sk`, every step through
+/// `bpf_probe_read_kernel`. Jumps to `skip` for a descriptor beyond the
+/// table. Clobbers R0–R5.
+fn emit_sock_tuple(b: &mut ProgramBuilder, mm: &MmLayout, k: usize, skip: crate::asm::Label) {
+    b.call(Helper::GetCurrentTask).mov64_reg(Reg::R3, Reg::R0);
+    emit_read_kernel(b, slot::PTR, mm.files);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_kernel(b, slot::PTR, mm.fdt);
+    b.st(Size::DW, Reg::R10, slot::TMP, 0)
+        .ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR)
+        .add64_imm(Reg::R3, i32::from(mm.max_fds))
+        .stack_ptr(Reg::R1, slot::TMP)
+        .mov64_imm(Reg::R2, 4)
+        .call(Helper::ProbeReadKernel)
+        .ldx(Size::DW, Reg::R1, Reg::R10, slot::TMP)
+        .ldx(Size::DW, Reg::R2, Reg::R10, slot::ARG_A)
+        .jmp_reg(JmpOp::Ge, Reg::R2, Reg::R1, skip)
+        .ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_kernel(b, slot::PTR, mm.fd_array);
+    b.ldx(Size::DW, Reg::R2, Reg::R10, slot::ARG_A)
+        .alu64_imm(AluOp::Lsh, Reg::R2, 3)
+        .ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR)
+        .add64_reg(Reg::R3, Reg::R2);
+    emit_read_kernel(b, slot::PTR, 0);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_kernel(b, slot::PTR, mm.private_data);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_kernel(b, slot::PTR, mm.socket_sk);
+    emit_item_offset(b, k, skip);
+    let common = |off: i16| mm.sk_common + off;
+    let fields: [(i16, i32, i32); 7] = [
+        (common(mm.skc_family), 0, 2),
+        (common(mm.skc_num), 2, 2),
+        (common(mm.skc_dport), 4, 2),
+        (common(mm.skc_rcv_saddr), 8, 4),
+        (common(mm.skc_daddr), 12, 4),
+        (common(mm.skc_v6_rcv_saddr), 16, 16),
+        (common(mm.skc_v6_daddr), 32, 16),
+    ];
+    for (off, at, size) in fields {
+        b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR)
+            .add64_imm(Reg::R3, i32::from(off))
+            .mov64_reg(Reg::R1, Reg::R6)
+            .add64_reg(Reg::R1, Reg::R8)
+            .add64_imm(Reg::R1, at)
+            .mov64_imm(Reg::R2, size)
+            .call(Helper::ProbeReadKernel);
+    }
+    b.mov64_reg(Reg::R1, Reg::R6)
+        .add64_reg(Reg::R1, Reg::R8)
+        .st(Size::H, Reg::R1, 6, 0);
+}
+
 /// Loads `min(ITEM_LENS[0..k] summed, ...)` — the offset at which item `k`
 /// starts — into R8, from the record in map memory.
 ///
@@ -519,6 +627,9 @@ fn emit_item(b: &mut ProgramBuilder, mm: &MmLayout, k: usize) {
     let k_exec_argv = b.new_label();
     let argv_regs = b.new_label();
     let k_task_ids = b.new_label();
+    let k_sock = b.new_label();
+    let k_sock_ret = b.new_label();
+    let k_sock_read = b.new_label();
     let len_off = syscall_layout::ITEM_LENS + 4 * k as i16;
     let shift = 8 * k as i32;
 
@@ -547,7 +658,29 @@ fn emit_item(b: &mut ProgramBuilder, mm: &MmLayout, k: usize) {
         .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::EXEC_PATH), k_exec_path)
         .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::EXEC_ARGV), k_exec_argv)
         .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::TASK_IDS), k_task_ids)
+        .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::SOCK_TUPLE), k_sock)
+        .jmp_imm(
+            JmpOp::Eq,
+            Reg::R1,
+            i32::from(plan::SOCK_TUPLE_RET),
+            k_sock_ret,
+        )
         .ja(done);
+
+    // SOCK_TUPLE_RET: the descriptor is the result, when there is one.
+    b.bind(k_sock_ret)
+        .ldx(Size::DW, Reg::R1, Reg::R6, syscall_layout::RET)
+        .jmp_imm(JmpOp::Slt, Reg::R1, 0, done)
+        .stx(Size::DW, Reg::R10, slot::ARG_A, Reg::R1)
+        .ja(k_sock_read);
+    // SOCK_TUPLE: after a connect that succeeded or is in progress.
+    b.bind(k_sock)
+        .ldx(Size::DW, Reg::R1, Reg::R6, syscall_layout::RET)
+        .jmp_imm(JmpOp::Eq, Reg::R1, 0, k_sock_read)
+        .jmp_imm(JmpOp::Ne, Reg::R1, -EINPROGRESS, done);
+    b.bind(k_sock_read);
+    emit_sock_tuple(b, mm, k, done);
+    b.mov64_imm(Reg::R0, plan::SOCK_TUPLE_LEN).ja(set_len);
 
     // TASK_IDS: four u32s read from the current task.
     b.bind(k_task_ids);
@@ -1202,6 +1335,20 @@ mod tests {
         task_tgid: 2004,
         pid_level: 4,
         pid_numbers: 96,
+        files: 2800,
+        fdt: 32,
+        max_fds: 0,
+        fd_array: 8,
+        private_data: 200,
+        socket_sk: 24,
+        sk_common: 0,
+        skc_family: 16,
+        skc_num: 14,
+        skc_dport: 12,
+        skc_rcv_saddr: 4,
+        skc_daddr: 0,
+        skc_v6_rcv_saddr: 72,
+        skc_v6_daddr: 56,
     };
     const TASK: TaskLayout = TaskLayout {
         pid: 2000,

@@ -288,11 +288,13 @@ fn live_syscalls_become_events() {
         val(&ev, "addr"),
         ParamValue::SockAddr(SockAddr::Inet(Ipv4Addr::LOCALHOST, port))
     );
+    // Both ends, the local one read from the kernel socket.
+    let local_port = stream.local_addr().unwrap().port();
     assert_eq!(
         val(&ev, "tuple"),
         ParamValue::SockTuple(SockTuple::Inet {
-            sip: Ipv4Addr::UNSPECIFIED,
-            sport: 0,
+            sip: Ipv4Addr::LOCALHOST,
+            sport: local_port,
             dip: Ipv4Addr::LOCALHOST,
             dport: port
         })
@@ -403,8 +405,8 @@ fn accept_and_bind_sockaddrs() {
         ParamValue::SockTuple(SockTuple::Inet {
             sip: Ipv4Addr::LOCALHOST,
             sport: client_port,
-            dip: Ipv4Addr::UNSPECIFIED,
-            dport: 0
+            dip: Ipv4Addr::LOCALHOST,
+            dport: port
         })
     );
 }
