@@ -1,4 +1,5 @@
 //! The agent's commands as functions, so tests drive them without spawning processes.
 
 pub mod interest;
+pub mod live;
 pub mod replay;

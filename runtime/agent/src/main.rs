@@ -44,6 +44,24 @@ enum Containers {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Watch this machine live (root): eBPF programs, the rules' prefilter, alerts as replay.
+    Run {
+        /// Rules files, loaded together in this order.
+        #[arg(long = "rules", required = true, num_args = 1..)]
+        rules: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "json")]
+        format: OutFormat,
+        #[arg(long = "rule-matching", value_enum, default_value = "first")]
+        rule_matching: Matching,
+        /// Do not append the container fields Falco suggests to every output.
+        #[arg(long)]
+        no_suggested_output: bool,
+        #[arg(long, value_enum, default_value = "falco")]
+        containers: Containers,
+        /// Stop after this many seconds (default: until SIGINT or SIGTERM).
+        #[arg(long)]
+        duration: Option<f64>,
+    },
     /// Run rules over scap captures and print one alert per line.
     Replay {
         /// Rules files (`.yaml`/`.yml`), loaded together in this order.
@@ -73,6 +91,21 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Run {
+            rules,
+            format,
+            rule_matching,
+            no_suggested_output,
+            containers,
+            duration,
+        } => run_live(
+            &rules,
+            format,
+            rule_matching,
+            !no_suggested_output,
+            containers,
+            duration,
+        ),
         Command::Replay {
             mut rules,
             mut captures,
@@ -109,21 +142,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_replay(
-    rule_files: &[PathBuf],
-    captures: &[PathBuf],
-    format: OutFormat,
-    matching: Matching,
-    suggested_output: bool,
-    containers: Containers,
-) -> ExitCode {
+/// Loads and checks rules files; on errors prints them and returns the exit code.
+fn load_rules(rule_files: &[PathBuf], suggested_output: bool) -> Result<RuleSet, ExitCode> {
     let mut sources = Vec::new();
     for p in rule_files {
         match std::fs::read_to_string(p) {
             Ok(t) => sources.push((p.display().to_string(), t)),
             Err(e) => {
                 eprintln!("error: cannot read rules `{}`: {e}", p.display());
-                return ExitCode::from(2);
+                return Err(ExitCode::from(2));
             }
         }
     }
@@ -136,11 +163,8 @@ fn run_replay(
             .cloned()
             .collect();
         rulec::render::human_stderr(&checked.db, &errors, std::io::stderr().is_terminal());
-        eprintln!(
-            "error: the rules have {} error(s); nothing was replayed",
-            errors.len()
-        );
-        return ExitCode::from(1);
+        eprintln!("error: the rules have {} error(s)", errors.len());
+        return Err(ExitCode::from(1));
     }
     let (rules, fields) =
         lanner_lower::compile_rules(&checked, lanner_lower::OutputOptions { suggested_output });
@@ -151,15 +175,94 @@ fn run_replay(
             f.field
         );
     }
+    Ok(ruleset)
+}
+
+fn matcher_of(containers: Containers) -> ContainerMatcher {
+    match containers {
+        Containers::Falco => ContainerMatcher::falco(),
+        Containers::Runtimes => ContainerMatcher::runtimes_only(),
+        Containers::None => ContainerMatcher::disabled(),
+    }
+}
+
+fn run_live(
+    rule_files: &[PathBuf],
+    format: OutFormat,
+    matching: Matching,
+    suggested_output: bool,
+    containers: Containers,
+    duration: Option<f64>,
+) -> ExitCode {
+    if let Err(e) = lanner::live::preflight() {
+        eprintln!("error: {e}");
+        return ExitCode::from(1);
+    }
+    let ruleset = match load_rules(rule_files, suggested_output) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let codes: std::collections::BTreeSet<u16> = ruleset
+        .rules
+        .iter()
+        .flat_map(|r| r.event_codes.iter().copied())
+        .collect();
+    let any = ruleset.rules.iter().any(|r| r.any_event);
+    let syscalls = lanner::interest::syscalls(&codes, any);
+    let options = lanner::live::LiveOptions {
+        matching: match matching {
+            Matching::First => RuleMatching::First,
+            Matching::All => RuleMatching::All,
+        },
+        matcher: matcher_of(containers),
+        format: match format {
+            OutFormat::Json => Format::Json,
+            OutFormat::Text => Format::Text,
+        },
+        duration: duration.map(std::time::Duration::from_secs_f64),
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let rules = ruleset.rules.len();
+    let n = syscalls.len();
+    let result = lanner::live::run(&ruleset, &syscalls, &options, &mut out, &mut |stats| {
+        eprintln!(
+            "lanner: watching {n} syscall(s) with {rules} rule(s); {} process(es), {} fd(s) from /proc",
+            stats.processes, stats.fds
+        );
+    });
+    match result {
+        Ok(s) => {
+            eprintln!(
+                "lanner: stopped after {} event(s), {} alert(s), {} dropped, {} malformed",
+                s.alerts.events, s.alerts.alerts, s.drops, s.malformed
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_replay(
+    rule_files: &[PathBuf],
+    captures: &[PathBuf],
+    format: OutFormat,
+    matching: Matching,
+    suggested_output: bool,
+    containers: Containers,
+) -> ExitCode {
+    let ruleset = match load_rules(rule_files, suggested_output) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
     let matching = match matching {
         Matching::First => RuleMatching::First,
         Matching::All => RuleMatching::All,
     };
-    let matcher = match containers {
-        Containers::Falco => ContainerMatcher::falco(),
-        Containers::Runtimes => ContainerMatcher::runtimes_only(),
-        Containers::None => ContainerMatcher::disabled(),
-    };
+    let matcher = matcher_of(containers);
     let format = match format {
         OutFormat::Json => Format::Json,
         OutFormat::Text => Format::Text,

@@ -1,0 +1,151 @@
+//! `lanner run`: the live agent. Generates the eBPF object for the running kernel, loads and
+//! attaches it with the prefilter set from the rules, takes the existing processes and fds from
+//! /proc, and evaluates the rules on every event the kernel ships, printing alerts as `lanner
+//! replay` does. SIGINT and SIGTERM detach everything and end the run cleanly.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use lanner_ebpf::convert::Converter;
+use lanner_ebpf::probe::{Probe, ProbeError};
+use lanner_ebpf::programs::ObjectOptions;
+use lanner_engine::ruleset::{RuleMatching, RuleSet};
+use lanner_state::{ContainerMatcher, State};
+
+use crate::replay::{Format, Summary, alert_json, alert_text, hostname};
+
+/// Why the agent could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error("`lanner run` must run as root: it loads eBPF programs into the kernel (try `sudo`)")]
+    NotRoot,
+    #[error(
+        "the kernel has no BTF at `{path}`: Lanner reads struct offsets from it to build its \
+         programs (a kernel built with CONFIG_DEBUG_INFO_BTF=y is needed)"
+    )]
+    NoBtf { path: String },
+    #[error("starting the kernel probe failed: {source}")]
+    Probe {
+        #[from]
+        source: ProbeError,
+    },
+    #[error("reading the system state from /proc failed: {source}")]
+    Procfs {
+        #[from]
+        source: lanner_state::procfs::ProcfsError,
+    },
+    #[error("cannot write alerts: {source}")]
+    Write { source: std::io::Error },
+    #[error("cannot install the signal handlers: {source}")]
+    Signals { source: std::io::Error },
+}
+
+/// How the agent runs.
+pub struct LiveOptions {
+    pub matching: RuleMatching,
+    pub matcher: ContainerMatcher,
+    pub format: Format,
+    /// Stop after this long (tests, captures); `None` runs until a signal.
+    pub duration: Option<Duration>,
+}
+
+/// What the run saw.
+#[derive(Debug, Default)]
+pub struct LiveSummary {
+    pub alerts: Summary,
+    pub drops: u64,
+    pub malformed: u64,
+}
+
+/// Checks what the live agent needs before anything is loaded.
+pub fn preflight() -> Result<(), LiveError> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err(LiveError::NotRoot);
+    }
+    let btf = "/sys/kernel/btf/vmlinux";
+    if !Path::new(btf).exists() {
+        return Err(LiveError::NoBtf { path: btf.into() });
+    }
+    Ok(())
+}
+
+/// Runs the agent until a signal (or `duration`), writing alerts to `out`. `ready` is called
+/// once the programs are attached and the state is loaded.
+pub fn run(
+    ruleset: &RuleSet,
+    syscalls: &[u32],
+    options: &LiveOptions,
+    out: &mut dyn Write,
+    ready: &mut dyn FnMut(&lanner_state::procfs::SnapshotStats),
+) -> Result<LiveSummary, LiveError> {
+    preflight()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .map_err(|source| LiveError::Signals { source })?;
+    }
+    // Attach first, then read /proc: a process that starts in between is seen by both, which
+    // the state engine tolerates, rather than by neither.
+    let mut probe = Probe::start(ObjectOptions::default(), syscalls)?;
+    let mut state = State::with_matcher(options.matcher.clone());
+    let stats = lanner_state::procfs::snapshot(&mut state, &Default::default())?;
+    ready(&stats);
+
+    let conv = Converter::new();
+    let mut buf = Vec::with_capacity(64 << 10);
+    let mut alerts = Vec::new();
+    let mut summary = LiveSummary::default();
+    let host = hostname();
+    let me = i64::from(std::process::id());
+    let started = Instant::now();
+    let mut num = 0u64;
+    let mut write_error = None;
+    while !stop.load(Ordering::Relaxed) && options.duration.is_none_or(|d| started.elapsed() < d) {
+        let n = probe.drain_events(&conv, &mut buf, |ev| {
+            // The agent's own syscalls would only feed back into it.
+            if state.thread(ev.tid()).is_some_and(|t| t.pid == me) {
+                return;
+            }
+            num += 1;
+            state.process(ev);
+            state.current.num = num;
+            summary.alerts.events += 1;
+            ruleset.evaluate(ev, &state, num, options.matching, &mut alerts);
+        });
+        for a in alerts.drain(..) {
+            let Some(rule) = ruleset.rules.get(a.rule) else {
+                continue;
+            };
+            summary.alerts.alerts += 1;
+            *summary.alerts.by_rule.entry(rule.name.clone()).or_default() += 1;
+            *summary
+                .alerts
+                .by_priority
+                .entry(rule.priority.as_str())
+                .or_default() += 1;
+            let line = match options.format {
+                Format::Json => alert_json(&a, ruleset, &host).to_string(),
+                Format::Text => alert_text(&a, ruleset),
+            };
+            if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+                write_error = Some(e);
+            }
+        }
+        if let Some(source) = write_error.take() {
+            return Err(LiveError::Write { source });
+        }
+        if n == 0 {
+            // The ring buffer wakes nobody (no wakeup per record): poll it.
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    summary.drops = probe.drops()?;
+    summary.malformed = probe.malformed();
+    // Dropping the probe detaches every program and frees the maps.
+    drop(probe);
+    Ok(summary)
+}
