@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use lanner_ebpf::btf::Btf;
+use lanner_ebpf::convert::Converter;
 use lanner_ebpf::loader::Loaded;
 use lanner_ebpf::programs::{
     self, DROPS_MAP, EVENTS_MAP, Flavor, INTEREST_MAP, ObjectOptions, SYS_EXIT_PROG,
@@ -35,13 +36,18 @@ fn pin(cpu: usize) {
 enum Call {
     Getppid,
     ReadDevZero(i32),
+    /// openat of a missing path: the program also copies the path.
+    OpenatMissing,
 }
+
+const MISSING: &std::ffi::CStr = c"/tmp/lanner-overhead-missing/some/file/that/does/not/exist";
 
 impl Call {
     fn id(self) -> i64 {
         match self {
             Call::Getppid => libc::SYS_getppid,
             Call::ReadDevZero(_) => libc::SYS_read,
+            Call::OpenatMissing => libc::SYS_openat,
         }
     }
 
@@ -49,6 +55,7 @@ impl Call {
         match self {
             Call::Getppid => "getppid",
             Call::ReadDevZero(_) => "read(/dev/zero, 1)",
+            Call::OpenatMissing => "openat(missing, 57 B)",
         }
     }
 
@@ -63,6 +70,9 @@ impl Call {
                 }
                 Call::ReadDevZero(fd) => {
                     libc::read(fd, (&raw mut byte).cast(), 1);
+                }
+                Call::OpenatMissing => {
+                    libc::openat(libc::AT_FDCWD, MISSING.as_ptr(), libc::O_RDONLY);
                 }
             }
         }
@@ -118,7 +128,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let zero = std::fs::File::open("/dev/zero")?;
     let fd = std::os::fd::AsRawFd::as_raw_fd(&zero);
 
-    for call in [Call::Getppid, Call::ReadDevZero(fd)] {
+    for call in [Call::Getppid, Call::ReadDevZero(fd), Call::OpenatMissing] {
         let base = measure(call);
 
         let mut dropped = Loaded::open(&object)?;
@@ -129,6 +139,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
         let mut wanted = Loaded::open(&object)?;
         wanted.load_all()?;
+        lanner_ebpf::probe::install_default_plans(&mut wanted)?;
         wanted.set_array(INTEREST_MAP, u32::try_from(call.id())?, 1u8)?;
         let mut ring = wanted.take_ring(EVENTS_MAP)?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -136,26 +147,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let stop = Arc::clone(&stop);
             std::thread::spawn(move || {
                 pin(1);
+                // Each record is also converted into an event, as the agent
+                // does, and the conversion is timed.
+                let conv = Converter::new();
+                let mut buf = Vec::new();
+                let mut converting = Duration::ZERO;
                 let mut n = 0usize;
-                while !stop.load(Ordering::Relaxed) {
-                    n += ring.drain(|_| {});
+                let mut failed = 0usize;
+                let mut convert = |bytes: &[u8]| {
+                    let t = Instant::now();
+                    buf.clear();
+                    let ok = conv
+                        .to_event(bytes, &mut buf)
+                        .is_some_and(|c| c.event(&buf).is_ok());
+                    converting += t.elapsed();
+                    failed += usize::from(!ok);
+                };
+                loop {
+                    let last = stop.load(Ordering::Relaxed);
+                    n += ring.drain(&mut convert);
+                    if last {
+                        break;
+                    }
                     std::thread::sleep(Duration::from_millis(1));
                 }
-                n + ring.drain(|_| {})
+                (n, converting, failed)
             })
         };
         wanted.attach(SYS_EXIT_PROG)?;
         let shipped = measure(call);
         stop.store(true, Ordering::Relaxed);
-        let records = reader.join().map_err(|_| "the reader thread panicked")?;
+        let (records, converting, failed) =
+            reader.join().map_err(|_| "the reader thread panicked")?;
         let drops = wanted.per_cpu_sum(DROPS_MAP, 0)?;
         drop(wanted);
 
         println!(
-            "{:<20} base {base:6.0} ns | prefiltered +{:4.0} ns | shipped +{:4.0} ns ({records} records, {drops} drops)",
+            "{:<22} base {base:6.0} ns | prefiltered +{:4.0} ns | shipped +{:4.0} ns ({records} records, {drops} drops, {failed} unconverted) | conversion {:.0} ns/record",
             call.name(),
             prefiltered - base,
             shipped - base,
+            converting.as_nanos() as f64 / records.max(1) as f64,
         );
     }
     Ok(())

@@ -37,7 +37,8 @@ use lanner_event::table::{Direction, EventFlags, EventInfo, ParamInfo, ParamType
 use lanner_event::{Event, EventError};
 
 use crate::programs::{
-    ProcRecord, Record, RecordKind, SyscallRecord, header, plan, syscall_items, syscall_layout,
+    MAX_SYSCALLS, ProcRecord, Record, RecordKind, SyscallRecord, header, plan, syscall_items,
+    syscall_layout,
 };
 
 /// Where [`Converter::to_event`] wrote one event.
@@ -64,6 +65,10 @@ impl Converted {
 #[derive(Clone, Debug)]
 pub struct Converter {
     epoch_offset_ns: u64,
+    /// For each syscall id below [`MAX_SYSCALLS`], its name and newest exit
+    /// event: looked up once here rather than by scanning the event table
+    /// for every record.
+    exits: Vec<Option<(&'static str, &'static EventInfo)>>,
 }
 
 impl Default for Converter {
@@ -99,15 +104,22 @@ impl Converter {
     /// A converter whose epoch offset is measured now.
     pub fn new() -> Self {
         let (mono, real) = clocks();
-        Converter {
-            epoch_offset_ns: real.saturating_sub(mono),
-        }
+        Self::with_epoch_offset(real.saturating_sub(mono))
     }
 
     /// A converter with a given offset from `bpf_ktime_get_ns` to the epoch
     /// (0 keeps kernel time, for tests).
     pub fn with_epoch_offset(epoch_offset_ns: u64) -> Self {
-        Converter { epoch_offset_ns }
+        let exits = (0..i64::from(MAX_SYSCALLS))
+            .map(|id| {
+                let name = syscall_name(id)?;
+                Some((name, exit_event(name)?))
+            })
+            .collect();
+        Converter {
+            epoch_offset_ns,
+            exits,
+        }
     }
 
     /// Appends the event of a ring-buffer record to `out` and returns where
@@ -129,8 +141,9 @@ impl Converter {
         items: &[&[u8]; syscall_layout::ITEMS],
         out: &mut Vec<u8>,
     ) -> Option<Converted> {
-        let name = syscall_name(rec.id)?;
-        let info = exit_event(name)?;
+        let (name, info) = usize::try_from(rec.id)
+            .ok()
+            .and_then(|id| self.exits.get(id).copied().flatten())?;
         let ts = rec.header.ktime_ns.saturating_add(self.epoch_offset_ns);
         let cx = Ctx { name, rec, items };
         let range = write_event(out, ts, i64::from(rec.header.pid), info, |p, out| {
