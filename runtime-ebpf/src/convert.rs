@@ -37,7 +37,7 @@ use lanner_event::table::{Direction, EventFlags, EventInfo, ParamInfo, ParamType
 use lanner_event::{Event, EventError};
 
 use crate::programs::{
-    MAX_SYSCALLS, ProcRecord, Record, RecordKind, SyscallRecord, header, plan, syscall_items,
+    MAX_SYSCALLS, ProcRecord, Record, RecordKind, SyscallRecord, plan, syscall_items,
     syscall_layout,
 };
 
@@ -105,6 +105,14 @@ impl Converter {
     pub fn new() -> Self {
         let (mono, real) = clocks();
         Self::with_epoch_offset(real.saturating_sub(mono))
+    }
+
+    /// Measures the epoch offset again. The two clocks drift apart when the
+    /// wall clock is adjusted (NTP, a manual set), so a long-running reader
+    /// calls this from time to time.
+    pub fn resync_clock(&mut self) {
+        let (mono, real) = clocks();
+        self.epoch_offset_ns = real.saturating_sub(mono);
     }
 
     /// A converter with a given offset from `bpf_ktime_get_ns` to the epoch
@@ -931,14 +939,6 @@ fn put_tuple(out: &mut Vec<u8>, src: Option<&[u8]>, dst: Option<&[u8]>) {
         }
         None => {}
     }
-}
-
-/// The record's header kind, for callers that route records before
-/// converting them.
-pub fn record_kind(record: &[u8]) -> Option<RecordKind> {
-    let at = usize::try_from(header::KIND).ok()?;
-    let b = record.get(at..at + 4)?;
-    RecordKind::from_u32(u32::from_le_bytes(b.try_into().ok()?))
 }
 
 #[cfg(test)]
