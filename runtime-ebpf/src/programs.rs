@@ -378,11 +378,13 @@ fn emit_submit(b: &mut ProgramBuilder) {
         .call(Helper::RingbufSubmit);
 }
 
-/// Where `mm` sits in `struct task_struct`, and the argument and environment
-/// bounds in `struct mm_struct`: after a successful exec the new argv and the
-/// exec'd filename are read from there.
+/// The kernel structure offsets the `sys_exit` program reads beyond the
+/// registers, all from BTF: where `mm` sits in `struct task_struct` and the
+/// argument and environment bounds in `struct mm_struct` (after a successful
+/// exec the new argv and the exec'd filename are read from there), the task
+/// ids, the way from a descriptor to its socket, and the compat-syscall flag.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct MmLayout {
+pub struct KernelLayout {
     pub task_mm: i16,
     pub arg_start: i16,
     pub arg_end: i16,
@@ -416,9 +418,12 @@ pub struct MmLayout {
     pub skc_daddr: i16,
     pub skc_v6_rcv_saddr: i16,
     pub skc_v6_daddr: i16,
+    /// `task_struct.thread_info.status`, whose `TS_COMPAT` bit marks a
+    /// 32-bit (ia32) syscall.
+    pub ti_status: i16,
 }
 
-impl MmLayout {
+impl KernelLayout {
     pub fn from_btf(btf: &Btf) -> Result<Self, BtfError> {
         let get = |strukt: &str, member: &str| -> Result<i16, BtfError> {
             let (off, size) = insn_offset(btf, strukt, member)?;
@@ -439,7 +444,7 @@ impl MmLayout {
                 reason: "struct upid is not { int nr; struct pid_namespace *ns; }".to_owned(),
             });
         }
-        Ok(MmLayout {
+        Ok(KernelLayout {
             task_mm: get("task_struct", "mm")?,
             arg_start: get("mm_struct", "arg_start")?,
             arg_end: get("mm_struct", "arg_end")?,
@@ -465,6 +470,18 @@ impl MmLayout {
             skc_daddr: off("sock_common", "skc_daddr")?,
             skc_v6_rcv_saddr: off("sock_common", "skc_v6_rcv_saddr")?,
             skc_v6_daddr: off("sock_common", "skc_v6_daddr")?,
+            ti_status: {
+                let (ti, _) = insn_offset(btf, "task_struct", "thread_info")?;
+                let (status, size) = insn_offset(btf, "thread_info", "status")?;
+                if size != 4 {
+                    return Err(BtfError::Malformed {
+                        reason: format!("thread_info.status is {size} bytes, expected 4"),
+                    });
+                }
+                ti.checked_add(status).ok_or_else(|| BtfError::Malformed {
+                    reason: "task_struct.thread_info.status is beyond an i16 offset".to_owned(),
+                })?
+            },
         })
     }
 }
@@ -500,7 +517,7 @@ fn emit_read_kernel(b: &mut ProgramBuilder, dst: i16, off: i16) {
 /// through `bpf_probe_read_kernel`, so a task without an mm (a kernel
 /// thread) yields zero, which the following user read rejects. Clobbers
 /// R0–R5.
-fn emit_read_mm(b: &mut ProgramBuilder, mm: &MmLayout, field: i16, dst: i16) {
+fn emit_read_mm(b: &mut ProgramBuilder, mm: &KernelLayout, field: i16, dst: i16) {
     b.call(Helper::GetCurrentTask).mov64_reg(Reg::R3, Reg::R0);
     emit_read_kernel(b, slot::TMP, mm.task_mm);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::TMP);
@@ -521,7 +538,7 @@ fn emit_read_record_u32(b: &mut ProgramBuilder, off: i16, at: i32) {
 /// Writes the id of the task at R3 in its own pid namespace
 /// (`task->thread_pid->numbers[level].nr`, what `task_pid_vnr` returns for
 /// the task itself) to the current item at byte `at`. Clobbers R0–R5.
-fn emit_read_vnr(b: &mut ProgramBuilder, mm: &MmLayout, at: i32) {
+fn emit_read_vnr(b: &mut ProgramBuilder, mm: &KernelLayout, at: i32) {
     emit_read_kernel(b, slot::PTR, mm.thread_pid);
     b.st(Size::DW, Reg::R10, slot::TMP, 0)
         .ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
@@ -538,6 +555,10 @@ fn emit_read_vnr(b: &mut ProgramBuilder, mm: &MmLayout, at: i32) {
     emit_read_record_u32(b, mm.pid_numbers, at);
 }
 
+/// `TS_COMPAT` in `thread_info.status` (arch/x86/include/asm/thread_info.h):
+/// the current syscall entered through the ia32 entry points.
+const TS_COMPAT: i32 = 0x0002;
+
 /// `EINPROGRESS`: a non-blocking connect that has started.
 const EINPROGRESS: i32 = 115;
 
@@ -546,7 +567,7 @@ const EINPROGRESS: i32 = 115;
 /// walk `current->files->fdt->fd[n]->private_data->sk`, every step through
 /// `bpf_probe_read_kernel`. Jumps to `skip` for a descriptor beyond the
 /// table. Clobbers R0–R5.
-fn emit_sock_tuple(b: &mut ProgramBuilder, mm: &MmLayout, k: usize, skip: crate::asm::Label) {
+fn emit_sock_tuple(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize, skip: crate::asm::Label) {
     b.call(Helper::GetCurrentTask).mov64_reg(Reg::R3, Reg::R0);
     emit_read_kernel(b, slot::PTR, mm.files);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
@@ -617,7 +638,7 @@ fn emit_item_offset(b: &mut ProgramBuilder, k: usize, skip: crate::asm::Label) {
 /// Emits item `k` of the plan in R7 for the record at R6: copies user memory
 /// to the record at the item's offset and stores its length in
 /// `ITEM_LENS[k]` (zero for no item or a failed copy).
-fn emit_item(b: &mut ProgramBuilder, mm: &MmLayout, k: usize) {
+fn emit_item(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize) {
     let done = b.new_label();
     let set_len = b.new_label();
     let k_str = b.new_label();
@@ -840,7 +861,7 @@ fn emit_item(b: &mut ProgramBuilder, mm: &MmLayout, k: usize) {
 /// after the strings are read and `bpf_ringbuf_reserve` needs a constant.
 pub fn sys_exit_program(
     regs: &PtRegsLayout,
-    mm: &MmLayout,
+    mm: &KernelLayout,
     flavor: Flavor,
 ) -> Result<Program, AsmError> {
     let mut b = ProgramBuilder::new();
@@ -872,6 +893,28 @@ pub fn sys_exit_program(
         .jmp_imm(JmpOp::Eq, Reg::R0, 0, out)
         .ldx(Size::B, Reg::R1, Reg::R0, 0)
         .jmp_imm(JmpOp::Eq, Reg::R1, 0, out);
+
+    // A 32-bit (ia32) syscall numbers its calls differently (5 is open
+    // there, fstat here), so its id would name the wrong syscall: it is
+    // dropped. The flag is checked after the prefilter, so only wanted ids
+    // pay for it.
+    match flavor {
+        Flavor::TpBtf => {
+            b.call(Helper::GetCurrentTaskBtf)
+                .ldx(Size::W, Reg::R1, Reg::R0, mm.ti_status);
+        }
+        Flavor::RawTracepoint => {
+            b.st(Size::DW, Reg::R10, slot::TMP, 0)
+                .call(Helper::GetCurrentTask)
+                .mov64_reg(Reg::R3, Reg::R0)
+                .add64_imm(Reg::R3, i32::from(mm.ti_status))
+                .stack_ptr(Reg::R1, slot::TMP)
+                .mov64_imm(Reg::R2, 4)
+                .call(Helper::ProbeReadKernel)
+                .ldx(Size::DW, Reg::R1, Reg::R10, slot::TMP);
+        }
+    }
+    b.jmp_imm(JmpOp::Set, Reg::R1, TS_COMPAT, out);
 
     // The record is built in this CPU's scratch value.
     // INVARIANT: a run of this program is never interleaved with another run
@@ -1078,7 +1121,7 @@ pub fn standard_maps(ring_bytes: u32) -> [MapDef; 5] {
 /// Generates Lanner's object against the given kernel BTF.
 pub fn generate(btf: &Btf, opts: ObjectOptions) -> Result<EmittedObject, GenerateError> {
     let regs = PtRegsLayout::from_btf(btf)?;
-    let mm = MmLayout::from_btf(btf)?;
+    let mm = KernelLayout::from_btf(btf)?;
     let mut ob = ObjectBuilder::new();
     for map in standard_maps(opts.ring_bytes) {
         ob.map(map);
@@ -1323,7 +1366,7 @@ mod tests {
         orig_ax: 120,
         args: [112, 104, 96, 56, 72, 64],
     };
-    const MM: MmLayout = MmLayout {
+    const MM: KernelLayout = KernelLayout {
         task_mm: 2400,
         arg_start: 300,
         arg_end: 308,
@@ -1349,6 +1392,7 @@ mod tests {
         skc_daddr: 0,
         skc_v6_rcv_saddr: 72,
         skc_v6_daddr: 56,
+        ti_status: 12,
     };
     const TASK: TaskLayout = TaskLayout {
         pid: 2000,

@@ -444,3 +444,50 @@ fn verifier_instruction_counts() {
         }
     }
 }
+
+/// A 32-bit syscall (here `int 0x80` from this 64-bit process) numbers its
+/// calls differently: ia32 20 is getpid, x86-64 20 is writev. The program
+/// drops it rather than report a writev that never happened.
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn ia32_syscalls_are_not_misread() {
+    if !kernel_ready() {
+        return;
+    }
+    for flavor in [Flavor::TpBtf, Flavor::RawTracepoint] {
+        let opts = ObjectOptions {
+            flavor,
+            proc_events: false,
+            ring_bytes: 1 << 20,
+        };
+        let mut probe =
+            Probe::start(opts, &[libc::SYS_writev as u32]).unwrap_or_else(|e| panic!("{e}"));
+        let tid = gettid();
+        let ia32_pid: i32;
+        // SAFETY: `int 0x80` with eax = 20 is the ia32 getpid, which reads
+        // no memory; the entry zeroes r8–r11, declared clobbered.
+        unsafe {
+            std::arch::asm!(
+                "int 0x80",
+                inlateout("eax") 20 => ia32_pid,
+                out("r8") _, out("r9") _, out("r10") _, out("r11") _,
+                options(nostack),
+            );
+        }
+        assert_eq!(ia32_pid as u32, std::process::id(), "ia32 getpid ran");
+        // A real writev (of nothing) must still be seen.
+        // SAFETY: a zero-length iovec array is valid for writev.
+        let n = unsafe { libc::writev(1, std::ptr::null(), 0) };
+        assert_eq!(n, 0);
+        std::thread::sleep(Duration::from_millis(50));
+        let mut mine = Vec::new();
+        probe.drain(|r| {
+            if let lanner_ebpf::programs::Record::Syscall(s) = r
+                && i64::from(s.header.pid) == tid
+            {
+                mine.push((s.id, s.ret));
+            }
+        });
+        assert_eq!(mine, [(libc::SYS_writev, 0)], "{flavor:?}");
+    }
+}
