@@ -969,6 +969,10 @@ mod tests {
     }
 
     fn record(id: i64, ret: i64, args: [u64; 6], items: [&[u8]; 3]) -> Vec<u8> {
+        record_items(id, ret, args, &items)
+    }
+
+    fn record_items(id: i64, ret: i64, args: [u64; 6], items: &[&[u8]]) -> Vec<u8> {
         let mut comm = [0u8; 16];
         comm[..4].copy_from_slice(b"test");
         SyscallRecord {
@@ -977,7 +981,7 @@ mod tests {
             ret,
             args,
             comm,
-            item_lens: [0; 3],
+            item_lens: [0; 4],
             plan: default_plan(id),
         }
         .to_bytes(items)

@@ -96,14 +96,16 @@ pub mod syscall_layout {
     pub const ARGS: i16 = 48;
     /// `[u8; 16]` `comm` of the current task.
     pub const COMM: i16 = 96;
-    /// `[u32; 3]` byte lengths of the items that follow the fixed part.
+    /// `[u32; 4]` byte lengths of the items that follow the fixed part.
     pub const ITEM_LENS: i16 = 112;
     /// `u32` the capture plan the program followed (see [`super::plan`]).
-    pub const PLAN: i16 = 124;
+    pub const PLAN: i16 = 128;
+    /// `u32` zero.
+    pub const PAD: i16 = 132;
     /// Size of the fixed part; the first item starts here.
-    pub const SIZE: i32 = 128;
+    pub const SIZE: i32 = 136;
     /// Number of item slots.
-    pub const ITEMS: usize = 3;
+    pub const ITEMS: usize = 4;
     /// Largest item: a path of `PATH_MAX` bytes, or 16 argv strings of 256.
     pub const MAX_ITEM: i32 = 4096;
     /// Largest copied sockaddr or struct (`sizeof(struct sockaddr_storage)`).
@@ -115,7 +117,7 @@ pub mod syscall_layout {
     pub const MAX_SIZE: i32 = SIZE + MAX_ITEM * ITEMS as i32;
 }
 
-/// Capture plans: for each syscall, up to three items of user memory the
+/// Capture plans: for each syscall, up to four items of user memory the
 /// `sys_exit` program copies after the fixed part of the record. A plan is a
 /// `u32` whose byte `k` describes item `k`: the high nibble is the kind, the
 /// low nibble the argument register it starts from. Plans live in the
@@ -168,9 +170,10 @@ pub mod plan {
         ((kind as u32) << 4) | (arg as u32 & 0x7)
     }
 
-    /// A plan of up to three items.
-    pub const fn of(items: [u32; 3]) -> u32 {
-        items[0] | (items[1] << 8) | (items[2] << 16)
+    /// A plan of up to four items.
+    pub const fn of(items: [u32; 4]) -> u32 {
+        let [a, b, c, d] = items;
+        a | (b << 8) | (c << 16) | (d << 24)
     }
 
     /// The kind and argument register of item `k` of `plan`.
@@ -193,37 +196,37 @@ pub fn default_plan(syscall: i64) -> u32 {
     let ids = item(TASK_IDS, 0);
     match syscall {
         // open, creat, unlink, rmdir, chmod, mkdir, umount2: the path is args[0].
-        2 | 85 | 87 | 84 | 90 | 83 | 166 => of([s(0), 0, 0]),
+        2 | 85 | 87 | 84 | 90 | 83 | 166 => of([s(0), 0, 0, 0]),
         // openat, unlinkat, mkdirat, fchmodat(2): the path is args[1].
-        257 | 263 | 258 | 268 | 452 => of([s(1), 0, 0]),
+        257 | 263 | 258 | 268 | 452 => of([s(1), 0, 0, 0]),
         // openat2: the path and the `struct open_how` of `args[3]` bytes.
-        437 => of([s(1), item(BYTES, 2), 0]),
+        437 => of([s(1), item(BYTES, 2), 0, 0]),
         // rename, link, symlink: two paths.
-        82 | 86 | 88 => of([s(0), s(1), 0]),
+        82 | 86 | 88 => of([s(0), s(1), 0, 0]),
         // renameat, renameat2, linkat: old path args[1], new path args[3].
-        264 | 316 | 265 => of([s(1), s(3), 0]),
+        264 | 316 | 265 => of([s(1), s(3), 0, 0]),
         // symlinkat: target args[0], link path args[2].
-        266 => of([s(0), s(2), 0]),
+        266 => of([s(0), s(2), 0, 0]),
         // mount: source, target, fstype.
-        165 => of([s(0), s(1), s(2)]),
+        165 => of([s(0), s(1), s(2), 0]),
         // execve / execveat: filename and argv.
-        59 => of([item(EXEC_PATH, 0), item(EXEC_ARGV, 1), ids]),
-        322 => of([item(EXEC_PATH, 1), item(EXEC_ARGV, 2), ids]),
+        59 => of([item(EXEC_PATH, 0), item(EXEC_ARGV, 1), ids, 0]),
+        322 => of([item(EXEC_PATH, 1), item(EXEC_ARGV, 2), ids, 0]),
         // clone, fork, vfork: the task ids (in the child, its own).
-        56..=58 => of([ids, 0, 0]),
+        56..=58 => of([ids, 0, 0, 0]),
         // connect: the sockaddr and its length, and the connected socket.
-        42 => of([item(BYTES, 1), item(SOCK_TUPLE, 0), 0]),
+        42 => of([item(BYTES, 1), item(SOCK_TUPLE, 0), 0, 0]),
         // bind: the sockaddr and its length.
-        49 => of([item(BYTES, 1), 0, 0]),
+        49 => of([item(BYTES, 1), 0, 0, 0]),
         // accept, accept4: the peer's sockaddr (its length behind a
         // pointer), and the new socket.
-        43 | 288 => of([item(BYTES_LENPTR, 1), item(SOCK_TUPLE_RET, 0), 0]),
+        43 | 288 => of([item(BYTES_LENPTR, 1), item(SOCK_TUPLE_RET, 0), 0, 0]),
         // init_module's and finit_module's parameter strings; memfd_create's name.
-        175 => of([s(2), 0, 0]),
-        313 => of([s(1), 0, 0]),
-        319 => of([s(0), 0, 0]),
+        175 => of([s(2), 0, 0, 0]),
+        313 => of([s(1), 0, 0, 0]),
+        319 => of([s(0), 0, 0, 0]),
         // clone3: the start of `struct clone_args` (its flags), the task ids.
-        435 => of([item(BYTES, 0), ids, 0]),
+        435 => of([item(BYTES, 0), ids, 0, 0]),
         _ => 0,
     }
 }
@@ -962,7 +965,8 @@ pub fn sys_exit_program(
         .jmp_imm(JmpOp::Eq, Reg::R0, 0, have_plan)
         .ldx(Size::W, Reg::R7, Reg::R0, 0)
         .bind(have_plan)
-        .stx(Size::W, Reg::R9, syscall_layout::PLAN, Reg::R7);
+        .stx(Size::W, Reg::R9, syscall_layout::PLAN, Reg::R7)
+        .st(Size::W, Reg::R9, syscall_layout::PAD, 0);
     for k in 0..syscall_layout::ITEMS {
         b.st(
             Size::W,
@@ -1244,7 +1248,8 @@ impl SyscallRecord {
     /// in `item_lens` replaced by the items' lengths. The inverse of
     /// [`SyscallRecord::parse`] and [`syscall_items`], for building records
     /// by hand.
-    pub fn to_bytes(&self, items: [&[u8]; syscall_layout::ITEMS]) -> Vec<u8> {
+    /// Slots beyond `items` are empty.
+    pub fn to_bytes(&self, items: &[&[u8]]) -> Vec<u8> {
         let mut b = Vec::with_capacity(syscall_layout::SIZE as usize);
         let h = &self.header;
         b.extend_from_slice(&(h.kind as u32).to_le_bytes());
@@ -1258,11 +1263,13 @@ impl SyscallRecord {
             b.extend_from_slice(&a.to_le_bytes());
         }
         b.extend_from_slice(&self.comm);
-        for item in items {
-            let len = u32::try_from(item.len()).unwrap_or(u32::MAX);
-            b.extend_from_slice(&len.to_le_bytes());
+        let items = items.get(..syscall_layout::ITEMS).unwrap_or(items);
+        for k in 0..syscall_layout::ITEMS {
+            let len = items.get(k).map_or(0, |i| i.len());
+            b.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
         }
         b.extend_from_slice(&self.plan.to_le_bytes());
+        b.extend_from_slice(&0u32.to_le_bytes());
         for item in items {
             b.extend_from_slice(item);
         }
@@ -1426,7 +1433,8 @@ mod tests {
             syscall_layout::ITEM_LENS + 4 * syscall_layout::ITEMS as i16,
             syscall_layout::PLAN
         );
-        assert_eq!(i32::from(syscall_layout::PLAN) + 4, syscall_layout::SIZE);
+        assert_eq!(syscall_layout::PLAN + 4, syscall_layout::PAD);
+        assert_eq!(i32::from(syscall_layout::PAD) + 4, syscall_layout::SIZE);
         // INVARIANT behind `emit_item`: both argument registers an item
         // reads lie in the fixed part whatever its 3-bit register index.
         assert!(i32::from(syscall_layout::ARGS) + 8 * 8 + 8 <= syscall_layout::SIZE);
@@ -1449,7 +1457,7 @@ mod tests {
         assert_eq!(r.comm_str(), "cat");
         assert!(SyscallRecord::parse(&b[..100]).is_none());
         assert!(ProcRecord::parse(&b).is_none());
-        assert_eq!(syscall_items(&b).unwrap(), [&[] as &[u8]; 3]);
+        assert_eq!(syscall_items(&b).unwrap(), [&[] as &[u8]; 4]);
     }
 
     #[test]
@@ -1458,13 +1466,13 @@ mod tests {
         b[0..4].copy_from_slice(&1u32.to_le_bytes());
         let mut r = SyscallRecord::parse(&b).unwrap();
         r.plan = default_plan(82);
-        let bytes = r.to_bytes([b"/a\0", b"/bc\0", b""]);
+        let bytes = r.to_bytes(&[b"/a\0", b"/bc\0", b""]);
         let back = SyscallRecord::parse(&bytes).unwrap();
-        assert_eq!(back.item_lens, [3, 4, 0]);
+        assert_eq!(back.item_lens, [3, 4, 0, 0]);
         assert_eq!(back.plan, r.plan);
         assert_eq!(
             syscall_items(&bytes).unwrap(),
-            [b"/a\0" as &[u8], b"/bc\0", b""]
+            [b"/a\0" as &[u8], b"/bc\0", b"", b""]
         );
         // A length past the end is refused, not sliced.
         assert!(syscall_items(&bytes[..bytes.len() - 1]).is_none());
