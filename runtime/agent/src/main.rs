@@ -44,6 +44,15 @@ enum Containers {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Write what the live agent sees as a scap capture (root).
+    Capture {
+        /// The capture to write.
+        #[arg(short = 'w', long = "write")]
+        write: PathBuf,
+        /// Stop after this many seconds (default: until SIGINT or SIGTERM).
+        #[arg(long)]
+        duration: Option<f64>,
+    },
     /// Watch this machine live (root): eBPF programs, the rules' prefilter, alerts as replay.
     Run {
         /// Rules files, loaded together in this order.
@@ -91,6 +100,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Capture { write, duration } => run_capture(&write, duration),
         Command::Run {
             rules,
             format,
@@ -183,6 +193,43 @@ fn matcher_of(containers: Containers) -> ContainerMatcher {
         Containers::Falco => ContainerMatcher::falco(),
         Containers::Runtimes => ContainerMatcher::runtimes_only(),
         Containers::None => ContainerMatcher::disabled(),
+    }
+}
+
+fn run_capture(path: &std::path::Path, duration: Option<f64>) -> ExitCode {
+    if let Err(e) = lanner::live::preflight() {
+        eprintln!("error: {e}");
+        return ExitCode::from(1);
+    }
+    // Every syscall the converter turns into an event.
+    let syscalls = lanner::interest::syscalls(&Default::default(), true);
+    let result = lanner::capture::capture(
+        path,
+        &syscalls,
+        duration.map(std::time::Duration::from_secs_f64),
+        &mut |stats| {
+            eprintln!(
+                "lanner: capturing to {} ({} process(es), {} fd(s) from /proc)",
+                path.display(),
+                stats.processes,
+                stats.fds
+            );
+        },
+    );
+    match result {
+        Ok(s) => {
+            eprintln!(
+                "lanner: wrote {} event(s) to {}, {} dropped",
+                s.events,
+                path.display(),
+                s.drops
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 
