@@ -69,6 +69,9 @@ pub struct Converter {
     /// event: looked up once here rather than by scanning the event table
     /// for every record.
     exits: Vec<Option<(&'static str, &'static EventInfo)>>,
+    /// Cgroup subsystem names by subsystem id, the order of the kernel's
+    /// `css_set.subsys` and of `/proc/cgroups`.
+    cgroup_subsystems: Vec<String>,
 }
 
 impl Default for Converter {
@@ -104,7 +107,17 @@ impl Converter {
     /// A converter whose epoch offset is measured now.
     pub fn new() -> Self {
         let (mono, real) = clocks();
-        Self::with_epoch_offset(real.saturating_sub(mono))
+        let subsystems = std::fs::read_to_string("/proc/cgroups")
+            .map(|text| cgroup_subsystems(&text))
+            .unwrap_or_default();
+        Self::with_epoch_offset(real.saturating_sub(mono)).with_cgroup_subsystems(subsystems)
+    }
+
+    /// Names the cgroup subsystems by id (as `/proc/cgroups` lists them);
+    /// without names, records' cgroup paths are left out of events.
+    pub fn with_cgroup_subsystems(mut self, names: Vec<String>) -> Self {
+        self.cgroup_subsystems = names;
+        self
     }
 
     /// Measures the epoch offset again. The two clocks drift apart when the
@@ -127,6 +140,7 @@ impl Converter {
         Converter {
             epoch_offset_ns,
             exits,
+            cgroup_subsystems: Vec::new(),
         }
     }
 
@@ -153,7 +167,12 @@ impl Converter {
             .ok()
             .and_then(|id| self.exits.get(id).copied().flatten())?;
         let ts = rec.header.ktime_ns.saturating_add(self.epoch_offset_ns);
-        let cx = Ctx { name, rec, items };
+        let cx = Ctx {
+            name,
+            rec,
+            items,
+            subsystems: &self.cgroup_subsystems,
+        };
         let range = write_event(out, ts, i64::from(rec.header.pid), info, |p, out| {
             cx.param(p, out)
         });
@@ -186,6 +205,16 @@ impl Converter {
             range,
         })
     }
+}
+
+/// Subsystem names from the text of `/proc/cgroups`, in its row order
+/// (subsystem id order).
+pub fn cgroup_subsystems(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// `PPME_PROCEXIT_1_E`.
@@ -350,6 +379,7 @@ struct Ctx<'r> {
     name: &'static str,
     rec: &'r SyscallRecord,
     items: &'r [&'r [u8]; syscall_layout::ITEMS],
+    subsystems: &'r [String],
 }
 
 impl Ctx<'_> {
@@ -379,6 +409,48 @@ impl Ctx<'_> {
             ))
         };
         Some([word(0)?, word(1)?, word(2)?, word(3)?])
+    }
+
+    /// The `cgroups` parameter: `subsystem=/path` entries, NUL-terminated,
+    /// from the `CGROUPS` item (components leaf first, an empty string
+    /// after each subsystem). Absent without the item or subsystem names.
+    fn put_cgroups(&self, out: &mut Vec<u8>) {
+        let Some(k) =
+            (0..syscall_layout::ITEMS).find(|&k| plan::decode(self.rec.plan, k).0 == plan::CGROUPS)
+        else {
+            return;
+        };
+        let item = self.item(k);
+        if item.is_empty() || self.subsystems.is_empty() {
+            return;
+        }
+        let mut components: Vec<&[u8]> = Vec::new();
+        let mut subsys = 0;
+        for part in item.split(|&c| c == 0) {
+            if !part.is_empty() {
+                components.push(part);
+                continue;
+            }
+            // The empty string closing subsystem `subsys`; the final split
+            // after the last NUL is empty too and closes nothing.
+            if let Some(name) = self.subsystems.get(subsys) {
+                out.extend_from_slice(name.as_bytes());
+                out.push(b'=');
+                if components.is_empty() {
+                    out.push(b'/');
+                }
+                for c in components.iter().rev() {
+                    out.push(b'/');
+                    out.extend_from_slice(c);
+                }
+                out.push(0);
+            }
+            components.clear();
+            subsys += 1;
+            if subsys >= self.subsystems.len() {
+                break;
+            }
+        }
     }
 
     /// The socket-tuple item (either kind), decoded: `(local, remote)` ends
@@ -577,6 +649,7 @@ impl Ctx<'_> {
             "gid" => put_u32(out, h.gid),
             "filename" => put_cstr(out, self.item(0)),
             "ptid" => self.put_task_id(out, 0),
+            "cgroups" => self.put_cgroups(out),
             _ => {}
         }
     }
@@ -591,6 +664,7 @@ impl Ctx<'_> {
             "uid" => put_u32(out, h.uid),
             "gid" => put_u32(out, h.gid),
             "ptid" => self.put_task_id(out, 0),
+            "cgroups" => self.put_cgroups(out),
             "vtid" => self.put_task_id(out, 1),
             "vpid" => self.put_task_id(out, 2),
             "flags" => {
@@ -1227,6 +1301,30 @@ mod tests {
             }
         );
         assert_eq!(val(&ev, "pid"), ParamValue::Pid(4242));
+    }
+
+    #[test]
+    fn cgroup_paths_from_leaf_first_components() {
+        let names = cgroup_subsystems(
+            "#subsys_name\thierarchy\nfreezer\t6\t1\t1\nmemory\t4\t42\t1\npids\t8\t1\t1\n",
+        );
+        assert_eq!(names, ["freezer", "memory", "pids"]);
+        let conv = Converter::with_epoch_offset(0).with_cgroup_subsystems(names);
+        // freezer at the root, memory two levels down, pids one level.
+        let item = b"\0abc123\0session\0\0user.slice\0\0";
+        let rec = record_items(56, 0, [0; 6], &[b"", item]);
+        let mut buf = Vec::new();
+        let c = conv.to_event(&rec, &mut buf).unwrap();
+        let ev = c.event(&buf).unwrap();
+        assert_eq!(
+            val(&ev, "cgroups"),
+            ParamValue::Bytes(b"freezer=/\0memory=/session/abc123\0pids=/user.slice\0")
+        );
+        // Without names the parameter is absent.
+        let c = Converter::with_epoch_offset(0)
+            .to_event(&rec, &mut buf)
+            .unwrap();
+        assert_eq!(val(&c.event(&buf).unwrap(), "cgroups"), ParamValue::Empty);
     }
 
     #[test]

@@ -160,6 +160,16 @@ pub mod plan {
     pub const SOCK_TUPLE: u8 = 7;
     /// Like `SOCK_TUPLE` for the descriptor the syscall returned (accept).
     pub const SOCK_TUPLE_RET: u8 = 8;
+    /// The current task's cgroup paths, one per cgroup subsystem in
+    /// subsystem-id order (`css_set.subsys[i]->cgroup->kn`): each path's
+    /// components from the leaf up (the root is not copied), every
+    /// component NUL-terminated, and an empty string closing each
+    /// subsystem. At most [`CGROUP_DEPTH`] components of 255 bytes per
+    /// subsystem; the leaf, which names a container, always comes first.
+    /// The argument register is unused.
+    pub const CGROUPS: u8 = 9;
+    /// Path components copied per cgroup subsystem.
+    pub const CGROUP_DEPTH: usize = 8;
     /// Size of a socket-tuple item: `u16 family, u16 local port (host
     /// order), u16 remote port (network order), u16 zero, u32 local IPv4,
     /// u32 remote IPv4, [u8; 16] local IPv6, [u8; 16] remote IPv6`.
@@ -189,9 +199,10 @@ pub mod plan {
 /// registers.
 pub fn default_plan(syscall: i64) -> u32 {
     use plan::{
-        BYTES, BYTES_LENPTR, EXEC_ARGV, EXEC_PATH, SOCK_TUPLE, SOCK_TUPLE_RET, STR, TASK_IDS, item,
-        of,
+        BYTES, BYTES_LENPTR, CGROUPS, EXEC_ARGV, EXEC_PATH, SOCK_TUPLE, SOCK_TUPLE_RET, STR,
+        TASK_IDS, item, of,
     };
+    let cg = item(CGROUPS, 0);
     let s = |a| item(STR, a);
     let ids = item(TASK_IDS, 0);
     match syscall {
@@ -209,11 +220,11 @@ pub fn default_plan(syscall: i64) -> u32 {
         266 => of([s(0), s(2), 0, 0]),
         // mount: source, target, fstype.
         165 => of([s(0), s(1), s(2), 0]),
-        // execve / execveat: filename and argv.
-        59 => of([item(EXEC_PATH, 0), item(EXEC_ARGV, 1), ids, 0]),
-        322 => of([item(EXEC_PATH, 1), item(EXEC_ARGV, 2), ids, 0]),
-        // clone, fork, vfork: the task ids (in the child, its own).
-        56..=58 => of([ids, 0, 0, 0]),
+        // execve / execveat: filename, argv, task ids, cgroups.
+        59 => of([item(EXEC_PATH, 0), item(EXEC_ARGV, 1), ids, cg]),
+        322 => of([item(EXEC_PATH, 1), item(EXEC_ARGV, 2), ids, cg]),
+        // clone, fork, vfork: the task ids and cgroups (in the child, its own).
+        56..=58 => of([ids, cg, 0, 0]),
         // connect: the sockaddr and its length, and the connected socket.
         42 => of([item(BYTES, 1), item(SOCK_TUPLE, 0), 0, 0]),
         // bind: the sockaddr and its length.
@@ -225,8 +236,9 @@ pub fn default_plan(syscall: i64) -> u32 {
         175 => of([s(2), 0, 0, 0]),
         313 => of([s(1), 0, 0, 0]),
         319 => of([s(0), 0, 0, 0]),
-        // clone3: the start of `struct clone_args` (its flags), the task ids.
-        435 => of([item(BYTES, 0), ids, 0, 0]),
+        // clone3: the start of `struct clone_args` (its flags), the task ids,
+        // the cgroups.
+        435 => of([item(BYTES, 0), ids, cg, 0]),
         _ => 0,
     }
 }
@@ -424,6 +436,17 @@ pub struct KernelLayout {
     /// `task_struct.thread_info.status`, whose `TS_COMPAT` bit marks a
     /// 32-bit (ia32) syscall.
     pub ti_status: i16,
+    /// The way to cgroup paths: `task_struct.cgroups`, `css_set.subsys`
+    /// (and its number of entries, `CGROUP_SUBSYS_COUNT`),
+    /// `cgroup_subsys_state.cgroup`, `cgroup.kn`, `kernfs_node.name` and its
+    /// parent (`__parent` since 6.15, `parent` before).
+    pub task_cgroups: i16,
+    pub css_subsys: i16,
+    pub subsys_count: i32,
+    pub css_cgroup: i16,
+    pub cgroup_kn: i16,
+    pub kn_name: i16,
+    pub kn_parent: i16,
 }
 
 impl KernelLayout {
@@ -485,6 +508,16 @@ impl KernelLayout {
                     reason: "task_struct.thread_info.status is beyond an i16 offset".to_owned(),
                 })?
             },
+            task_cgroups: get("task_struct", "cgroups")?,
+            css_subsys: off("css_set", "subsys")?,
+            subsys_count: {
+                let (_, size) = insn_offset(btf, "css_set", "subsys")?;
+                i32::try_from(size / 8).unwrap_or(0).min(32)
+            },
+            css_cgroup: get("cgroup_subsys_state", "cgroup")?,
+            cgroup_kn: get("cgroup", "kn")?,
+            kn_name: get("kernfs_node", "name")?,
+            kn_parent: get("kernfs_node", "__parent").or_else(|_| get("kernfs_node", "parent"))?,
         })
     }
 }
@@ -561,6 +594,9 @@ fn emit_read_vnr(b: &mut ProgramBuilder, mm: &KernelLayout, at: i32) {
 /// `TS_COMPAT` in `thread_info.status` (arch/x86/include/asm/thread_info.h):
 /// the current syscall entered through the ia32 entry points.
 const TS_COMPAT: i32 = 0x0002;
+
+/// Bytes copied of one cgroup path component (`NAME_MAX` and its NUL).
+const CGROUP_NAME: i32 = 256;
 
 /// `EINPROGRESS`: a non-blocking connect that has started.
 const EINPROGRESS: i32 = 115;
@@ -654,6 +690,7 @@ fn emit_item(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize) {
     let k_sock = b.new_label();
     let k_sock_ret = b.new_label();
     let k_sock_read = b.new_label();
+    let k_cgroups = b.new_label();
     let len_off = syscall_layout::ITEM_LENS + 4 * k as i16;
     let shift = 8 * k as i32;
 
@@ -689,7 +726,77 @@ fn emit_item(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize) {
             i32::from(plan::SOCK_TUPLE_RET),
             k_sock_ret,
         )
+        .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::CGROUPS), k_cgroups)
         .ja(done);
+
+    // CGROUPS: one path per subsystem; the running length lives in
+    // ITEM_LENS[k] like argv's.
+    b.bind(k_cgroups).st(Size::W, Reg::R6, len_off, 0);
+    b.call(Helper::GetCurrentTask).mov64_reg(Reg::R3, Reg::R0);
+    emit_read_kernel(b, slot::ARG_A, mm.task_cgroups);
+    b.bounded_loop(Reg::R9, mm.subsys_count, |b, l| {
+        let subsys_end = b.new_label();
+        // css = css_set->subsys[i]; kn = css->cgroup->kn.
+        b.ldx(Size::DW, Reg::R3, Reg::R10, slot::ARG_A)
+            .mov64_reg(Reg::R2, Reg::R9)
+            .alu64_imm(AluOp::Lsh, Reg::R2, 3)
+            .add64_reg(Reg::R3, Reg::R2);
+        emit_read_kernel(b, slot::PTR, mm.css_subsys);
+        b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR)
+            .jmp_imm(JmpOp::Eq, Reg::R3, 0, subsys_end);
+        emit_read_kernel(b, slot::PTR, mm.css_cgroup);
+        b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+        emit_read_kernel(b, slot::PTR, mm.cgroup_kn);
+        // The components, leaf first, unrolled: every register but the
+        // loop counter is needed across the helper calls.
+        for _ in 0..plan::CGROUP_DEPTH {
+            b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR).jmp_imm(
+                JmpOp::Eq,
+                Reg::R3,
+                0,
+                subsys_end,
+            );
+            emit_read_kernel(b, slot::TMP, mm.kn_parent);
+            // The root's name is not part of the path.
+            b.ldx(Size::DW, Reg::R1, Reg::R10, slot::TMP)
+                .jmp_imm(JmpOp::Eq, Reg::R1, 0, subsys_end)
+                .ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+            emit_read_kernel(b, slot::LEN, mm.kn_name);
+            emit_item_offset(b, k, l.exit);
+            b.ldx(Size::W, Reg::R4, Reg::R6, len_off)
+                .jmp_imm(
+                    JmpOp::Gt,
+                    Reg::R4,
+                    syscall_layout::MAX_ITEM - CGROUP_NAME - 1,
+                    l.exit,
+                )
+                .mov64_reg(Reg::R1, Reg::R6)
+                .add64_reg(Reg::R1, Reg::R8)
+                .add64_reg(Reg::R1, Reg::R4)
+                .mov64_imm(Reg::R2, CGROUP_NAME)
+                .ldx(Size::DW, Reg::R3, Reg::R10, slot::LEN)
+                .call(Helper::ProbeReadKernelStr)
+                .jmp_imm(JmpOp::Sle, Reg::R0, 0, subsys_end)
+                .jmp_imm(JmpOp::Gt, Reg::R0, CGROUP_NAME, subsys_end)
+                .ldx(Size::W, Reg::R4, Reg::R6, len_off)
+                .add64_reg(Reg::R4, Reg::R0)
+                .stx(Size::W, Reg::R6, len_off, Reg::R4)
+                .ldx(Size::DW, Reg::R1, Reg::R10, slot::TMP)
+                .stx(Size::DW, Reg::R10, slot::PTR, Reg::R1);
+        }
+        // The empty string that closes the subsystem.
+        b.bind(subsys_end);
+        emit_item_offset(b, k, l.exit);
+        b.ldx(Size::W, Reg::R4, Reg::R6, len_off)
+            .jmp_imm(JmpOp::Gt, Reg::R4, syscall_layout::MAX_ITEM - 1, l.exit)
+            .mov64_reg(Reg::R1, Reg::R6)
+            .add64_reg(Reg::R1, Reg::R8)
+            .add64_reg(Reg::R1, Reg::R4)
+            .st(Size::B, Reg::R1, 0, 0)
+            .add64_imm(Reg::R4, 1)
+            .stx(Size::W, Reg::R6, len_off, Reg::R4);
+    });
+    b.ja(done);
 
     // SOCK_TUPLE_RET: the descriptor is the result, when there is one.
     b.bind(k_sock_ret)
@@ -1400,6 +1507,13 @@ mod tests {
         skc_v6_rcv_saddr: 72,
         skc_v6_daddr: 56,
         ti_status: 12,
+        task_cgroups: 3000,
+        css_subsys: 0,
+        subsys_count: 14,
+        css_cgroup: 0,
+        cgroup_kn: 256,
+        kn_name: 8,
+        kn_parent: 0,
     };
     const TASK: TaskLayout = TaskLayout {
         pid: 2000,

@@ -318,6 +318,31 @@ fn live_syscalls_become_events() {
     assert_eq!(val(&ev, "pid"), ParamValue::Pid(ev.tid()));
     // The exec'ing child's parent is this process's thread that spawned it.
     assert_eq!(val(&ev, "ptid"), ParamValue::Pid(tid));
+    // Its cgroups, as the kernel walked them, match what /proc says of this
+    // process (the child has not moved).
+    let ParamValue::Bytes(cgroups) = val(&ev, "cgroups") else {
+        panic!("no cgroups");
+    };
+    let cgroups = String::from_utf8_lossy(cgroups).into_owned();
+    let entries: Vec<&str> = cgroups.split('\0').filter(|e| !e.is_empty()).collect();
+    let known = std::fs::read_to_string("/proc/cgroups").unwrap();
+    let known = lanner_ebpf::convert::cgroup_subsystems(&known);
+    assert_eq!(entries.len(), known.len(), "{entries:?}");
+    let mine = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let mut checked = 0;
+    for line in mine.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, names, path) = (parts.next(), parts.next().unwrap(), parts.next().unwrap());
+        for name in names.split(',').filter(|n| known.iter().any(|k| k == n)) {
+            let want = format!("{name}={path}");
+            assert!(
+                entries.contains(&want.as_str()),
+                "{want} not in {entries:?}"
+            );
+            checked += 1;
+        }
+    }
+    eprintln!("cgroups checked against /proc/self/cgroup: {checked} ({cgroups:?})");
     assert!(
         clone_tids.contains(&ev.tid()),
         "the exec'ing child {} is one this thread cloned ({clone_tids:?})",

@@ -131,6 +131,11 @@ fn live_events_drive_the_state_engine() {
     assert_eq!(child.comm, b"true");
     assert_eq!(child.pid, child.tid);
     assert_eq!(child.ptid, tid, "parented to the spawning thread");
+    // Its cgroups came from the kernel, and the container id derived from
+    // them is this test's (whatever this machine's cgroups look like).
+    assert!(!child.cgroups.is_empty());
+    let me = state.thread(tid).unwrap();
+    assert_eq!(child.container_id, me.container_id);
 
     // SAFETY: fd was opened above; cpath is a valid string.
     unsafe {
