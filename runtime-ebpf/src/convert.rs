@@ -285,6 +285,16 @@ pub fn syscall_name(id: i64) -> Option<&'static str> {
         313 => "finit_module",
         319 => "memfd_create",
         321 => "bpf",
+        80 => "chdir",
+        81 => "fchdir",
+        22 => "pipe",
+        293 => "pipe2",
+        53 => "socketpair",
+        72 => "fcntl",
+        112 => "setsid",
+        109 => "setpgid",
+        113 => "setreuid",
+        114 => "setregid",
         56 => "clone",
         435 => "clone3",
         57 => "fork",
@@ -603,8 +613,27 @@ impl Ctx<'_> {
             ("socket", "proto") => put_u32(out, self.arg(2) as u32),
             ("bpf", "cmd") => put_u32(out, self.arg(0) as u32),
             ("setuid" | "setgid", "uid" | "gid") => put_u32(out, self.arg(0) as u32),
-            ("setresuid" | "setresgid", "ruid" | "rgid") => put_u32(out, self.arg(0) as u32),
-            ("setresuid" | "setresgid", "euid" | "egid") => put_u32(out, self.arg(1) as u32),
+            ("setresuid" | "setresgid" | "setreuid" | "setregid", "ruid" | "rgid") => {
+                put_u32(out, self.arg(0) as u32)
+            }
+            ("setresuid" | "setresgid" | "setreuid" | "setregid", "euid" | "egid") => {
+                put_u32(out, self.arg(1) as u32)
+            }
+            ("setpgid", "pid") => put_i64(out, self.int_arg(0)),
+            ("setpgid", "pgid") => put_i64(out, self.int_arg(1)),
+            ("pipe" | "pipe2" | "socketpair", "fd1" | "fd2") => {
+                let at = if name == "fd1" { 0 } else { 4 };
+                if let Some(b) = self.item(0).get(at..at + 4) {
+                    let fd = i32::from_le_bytes(b.try_into().unwrap_or([0; 4]));
+                    put_i64(out, i64::from(fd));
+                }
+            }
+            ("pipe2", "flags") => put_u32(out, pipe2_flags(self.arg(1))),
+            ("socketpair", "domain") => put_u32(out, self.arg(0) as u32),
+            ("socketpair", "type") => put_u32(out, self.arg(1) as u32),
+            ("socketpair", "proto") => put_u32(out, self.arg(2) as u32),
+            ("fcntl", "cmd") => out.push(fcntl_command(self.arg(1))),
+            ("fcntl", "arg") => put_u64(out, self.arg(2)),
             ("setresuid" | "setresgid", "suid" | "sgid") => put_u32(out, self.arg(2) as u32),
             ("ptrace", "request") => put_u16(out, ptrace_request(self.arg(0))),
             ("ptrace", "pid") => put_i64(out, self.int_arg(1)),
@@ -778,6 +807,50 @@ fn dup3_flags(flags: u64) -> u32 {
         ppm_o::CLOEXEC
     } else {
         0
+    }
+}
+
+/// pipe2's flags as `PPM_O_*`.
+fn pipe2_flags(flags: u64) -> u32 {
+    [
+        (O_CLOEXEC, ppm_o::CLOEXEC),
+        (O_DIRECT, ppm_o::DIRECT),
+        (O_NONBLOCK, ppm_o::NONBLOCK),
+    ]
+    .iter()
+    .filter(|(linux, _)| flags & linux != 0)
+    .fold(0, |acc, (_, ppm)| acc | ppm)
+}
+
+/// A Linux fcntl command as `PPM_FCNTL_*` (the `fcntl_commands` table); 0
+/// (`UNKNOWN`) for commands the table lacks.
+pub fn fcntl_command(cmd: u64) -> u8 {
+    match cmd {
+        0 => 1,     // F_DUPFD
+        1 => 2,     // F_GETFD
+        2 => 3,     // F_SETFD
+        3 => 4,     // F_GETFL
+        4 => 5,     // F_SETFL
+        5 => 6,     // F_GETLK
+        6 => 8,     // F_SETLK
+        7 => 9,     // F_SETLKW
+        8 => 10,    // F_SETOWN
+        9 => 12,    // F_GETOWN
+        10 => 13,   // F_SETSIG
+        11 => 15,   // F_GETSIG
+        15 => 21,   // F_SETOWN_EX
+        16 => 22,   // F_GETOWN_EX
+        36 => 30,   // F_OFD_GETLK
+        37 => 31,   // F_OFD_SETLK
+        38 => 32,   // F_OFD_SETLKW
+        1024 => 23, // F_SETLEASE
+        1025 => 24, // F_GETLEASE
+        1026 => 27, // F_NOTIFY
+        1029 => 25, // F_CANCELLK
+        1030 => 26, // F_DUPFD_CLOEXEC
+        1031 => 28, // F_SETPIPE_SZ
+        1032 => 29, // F_GETPIPE_SZ
+        _ => 0,
     }
 }
 
@@ -1328,6 +1401,31 @@ mod tests {
     }
 
     #[test]
+    fn pipes_and_fcntl() {
+        let mut fds = 5i32.to_le_bytes().to_vec();
+        fds.extend_from_slice(&6i32.to_le_bytes());
+        let mut buf = Vec::new();
+        let flags = (libc::O_CLOEXEC | libc::O_NONBLOCK) as u64;
+        let rec = record(293, 0, [0x1000, flags, 0, 0, 0, 0], [&fds, b"", b""]);
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(
+            (val(&ev, "fd1"), val(&ev, "fd2")),
+            (ParamValue::Fd(5), ParamValue::Fd(6))
+        );
+        assert_eq!(flag_names(&ev, "flags"), ["O_NONBLOCK", "O_CLOEXEC"]);
+        let rec = record(72, 9, [3, 1030, 9, 0, 0, 0], [b""; 3]);
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(
+            val(&ev, "cmd"),
+            ParamValue::Enum {
+                value: 26,
+                table: Some("fcntl_commands")
+            }
+        );
+        assert_eq!(val(&ev, "fd"), ParamValue::Fd(3));
+    }
+
+    #[test]
     fn clone_child_and_parent() {
         let flags = (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_SIGHAND) as u64;
         let mut buf = Vec::new();
@@ -1378,7 +1476,7 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{name}.{:?}: {e}", p.name()));
             }
         }
-        assert_eq!(n, 47);
+        assert_eq!(n, 57);
         assert!(
             Converter::new()
                 .to_event(&record(0, 0, [0; 6], [b""; 3]), &mut buf)
@@ -1435,6 +1533,16 @@ mod tests {
             (SYS_finit_module, "finit_module"),
             (SYS_memfd_create, "memfd_create"),
             (SYS_bpf, "bpf"),
+            (SYS_chdir, "chdir"),
+            (SYS_fchdir, "fchdir"),
+            (SYS_pipe, "pipe"),
+            (SYS_pipe2, "pipe2"),
+            (SYS_socketpair, "socketpair"),
+            (SYS_fcntl, "fcntl"),
+            (SYS_setsid, "setsid"),
+            (SYS_setpgid, "setpgid"),
+            (SYS_setreuid, "setreuid"),
+            (SYS_setregid, "setregid"),
             (SYS_clone, "clone"),
             (SYS_clone3, "clone3"),
             (SYS_fork, "fork"),

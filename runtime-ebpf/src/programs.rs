@@ -168,6 +168,9 @@ pub mod plan {
     /// subsystem; the leaf, which names a container, always comes first.
     /// The argument register is unused.
     pub const CGROUPS: u8 = 9;
+    /// The two `int`s at `args[a]` (the descriptors pipe, pipe2 and
+    /// socketpair write), copied when the syscall returned 0.
+    pub const INT_PAIR: u8 = 10;
     /// Path components copied per cgroup subsystem.
     pub const CGROUP_DEPTH: usize = 8;
     /// Size of a socket-tuple item: `u16 family, u16 local port (host
@@ -199,15 +202,19 @@ pub mod plan {
 /// registers.
 pub fn default_plan(syscall: i64) -> u32 {
     use plan::{
-        BYTES, BYTES_LENPTR, CGROUPS, EXEC_ARGV, EXEC_PATH, SOCK_TUPLE, SOCK_TUPLE_RET, STR,
-        TASK_IDS, item, of,
+        BYTES, BYTES_LENPTR, CGROUPS, EXEC_ARGV, EXEC_PATH, INT_PAIR, SOCK_TUPLE, SOCK_TUPLE_RET,
+        STR, TASK_IDS, item, of,
     };
     let cg = item(CGROUPS, 0);
     let s = |a| item(STR, a);
     let ids = item(TASK_IDS, 0);
     match syscall {
-        // open, creat, unlink, rmdir, chmod, mkdir, umount2: the path is args[0].
-        2 | 85 | 87 | 84 | 90 | 83 | 166 => of([s(0), 0, 0, 0]),
+        // open, creat, unlink, rmdir, chmod, mkdir, umount2, chdir: the path
+        // is args[0].
+        2 | 85 | 87 | 84 | 90 | 83 | 166 | 80 => of([s(0), 0, 0, 0]),
+        // pipe, pipe2: the two new descriptors; socketpair: the same at args[3].
+        22 | 293 => of([item(INT_PAIR, 0), 0, 0, 0]),
+        53 => of([item(INT_PAIR, 3), 0, 0, 0]),
         // openat, unlinkat, mkdirat, fchmodat(2): the path is args[1].
         257 | 263 | 258 | 268 | 452 => of([s(1), 0, 0, 0]),
         // openat2: the path and the `struct open_how` of `args[3]` bytes.
@@ -691,6 +698,7 @@ fn emit_item(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize) {
     let k_sock_ret = b.new_label();
     let k_sock_read = b.new_label();
     let k_cgroups = b.new_label();
+    let k_pair = b.new_label();
     let len_off = syscall_layout::ITEM_LENS + 4 * k as i16;
     let shift = 8 * k as i32;
 
@@ -727,7 +735,16 @@ fn emit_item(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize) {
             k_sock_ret,
         )
         .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::CGROUPS), k_cgroups)
+        .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::INT_PAIR), k_pair)
         .ja(done);
+
+    // INT_PAIR: eight bytes at ARG_A after a successful call, copied as
+    // BYTES are.
+    b.bind(k_pair)
+        .ldx(Size::DW, Reg::R1, Reg::R6, syscall_layout::RET)
+        .jmp_imm(JmpOp::Ne, Reg::R1, 0, done)
+        .st(Size::DW, Reg::R10, slot::ARG_B, 8)
+        .ja(k_bytes);
 
     // CGROUPS: one path per subsystem; the running length lives in
     // ITEM_LENS[k] like argv's.

@@ -113,6 +113,9 @@ fn live_syscalls_become_events() {
         libc::SYS_clone,
         libc::SYS_clone3,
         libc::SYS_vfork,
+        libc::SYS_pipe2,
+        libc::SYS_chdir,
+        libc::SYS_fcntl,
     ];
     let opts = ObjectOptions {
         flavor: Flavor::TpBtf,
@@ -164,6 +167,28 @@ fn live_syscalls_become_events() {
     // SAFETY: `high` was created by the dup2 above.
     unsafe { libc::close(high) };
 
+    // pipe2, a chdir to where the process already is (other tests run in
+    // this process), fcntl(F_DUPFD_CLOEXEC).
+    let mut pipe = [0i32; 2];
+    // SAFETY: `pipe` has room for the two descriptors.
+    assert_eq!(
+        unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC) },
+        0
+    );
+    let cwd = std::env::current_dir().unwrap();
+    let ccwd = CString::new(cwd.to_str().unwrap()).unwrap();
+    // SAFETY: ccwd is a valid NUL-terminated string.
+    assert_eq!(unsafe { libc::chdir(ccwd.as_ptr()) }, 0);
+    // SAFETY: pipe[0] is open; the duplicate is closed below.
+    let dupfd = unsafe { libc::fcntl(pipe[0], libc::F_DUPFD_CLOEXEC, 500) };
+    assert!(dupfd >= 500);
+    // SAFETY: the three descriptors were opened above.
+    unsafe {
+        libc::close(dupfd);
+        libc::close(pipe[0]);
+        libc::close(pipe[1]);
+    }
+
     // A successful exec (argv read from the new mm) and a failed one (argv
     // read from the caller's pointer array).
     let arg = format!("lanner-arg-{unique}");
@@ -184,6 +209,7 @@ fn live_syscalls_become_events() {
     let mut buf = Vec::new();
     let (mut open, mut chmod, mut unlink, mut connect, mut dup2) = (None, None, None, None, None);
     let (mut exec_ok, mut exec_fail, mut exit) = (None, None, None::<OwnedEvent>);
+    let (mut pipe2, mut chdir, mut fcntl) = (None, None, None);
     let mut clone_tids = Vec::new();
     let mut child_clones = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -202,6 +228,15 @@ fn live_syscalls_become_events() {
                 }
                 "connect" if mine && val(ev, "fd") == ParamValue::Fd(i64::from(sock)) => {
                     connect = Some(ev.to_owned_event());
+                }
+                "pipe2" if mine && val(ev, "fd1") == ParamValue::Fd(i64::from(pipe[0])) => {
+                    pipe2 = Some(ev.to_owned_event());
+                }
+                "chdir" if mine && path_of(ev, "path") == Some(ccwd.as_bytes()) => {
+                    chdir = Some(ev.to_owned_event());
+                }
+                "fcntl" if mine && val(ev, "res") == ParamValue::Fd(i64::from(dupfd)) => {
+                    fcntl = Some(ev.to_owned_event());
                 }
                 "dup2" if mine && val(ev, "newfd") == ParamValue::Fd(i64::from(high)) => {
                     dup2 = Some(ev.to_owned_event());
@@ -299,6 +334,21 @@ fn live_syscalls_become_events() {
             dport: port
         })
     );
+
+    let seen = pipe2.expect("pipe2 event");
+    let ev = seen.as_event();
+    assert_eq!(val(&ev, "fd2"), ParamValue::Fd(i64::from(pipe[1])));
+    assert_eq!(flag_names(&ev, "flags"), ["O_CLOEXEC"]);
+    let seen = chdir.expect("chdir event");
+    assert_eq!(val(&seen.as_event(), "res"), ParamValue::Errno(0));
+    let seen = fcntl.expect("fcntl event");
+    let ev = seen.as_event();
+    assert_eq!(val(&ev, "fd"), ParamValue::Fd(i64::from(pipe[0])));
+    assert!(
+        matches!(val(&ev, "cmd"), ParamValue::Enum { value, table: Some(t) }
+        if TableVersion::Current.flag_table(t).unwrap().enum_name(value) == Some("F_DUPFD_CLOEXEC"))
+    );
+    assert_eq!(val(&ev, "arg"), ParamValue::Uint64(500));
 
     let seen = dup2.expect("dup2 event");
     let ev = seen.as_event();
