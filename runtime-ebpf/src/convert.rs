@@ -421,6 +421,26 @@ impl Ctx<'_> {
         Some([word(0)?, word(1)?, word(2)?, word(3)?])
     }
 
+    /// The `FILE_INFO` item: `(f_mode, s_dev, i_ino)` of the opened file.
+    fn file_info(&self) -> Option<(u32, u32, u64)> {
+        let k = (0..syscall_layout::ITEMS)
+            .find(|&k| plan::decode(self.rec.plan, k).0 == plan::FILE_INFO)?;
+        let b = self.item(k);
+        Some((
+            u32::from_le_bytes(b.get(0..4)?.try_into().ok()?),
+            u32::from_le_bytes(b.get(4..8)?.try_into().ok()?),
+            u64::from_le_bytes(b.get(8..16)?.try_into().ok()?),
+        ))
+    }
+
+    /// `PPM_O_F_CREATED` when the open created the file (`FMODE_CREATED`).
+    fn created(&self) -> u32 {
+        match self.file_info() {
+            Some((mode, _, _)) if mode & FMODE_CREATED != 0 => ppm_o::F_CREATED,
+            _ => 0,
+        }
+    }
+
     /// The `cgroups` parameter: `subsystem=/path` entries, NUL-terminated,
     /// from the `CGROUPS` item (components leaf first, an empty string
     /// after each subsystem). Absent without the item or subsystem names.
@@ -576,9 +596,20 @@ impl Ctx<'_> {
             }
             ("execve" | "execveat", _) => self.exec_param(name, out),
             ("clone" | "clone3" | "fork" | "vfork", _) => self.clone_param(name, out),
-            ("open", "flags") => put_u32(out, open_flags(self.arg(1))),
+            ("open" | "openat" | "openat2" | "creat", "dev" | "ino") => {
+                // Present even after a failed open (zero), as the driver
+                // writes them.
+                let (_, dev, ino) = self.file_info().unwrap_or((0, 0, 0));
+                if name == "dev" {
+                    put_u32(out, encode_dev(dev));
+                } else {
+                    put_u64(out, ino);
+                }
+            }
+            ("creat", "creat_flags") => put_u16(out, 0),
+            ("open", "flags") => put_u32(out, open_flags(self.arg(1)) | self.created()),
             ("open", "mode") => put_u32(out, open_mode(self.arg(1), self.arg(2))),
-            ("openat", "flags") => put_u32(out, open_flags(self.arg(2))),
+            ("openat", "flags") => put_u32(out, open_flags(self.arg(2)) | self.created()),
             ("openat", "mode") => put_u32(out, open_mode(self.arg(2), self.arg(3))),
             ("openat2", "flags" | "mode" | "resolve") => {
                 // `struct open_how { u64 flags, mode, resolve; }`.
@@ -589,7 +620,7 @@ impl Ctx<'_> {
                 };
                 if let (Some(flags), Some(mode), Some(resolve)) = (field(0), field(1), field(2)) {
                     match name {
-                        "flags" => put_u32(out, open_flags(flags)),
+                        "flags" => put_u32(out, open_flags(flags) | self.created()),
                         "mode" => put_u32(out, open_mode(flags, mode)),
                         _ => put_u32(out, resolve_flags(resolve)),
                     }
@@ -751,6 +782,18 @@ pub mod ppm_o {
     pub const LARGEFILE: u32 = 0x800;
     pub const CLOEXEC: u32 = 0x1000;
     pub const TMPFILE: u32 = 0x2000;
+    pub const F_CREATED: u32 = 0x4000;
+}
+
+/// `FMODE_CREATED` in `file.f_mode`: the open created the file.
+const FMODE_CREATED: u32 = 1 << 20;
+
+/// A kernel `dev_t` (`major << 20 | minor`) in the encoding the driver
+/// reports (`new_encode_dev`, the userspace `makedev` layout).
+pub fn encode_dev(dev: u32) -> u32 {
+    let major = dev >> 20;
+    let minor = dev & 0xf_ffff;
+    (minor & 0xff) | (major << 8) | ((minor & !0xff) << 12)
 }
 
 /// Linux open flags as `PPM_O_*` bits, the way the driver maps them: the
@@ -1202,8 +1245,26 @@ mod tests {
             ["O_CREAT", "O_WRONLY", "O_CLOEXEC"]
         );
         assert_eq!(val(&ev, "mode"), ParamValue::Uint32(0o640));
-        assert_eq!(val(&ev, "dev"), ParamValue::Empty);
-        assert_eq!(val(&ev, "ino"), ParamValue::Empty);
+        // No file item: zero, as after a failed open.
+        assert_eq!(val(&ev, "dev"), ParamValue::Uint32(0));
+        assert_eq!(val(&ev, "ino"), ParamValue::Uint64(0));
+        // With the kernel's file: device, inode and O_F_CREATED.
+        let mut file = (1u32 << 20).to_le_bytes().to_vec();
+        file.extend_from_slice(&((8u32 << 20) | 3).to_le_bytes());
+        file.extend_from_slice(&777u64.to_le_bytes());
+        let rec = record(
+            257,
+            3,
+            [AT_FDCWD, 0x1000, flags, 0o640, 0, 0],
+            [b"/tmp/x\0", &file, b""],
+        );
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(val(&ev, "dev"), ParamValue::Uint32((8 << 8) | 3));
+        assert_eq!(val(&ev, "ino"), ParamValue::Uint64(777));
+        assert_eq!(
+            flag_names(&ev, "flags"),
+            ["O_CREAT", "O_WRONLY", "O_CLOEXEC", "O_F_CREATED"]
+        );
     }
 
     #[test]
@@ -1557,7 +1618,7 @@ mod tests {
                 assert!(syscall_name(id).is_some(), "plan for unconverted {id}");
             }
         }
-        assert_eq!(default_plan(SYS_openat), default_plan(SYS_unlinkat));
+        assert_eq!(default_plan(SYS_mkdirat), default_plan(SYS_unlinkat));
     }
 
     #[test]

@@ -171,6 +171,12 @@ pub mod plan {
     /// The two `int`s at `args[a]` (the descriptors pipe, pipe2 and
     /// socketpair write), copied when the syscall returned 0.
     pub const INT_PAIR: u8 = 10;
+    /// `f_mode`, device and inode number of the file the syscall returned
+    /// (open and its kin), after success: `u32 f_mode, u32 s_dev (kernel
+    /// encoding), u64 i_ino`.
+    pub const FILE_INFO: u8 = 11;
+    /// Size of a `FILE_INFO` item.
+    pub const FILE_INFO_LEN: i32 = 16;
     /// Path components copied per cgroup subsystem.
     pub const CGROUP_DEPTH: usize = 8;
     /// Size of a socket-tuple item: `u16 family, u16 local port (host
@@ -202,23 +208,27 @@ pub mod plan {
 /// registers.
 pub fn default_plan(syscall: i64) -> u32 {
     use plan::{
-        BYTES, BYTES_LENPTR, CGROUPS, EXEC_ARGV, EXEC_PATH, INT_PAIR, SOCK_TUPLE, SOCK_TUPLE_RET,
-        STR, TASK_IDS, item, of,
+        BYTES, BYTES_LENPTR, CGROUPS, EXEC_ARGV, EXEC_PATH, FILE_INFO, INT_PAIR, SOCK_TUPLE,
+        SOCK_TUPLE_RET, STR, TASK_IDS, item, of,
     };
+    let file = item(FILE_INFO, 0);
     let cg = item(CGROUPS, 0);
     let s = |a| item(STR, a);
     let ids = item(TASK_IDS, 0);
     match syscall {
-        // open, creat, unlink, rmdir, chmod, mkdir, umount2, chdir: the path
-        // is args[0].
-        2 | 85 | 87 | 84 | 90 | 83 | 166 | 80 => of([s(0), 0, 0, 0]),
+        // open, creat: the path and the opened file.
+        2 | 85 => of([s(0), file, 0, 0]),
+        // unlink, rmdir, chmod, mkdir, umount2, chdir: the path is args[0].
+        87 | 84 | 90 | 83 | 166 | 80 => of([s(0), 0, 0, 0]),
+        // openat: the path and the opened file.
+        257 => of([s(1), file, 0, 0]),
         // pipe, pipe2: the two new descriptors; socketpair: the same at args[3].
         22 | 293 => of([item(INT_PAIR, 0), 0, 0, 0]),
         53 => of([item(INT_PAIR, 3), 0, 0, 0]),
         // openat, unlinkat, mkdirat, fchmodat(2): the path is args[1].
-        257 | 263 | 258 | 268 | 452 => of([s(1), 0, 0, 0]),
+        263 | 258 | 268 | 452 => of([s(1), 0, 0, 0]),
         // openat2: the path and the `struct open_how` of `args[3]` bytes.
-        437 => of([s(1), item(BYTES, 2), 0, 0]),
+        437 => of([s(1), item(BYTES, 2), file, 0]),
         // rename, link, symlink: two paths.
         82 | 86 | 88 => of([s(0), s(1), 0, 0]),
         // renameat, renameat2, linkat: old path args[1], new path args[3].
@@ -454,6 +464,13 @@ pub struct KernelLayout {
     pub cgroup_kn: i16,
     pub kn_name: i16,
     pub kn_parent: i16,
+    /// `file.f_mode`, `file.f_inode`, `inode.i_ino`, `inode.i_sb`,
+    /// `super_block.s_dev`.
+    pub file_f_mode: i16,
+    pub file_f_inode: i16,
+    pub inode_i_ino: i16,
+    pub inode_i_sb: i16,
+    pub sb_s_dev: i16,
 }
 
 impl KernelLayout {
@@ -525,6 +542,11 @@ impl KernelLayout {
             cgroup_kn: get("cgroup", "kn")?,
             kn_name: get("kernfs_node", "name")?,
             kn_parent: get("kernfs_node", "__parent").or_else(|_| get("kernfs_node", "parent"))?,
+            file_f_mode: off("file", "f_mode")?,
+            file_f_inode: get("file", "f_inode")?,
+            inode_i_ino: get("inode", "i_ino")?,
+            inode_i_sb: get("inode", "i_sb")?,
+            sb_s_dev: off("super_block", "s_dev")?,
         })
     }
 }
@@ -608,12 +630,11 @@ const CGROUP_NAME: i32 = 256;
 /// `EINPROGRESS`: a non-blocking connect that has started.
 const EINPROGRESS: i32 = 115;
 
-/// Reads the addresses of the socket behind the descriptor in the ARG_A
-/// slot into item `k` (see [`plan::SOCK_TUPLE_LEN`] for the layout): the
-/// walk `current->files->fdt->fd[n]->private_data->sk`, every step through
+/// Leaves in the PTR slot the `struct file *` of the descriptor in the
+/// ARG_A slot: the walk `current->files->fdt->fd[n]`, every step through
 /// `bpf_probe_read_kernel`. Jumps to `skip` for a descriptor beyond the
 /// table. Clobbers R0–R5.
-fn emit_sock_tuple(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize, skip: crate::asm::Label) {
+fn emit_fd_file(b: &mut ProgramBuilder, mm: &KernelLayout, skip: crate::asm::Label) {
     b.call(Helper::GetCurrentTask).mov64_reg(Reg::R3, Reg::R0);
     emit_read_kernel(b, slot::PTR, mm.files);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
@@ -634,6 +655,37 @@ fn emit_sock_tuple(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize, skip: cr
         .ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR)
         .add64_reg(Reg::R3, Reg::R2);
     emit_read_kernel(b, slot::PTR, 0);
+}
+
+/// Reads `f_mode`, the device and the inode number of the file behind the
+/// descriptor in the ARG_A slot into item `k` (see
+/// [`plan::FILE_INFO_LEN`]). Clobbers R0–R5.
+fn emit_file_info(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize, skip: crate::asm::Label) {
+    emit_fd_file(b, mm, skip);
+    emit_item_offset(b, k, skip);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_record_u32(b, mm.file_f_mode, 0);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_kernel(b, slot::PTR, mm.file_f_inode);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR)
+        .add64_imm(Reg::R3, i32::from(mm.inode_i_ino))
+        .mov64_reg(Reg::R1, Reg::R6)
+        .add64_reg(Reg::R1, Reg::R8)
+        .add64_imm(Reg::R1, 8)
+        .mov64_imm(Reg::R2, 8)
+        .call(Helper::ProbeReadKernel)
+        .ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_kernel(b, slot::PTR, mm.inode_i_sb);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_record_u32(b, mm.sb_s_dev, 4);
+}
+
+/// Reads the addresses of the socket behind the descriptor in the ARG_A
+/// slot into item `k` (see [`plan::SOCK_TUPLE_LEN`] for the layout):
+/// `file->private_data->sk`, through `bpf_probe_read_kernel`. Jumps to
+/// `skip` for a descriptor beyond the table. Clobbers R0–R5.
+fn emit_sock_tuple(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize, skip: crate::asm::Label) {
+    emit_fd_file(b, mm, skip);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
     emit_read_kernel(b, slot::PTR, mm.private_data);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
@@ -699,6 +751,7 @@ fn emit_item(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize) {
     let k_sock_read = b.new_label();
     let k_cgroups = b.new_label();
     let k_pair = b.new_label();
+    let k_file = b.new_label();
     let len_off = syscall_layout::ITEM_LENS + 4 * k as i16;
     let shift = 8 * k as i32;
 
@@ -736,7 +789,16 @@ fn emit_item(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize) {
         )
         .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::CGROUPS), k_cgroups)
         .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::INT_PAIR), k_pair)
+        .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::FILE_INFO), k_file)
         .ja(done);
+
+    // FILE_INFO: the file the syscall returned.
+    b.bind(k_file)
+        .ldx(Size::DW, Reg::R1, Reg::R6, syscall_layout::RET)
+        .jmp_imm(JmpOp::Slt, Reg::R1, 0, done)
+        .stx(Size::DW, Reg::R10, slot::ARG_A, Reg::R1);
+    emit_file_info(b, mm, k, done);
+    b.mov64_imm(Reg::R0, plan::FILE_INFO_LEN).ja(set_len);
 
     // INT_PAIR: eight bytes at ARG_A after a successful call, copied as
     // BYTES are.
@@ -1531,6 +1593,11 @@ mod tests {
         cgroup_kn: 256,
         kn_name: 8,
         kn_parent: 0,
+        file_f_mode: 20,
+        file_f_inode: 32,
+        inode_i_ino: 64,
+        inode_i_sb: 40,
+        sb_s_dev: 16,
     };
     const TASK: TaskLayout = TaskLayout {
         pid: 2000,

@@ -148,6 +148,11 @@ fn live_syscalls_become_events() {
         )
     };
     assert!(fd >= 0, "{}", std::io::Error::last_os_error());
+    let (file_ino, file_dev) = {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(&path).unwrap();
+        (m.ino(), m.dev())
+    };
     // SAFETY: fd was just opened by this test.
     unsafe { libc::close(fd) };
     // SAFETY: cpath is a valid NUL-terminated string.
@@ -286,11 +291,15 @@ fn live_syscalls_become_events() {
     assert_eq!(ev.event_type(), 307);
     assert_eq!(val(&ev, "fd"), ParamValue::Fd(i64::from(fd)));
     assert_eq!(val(&ev, "dirfd"), ParamValue::Fd(-100));
+    // The kernel's file says the open created it.
     assert_eq!(
         flag_names(&ev, "flags"),
-        ["O_CREAT", "O_WRONLY", "O_CLOEXEC"]
+        ["O_CREAT", "O_WRONLY", "O_CLOEXEC", "O_F_CREATED"]
     );
     assert_eq!(val(&ev, "mode"), ParamValue::Uint32(0o600));
+    // Device and inode as stat(2) reports them.
+    assert_eq!(val(&ev, "ino"), ParamValue::Uint64(file_ino));
+    assert_eq!(val(&ev, "dev"), ParamValue::Uint32(file_dev as u32));
     // Event time is wall-clock time.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
