@@ -582,9 +582,9 @@ fn emit_read_kernel(b: &mut ProgramBuilder, dst: i16, off: i16) {
 /// through `bpf_probe_read_kernel`, so a task without an mm (a kernel
 /// thread) yields zero, which the following user read rejects. Clobbers
 /// R0–R5.
-fn emit_read_mm(b: &mut ProgramBuilder, mm: &KernelLayout, field: i16, dst: i16) {
+fn emit_read_mm(b: &mut ProgramBuilder, layout: &KernelLayout, field: i16, dst: i16) {
     b.call(Helper::GetCurrentTask).mov64_reg(Reg::R3, Reg::R0);
-    emit_read_kernel(b, slot::TMP, mm.task_mm);
+    emit_read_kernel(b, slot::TMP, layout.task_mm);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::TMP);
     emit_read_kernel(b, dst, field);
 }
@@ -603,11 +603,11 @@ fn emit_read_record_u32(b: &mut ProgramBuilder, off: i16, at: i32) {
 /// Writes the id of the task at R3 in its own pid namespace
 /// (`task->thread_pid->numbers[level].nr`, what `task_pid_vnr` returns for
 /// the task itself) to the current item at byte `at`. Clobbers R0–R5.
-fn emit_read_vnr(b: &mut ProgramBuilder, mm: &KernelLayout, at: i32) {
-    emit_read_kernel(b, slot::PTR, mm.thread_pid);
+fn emit_read_vnr(b: &mut ProgramBuilder, layout: &KernelLayout, at: i32) {
+    emit_read_kernel(b, slot::PTR, layout.thread_pid);
     b.st(Size::DW, Reg::R10, slot::TMP, 0)
         .ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
-    b.add64_imm(Reg::R3, i32::from(mm.pid_level))
+    b.add64_imm(Reg::R3, i32::from(layout.pid_level))
         .stack_ptr(Reg::R1, slot::TMP)
         .mov64_imm(Reg::R2, 4)
         .call(Helper::ProbeReadKernel)
@@ -617,7 +617,7 @@ fn emit_read_vnr(b: &mut ProgramBuilder, mm: &KernelLayout, at: i32) {
         .alu64_imm(AluOp::Lsh, Reg::R1, 4)
         .ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR)
         .add64_reg(Reg::R3, Reg::R1);
-    emit_read_record_u32(b, mm.pid_numbers, at);
+    emit_read_record_u32(b, layout.pid_numbers, at);
 }
 
 /// `TS_COMPAT` in `thread_info.status` (arch/x86/include/asm/thread_info.h):
@@ -634,14 +634,14 @@ const EINPROGRESS: i32 = 115;
 /// ARG_A slot: the walk `current->files->fdt->fd[n]`, every step through
 /// `bpf_probe_read_kernel`. Jumps to `skip` for a descriptor beyond the
 /// table. Clobbers R0–R5.
-fn emit_fd_file(b: &mut ProgramBuilder, mm: &KernelLayout, skip: crate::asm::Label) {
+fn emit_fd_file(b: &mut ProgramBuilder, layout: &KernelLayout, skip: crate::asm::Label) {
     b.call(Helper::GetCurrentTask).mov64_reg(Reg::R3, Reg::R0);
-    emit_read_kernel(b, slot::PTR, mm.files);
+    emit_read_kernel(b, slot::PTR, layout.files);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
-    emit_read_kernel(b, slot::PTR, mm.fdt);
+    emit_read_kernel(b, slot::PTR, layout.fdt);
     b.st(Size::DW, Reg::R10, slot::TMP, 0)
         .ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR)
-        .add64_imm(Reg::R3, i32::from(mm.max_fds))
+        .add64_imm(Reg::R3, i32::from(layout.max_fds))
         .stack_ptr(Reg::R1, slot::TMP)
         .mov64_imm(Reg::R2, 4)
         .call(Helper::ProbeReadKernel)
@@ -649,7 +649,7 @@ fn emit_fd_file(b: &mut ProgramBuilder, mm: &KernelLayout, skip: crate::asm::Lab
         .ldx(Size::DW, Reg::R2, Reg::R10, slot::ARG_A)
         .jmp_reg(JmpOp::Ge, Reg::R2, Reg::R1, skip)
         .ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
-    emit_read_kernel(b, slot::PTR, mm.fd_array);
+    emit_read_kernel(b, slot::PTR, layout.fd_array);
     b.ldx(Size::DW, Reg::R2, Reg::R10, slot::ARG_A)
         .alu64_imm(AluOp::Lsh, Reg::R2, 3)
         .ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR)
@@ -660,46 +660,56 @@ fn emit_fd_file(b: &mut ProgramBuilder, mm: &KernelLayout, skip: crate::asm::Lab
 /// Reads `f_mode`, the device and the inode number of the file behind the
 /// descriptor in the ARG_A slot into item `k` (see
 /// [`plan::FILE_INFO_LEN`]). Clobbers R0–R5.
-fn emit_file_info(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize, skip: crate::asm::Label) {
-    emit_fd_file(b, mm, skip);
+fn emit_file_info(
+    b: &mut ProgramBuilder,
+    layout: &KernelLayout,
+    k: usize,
+    skip: crate::asm::Label,
+) {
+    emit_fd_file(b, layout, skip);
     emit_item_offset(b, k, skip);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
-    emit_read_record_u32(b, mm.file_f_mode, 0);
+    emit_read_record_u32(b, layout.file_f_mode, 0);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
-    emit_read_kernel(b, slot::PTR, mm.file_f_inode);
+    emit_read_kernel(b, slot::PTR, layout.file_f_inode);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR)
-        .add64_imm(Reg::R3, i32::from(mm.inode_i_ino))
+        .add64_imm(Reg::R3, i32::from(layout.inode_i_ino))
         .mov64_reg(Reg::R1, Reg::R6)
         .add64_reg(Reg::R1, Reg::R8)
         .add64_imm(Reg::R1, 8)
         .mov64_imm(Reg::R2, 8)
         .call(Helper::ProbeReadKernel)
         .ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
-    emit_read_kernel(b, slot::PTR, mm.inode_i_sb);
+    emit_read_kernel(b, slot::PTR, layout.inode_i_sb);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
-    emit_read_record_u32(b, mm.sb_s_dev, 4);
+    emit_read_record_u32(b, layout.sb_s_dev, 4);
 }
 
 /// Reads the addresses of the socket behind the descriptor in the ARG_A
 /// slot into item `k` (see [`plan::SOCK_TUPLE_LEN`] for the layout):
 /// `file->private_data->sk`, through `bpf_probe_read_kernel`. Jumps to
 /// `skip` for a descriptor beyond the table. Clobbers R0–R5.
-fn emit_sock_tuple(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize, skip: crate::asm::Label) {
-    emit_fd_file(b, mm, skip);
+fn emit_sock_tuple(
+    b: &mut ProgramBuilder,
+    layout: &KernelLayout,
+    k: usize,
+    skip: crate::asm::Label,
+) {
+    emit_fd_file(b, layout, skip);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
-    emit_read_kernel(b, slot::PTR, mm.private_data);
+    emit_read_kernel(b, slot::PTR, layout.private_data);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
-    emit_read_kernel(b, slot::PTR, mm.socket_sk);
+    emit_read_kernel(b, slot::PTR, layout.socket_sk);
     emit_item_offset(b, k, skip);
-    let common = |off: i16| mm.sk_common + off;
+    let common = |off: i16| layout.sk_common + off;
     let fields: [(i16, i32, i32); 7] = [
-        (common(mm.skc_family), 0, 2),
-        (common(mm.skc_num), 2, 2),
-        (common(mm.skc_dport), 4, 2),
-        (common(mm.skc_rcv_saddr), 8, 4),
-        (common(mm.skc_daddr), 12, 4),
-        (common(mm.skc_v6_rcv_saddr), 16, 16),
-        (common(mm.skc_v6_daddr), 32, 16),
+        (common(layout.skc_family), 0, 2),
+        (common(layout.skc_num), 2, 2),
+        (common(layout.skc_dport), 4, 2),
+        (common(layout.skc_rcv_saddr), 8, 4),
+        (common(layout.skc_daddr), 12, 4),
+        (common(layout.skc_v6_rcv_saddr), 16, 16),
+        (common(layout.skc_v6_daddr), 32, 16),
     ];
     for (off, at, size) in fields {
         b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR)
@@ -736,7 +746,7 @@ fn emit_item_offset(b: &mut ProgramBuilder, k: usize, skip: crate::asm::Label) {
 /// Emits item `k` of the plan in R7 for the record at R6: copies user memory
 /// to the record at the item's offset and stores its length in
 /// `ITEM_LENS[k]` (zero for no item or a failed copy).
-fn emit_item(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize) {
+fn emit_item(b: &mut ProgramBuilder, layout: &KernelLayout, k: usize) {
     let done = b.new_label();
     let set_len = b.new_label();
     let k_str = b.new_label();
@@ -797,7 +807,7 @@ fn emit_item(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize) {
         .ldx(Size::DW, Reg::R1, Reg::R6, syscall_layout::RET)
         .jmp_imm(JmpOp::Slt, Reg::R1, 0, done)
         .stx(Size::DW, Reg::R10, slot::ARG_A, Reg::R1);
-    emit_file_info(b, mm, k, done);
+    emit_file_info(b, layout, k, done);
     b.mov64_imm(Reg::R0, plan::FILE_INFO_LEN).ja(set_len);
 
     // INT_PAIR: eight bytes at ARG_A after a successful call, copied as
@@ -812,20 +822,20 @@ fn emit_item(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize) {
     // ITEM_LENS[k] like argv's.
     b.bind(k_cgroups).st(Size::W, Reg::R6, len_off, 0);
     b.call(Helper::GetCurrentTask).mov64_reg(Reg::R3, Reg::R0);
-    emit_read_kernel(b, slot::ARG_A, mm.task_cgroups);
-    b.bounded_loop(Reg::R9, mm.subsys_count, |b, l| {
+    emit_read_kernel(b, slot::ARG_A, layout.task_cgroups);
+    b.bounded_loop(Reg::R9, layout.subsys_count, |b, l| {
         let subsys_end = b.new_label();
         // css = css_set->subsys[i]; kn = css->cgroup->kn.
         b.ldx(Size::DW, Reg::R3, Reg::R10, slot::ARG_A)
             .mov64_reg(Reg::R2, Reg::R9)
             .alu64_imm(AluOp::Lsh, Reg::R2, 3)
             .add64_reg(Reg::R3, Reg::R2);
-        emit_read_kernel(b, slot::PTR, mm.css_subsys);
+        emit_read_kernel(b, slot::PTR, layout.css_subsys);
         b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR)
             .jmp_imm(JmpOp::Eq, Reg::R3, 0, subsys_end);
-        emit_read_kernel(b, slot::PTR, mm.css_cgroup);
+        emit_read_kernel(b, slot::PTR, layout.css_cgroup);
         b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
-        emit_read_kernel(b, slot::PTR, mm.cgroup_kn);
+        emit_read_kernel(b, slot::PTR, layout.cgroup_kn);
         // The components, leaf first, unrolled: every register but the
         // loop counter is needed across the helper calls.
         for _ in 0..plan::CGROUP_DEPTH {
@@ -835,12 +845,12 @@ fn emit_item(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize) {
                 0,
                 subsys_end,
             );
-            emit_read_kernel(b, slot::TMP, mm.kn_parent);
+            emit_read_kernel(b, slot::TMP, layout.kn_parent);
             // The root's name is not part of the path.
             b.ldx(Size::DW, Reg::R1, Reg::R10, slot::TMP)
                 .jmp_imm(JmpOp::Eq, Reg::R1, 0, subsys_end)
                 .ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
-            emit_read_kernel(b, slot::LEN, mm.kn_name);
+            emit_read_kernel(b, slot::LEN, layout.kn_name);
             emit_item_offset(b, k, l.exit);
             b.ldx(Size::W, Reg::R4, Reg::R6, len_off)
                 .jmp_imm(
@@ -889,7 +899,7 @@ fn emit_item(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize) {
         .jmp_imm(JmpOp::Eq, Reg::R1, 0, k_sock_read)
         .jmp_imm(JmpOp::Ne, Reg::R1, -EINPROGRESS, done);
     b.bind(k_sock_read);
-    emit_sock_tuple(b, mm, k, done);
+    emit_sock_tuple(b, layout, k, done);
     b.mov64_imm(Reg::R0, plan::SOCK_TUPLE_LEN).ja(set_len);
 
     // TASK_IDS: four u32s read from the current task.
@@ -898,24 +908,24 @@ fn emit_item(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize) {
     b.call(Helper::GetCurrentTask)
         .stx(Size::DW, Reg::R10, slot::ARG_A, Reg::R0)
         .mov64_reg(Reg::R3, Reg::R0);
-    emit_read_kernel(b, slot::PTR, mm.real_parent);
+    emit_read_kernel(b, slot::PTR, layout.real_parent);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
-    emit_read_record_u32(b, mm.task_pid, 0);
+    emit_read_record_u32(b, layout.task_pid, 0);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
-    emit_read_record_u32(b, mm.task_tgid, 12);
+    emit_read_record_u32(b, layout.task_tgid, 12);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::ARG_A);
-    emit_read_vnr(b, mm, 4);
+    emit_read_vnr(b, layout, 4);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::ARG_A);
-    emit_read_kernel(b, slot::PTR, mm.group_leader);
+    emit_read_kernel(b, slot::PTR, layout.group_leader);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
-    emit_read_vnr(b, mm, 8);
+    emit_read_vnr(b, layout, 8);
     b.mov64_imm(Reg::R0, plan::TASK_IDS_LEN).ja(set_len);
 
     // EXEC_PATH: after a successful exec the filename sits at mm->env_end.
     b.bind(k_exec_path)
         .ldx(Size::DW, Reg::R1, Reg::R6, syscall_layout::RET)
         .jmp_imm(JmpOp::Ne, Reg::R1, 0, k_str);
-    emit_read_mm(b, mm, mm.env_end, slot::ARG_A);
+    emit_read_mm(b, layout, layout.env_end, slot::ARG_A);
     b.ja(k_str);
 
     // STR: one user string of at most MAX_ITEM bytes.
@@ -972,8 +982,8 @@ fn emit_item(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize) {
     b.bind(k_exec_argv)
         .ldx(Size::DW, Reg::R1, Reg::R6, syscall_layout::RET)
         .jmp_imm(JmpOp::Ne, Reg::R1, 0, argv_regs);
-    emit_read_mm(b, mm, mm.arg_start, slot::ARG_A);
-    emit_read_mm(b, mm, mm.arg_end, slot::ARG_B);
+    emit_read_mm(b, layout, layout.arg_start, slot::ARG_A);
+    emit_read_mm(b, layout, layout.arg_end, slot::ARG_B);
     emit_item_offset(b, k, done);
     b.ldx(Size::DW, Reg::R2, Reg::R10, slot::ARG_B)
         .ldx(Size::DW, Reg::R3, Reg::R10, slot::ARG_A)
@@ -1050,7 +1060,7 @@ fn emit_item(b: &mut ProgramBuilder, mm: &KernelLayout, k: usize) {
 /// after the strings are read and `bpf_ringbuf_reserve` needs a constant.
 pub fn sys_exit_program(
     regs: &PtRegsLayout,
-    mm: &KernelLayout,
+    layout: &KernelLayout,
     flavor: Flavor,
 ) -> Result<Program, AsmError> {
     let mut b = ProgramBuilder::new();
@@ -1090,13 +1100,13 @@ pub fn sys_exit_program(
     match flavor {
         Flavor::TpBtf => {
             b.call(Helper::GetCurrentTaskBtf)
-                .ldx(Size::W, Reg::R1, Reg::R0, mm.ti_status);
+                .ldx(Size::W, Reg::R1, Reg::R0, layout.ti_status);
         }
         Flavor::RawTracepoint => {
             b.st(Size::DW, Reg::R10, slot::TMP, 0)
                 .call(Helper::GetCurrentTask)
                 .mov64_reg(Reg::R3, Reg::R0)
-                .add64_imm(Reg::R3, i32::from(mm.ti_status))
+                .add64_imm(Reg::R3, i32::from(layout.ti_status))
                 .stack_ptr(Reg::R1, slot::TMP)
                 .mov64_imm(Reg::R2, 4)
                 .call(Helper::ProbeReadKernel)
@@ -1166,7 +1176,7 @@ pub fn sys_exit_program(
     let output = b.new_label();
     b.jmp_imm(JmpOp::Eq, Reg::R7, 0, output);
     for k in 0..syscall_layout::ITEMS {
-        emit_item(&mut b, mm, k);
+        emit_item(&mut b, layout, k);
     }
     b.bind(output);
     emit_item_offset(&mut b, syscall_layout::ITEMS, out);
@@ -1311,13 +1321,13 @@ pub fn standard_maps(ring_bytes: u32) -> [MapDef; 5] {
 /// Generates Lanner's object against the given kernel BTF.
 pub fn generate(btf: &Btf, opts: ObjectOptions) -> Result<EmittedObject, GenerateError> {
     let regs = PtRegsLayout::from_btf(btf)?;
-    let mm = KernelLayout::from_btf(btf)?;
+    let layout = KernelLayout::from_btf(btf)?;
     let mut ob = ObjectBuilder::new();
     for map in standard_maps(opts.ring_bytes) {
         ob.map(map);
     }
     let sys_exit =
-        sys_exit_program(&regs, &mm, opts.flavor).map_err(|source| GenerateError::Asm {
+        sys_exit_program(&regs, &layout, opts.flavor).map_err(|source| GenerateError::Asm {
             program: SYS_EXIT_PROG,
             source,
         })?;
