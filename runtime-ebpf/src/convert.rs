@@ -408,8 +408,9 @@ impl Ctx<'_> {
     }
 
     /// The `TASK_IDS` item, found through the plan the program followed:
-    /// `[ptid, vtid, vpid, parent pid]`.
-    fn task_ids(&self) -> Option<[u32; 4]> {
+    /// `[ptid, vtid, vpid, parent pid, loginuid, tty index, tty major, tty
+    /// minor start]`.
+    fn task_ids(&self) -> Option<[u32; 8]> {
         let k = (0..syscall_layout::ITEMS)
             .find(|&k| plan::decode(self.rec.plan, k).0 == plan::TASK_IDS)?;
         let b = self.item(k);
@@ -418,7 +419,28 @@ impl Ctx<'_> {
                 b.get(4 * i..4 * i + 4)?.try_into().ok()?,
             ))
         };
-        Some([word(0)?, word(1)?, word(2)?, word(3)?])
+        Some([
+            word(0)?,
+            word(1)?,
+            word(2)?,
+            word(3)?,
+            word(4)?,
+            word(5)?,
+            word(6)?,
+            word(7)?,
+        ])
+    }
+
+    /// The controlling terminal as the driver reports it: the encoded
+    /// device number `MKDEV(major, minor_start) + index`, 0 for none.
+    fn tty(&self) -> Option<u32> {
+        let ids = self.task_ids()?;
+        let [.., index, major, minor_start] = ids;
+        if major == 0 && minor_start == 0 && index == 0 {
+            return Some(0);
+        }
+        let dev = ((major << 20) | minor_start).wrapping_add(index);
+        Some(encode_dev(dev))
     }
 
     /// The `FILE_INFO` item: `(f_mode, s_dev, i_ino)` of the opened file.
@@ -710,6 +732,16 @@ impl Ctx<'_> {
             "filename" => put_cstr(out, self.item(0)),
             "ptid" => self.put_task_id(out, 0),
             "cgroups" => self.put_cgroups(out),
+            "loginuid" => {
+                if let Some(ids) = self.task_ids() {
+                    put_u32(out, ids[4]);
+                }
+            }
+            "tty" => {
+                if let Some(tty) = self.tty() {
+                    put_u32(out, tty);
+                }
+            }
             _ => {}
         }
     }
@@ -1288,6 +1320,21 @@ mod tests {
     }
 
     #[test]
+    fn execve_tty_and_loginuid() {
+        // pts/3: major 136, minor_start 0, index 3.
+        let ids: Vec<u8> = [40u32, 7, 7, 39, 1000, 3, 136, 0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let rec = record_items(59, 0, [0; 6], &[b"/bin/sh\0", b"sh\0", &ids]);
+        let mut buf = Vec::new();
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(val(&ev, "tty"), ParamValue::Uint32((136 << 8) | 3));
+        assert_eq!(val(&ev, "loginuid"), ParamValue::Uid(1000));
+        assert_eq!(val(&ev, "ptid"), ParamValue::Pid(40));
+    }
+
+    #[test]
     fn execve_splits_argv() {
         let rec = record(59, 0, [0; 6], [b"/bin/true\0", b"true\0--x\0y\0", b""]);
         let mut buf = Vec::new();
@@ -1490,7 +1537,7 @@ mod tests {
     fn clone_child_and_parent() {
         let flags = (libc::CLONE_VM | libc::CLONE_THREAD | libc::CLONE_SIGHAND) as u64;
         let mut buf = Vec::new();
-        let ids: Vec<u8> = [40u32, 7, 7, 39]
+        let ids: Vec<u8> = [40u32, 7, 7, 39, 1000, 0, 0, 0]
             .iter()
             .flat_map(|v| v.to_le_bytes())
             .collect();

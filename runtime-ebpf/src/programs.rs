@@ -144,14 +144,17 @@ pub mod plan {
     /// failed, from `mm->arg_start..arg_end` (4096 bytes at most) after a
     /// successful exec.
     pub const EXEC_ARGV: u8 = 5;
-    /// The ids of the current task that only the kernel knows, as four
+    /// The ids of the current task that only the kernel knows, as eight
     /// `u32`s: the parent's thread id (`real_parent->pid`), the thread and
-    /// process ids in the task's own pid namespace (`vtid`, `vpid`), and the
-    /// parent's process id. For clone and execve, whose events carry them.
+    /// process ids in the task's own pid namespace (`vtid`, `vpid`), the
+    /// parent's process id, the audit login uid (`loginuid`, `u32::MAX` when
+    /// the kernel has none), and the controlling terminal as
+    /// `signal->tty->index`, `->driver->major`, `->driver->minor_start`
+    /// (zeros without one). For clone and execve, whose events carry them.
     /// The argument register is unused.
     pub const TASK_IDS: u8 = 6;
     /// Size of a `TASK_IDS` item.
-    pub const TASK_IDS_LEN: i32 = 16;
+    pub const TASK_IDS_LEN: i32 = 32;
     /// Both ends of the IPv4/IPv6 socket behind the file descriptor in
     /// `args[a]`, read from the kernel socket (`struct sock_common`): what
     /// only the kernel knows, such as the local port a connect chose. Read
@@ -471,6 +474,16 @@ pub struct KernelLayout {
     pub inode_i_ino: i16,
     pub inode_i_sb: i16,
     pub sb_s_dev: i16,
+    /// `task_struct.loginuid` (absent without audit support),
+    /// `task_struct.signal`, `signal_struct.tty`, `tty_struct.index` and
+    /// `.driver`, `tty_driver.major` and `.minor_start`.
+    pub loginuid: Option<i16>,
+    pub task_signal: i16,
+    pub signal_tty: i16,
+    pub tty_index: i16,
+    pub tty_driver: i16,
+    pub driver_major: i16,
+    pub driver_minor_start: i16,
 }
 
 impl KernelLayout {
@@ -547,6 +560,13 @@ impl KernelLayout {
             inode_i_ino: get("inode", "i_ino")?,
             inode_i_sb: get("inode", "i_sb")?,
             sb_s_dev: off("super_block", "s_dev")?,
+            loginuid: off("task_struct", "loginuid").ok(),
+            task_signal: get("task_struct", "signal")?,
+            signal_tty: get("signal_struct", "tty")?,
+            tty_index: off("tty_struct", "index")?,
+            tty_driver: get("tty_struct", "driver")?,
+            driver_major: off("tty_driver", "major")?,
+            driver_minor_start: off("tty_driver", "minor_start")?,
         })
     }
 }
@@ -919,6 +939,30 @@ fn emit_item(b: &mut ProgramBuilder, layout: &KernelLayout, k: usize) {
     emit_read_kernel(b, slot::PTR, layout.group_leader);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
     emit_read_vnr(b, layout, 8);
+    match layout.loginuid {
+        Some(off) => {
+            b.ldx(Size::DW, Reg::R3, Reg::R10, slot::ARG_A);
+            emit_read_record_u32(b, off, 16);
+        }
+        None => {
+            b.mov64_reg(Reg::R1, Reg::R6)
+                .add64_reg(Reg::R1, Reg::R8)
+                .st(Size::W, Reg::R1, 16, -1);
+        }
+    }
+    // The terminal: a failed read (no tty) leaves zeros.
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::ARG_A);
+    emit_read_kernel(b, slot::PTR, layout.task_signal);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_kernel(b, slot::PTR, layout.signal_tty);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_record_u32(b, layout.tty_index, 20);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_kernel(b, slot::PTR, layout.tty_driver);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_record_u32(b, layout.driver_major, 24);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_record_u32(b, layout.driver_minor_start, 28);
     b.mov64_imm(Reg::R0, plan::TASK_IDS_LEN).ja(set_len);
 
     // EXEC_PATH: after a successful exec the filename sits at mm->env_end.
@@ -1608,6 +1652,13 @@ mod tests {
         inode_i_ino: 64,
         inode_i_sb: 40,
         sb_s_dev: 16,
+        loginuid: Some(3100),
+        task_signal: 3200,
+        signal_tty: 400,
+        tty_index: 32,
+        tty_driver: 24,
+        driver_major: 12,
+        driver_minor_start: 16,
     };
     const TASK: TaskLayout = TaskLayout {
         pid: 2000,

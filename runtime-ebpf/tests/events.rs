@@ -377,6 +377,18 @@ fn live_syscalls_become_events() {
     assert_eq!(val(&ev, "pid"), ParamValue::Pid(ev.tid()));
     // The exec'ing child's parent is this process's thread that spawned it.
     assert_eq!(val(&ev, "ptid"), ParamValue::Pid(tid));
+    // Its terminal and login uid, as /proc reports them for this process
+    // (the child inherits both).
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let after_comm = &stat[stat.rfind(')').unwrap() + 2..];
+    let tty_nr: u32 = after_comm.split(' ').nth(4).unwrap().parse().unwrap();
+    assert_eq!(val(&ev, "tty"), ParamValue::Uint32(tty_nr));
+    let loginuid: u32 = std::fs::read_to_string("/proc/self/loginuid")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(val(&ev, "loginuid"), ParamValue::Uid(loginuid));
     // Its cgroups, as the kernel walked them, match what /proc says of this
     // process (the child has not moved).
     let ParamValue::Bytes(cgroups) = val(&ev, "cgroups") else {
@@ -574,4 +586,68 @@ fn ia32_syscalls_are_not_misread() {
         });
         assert_eq!(mine, [(libc::SYS_writev, 0)], "{flavor:?}");
     }
+}
+
+/// A process with a controlling terminal (a new session on a pseudo
+/// terminal) execs: its execve event carries the terminal, encoded as
+/// /proc's `tty_nr`.
+#[test]
+fn execve_reports_the_controlling_terminal() {
+    use std::os::unix::process::CommandExt;
+
+    if !kernel_ready() {
+        return;
+    }
+    let opts = ObjectOptions {
+        flavor: Flavor::TpBtf,
+        proc_events: false,
+        ring_bytes: 1 << 20,
+    };
+    let mut probe =
+        Probe::start(opts, &[libc::SYS_execve as u32]).unwrap_or_else(|e| panic!("{e}"));
+    // SAFETY: plain libc calls on a descriptor this test owns.
+    let (master, pts) = unsafe {
+        let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(master >= 0);
+        assert_eq!(libc::grantpt(master), 0);
+        assert_eq!(libc::unlockpt(master), 0);
+        let mut index: libc::c_uint = 0;
+        assert_eq!(libc::ioctl(master, libc::TIOCGPTN, &mut index), 0);
+        (master, index)
+    };
+    let slave = CString::new(format!("/dev/pts/{pts}")).unwrap();
+    let arg = format!("lanner-tty-{}-{}", std::process::id(), gettid());
+    let mut cmd = std::process::Command::new("/bin/true");
+    cmd.arg(&arg);
+    // SAFETY: setsid and open are async-signal-safe; opening the terminal
+    // as a session leader makes it the controlling terminal.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setsid() < 0 || libc::open(slave.as_ptr(), libc::O_RDWR) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    assert!(cmd.status().unwrap().success());
+    let conv = Converter::new();
+    let mut buf = Vec::new();
+    let mut tty = None;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while tty.is_none() && Instant::now() < deadline {
+        probe.drain_events(&conv, &mut buf, |ev| {
+            if matches!(val(ev, "args"), ParamValue::Bytes(a) if a.starts_with(arg.as_bytes())) {
+                tty = match val(ev, "tty") {
+                    ParamValue::Uint32(t) => Some(t),
+                    other => panic!("tty is {other:?}"),
+                };
+            }
+        });
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // SAFETY: master was opened above.
+    unsafe { libc::close(master) };
+    // Unix98 pseudo terminals are major 136 + index / 256.
+    let want = ((136 + pts / 256) << 8) | (pts % 256);
+    assert_eq!(tty, Some(want));
 }
