@@ -207,6 +207,29 @@ impl Converter {
     }
 }
 
+/// The converted syscalls the state engine needs whatever the rules: those
+/// whose events change its thread or fd tables (`EF_MODIFIES_STATE`, fd
+/// creation or destruction) and the working-directory changes. A live
+/// reader wants these in the prefilter besides the ones its rules name, so
+/// that processes, descriptors and connections stay known.
+pub fn state_syscalls() -> Vec<u32> {
+    (0..MAX_SYSCALLS)
+        .filter(|&id| {
+            let Some(name) = syscall_name(i64::from(id)) else {
+                return false;
+            };
+            let Some(info) = exit_event(name) else {
+                return false;
+            };
+            let f = info.flags;
+            f.contains(EventFlags::MODIFIES_STATE)
+                || f.contains(EventFlags::CREATES_FD)
+                || f.contains(EventFlags::DESTROYS_FD)
+                || matches!(name, "chdir" | "fchdir" | "setsid" | "setpgid")
+        })
+        .collect()
+}
+
 /// Subsystem names from the text of `/proc/cgroups`, in its row order
 /// (subsystem id order).
 pub fn cgroup_subsystems(text: &str) -> Vec<String> {
@@ -1666,6 +1689,36 @@ mod tests {
             }
         }
         assert_eq!(default_plan(SYS_mkdirat), default_plan(SYS_unlinkat));
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn state_syscalls_cover_processes_and_descriptors() {
+        let ids = state_syscalls();
+        for id in [
+            libc::SYS_clone,
+            libc::SYS_clone3,
+            libc::SYS_fork,
+            libc::SYS_vfork,
+            libc::SYS_execve,
+            libc::SYS_execveat,
+            libc::SYS_open,
+            libc::SYS_openat,
+            libc::SYS_close,
+            libc::SYS_dup2,
+            libc::SYS_socket,
+            libc::SYS_connect,
+            libc::SYS_accept4,
+            libc::SYS_pipe2,
+            libc::SYS_chdir,
+            libc::SYS_setuid,
+        ] {
+            assert!(ids.contains(&(id as u32)), "{id}");
+        }
+        // Pure observations are left to the rules.
+        for id in [libc::SYS_chmod, libc::SYS_unlink, libc::SYS_ptrace] {
+            assert!(!ids.contains(&(id as u32)), "{id}");
+        }
     }
 
     #[test]

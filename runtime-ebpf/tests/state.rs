@@ -29,22 +29,13 @@ fn in_ci() -> bool {
 
 #[test]
 fn live_events_drive_the_state_engine() {
-    let wanted = [
-        libc::SYS_openat,
-        libc::SYS_socket,
-        libc::SYS_connect,
-        libc::SYS_execve,
-        libc::SYS_clone,
-        libc::SYS_clone3,
-        libc::SYS_vfork,
-        libc::SYS_fork,
-    ];
     let opts = ObjectOptions {
         flavor: Flavor::TpBtf,
         proc_events: true,
         ring_bytes: 1 << 22,
     };
-    let ids: Vec<u32> = wanted.iter().map(|&s| s as u32).collect();
+    // What the state engine needs, as a live reader would ask for it.
+    let ids = lanner_ebpf::convert::state_syscalls();
     let mut probe = match Probe::start(opts, &ids) {
         Ok(p) => p,
         Err(e) if !in_ci() => {
