@@ -86,7 +86,11 @@ fn cases_taken_from_a_capture() {
 fn upstream_rule_suites_pass() {
     for name in ["falco_rules.test.yaml", "falco-incubating_rules.test.yaml"] {
         let r = run_file(&manifest().join("../../stdlib-rules/upstream").join(name));
-        assert!(r.diagnostics.iter().all(|d| !d.is_error()), "{name}: {:#?}", r.diagnostics);
+        assert!(
+            r.diagnostics.iter().all(|d| !d.is_error()),
+            "{name}: {:#?}",
+            r.diagnostics
+        );
         let failed: Vec<_> = r
             .cases
             .iter()

@@ -94,10 +94,13 @@ pub fn table() -> Vec<SyscallRow> {
 /// The syscall numbers to let through: those whose events any rule can match, plus the base
 /// syscalls. `all` (a rule without event-type information) lets every syscall through.
 pub fn syscalls(event_codes: &BTreeSet<u16>, all: bool) -> Vec<u32> {
+    // What the kernel side knows the state engine needs, beside this crate's list.
+    let state = lanner_ebpf::convert::state_syscalls();
     table()
         .into_iter()
         .filter(|r| {
             all || BASE_SYSCALLS.contains(&r.name.as_str())
+                || state.contains(&r.nr)
                 || r.exit_id.is_some_and(|id| event_codes.contains(&id))
                 || r.enter_id.is_some_and(|id| event_codes.contains(&id))
         })

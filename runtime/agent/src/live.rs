@@ -50,6 +50,9 @@ pub struct LiveOptions {
     pub format: Format,
     /// Stop after this long (tests, captures); `None` runs until a signal.
     pub duration: Option<Duration>,
+    /// Evaluate the agent's own process's syscalls too (benchmarks that generate load from
+    /// the same process); off for real runs, where they would only feed back.
+    pub include_self: bool,
 }
 
 /// What the run saw.
@@ -107,7 +110,7 @@ pub fn run(
     while !stop.load(Ordering::Relaxed) && options.duration.is_none_or(|d| started.elapsed() < d) {
         let n = probe.drain_events(&conv, &mut buf, |ev| {
             // The agent's own syscalls would only feed back into it.
-            if state.thread(ev.tid()).is_some_and(|t| t.pid == me) {
+            if !options.include_self && state.thread(ev.tid()).is_some_and(|t| t.pid == me) {
                 return;
             }
             num += 1;

@@ -267,6 +267,7 @@ fn run_live(
             OutFormat::Text => Format::Text,
         },
         duration: duration.map(std::time::Duration::from_secs_f64),
+        include_self: false,
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -1,0 +1,184 @@
+//! What the live agent costs per syscall, as root, all in one run so the figures compare:
+//! `cargo run --release -p lanner --example live_overhead`.
+//!
+//! 1. Nothing attached.
+//! 2. `lanner run` with the three upstream rule files: getppid and a 1-byte read are not in
+//!    any rule's event types, so the in-kernel prefilter drops them; openat is shipped,
+//!    converted, run through the state engine and the rules.
+//! 3. The consumer's throughput: a flood of openat calls (shipped, every one an event) while
+//!    the agent runs, counting the events it handled per second and the drops.
+//!
+//! The benchmark thread is pinned to CPU 0 and the agent to CPU 1, as in kernel.md.
+
+// A benchmark, not an input path: a failure here should stop it loudly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use lanner_engine::ruleset::{RuleMatching, RuleSet};
+
+const CALLS: u32 = 300_000;
+const MISSING: &std::ffi::CStr = c"/tmp/lanner-overhead-missing/file";
+
+fn pin(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t with one bit set; affects only the calling thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_ZERO(&mut set);
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Call {
+    Getppid,
+    Read(i32),
+    OpenatMissing,
+}
+
+fn once(call: Call) {
+    let mut b = [0u8; 1];
+    // SAFETY: plain syscalls with valid arguments.
+    unsafe {
+        match call {
+            Call::Getppid => {
+                libc::getppid();
+            }
+            Call::Read(fd) => {
+                libc::read(fd, b.as_mut_ptr().cast(), 1);
+            }
+            Call::OpenatMissing => {
+                libc::openat(libc::AT_FDCWD, MISSING.as_ptr(), libc::O_RDONLY);
+            }
+        }
+    }
+}
+
+/// Median ns per call over 5 rounds.
+fn measure(call: Call) -> f64 {
+    let mut rounds: Vec<f64> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..CALLS {
+                once(call);
+            }
+            t.elapsed().as_nanos() as f64 / f64::from(CALLS)
+        })
+        .collect();
+    rounds.sort_by(f64::total_cmp);
+    rounds[2]
+}
+
+fn upstream_rules() -> RuleSet {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/upstream-rules");
+    let sources = [
+        "falco_rules.yaml",
+        "falco-incubating_rules.yaml",
+        "falco-sandbox_rules.yaml",
+    ]
+    .iter()
+    .map(|n| {
+        (
+            n.to_string(),
+            std::fs::read_to_string(dir.join(n)).expect("upstream rules"),
+        )
+    })
+    .collect();
+    let checked = lanner_check::driver::check_sources(sources);
+    let (rules, fields) =
+        lanner_lower::compile_rules(&checked, lanner_lower::OutputOptions::default());
+    RuleSet::new(rules, fields).0
+}
+
+/// Runs the agent on CPU 1 for `secs` while `work` runs on this thread once it is ready.
+fn with_agent(ruleset: &RuleSet, secs: f64, work: impl FnOnce()) -> lanner::live::LiveSummary {
+    let codes: std::collections::BTreeSet<u16> = ruleset
+        .rules
+        .iter()
+        .flat_map(|r| r.event_codes.iter().copied())
+        .collect();
+    let any = ruleset.rules.iter().any(|r| r.any_event);
+    let syscalls = lanner::interest::syscalls(&codes, any);
+    let (tx, rx) = mpsc::channel();
+    std::thread::scope(|s| {
+        let agent = s.spawn(move || {
+            pin(1);
+            let options = lanner::live::LiveOptions {
+                matching: RuleMatching::First,
+                matcher: lanner_state::ContainerMatcher::disabled(),
+                format: lanner::replay::Format::Json,
+                duration: Some(Duration::from_secs_f64(secs)),
+                include_self: true,
+            };
+            let mut sink = std::io::sink();
+            lanner::live::run(ruleset, &syscalls, &options, &mut sink, &mut |_| {
+                let _ = tx.send(());
+            })
+            .expect("the agent runs")
+        });
+        rx.recv().expect("agent ready");
+        work();
+        agent.join().expect("agent thread")
+    })
+}
+
+fn main() {
+    pin(0);
+    let zero = std::fs::File::open("/dev/zero").expect("/dev/zero");
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&zero);
+    let calls = [
+        ("getppid", Call::Getppid),
+        ("read(/dev/zero, 1)", Call::Read(fd)),
+        ("openat(missing)", Call::OpenatMissing),
+    ];
+    let bare: Vec<f64> = calls.iter().map(|(_, c)| measure(*c)).collect();
+    let ruleset = upstream_rules();
+    let mut attached = Vec::new();
+    let summary = with_agent(&ruleset, 12.0, || {
+        for (_, c) in &calls {
+            attached.push(measure(*c));
+        }
+    });
+    println!("ns per syscall (median of 5 × {CALLS}), same run:");
+    println!(
+        "{:<22} {:>8} {:>26} {:>8}",
+        "syscall", "bare", "lanner run, upstream rules", "added"
+    );
+    for (((name, _), b), a) in calls.iter().zip(&bare).zip(&attached) {
+        println!("{name:<22} {b:>8.0} {a:>26.0} {:>+8.0}", a - b);
+    }
+    println!(
+        "  (agent: {} events handled, {} dropped, {} malformed; getppid and read are dropped in the kernel, openat is shipped and evaluated)",
+        summary.alerts.events, summary.drops, summary.malformed
+    );
+
+    // Throughput: flood openat for 3 s while the agent runs.
+    let flood = Duration::from_secs(3);
+    let mut calls_made = 0u64;
+    let summary = with_agent(&ruleset, 6.0, || {
+        let t = Instant::now();
+        while t.elapsed() < flood {
+            for _ in 0..1000 {
+                once(Call::OpenatMissing);
+            }
+            calls_made += 1000;
+        }
+    });
+    let secs = flood.as_secs_f64();
+    println!(
+        "flood: {} openat calls in {secs:.0} s ({:.0}/s offered); agent handled {} events ({:.0}/s), {} dropped",
+        calls_made,
+        calls_made as f64 / secs,
+        summary.alerts.events,
+        summary.alerts.events as f64 / secs,
+        summary.drops
+    );
+}
