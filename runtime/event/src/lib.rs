@@ -52,8 +52,8 @@ pub use reader::{
     BYTE_ORDER_MAGIC, MAX_EVENT_BLOCK_BODY, ReaderOptions, Record, ScapReader, ScapSliceReader,
 };
 pub use records::{
-    FdDetail, FdInfo, FdTable, GroupInfo, IfAddr, Interface, InterfaceList, MachineInfo,
-    ProcessList, SectionHeader, ThreadInfo, UserEntry, UserInfo, UserList,
+    FdDetail, FdDetailOf, FdInfo, FdTable, GroupInfo, IfAddr, Interface, InterfaceList,
+    MachineInfo, ProcessList, SectionHeader, ThreadInfo, UserEntry, UserInfo, UserList,
 };
 pub use table::{Direction, EventInfo, FlagTable, ParamInfo, ParamType, TableVersion, event_info};
 pub use writer::{ScapWriter, WriteError, WriterOptions};

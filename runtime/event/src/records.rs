@@ -473,25 +473,27 @@ pub mod fd_type {
     pub const PIDFD: u8 = 21;
 }
 
-/// Type-specific data of an fd entry.
+/// Type-specific data of an fd entry, generic over how its strings are held: a capture's
+/// fd list borrows them ([`FdDetail`]); a `/proc` scan owns them (`FdDetailOf<Vec<u8>>`).
+/// One definition serves both so that a variant added for one cannot be forgotten in the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FdDetail<'a> {
-    /// Types whose payload is just a name (file, directory, fifo, event, …).
-    Name(&'a [u8]),
+pub enum FdDetailOf<B> {
+    /// Types whose payload is just a name.
+    Name(B),
     /// A regular file with open flags (FILE_V2).
     FileV2 {
         /// `PPM_O_*` open flags.
         open_flags: u32,
         /// Path.
-        name: &'a [u8],
+        name: B,
         /// Device number, when the entry carries it.
         dev: Option<u32>,
     },
-    /// A connected IPv4 socket; ports in host order.
+    /// A connected IPv4 socket, local end first (as libscap records it); ports in host order.
     Ipv4 {
-        /// Source address.
+        /// Source (local) address.
         sip: Ipv4Addr,
-        /// Destination address.
+        /// Destination (remote) address.
         dip: Ipv4Addr,
         /// Source port.
         sport: u16,
@@ -500,11 +502,11 @@ pub enum FdDetail<'a> {
         /// L4 protocol (2 TCP, 3 UDP, …).
         l4proto: u8,
     },
-    /// A connected IPv6 socket.
+    /// A connected IPv6 socket, local end first.
     Ipv6 {
-        /// Source address.
+        /// Source (local) address.
         sip: Ipv6Addr,
-        /// Destination address.
+        /// Destination (remote) address.
         dip: Ipv6Addr,
         /// Source port.
         sport: u16,
@@ -513,7 +515,7 @@ pub enum FdDetail<'a> {
         /// L4 protocol.
         l4proto: u8,
     },
-    /// A listening IPv4 socket.
+    /// An IPv4 socket without a remote end (listening or merely bound).
     Ipv4Server {
         /// Bound address.
         ip: Ipv4Addr,
@@ -522,7 +524,7 @@ pub enum FdDetail<'a> {
         /// L4 protocol.
         l4proto: u8,
     },
-    /// A listening IPv6 socket.
+    /// An IPv6 socket without a remote end.
     Ipv6Server {
         /// Bound address.
         ip: Ipv6Addr,
@@ -533,15 +535,78 @@ pub enum FdDetail<'a> {
     },
     /// A unix socket: kernel socket pointers and path.
     Unix {
-        /// Source pointer.
+        /// Kernel address of the socket.
         source: u64,
-        /// Destination pointer.
+        /// Kernel address of the peer (0 where unknown, as in a `/proc` scan).
         dest: u64,
-        /// Path.
-        path: &'a [u8],
+        /// Path (empty for unnamed sockets).
+        path: B,
     },
     /// An fd type this reader does not know (FDL_V2 only; skipped by entry length).
     Unknown,
+}
+
+/// Type-specific data of an fd entry as a capture's fd list holds it.
+pub type FdDetail<'a> = FdDetailOf<&'a [u8]>;
+
+impl<B: AsRef<[u8]>> FdDetailOf<B> {
+    /// The borrowed view, as an fd-list block holds it.
+    pub fn as_borrowed(&self) -> FdDetail<'_> {
+        match self {
+            FdDetailOf::Name(n) => FdDetailOf::Name(n.as_ref()),
+            FdDetailOf::FileV2 {
+                open_flags,
+                name,
+                dev,
+            } => FdDetailOf::FileV2 {
+                open_flags: *open_flags,
+                name: name.as_ref(),
+                dev: *dev,
+            },
+            FdDetailOf::Ipv4 {
+                sip,
+                dip,
+                sport,
+                dport,
+                l4proto,
+            } => FdDetailOf::Ipv4 {
+                sip: *sip,
+                dip: *dip,
+                sport: *sport,
+                dport: *dport,
+                l4proto: *l4proto,
+            },
+            FdDetailOf::Ipv6 {
+                sip,
+                dip,
+                sport,
+                dport,
+                l4proto,
+            } => FdDetailOf::Ipv6 {
+                sip: *sip,
+                dip: *dip,
+                sport: *sport,
+                dport: *dport,
+                l4proto: *l4proto,
+            },
+            FdDetailOf::Ipv4Server { ip, port, l4proto } => FdDetailOf::Ipv4Server {
+                ip: *ip,
+                port: *port,
+                l4proto: *l4proto,
+            },
+            FdDetailOf::Ipv6Server { ip, port, l4proto } => FdDetailOf::Ipv6Server {
+                ip: *ip,
+                port: *port,
+                l4proto: *l4proto,
+            },
+            FdDetailOf::Unix { source, dest, path } => FdDetailOf::Unix {
+                source: *source,
+                dest: *dest,
+                path: path.as_ref(),
+            },
+            FdDetailOf::Unknown => FdDetailOf::Unknown,
+        }
+    }
 }
 
 /// One fd of a thread's fd table.

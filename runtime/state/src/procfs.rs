@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use lanner_event::records::fd_type;
-use lanner_event::{FdDetail, FdInfo, GroupInfo, ThreadInfo, UserEntry, UserInfo};
+use lanner_event::{FdDetailOf, FdInfo, GroupInfo, ThreadInfo, UserEntry, UserInfo};
 
 use crate::state::{State, l4};
 
@@ -150,74 +150,8 @@ impl OwnedThreadInfo {
     }
 }
 
-/// Type-specific data of an owned fd entry (the owned form of [`FdDetail`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OwnedFdDetail {
-    /// Types whose payload is just a name.
-    Name(Vec<u8>),
-    /// A regular file with open flags and device.
-    FileV2 {
-        /// `PPM_O_*` open flags.
-        open_flags: u32,
-        /// Path.
-        name: Vec<u8>,
-        /// Device number.
-        dev: Option<u32>,
-    },
-    /// A connected IPv4 socket, local end first (as libscap records it).
-    Ipv4 {
-        /// Local address.
-        sip: Ipv4Addr,
-        /// Remote address.
-        dip: Ipv4Addr,
-        /// Local port.
-        sport: u16,
-        /// Remote port.
-        dport: u16,
-        /// L4 protocol.
-        l4proto: u8,
-    },
-    /// A connected IPv6 socket, local end first.
-    Ipv6 {
-        /// Local address.
-        sip: Ipv6Addr,
-        /// Remote address.
-        dip: Ipv6Addr,
-        /// Local port.
-        sport: u16,
-        /// Remote port.
-        dport: u16,
-        /// L4 protocol.
-        l4proto: u8,
-    },
-    /// An IPv4 socket without a remote end (listening or merely bound).
-    Ipv4Server {
-        /// Bound address.
-        ip: Ipv4Addr,
-        /// Bound port.
-        port: u16,
-        /// L4 protocol.
-        l4proto: u8,
-    },
-    /// An IPv6 socket without a remote end.
-    Ipv6Server {
-        /// Bound address.
-        ip: Ipv6Addr,
-        /// Bound port.
-        port: u16,
-        /// L4 protocol.
-        l4proto: u8,
-    },
-    /// A unix socket: kernel socket address and path.
-    Unix {
-        /// Kernel address of the socket.
-        source: u64,
-        /// Kernel address of the peer (the scan cannot know it: 0).
-        dest: u64,
-        /// Path (empty for unnamed sockets).
-        path: Vec<u8>,
-    },
-}
+/// Type-specific data of an owned fd entry (the owned form of [`lanner_event::FdDetail`]).
+pub type OwnedFdDetail = FdDetailOf<Vec<u8>>;
 
 /// One fd of the snapshot, owning its strings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -235,64 +169,11 @@ pub struct OwnedFdInfo {
 impl OwnedFdInfo {
     /// The record view, as an fd-list block holds it.
     pub fn as_record(&self) -> FdInfo<'_> {
-        let detail = match &self.detail {
-            OwnedFdDetail::Name(n) => FdDetail::Name(n),
-            OwnedFdDetail::FileV2 {
-                open_flags,
-                name,
-                dev,
-            } => FdDetail::FileV2 {
-                open_flags: *open_flags,
-                name,
-                dev: *dev,
-            },
-            OwnedFdDetail::Ipv4 {
-                sip,
-                dip,
-                sport,
-                dport,
-                l4proto,
-            } => FdDetail::Ipv4 {
-                sip: *sip,
-                dip: *dip,
-                sport: *sport,
-                dport: *dport,
-                l4proto: *l4proto,
-            },
-            OwnedFdDetail::Ipv6 {
-                sip,
-                dip,
-                sport,
-                dport,
-                l4proto,
-            } => FdDetail::Ipv6 {
-                sip: *sip,
-                dip: *dip,
-                sport: *sport,
-                dport: *dport,
-                l4proto: *l4proto,
-            },
-            OwnedFdDetail::Ipv4Server { ip, port, l4proto } => FdDetail::Ipv4Server {
-                ip: *ip,
-                port: *port,
-                l4proto: *l4proto,
-            },
-            OwnedFdDetail::Ipv6Server { ip, port, l4proto } => FdDetail::Ipv6Server {
-                ip: *ip,
-                port: *port,
-                l4proto: *l4proto,
-            },
-            OwnedFdDetail::Unix { source, dest, path } => FdDetail::Unix {
-                source: *source,
-                dest: *dest,
-                path,
-            },
-        };
         FdInfo {
             fd: self.fd,
             ino: self.ino,
             fd_type: self.fd_type,
-            detail,
+            detail: self.detail.as_borrowed(),
         }
     }
 }

@@ -18,56 +18,11 @@ use std::path::{Path, PathBuf};
 use lanner_state::{Accessor, ContainerMatcher, Replay, render};
 use serde_json::Value as Json;
 
+mod common;
+use common::{Tally, examples_wanted, listed_disagreements, oracle_text};
+
 fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
-
-fn oracle_text(v: &Json) -> Option<String> {
-    match v {
-        Json::Null => None,
-        Json::String(s) => Some(s.clone()),
-        Json::Bool(b) => Some(b.to_string()),
-        Json::Number(n) => Some(n.to_string()),
-        other => Some(other.to_string()),
-    }
-}
-
-fn examples_wanted() -> usize {
-    std::env::var("LANNER_DIFF_EXAMPLES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4)
-}
-
-#[derive(Default)]
-struct Tally {
-    agree: u64,
-    total: u64,
-    examples: Vec<String>,
-}
-
-fn allowed() -> HashMap<(String, String), u64> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/field_disagreements.txt");
-    let text = fs::read_to_string(path).unwrap_or_default();
-    let mut out = HashMap::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let cols: Vec<&str> = line.splitn(4, '\t').collect();
-        assert!(
-            cols.len() == 4,
-            "bad line in field_disagreements.txt: {line}"
-        );
-        let count: u64 = cols[2].parse().expect("count");
-        assert!(
-            !cols[3].trim().is_empty(),
-            "every listed disagreement needs a reason: {line}"
-        );
-        out.insert((cols[0].to_owned(), cols[1].to_owned()), count);
-    }
-    out
 }
 
 fn compare(
@@ -108,15 +63,12 @@ fn compare(
             let t = tallies
                 .entry((capture.to_owned(), name.clone()))
                 .or_default();
-            t.total += 1;
-            if ours == theirs {
-                t.agree += 1;
-            } else if t.examples.len() < examples_wanted() {
-                t.examples.push(format!(
+            t.record(ours == theirs, examples_wanted(4), || {
+                format!(
                     "evt.num {num} {}: ours {:?} falco {:?}",
                     want["evt.type"], ours, theirs
-                ));
-            }
+                )
+            });
         }
     })
     .expect("replay");
@@ -164,13 +116,9 @@ fn compare_alerts(scap: &Path, jsonl: &Path, tallies: &mut BTreeMap<(String, Str
                 let t = tallies
                     .entry(("workload_live_6.18 alerts".to_owned(), name.clone()))
                     .or_default();
-                t.total += 1;
-                if ours == theirs {
-                    t.agree += 1;
-                } else if t.examples.len() < examples_wanted() {
-                    t.examples
-                        .push(format!("evt.num {num}: ours {ours:?} falco {theirs:?}"));
-                }
+                t.record(ours == theirs, examples_wanted(4), || {
+                    format!("evt.num {num}: ours {ours:?} falco {theirs:?}")
+                });
             }
         }
     })
@@ -228,7 +176,7 @@ fn fields_agree_with_falco() {
         };
         println!("{field:<28} {a:>8} {n:>8} {pct:>7.2}%");
     }
-    let allowed = allowed();
+    let allowed = listed_disagreements("field_disagreements.txt");
     let mut failures = Vec::new();
     for ((capture, field), t) in &tallies {
         let bad = t.total - t.agree;

@@ -33,6 +33,9 @@ use std::path::{Path, PathBuf};
 use lanner_state::{Accessor, ContainerMatcher, Replay, render};
 use serde_json::Value as Json;
 
+mod common;
+use common::{Tally, examples_wanted, listed_disagreements, oracle_text};
+
 type Obj = serde_json::Map<String, Json>;
 
 const NO_COUNTERPART: &str = "(sysdig events without counterpart)";
@@ -40,70 +43,6 @@ const UNMAPPED: &str = "(events)";
 
 fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/scap")
-}
-
-/// sysdig's `-j` output: strings as text, numbers and booleans as JSON scalars, `null` when the
-/// field does not resolve.
-fn oracle_text(v: &Json) -> Option<String> {
-    match v {
-        Json::Null => None,
-        Json::String(s) => Some(s.clone()),
-        Json::Bool(b) => Some(b.to_string()),
-        Json::Number(n) => Some(n.to_string()),
-        other => Some(other.to_string()),
-    }
-}
-
-fn examples_wanted() -> usize {
-    std::env::var("LANNER_DIFF_EXAMPLES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3)
-}
-
-#[derive(Default)]
-struct Tally {
-    agree: u64,
-    total: u64,
-    examples: Vec<String>,
-}
-
-impl Tally {
-    fn record(&mut self, same: bool, example: impl FnOnce() -> String) {
-        self.total += 1;
-        if same {
-            self.agree += 1;
-        } else if self.examples.len() < examples_wanted() {
-            self.examples.push(example());
-        }
-    }
-}
-
-/// `capture<TAB>field<TAB>count<TAB>reason`; `#` starts a comment line.
-fn listed() -> HashMap<(String, String), u64> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sysdig_field_differences.txt");
-    let text = fs::read_to_string(path).expect("tests/sysdig_field_differences.txt");
-    let mut out = HashMap::new();
-    for line in text.lines() {
-        if line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let cols: Vec<&str> = line.splitn(4, '\t').collect();
-        assert!(cols.len() == 4, "bad line in differences file: {line}");
-        let count: u64 = cols[2].parse().expect("count");
-        assert!(
-            !cols[3].trim().is_empty(),
-            "every listed difference needs a reason: {line}"
-        );
-        let key = (cols[0].to_owned(), cols[1].to_owned());
-        assert!(
-            out.insert(key, count).is_none(),
-            "listed twice: {}\t{}",
-            cols[0],
-            cols[1]
-        );
-    }
-    out
 }
 
 /// One row of evtnum_map.tsv.
@@ -217,11 +156,11 @@ fn compare(
     let mut unmapped = Tally::default();
     Replay::run_file(&scap, ContainerMatcher::falco(), |ev, st, falco_num| {
         let Some(row) = map.get(&falco_num) else {
-            unmapped.record(false, || format!("Falco evt.num {falco_num} not in map"));
+            unmapped.record(false, examples_wanted(3), || format!("Falco evt.num {falco_num} not in map"));
             return;
         };
         let Some(want) = sysdig.get(&row.sysdig_num) else {
-            unmapped.record(false, || {
+            unmapped.record(false, examples_wanted(3), || {
                 format!("sysdig evt.num {} missing", row.sysdig_num)
             });
             return;
@@ -232,7 +171,7 @@ fn compare(
             (row.rawtime, Some(row.tid)),
             "{capture}: map row for Falco {falco_num} does not match sysdig's event"
         );
-        unmapped.record(true, String::new);
+        unmapped.record(true, examples_wanted(3), String::new);
         *used.entry(row.sysdig_num).or_default() += 1;
         let etype = want["evt.type"].as_str().unwrap_or("?").to_owned();
         let edir = want["evt.dir"].as_str().unwrap_or("?").to_owned();
@@ -257,7 +196,7 @@ fn compare(
             tallies
                 .entry((capture.to_owned(), name.clone()))
                 .or_default()
-                .record(same, || {
+                .record(same, examples_wanted(3), || {
                     format!(
                         "falco#{falco_num}/sysdig#{} {etype}{edir}: ours {ours:?} sysdig {theirs:?}",
                         row.sysdig_num
@@ -278,7 +217,7 @@ fn compare(
     nums.sort();
     for n in nums {
         let o = &sysdig[n];
-        without.record(used.contains_key(n), || {
+        without.record(used.contains_key(n), examples_wanted(3), || {
             format!("sysdig#{n} {}{}", o["evt.type"], o["evt.dir"])
         });
     }
@@ -328,7 +267,7 @@ fn fields_against_sysdig_0_29() {
         println!("{field:<38} {a:>8} {n:>8} {pct:>7.2}%");
     }
 
-    let listed = listed();
+    let listed = listed_disagreements("sysdig_field_differences.txt");
     let mut failures = Vec::new();
     for ((capture, field), t) in &tallies {
         let bad = t.total - t.agree;
