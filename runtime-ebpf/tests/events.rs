@@ -17,7 +17,6 @@ use std::ffi::CString;
 use std::io::Read;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use lanner_ebpf::btf::Btf;
@@ -25,39 +24,11 @@ use lanner_ebpf::convert::Converter;
 use lanner_ebpf::loader::Loaded;
 use lanner_ebpf::probe::Probe;
 use lanner_ebpf::programs::{self, Flavor, ObjectOptions};
-use lanner_ebpf::{AttachPoint, MapDef, ObjectBuilder, ProgramBuilder};
 use lanner_event::table::TableVersion;
 use lanner_event::{Event, OwnedEvent, ParamValue, SockAddr, SockTuple};
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// Whether this machine can load eBPF at all (see tests/kernel.rs).
-fn kernel_ready() -> bool {
-    static READY: OnceLock<Result<(), String>> = OnceLock::new();
-    let ready = READY.get_or_init(|| {
-        let mut b = ProgramBuilder::new();
-        b.ret(0);
-        let mut ob = ObjectBuilder::new();
-        ob.map(MapDef::array("probe", 4, 1)).program(
-            "lanner_ready",
-            AttachPoint::raw_tracepoint("sys_exit"),
-            b.finish().map_err(|e| e.to_string())?,
-        );
-        let object = ob.emit().map_err(|e| e.to_string())?;
-        let mut loaded = Loaded::open(&object).map_err(|e| e.to_string())?;
-        loaded.load_all().map_err(|e| e.to_string())
-    });
-    match ready {
-        Ok(()) => true,
-        Err(e) if in_ci() => panic!("loading eBPF must work in CI (run as root): {e}"),
-        Err(e) => {
-            eprintln!("skipping kernel test: this machine cannot load eBPF: {e}");
-            false
-        }
-    }
-}
+mod common;
+use common::kernel_ready;
 
 fn gettid() -> i64 {
     // SAFETY: gettid has no preconditions.

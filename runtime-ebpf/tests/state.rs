@@ -23,9 +23,8 @@ use lanner_ebpf::programs::{Flavor, ObjectOptions};
 use lanner_event::table::TableVersion;
 use lanner_state::{SnapshotOptions, State, snapshot};
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
+mod common;
+use common::in_ci;
 
 #[test]
 fn live_events_drive_the_state_engine() {
