@@ -5,8 +5,9 @@
 //! 2. `lanner run` with the three upstream rule files: getppid and a 1-byte read are not in
 //!    any rule's event types, so the in-kernel prefilter drops them; openat is shipped,
 //!    converted, run through the state engine and the rules.
-//! 3. The consumer's throughput: a flood of openat calls (shipped, every one an event) while
-//!    the agent runs, counting the events it handled per second and the drops.
+//! 3. The consumer's throughput: openat calls offered at rising paced rates (every one shipped
+//!    and evaluated), each step with a fresh agent, up to the first step with a drop; then an
+//!    unpaced flood, counting the events handled per second and the drops.
 //!
 //! The benchmark thread is pinned to CPU 0 and the agent to CPU 1, as in kernel.md.
 
@@ -160,7 +161,23 @@ fn main() {
         summary.alerts.events, summary.drops, summary.malformed
     );
 
-    // Throughput: flood openat for 3 s while the agent runs.
+    // Throughput before the first drop: offer openat at a paced rate for 1 s per step, a fresh
+    // agent per step, rising until a step sees a drop.
+    let mut sustained = 0u64;
+    for rate in (50_000u64..=600_000).step_by(25_000) {
+        let summary = with_agent(&ruleset, 2.5, || paced(rate, Duration::from_secs(1)));
+        println!(
+            "paced {rate:>7}/s for 1 s: agent handled {} events, {} dropped",
+            summary.alerts.events, summary.drops
+        );
+        if summary.drops > 0 {
+            break;
+        }
+        sustained = rate;
+    }
+    println!("highest paced rate without a drop: {sustained} openat events/s");
+
+    // Flood openat for 3 s while the agent runs.
     let flood = Duration::from_secs(3);
     let mut calls_made = 0u64;
     let summary = with_agent(&ruleset, 6.0, || {
@@ -181,4 +198,22 @@ fn main() {
         summary.alerts.events as f64 / secs,
         summary.drops
     );
+}
+
+/// Calls openat at `rate` per second for `span`, in batches of 100 paced against the clock
+/// (a busy wait between batches, so the pace holds at rates a sleep cannot resolve).
+fn paced(rate: u64, span: Duration) {
+    let start = Instant::now();
+    let mut made = 0u64;
+    while start.elapsed() < span {
+        let due = (start.elapsed().as_secs_f64() * rate as f64) as u64;
+        if made < due {
+            for _ in 0..100 {
+                once(Call::OpenatMissing);
+            }
+            made += 100;
+        } else {
+            std::hint::spin_loop();
+        }
+    }
 }
