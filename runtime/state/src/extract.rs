@@ -544,8 +544,7 @@ impl Accessor {
                 _ => None,
             }),
             Kind::FdIsServer => fd().map(|f| Value::Bool(f.role_server)),
-            Kind::FdConnected => fd()
-                .map(|f| Value::Bool(matches!(f.sock, SockInfo::V4 { .. } | SockInfo::V6 { .. }))),
+            Kind::FdConnected => fd().map(|f| Value::Bool(f.connected)),
             Kind::FdIno => fd().map(|f| Value::UInt(f.ino)),
             Kind::FdNameChanged => fd().map(|_| Value::Bool(st.current.name_changed)),
             Kind::FdIp => fd().and_then(|f| {

@@ -105,6 +105,11 @@ pub struct Fd {
     pub ino: u64,
     /// The socket is the server side (accepted or bound), for `fd.lip`/`fd.rip`.
     pub role_server: bool,
+    /// The socket is connected (`fd.connected`): a successful `connect`, an accepted socket,
+    /// or a socket the start-up scan found with a remote end. A datagram socket that only
+    /// took its addresses from a `sendto`/`sendmsg` stays unconnected, as in libsinsp; that is
+    /// what the UDP branch of upstream's `outbound` macro tests.
+    pub connected: bool,
 }
 
 /// The fd kind of a failed open in current event versions: Falco shows `fd.typechar` `f` but no
@@ -385,6 +390,7 @@ fn fd_from_record(info: &FdInfo<'_>) -> Fd {
                 }
             };
             fd.l4proto = l4proto;
+            fd.connected = true;
         }
         FdDetail::Ipv6 {
             sip,
@@ -420,6 +426,7 @@ fn fd_from_record(info: &FdInfo<'_>) -> Fd {
                 sport: dport,
             };
             fd.l4proto = l4proto;
+            fd.connected = true;
         }
         FdDetail::Ipv4Server { ip, port, l4proto } => {
             fd.kind = fd_type::IPV4_SOCK;
@@ -1255,6 +1262,11 @@ impl State {
         if let Some(ParamValue::SockTuple(t)) = param(ev, "tuple") {
             self.set_tuple(tid, n, &t);
         }
+        // A connect still in progress (non-blocking TCP) is pending, not connected: libsinsp
+        // sets the connected flag only when connect returned success.
+        if res >= 0 {
+            self.update_fd(tid, n, |f| f.connected = true);
+        }
         self.refresh_current(tid);
     }
 
@@ -1274,7 +1286,8 @@ impl State {
         if !unnamed || n < 0 || param_i64(ev, "res").unwrap_or(-1) < 0 {
             return;
         }
-        if self.current.fd.is_none() {
+        let created = self.current.fd.is_none();
+        if created {
             // An fd Falco never saw opened, used with an address: Falco creates a datagram
             // socket for it.
             let kind = match param(ev, "tuple") {
@@ -1294,6 +1307,12 @@ impl State {
         }
         if let Some(ParamValue::SockTuple(t)) = param(ev, "tuple") {
             self.set_tuple(tid, n, &t);
+            if created {
+                // Such an fd is born with the datagram's addresses as its name: Falco does not
+                // see a name change on it (the differential on ping_sendto.scap shows upstream's
+                // `outbound`, which needs one, staying quiet there).
+                self.current.name_changed = false;
+            }
             self.refresh_current(tid);
         }
     }
@@ -1317,6 +1336,7 @@ impl State {
                 kind: fd_type::IPV4_SOCK,
                 l4proto,
                 role_server: true,
+                connected: true,
                 ..Fd::default()
             }),
         );
