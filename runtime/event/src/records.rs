@@ -422,10 +422,7 @@ pub struct ProcessList<'a> {
 impl<'a> ProcessList<'a> {
     /// Validates a process list body of the given layout version (1–9).
     pub fn parse(version: u8, body: &'a [u8]) -> Result<Self, EntryError> {
-        let mut c = Cursor::new(body);
-        while c.remaining() >= 4 {
-            parse_thread(&mut c, version)?;
-        }
+        validate_entries(body, |c| parse_thread(c, version))?;
         Ok(ProcessList { version, body })
     }
 
@@ -436,15 +433,36 @@ impl<'a> ProcessList<'a> {
 
     /// Iterates the threads.
     pub fn threads(&self) -> impl Iterator<Item = ThreadInfo<'a>> + 'a {
-        let mut c = Cursor::new(self.body);
         let version = self.version;
-        std::iter::from_fn(move || {
-            if c.remaining() < 4 {
-                return None;
-            }
-            parse_thread(&mut c, version).ok()
-        })
+        iter_entries(self.body, move |c| parse_thread(c, version))
     }
+}
+
+/// Checks that `body` is a run of entries `parse` accepts; a tail shorter than an entry's
+/// length field is padding, as libscap reads it.
+fn validate_entries<'a, T>(
+    body: &'a [u8],
+    mut parse: impl FnMut(&mut Cursor<'a>) -> EntryResult<T>,
+) -> Result<(), EntryError> {
+    let mut c = Cursor::new(body);
+    while c.remaining() >= 4 {
+        parse(&mut c)?;
+    }
+    Ok(())
+}
+
+/// Iterates the entries of a body [`validate_entries`] accepted with the same `parse`.
+fn iter_entries<'a, T: 'a>(
+    body: &'a [u8],
+    mut parse: impl FnMut(&mut Cursor<'a>) -> EntryResult<T> + 'a,
+) -> impl Iterator<Item = T> + 'a {
+    let mut c = Cursor::new(body);
+    std::iter::from_fn(move || {
+        if c.remaining() < 4 {
+            return None;
+        }
+        parse(&mut c).ok()
+    })
 }
 
 /// Fd types of the fd list (`SCAP_FD_*`).
@@ -779,10 +797,9 @@ impl<'a> FdTable<'a> {
         let mut c = Cursor::new(body);
         let tid = c.i64().or_trunc(&c)?;
         let entries = c.take(c.remaining()).unwrap_or_default();
-        let mut e = Cursor::new(entries);
-        while e.remaining() >= 4 {
-            parse_fd(&mut e, v2).map_err(|x| EntryError { at: x.at + 8, ..x })?;
-        }
+        // Entry offsets are reported from the start of the block body, past the tid.
+        validate_entries(entries, |c| parse_fd(c, v2))
+            .map_err(|x| EntryError { at: x.at + 8, ..x })?;
         Ok(FdTable { tid, v2, entries })
     }
 
@@ -793,14 +810,8 @@ impl<'a> FdTable<'a> {
 
     /// Iterates the fds.
     pub fn fds(&self) -> impl Iterator<Item = FdInfo<'a>> + 'a {
-        let mut c = Cursor::new(self.entries);
         let v2 = self.v2;
-        std::iter::from_fn(move || {
-            if c.remaining() < 4 {
-                return None;
-            }
-            parse_fd(&mut c, v2).ok()
-        })
+        iter_entries(self.entries, move |c| parse_fd(c, v2))
     }
 }
 
@@ -941,23 +952,14 @@ pub struct InterfaceList<'a> {
 impl<'a> InterfaceList<'a> {
     /// Validates an IL (`v2 = false`) or IL_V2 body.
     pub fn parse(v2: bool, body: &'a [u8]) -> Result<Self, EntryError> {
-        let mut c = Cursor::new(body);
-        while c.remaining() >= 4 {
-            parse_iface(&mut c, v2)?;
-        }
+        validate_entries(body, |c| parse_iface(c, v2))?;
         Ok(InterfaceList { v2, body })
     }
 
     /// Iterates the interfaces.
     pub fn interfaces(&self) -> impl Iterator<Item = Interface<'a>> + 'a {
-        let mut c = Cursor::new(self.body);
         let v2 = self.v2;
-        std::iter::from_fn(move || {
-            if c.remaining() < 4 {
-                return None;
-            }
-            parse_iface(&mut c, v2).ok()
-        })
+        iter_entries(self.body, move |c| parse_iface(c, v2))
     }
 }
 
@@ -1065,22 +1067,13 @@ pub struct UserList<'a> {
 impl<'a> UserList<'a> {
     /// Validates a UL (`v2 = false`) or UL_V2 body.
     pub fn parse(v2: bool, body: &'a [u8]) -> Result<Self, EntryError> {
-        let mut c = Cursor::new(body);
-        while c.remaining() >= 4 {
-            parse_user(&mut c, v2)?;
-        }
+        validate_entries(body, |c| parse_user(c, v2))?;
         Ok(UserList { v2, body })
     }
 
     /// Iterates users and groups in file order.
     pub fn entries(&self) -> impl Iterator<Item = UserEntry<'a>> + 'a {
-        let mut c = Cursor::new(self.body);
         let v2 = self.v2;
-        std::iter::from_fn(move || {
-            if c.remaining() < 4 {
-                return None;
-            }
-            parse_user(&mut c, v2).ok()
-        })
+        iter_entries(self.body, move |c| parse_user(c, v2))
     }
 }
