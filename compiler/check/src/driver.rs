@@ -6,7 +6,7 @@ use lanner_syntax::front::{ParsedFile, check_unparenthesised_lists, parse_file};
 use lanner_syntax::source::SourceDb;
 
 use crate::evttypes::{self, EventSet};
-use crate::program::Program;
+use lanner_program::Program;
 use crate::resolve::{Resolved, resolve};
 use crate::typeck::{self, TExpr};
 
@@ -19,12 +19,40 @@ pub struct TypedRule {
     pub event_types: EventSet,
 }
 
+/// The diagnostics of rules that did not compile, with the sources they point into.
+pub struct Diagnostics {
+    pub db: SourceDb,
+    /// Errors first is not implied: every diagnostic, sorted by file and position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    /// The errors only.
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+}
+
+/// The one entry point from rules text to the program every backend runs: files given as
+/// (name, text), in load order. Fails with every diagnostic when any is an error.
+pub fn compile(sources: Vec<(String, String)>) -> Result<Program, Diagnostics> {
+    let checked = check_sources(sources);
+    if checked.has_errors() {
+        return Err(Diagnostics {
+            db: checked.db,
+            diagnostics: checked.diagnostics,
+        });
+    }
+    Ok(checked.program)
+}
+
 pub struct Checked {
     pub db: SourceDb,
     pub files: Vec<ParsedFile>,
     pub resolved: Resolved,
     pub typed: Vec<TypedRule>,
-    /// Every rule's typed condition in one DAG with shared subexpressions.
+    /// The compiled rules: every rule's typed condition in one DAG with shared
+    /// subexpressions, one program rule per resolved rule.
     pub program: Program,
     /// Every diagnostic, sorted by file and position.
     pub diagnostics: Vec<Diagnostic>,
@@ -59,9 +87,32 @@ pub fn check_sources(sources: Vec<(String, String)>) -> Checked {
     let mut typed = Vec::with_capacity(resolved.rules.len());
     for rule in &resolved.rules {
         crate::fields::check_output(rule, &mut resolve_diags);
-        typed.push(type_rule(rule, &mut resolve_diags));
+        let t = type_rule(rule, &mut resolve_diags);
+        if let Some(condition) = &t.condition {
+            crate::fields::check_extracted(rule, condition, &mut resolve_diags);
+        }
+        typed.push(t);
     }
-    let program = Program::build(typed.iter().map(|t| t.condition.as_ref()));
+    let program = match crate::program::build(&resolved.rules, &typed) {
+        Ok(p) => p,
+        Err(e) => {
+            let at = resolved
+                .rules
+                .first()
+                .map(|r| r.name_span)
+                .unwrap_or_else(|| lanner_syntax::FileSpan::new(lanner_syntax::FileId(0), Default::default()));
+            resolve_diags.push(
+                Diagnostic::new(
+                    lanner_syntax::codes::INTERNAL_ERROR,
+                    at,
+                    format!("internal error: the compiled program is invalid: {e}"),
+                )
+                .with_label("while compiling these rules")
+                .with_help("this is a bug in Lanner; please report it with the rules files"),
+            );
+            Program::empty(u16::try_from(EventSet::all().len()).unwrap_or(u16::MAX))
+        }
+    };
     crate::lints::run(&files, &resolved, &typed, &program, &mut resolve_diags);
     // Conditions are parsed again after list substitution, which is what Falco parses; the
     // front end's syntax errors of those conditions would be duplicates (or wrong, where only

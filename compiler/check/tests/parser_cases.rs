@@ -30,6 +30,7 @@ use serde_json::Value;
 
 const fn mock(name: &'static str, ty: FieldType) -> FieldInfo {
     FieldInfo {
+        id: None,
         name,
         ty,
         is_list: false,
@@ -47,6 +48,7 @@ const fn mock(name: &'static str, ty: FieldType) -> FieldInfo {
         any_ancestor: false,
         aliases: &[],
         description: "mock field of libsinsp's compiler tests",
+        extracted: false,
     }
 }
 

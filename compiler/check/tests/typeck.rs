@@ -293,6 +293,7 @@ fn event_sets() {
 
 /// A plugin field, as a loaded plugin would declare it.
 static PLUGIN_FIELDS: [lanner_schema::FieldInfo; 1] = [lanner_schema::FieldInfo {
+    id: None,
     name: "ka.user.name",
     ty: lanner_schema::FieldType::Charbuf,
     is_list: false,
@@ -307,6 +308,7 @@ static PLUGIN_FIELDS: [lanner_schema::FieldInfo; 1] = [lanner_schema::FieldInfo 
     any_ancestor: false,
     aliases: &[],
     description: "k8saudit plugin field (test double)",
+    extracted: false,
 }];
 
 #[test]

@@ -30,6 +30,7 @@ mod render;
 mod resolve;
 mod transform;
 mod types;
+mod vocab;
 
 #[cfg(test)]
 mod codegen;
@@ -39,6 +40,8 @@ mod codegen;
 #[rustfmt::skip]
 mod generated;
 
+pub use generated::{FieldId, SCHEMA_HASH};
+pub use vocab::{Priority, Source};
 pub use ops::{Modifier, Operator, operator_allowed, operator_allowed_with};
 pub use render::{ListingFormat, render, render_json, render_markdown, render_text};
 pub use resolve::{
@@ -53,6 +56,9 @@ pub use types::{
 /// Everything the schema knows about one field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldInfo {
+    /// The field's id (its position in the table); `None` for a field declared outside the
+    /// schema, such as a loaded plugin's, which the type checker is given separately.
+    pub id: Option<FieldId>,
     /// The field name without argument, e.g. `proc.aname`.
     pub name: &'static str,
     /// The value type. `DYN` only for `evt.rawarg`, whose type comes from the named parameter.
@@ -81,6 +87,9 @@ pub struct FieldInfo {
     pub aliases: &'static [&'static str],
     /// A one-line description.
     pub description: &'static str,
+    /// True if Lanner's runtime (lanner-state) extracts the field; a rule reading any other
+    /// field would see `<NA>` there, which `rulec check` reports.
+    pub extracted: bool,
 }
 
 impl FieldInfo {
@@ -120,6 +129,21 @@ impl FieldInfo {
         } else {
             format!("{}{}", self.name, syntax)
         }
+    }
+}
+
+impl FieldId {
+    /// The schema entry of the field.
+    pub fn info(self) -> &'static FieldInfo {
+        // INVARIANT: `FieldId`'s discriminants are the positions in `FIELDS` (generated
+        // together; `field_ids_index_the_table` checks it), so the index is in range.
+        #[allow(clippy::indexing_slicing)]
+        &generated::FIELDS[self as usize]
+    }
+
+    /// The field name without argument.
+    pub fn name(self) -> &'static str {
+        self.info().name
     }
 }
 

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use crate::types::{FieldType, TypeCategory, UnknownName};
 
 /// A comparison operator of the condition language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Operator {
     /// `=`
     Eq,
@@ -167,7 +167,7 @@ impl FromStr for Operator {
 }
 
 /// A list modifier after a string operator (`proc.name startswith anyof (a, b)`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Modifier {
     /// Exactly one list element satisfies the operator.
     OneOf,

@@ -14,7 +14,7 @@ use crate::types::{ArgForm, ArgSpec, FilterCheck};
 use crate::{FieldInfo, ValueType, fields};
 
 /// Which path of a two-path event `evt.abspath` reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum PathSide {
     /// `evt.abspath.src`.
     Src,
@@ -23,7 +23,7 @@ pub enum PathSide {
 }
 
 /// A parsed field argument.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum FieldArg {
     /// A decimal index in brackets: ancestor level, argument position, FD number, mount index.
     Index(u64),

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use crate::types::{FieldType, UnknownName, ValueType};
 
 /// A field transformer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Transformer {
     /// `tolower(x)`: ASCII lower case.
     ToLower,

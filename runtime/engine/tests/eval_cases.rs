@@ -35,6 +35,7 @@ use lanner_syntax::condition::{self, OffsetMap, RULE_MAX_DEPTH};
 
 const fn mock(name: &'static str, ty: FieldType) -> FieldInfo {
     FieldInfo {
+        id: None,
         name,
         ty,
         is_list: false,
@@ -52,6 +53,7 @@ const fn mock(name: &'static str, ty: FieldType) -> FieldInfo {
         any_ancestor: false,
         aliases: &[],
         description: "mock field of libsinsp's filter tests",
+        extracted: false,
     }
 }
 
