@@ -178,7 +178,9 @@ pub enum OutputPart {
         width: Option<u32>,
     },
     /// A `%` token no backend can render (a transformer in an output); prints `<NA>`.
-    Unsupported { text: String },
+    Unsupported {
+        text: String,
+    },
 }
 
 /// A rule as every backend sees it.
@@ -325,7 +327,9 @@ pub enum DecodeError {
     Magic,
     #[error("program format version {found} is not supported (this build reads {FORMAT_VERSION})")]
     Version { found: u16 },
-    #[error("the program was compiled against another field schema (hash {found:#018x}, this build has {SCHEMA_HASH:#018x})")]
+    #[error(
+        "the program was compiled against another field schema (hash {found:#018x}, this build has {SCHEMA_HASH:#018x})"
+    )]
     Schema { found: u64 },
     #[error("malformed program: {0}")]
     Body(#[from] postcard::Error),

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use lanner_schema::{
-    ArgForm, FieldArg, FieldType, Operator, ResolvedField, TransformerArg, TypeCategory,
-    ValueType, operator_allowed_with,
+    ArgForm, FieldArg, FieldType, Operator, ResolvedField, TransformerArg, TypeCategory, ValueType,
+    operator_allowed_with,
 };
 
 use crate::{Arg, Check, Field, FieldKey, Lit, Node, NodeId, Operand, OutputPart, Program, Rhs};
@@ -58,7 +58,8 @@ pub(crate) fn verify(p: &Program) -> Result<(), VerifyError> {
             }
             Node::Not(c) => before(c)?,
             Node::Check(check) => {
-                verify_check(p, check).map_err(|problem| VerifyError::Check { node: i, problem })?;
+                verify_check(p, check)
+                    .map_err(|problem| VerifyError::Check { node: i, problem })?;
             }
             Node::Unknown => continue,
         }
@@ -104,7 +105,9 @@ fn verify_check(p: &Program, c: &Check) -> Result<(), String> {
         return Err(format!(
             "`{}` does not apply to {lt}{}",
             c.op,
-            c.modifier.map(|m| format!(" with `{m}`")).unwrap_or_default()
+            c.modifier
+                .map(|m| format!(" with `{m}`"))
+                .unwrap_or_default()
         ));
     }
     let list_rhs = c.op.takes_list() || c.modifier.is_some();

@@ -6,9 +6,9 @@ use lanner_syntax::front::{ParsedFile, check_unparenthesised_lists, parse_file};
 use lanner_syntax::source::SourceDb;
 
 use crate::evttypes::{self, EventSet};
-use lanner_program::Program;
 use crate::resolve::{Resolved, resolve};
 use crate::typeck::{self, TExpr};
+use lanner_program::Program;
 
 /// A rule's typed condition and event types, parallel to `Resolved::rules`.
 #[derive(Clone, Debug)]
@@ -100,7 +100,9 @@ pub fn check_sources(sources: Vec<(String, String)>) -> Checked {
                 .rules
                 .first()
                 .map(|r| r.name_span)
-                .unwrap_or_else(|| lanner_syntax::FileSpan::new(lanner_syntax::FileId(0), Default::default()));
+                .unwrap_or_else(|| {
+                    lanner_syntax::FileSpan::new(lanner_syntax::FileId(0), Default::default())
+                });
             resolve_diags.push(
                 Diagnostic::new(
                     lanner_syntax::codes::INTERNAL_ERROR,

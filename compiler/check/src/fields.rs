@@ -271,7 +271,9 @@ pub fn check_extracted(
                             format!("field `{}` is not extracted by Lanner's runtime", info.name),
                         )
                         .with_label("always `<NA>` under Lanner")
-                        .with_help("Falco accepts the rule, but under Lanner no check on this field holds")
+                        .with_help(
+                            "Falco accepts the rule, but under Lanner no check on this field holds",
+                        )
                         .with_item(rule.name.clone()),
                     );
                 }

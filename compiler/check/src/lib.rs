@@ -12,5 +12,6 @@ pub mod evttypes;
 pub mod fields;
 pub mod lints;
 pub mod program;
+pub mod render;
 pub mod resolve;
 pub mod typeck;

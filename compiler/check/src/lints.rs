@@ -10,9 +10,9 @@ use lanner_syntax::rules::ItemKind;
 use lanner_syntax::span::FileSpan;
 
 use crate::driver::TypedRule;
-use lanner_program::{Node, NodeId, Program};
 use crate::resolve::{Resolved, closest};
 use crate::typeck::{TExpr, TRhs};
+use lanner_program::{Node, NodeId, Program};
 
 /// Runs every lint.
 pub fn run(
@@ -272,8 +272,7 @@ fn shadowed_rules(
             };
             let events_covered = bt.event_types.difference(&at.event_types).is_empty();
             if events_covered && ac.iter().all(|x| bc.contains(x)) {
-                let (Some(ra), Some(rb)) = (resolved.rules.get(a), resolved.rules.get(b))
-                else {
+                let (Some(ra), Some(rb)) = (resolved.rules.get(a), resolved.rules.get(b)) else {
                     continue;
                 };
                 diags.push(

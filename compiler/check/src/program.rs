@@ -50,14 +50,23 @@ pub fn build(rules: &[ResolvedRule], typed: &[TypedRule]) -> Result<Program, Ver
     b.builder.finish()
 }
 
-/// The program of one typed condition (no rules) and its root: for tests and tools that
-/// evaluate a bare condition.
-pub fn build_condition(expr: &TExpr) -> Result<(Program, NodeId), VerifyError> {
+/// The program of bare typed conditions (no rules) and their roots, in order: for tests and
+/// tools that evaluate conditions outside rules.
+pub fn build_conditions<'a>(
+    exprs: impl IntoIterator<Item = &'a TExpr>,
+) -> Result<(Program, Vec<NodeId>), VerifyError> {
     let mut b = Lowering {
         builder: Builder::new(event_code_count()),
     };
-    let root = b.expr(expr);
-    Ok((b.builder.finish()?, root))
+    let roots = exprs.into_iter().map(|e| b.expr(e)).collect();
+    Ok((b.builder.finish()?, roots))
+}
+
+/// The program of one bare typed condition and its root.
+pub fn build_condition(expr: &TExpr) -> Result<(Program, NodeId), VerifyError> {
+    let (program, roots) = build_conditions([expr])?;
+    let root = roots.first().copied().unwrap_or(NodeId(0));
+    Ok((program, root))
 }
 
 struct Lowering {

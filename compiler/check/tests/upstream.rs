@@ -121,7 +121,10 @@ fn program_shares_subexpressions() {
     let p = &c.program;
     let rules = c.typed.iter().filter(|t| t.condition.is_some()).count();
     assert_eq!(p.rules.len(), c.resolved.rules.len());
-    assert_eq!(p.rules.iter().filter(|r| r.condition.is_some()).count(), rules);
+    assert_eq!(
+        p.rules.iter().filter(|r| r.condition.is_some()).count(),
+        rules
+    );
     let tree = p.tree_size();
     let most = p.shared().map(|(_, u)| u).max().unwrap_or(0);
     eprintln!(
@@ -155,13 +158,21 @@ fn upstream_program_round_trips() {
         Err(d) => panic!("{:?}", d.errors().map(|d| &d.message).collect::<Vec<_>>()),
     };
     program.verify().unwrap();
-    let syscall = program.rules.iter().filter(|r| r.runs_on_syscalls()).count();
+    let syscall = program
+        .rules
+        .iter()
+        .filter(|r| r.runs_on_syscalls())
+        .count();
     eprintln!(
         "program: {} rules ({syscall} syscall rules that run), {} nodes",
         program.rules.len(),
         program.nodes.len()
     );
-    assert_eq!((program.rules.len(), syscall), (93, 81), "rules, enabled syscall rules");
+    assert_eq!(
+        (program.rules.len(), syscall),
+        (93, 81),
+        "rules, enabled syscall rules"
+    );
     let bytes = lanner_program::encode(&program).unwrap();
     let decoded = lanner_program::decode(&bytes).unwrap();
     assert_eq!(decoded, program);

@@ -3,4 +3,4 @@
 
 pub mod check;
 pub mod explain;
-pub mod render;
+pub use lanner_check::render;

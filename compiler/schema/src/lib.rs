@@ -41,7 +41,6 @@ mod codegen;
 mod generated;
 
 pub use generated::{FieldId, SCHEMA_HASH};
-pub use vocab::{Priority, Source};
 pub use ops::{Modifier, Operator, operator_allowed, operator_allowed_with};
 pub use render::{ListingFormat, render, render_json, render_markdown, render_text};
 pub use resolve::{
@@ -52,6 +51,7 @@ pub use types::{
     ArgForm, ArgPresence, ArgSpec, Deprecation, FieldClass, FieldFlags, FieldType, FilterCheck,
     PrintFormat, Provider, TypeCategory, UnknownName, ValueType,
 };
+pub use vocab::{Priority, Source};
 
 /// Everything the schema knows about one field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +119,15 @@ impl FieldInfo {
     /// True if the field may take part in a field-to-field comparison.
     pub const fn usable_as_rhs(&self) -> bool {
         !self.flags.contains(FieldFlags::NO_RHS)
+    }
+
+    /// True for the fields whose comparison looks at both endpoints of a socket (Falco's
+    /// `compare_ip`, `compare_port` and `compare_net`).
+    pub const fn compares_endpoints(&self) -> bool {
+        matches!(
+            self.id,
+            Some(FieldId::FdIp | FieldId::FdPort | FieldId::FdProto | FieldId::FdNet)
+        )
     }
 
     /// The field as it is written with its argument placeholder, e.g. `proc.aname[N]`.

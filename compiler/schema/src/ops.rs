@@ -6,7 +6,9 @@ use std::str::FromStr;
 use crate::types::{FieldType, TypeCategory, UnknownName};
 
 /// A comparison operator of the condition language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Operator {
     /// `=`
     Eq,

@@ -3,7 +3,9 @@
 //! own copy.
 
 /// Falco's priorities, most severe first; the discriminant is Falco's number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub enum Priority {
     Emergency = 0,
     Alert = 1,

@@ -211,7 +211,10 @@ fn completion() {
 /// can index it.
 #[test]
 fn field_ids_index_the_table() {
-    assert_eq!(lanner_schema::FieldId::ALL.len(), lanner_schema::fields().len());
+    assert_eq!(
+        lanner_schema::FieldId::ALL.len(),
+        lanner_schema::fields().len()
+    );
     for (i, id) in lanner_schema::FieldId::ALL.iter().enumerate() {
         assert_eq!(*id as usize, i);
         assert_eq!(id.info().id, Some(*id));

@@ -164,25 +164,27 @@ fn load_rules(rule_files: &[PathBuf], suggested_output: bool) -> Result<RuleSet,
             }
         }
     }
-    let checked = lanner_check::driver::check_sources(sources);
-    if checked.has_errors() {
-        let errors: Vec<_> = checked
-            .diagnostics
-            .iter()
-            .filter(|d| d.is_error())
-            .cloned()
-            .collect();
-        rulec::render::human_stderr(&checked.db, &errors, std::io::stderr().is_terminal());
-        eprintln!("error: the rules have {} error(s)", errors.len());
-        return Err(ExitCode::from(1));
-    }
-    let (rules, fields) =
-        lanner_lower::compile_rules(&checked, lanner_lower::OutputOptions { suggested_output });
-    let (ruleset, unsupported) = RuleSet::new(rules, fields);
+    let program = match lanner_check::driver::compile(sources) {
+        Ok(p) => p,
+        Err(failed) => {
+            let errors: Vec<_> = failed.errors().cloned().collect();
+            lanner_check::render::human_stderr(
+                &failed.db,
+                &errors,
+                std::io::stderr().is_terminal(),
+            );
+            eprintln!("error: the rules have {} error(s)", errors.len());
+            return Err(ExitCode::from(1));
+        }
+    };
+    let (ruleset, unsupported) = RuleSet::from_program(
+        &program,
+        lanner_engine::program::OutputOptions { suggested_output },
+    );
     for (f, why) in &unsupported {
         eprintln!(
             "warning: field `{}` is not extracted yet ({why}); it reads as <NA>",
-            f.field
+            f.text
         );
     }
     Ok(ruleset)

@@ -24,7 +24,6 @@ use std::path::PathBuf;
 
 use lanner_check::typeck::{self, Options};
 use lanner_engine::{FieldRef, Fields, eval};
-use lanner_lower as program;
 use lanner_schema::{
     ArgForm, ArgPresence, ArgSpec, Deprecation, FieldClass, FieldFlags, FieldInfo, FieldType,
     FilterCheck, PrintFormat, Provider,
@@ -263,7 +262,7 @@ struct Table {
 
 impl Fields for Table {
     fn get(&mut self, field: &FieldRef) -> Option<Value<'_>> {
-        let key = field.field.to_string();
+        let key = field.text.clone();
         let value = self.values.get(&key).cloned();
         if value.is_none() && !ABSENT.contains(&key.as_str()) {
             self.unknown.push(key);
@@ -295,7 +294,9 @@ fn run(expr: &str, test: &str, line: u32) -> Result<bool, String> {
     if let Some(d) = checked.diagnostics.iter().find(|d| d.is_error()) {
         return Err(format!("check error: {}", d.message));
     }
-    let lowered = program::lower(&checked.expr).expr;
+    let (program, root) = lanner_check::program::build_condition(&checked.expr)
+        .map_err(|e| format!("invalid program: {e}"))?;
+    let (lowered, _) = lanner_engine::program::condition(&program, root);
     let mut table = Table {
         values: event(test, line)
             .into_iter()
