@@ -34,6 +34,9 @@ pub(crate) fn verify(p: &Program) -> Result<(), VerifyError> {
             expected: lanner_schema::SCHEMA_HASH,
         });
     }
+    // A `Pattern` hashes and compares by its source only; the compiled regex's internal
+    // cache never takes part in `Hash`/`Eq`, so the key cannot change while in the map.
+    #[allow(clippy::mutable_key_type)]
     let mut seen: HashMap<&Node, usize> = HashMap::new();
     for (i, node) in p.nodes.iter().enumerate() {
         let before = |c: &NodeId| -> Result<(), VerifyError> {

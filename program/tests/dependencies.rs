@@ -9,7 +9,12 @@
 //! The check follows paths through normal dependencies of the workspace's crates (so an
 //! indirect edge counts) and the dev-dependencies of the checked crate itself.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
