@@ -440,3 +440,155 @@ impl Builder {
         Ok(self.program)
     }
 }
+
+impl Program {
+    /// The fields the tree below `root` reads (conditions and field-to-field right sides),
+    /// each once, in first-use order.
+    pub fn fields_used(&self, root: NodeId) -> Vec<&Field> {
+        fn operand<'p>(p: &'p Program, o: &'p Operand, out: &mut Vec<&'p Field>) {
+            match o {
+                Operand::Field(f) => {
+                    if !out.contains(&f) {
+                        out.push(f);
+                    }
+                }
+                Operand::Transform(t) => t.args.iter().for_each(|a| arg(p, a, out)),
+            }
+        }
+        fn arg<'p>(p: &'p Program, a: &'p Arg, out: &mut Vec<&'p Field>) {
+            match a {
+                Arg::Operand(o) => operand(p, o, out),
+                Arg::Literal(_) => {}
+                Arg::List(items) => items.iter().for_each(|i| arg(p, i, out)),
+            }
+        }
+        fn walk<'p>(p: &'p Program, id: NodeId, out: &mut Vec<&'p Field>) {
+            match p.node(id) {
+                Some(Node::And(c) | Node::Or(c)) => c.iter().for_each(|c| walk(p, *c, out)),
+                Some(Node::Not(c)) => walk(p, *c, out),
+                Some(Node::Check(c)) => {
+                    operand(p, &c.lhs, out);
+                    if let Rhs::Operand(o) = &c.rhs {
+                        operand(p, o, out);
+                    }
+                }
+                Some(Node::Unknown) | None => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, root, &mut out);
+        out
+    }
+
+    /// A field as written: name and argument (`proc.aname[2]`, `evt.arg.fd`).
+    pub fn field_text(&self, f: &Field) -> String {
+        match (&f.arg, f.key) {
+            (Some(a), _) => format!("{}{a}", self.field_name(f.key)),
+            (None, key) => self.field_name(key).to_owned(),
+        }
+    }
+
+    /// The tree below `root` in the condition language, with constants as the program holds
+    /// them (typed: `3u`, `ip:10.0.0.1`, `re"..."`); a group shared with other rules is marked
+    /// with its node id, `#12(...)`.
+    pub fn print(&self, root: NodeId) -> String {
+        let uses = self.rule_uses();
+        let mut out = String::new();
+        self.print_node(root, &uses, &mut out);
+        out
+    }
+
+    fn print_node(&self, id: NodeId, uses: &[u32], out: &mut String) {
+        use std::fmt::Write;
+        let shared = uses.get(id.index()).is_some_and(|u| *u > 1)
+            && !matches!(self.node(id), Some(Node::Check(_)));
+        if shared {
+            let _ = write!(out, "#{}", id.0);
+        }
+        match self.node(id) {
+            Some(Node::And(c) | Node::Or(c)) => {
+                let word = if matches!(self.node(id), Some(Node::And(_))) {
+                    " and "
+                } else {
+                    " or "
+                };
+                out.push('(');
+                for (i, c) in c.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(word);
+                    }
+                    self.print_node(*c, uses, out);
+                }
+                out.push(')');
+            }
+            Some(Node::Not(c)) => {
+                out.push_str(if shared { "(not " } else { "not " });
+                self.print_node(*c, uses, out);
+                if shared {
+                    out.push(')');
+                }
+            }
+            Some(Node::Check(c)) => {
+                self.print_operand(&c.lhs, out);
+                let _ = write!(out, " {}", c.op);
+                if let Some(m) = c.modifier {
+                    let _ = write!(out, " {m}");
+                }
+                match &c.rhs {
+                    Rhs::None => {}
+                    Rhs::Value(v) => {
+                        let _ = write!(out, " {v}");
+                    }
+                    Rhs::List(items) => {
+                        let items: Vec<String> = items.iter().map(ToString::to_string).collect();
+                        let _ = write!(out, " ({})", items.join(", "));
+                    }
+                    Rhs::Operand(o) => {
+                        out.push(' ');
+                        self.print_operand(o, out);
+                    }
+                }
+            }
+            Some(Node::Unknown) | None => out.push_str("<unknown>"),
+        }
+    }
+
+    fn print_operand(&self, o: &Operand, out: &mut String) {
+        match o {
+            Operand::Field(f) => out.push_str(&self.field_text(f)),
+            Operand::Transform(t) => {
+                out.push_str(t.kind.as_str());
+                out.push('(');
+                for (i, a) in t.args.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.print_arg(a, out);
+                }
+                out.push(')');
+                if let Some(c) = t.option {
+                    out.push('[');
+                    out.push(c);
+                    out.push(']');
+                }
+            }
+        }
+    }
+
+    fn print_arg(&self, a: &Arg, out: &mut String) {
+        match a {
+            Arg::Operand(o) => self.print_operand(o, out),
+            Arg::Literal(text) => out.push_str(&format!("{text:?}")),
+            Arg::List(items) => {
+                out.push('(');
+                for (i, a) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.print_arg(a, out);
+                }
+                out.push(')');
+            }
+        }
+    }
+}
