@@ -103,6 +103,11 @@ impl Operator {
         }
     }
 
+    /// The operator spelled `text`, exactly.
+    pub fn parse(text: &str) -> Option<Operator> {
+        Operator::ALL.iter().copied().find(|op| op.as_str() == text)
+    }
+
     /// True for `exists`, the only operator without a right-hand side.
     pub const fn is_unary(self) -> bool {
         matches!(self, Operator::Exists)
@@ -182,6 +187,11 @@ pub enum Modifier {
 impl Modifier {
     /// Every modifier.
     pub const ALL: &'static [Modifier] = &[Modifier::OneOf, Modifier::AnyOf, Modifier::AllOf];
+
+    /// The modifier spelled `text`, exactly.
+    pub fn parse(text: &str) -> Option<Modifier> {
+        Modifier::ALL.iter().copied().find(|m| m.as_str() == text)
+    }
 
     /// The modifier as written.
     pub const fn as_str(self) -> &'static str {

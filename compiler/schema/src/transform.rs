@@ -109,6 +109,14 @@ impl Transformer {
         }
     }
 
+    /// The transformer spelled `text` before `(`, exactly.
+    pub fn parse(text: &str) -> Option<Transformer> {
+        Transformer::ALL
+            .iter()
+            .copied()
+            .find(|t| t.as_str() == text)
+    }
+
     /// True for `val`, which may only appear on the right-hand side, directly around a field.
     pub const fn rhs_only(self) -> bool {
         matches!(self, Transformer::Val)

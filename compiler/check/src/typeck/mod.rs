@@ -17,9 +17,7 @@ use lanner_schema::{
     ValueType,
 };
 use lanner_syntax::codes;
-use lanner_syntax::condition::ast::{
-    self, Check, Expr, FieldRef, OpKind, Operand, Rhs, TrArg, TransformerKind,
-};
+use lanner_syntax::condition::ast::{self, Check, Expr, FieldRef, Operand, Rhs, TrArg};
 use lanner_syntax::{Code, Diagnostic, FileSpan};
 
 use crate::evttypes::table;
@@ -246,53 +244,6 @@ struct Checker<'o> {
     diagnostics: Vec<Diagnostic>,
 }
 
-/// Maps the syntax tree's operator to the schema's.
-fn operator(kind: OpKind) -> Operator {
-    match kind {
-        OpKind::Eq => Operator::Eq,
-        OpKind::EqEq => Operator::EqEq,
-        OpKind::Ne => Operator::Ne,
-        OpKind::Lt => Operator::Lt,
-        OpKind::Le => Operator::Le,
-        OpKind::Gt => Operator::Gt,
-        OpKind::Ge => Operator::Ge,
-        OpKind::Glob => Operator::Glob,
-        OpKind::IGlob => Operator::IGlob,
-        OpKind::Contains => Operator::Contains,
-        OpKind::IContains => Operator::IContains,
-        OpKind::BContains => Operator::BContains,
-        OpKind::StartsWith => Operator::StartsWith,
-        OpKind::BStartsWith => Operator::BStartsWith,
-        OpKind::EndsWith => Operator::EndsWith,
-        OpKind::Regex => Operator::Regex,
-        OpKind::In => Operator::In,
-        OpKind::Intersects => Operator::Intersects,
-        OpKind::PMatch => Operator::PMatch,
-        OpKind::Exists => Operator::Exists,
-    }
-}
-
-fn modifier(m: ast::Modifier) -> Modifier {
-    match m {
-        ast::Modifier::OneOf => Modifier::OneOf,
-        ast::Modifier::AnyOf => Modifier::AnyOf,
-        ast::Modifier::AllOf => Modifier::AllOf,
-    }
-}
-
-fn transformer(kind: TransformerKind) -> Transformer {
-    match kind {
-        TransformerKind::ToLower => Transformer::ToLower,
-        TransformerKind::ToUpper => Transformer::ToUpper,
-        TransformerKind::B64 => Transformer::B64,
-        TransformerKind::Basename => Transformer::Basename,
-        TransformerKind::Len => Transformer::Len,
-        TransformerKind::Join => Transformer::Join,
-        TransformerKind::Concat => Transformer::Concat,
-        TransformerKind::Getopt => Transformer::Getopt,
-    }
-}
-
 /// How a type is named in messages: "a number", "a string", ...
 fn describe(ty: ValueType) -> String {
     if ty.is_list {
@@ -422,8 +373,8 @@ impl Checker<'_> {
     }
 
     fn check(&mut self, check: &Check) -> Option<TCheck> {
-        let op = operator(check.op.kind);
-        let modifier = check.op.modifier.map(modifier);
+        let op = check.op.kind;
+        let modifier = check.op.modifier;
         let lhs = self.operand(&check.lhs);
         // The right side is checked even when the left failed, so that every problem of the
         // check is reported at once; only the parts that need the left type wait for it.
@@ -1017,7 +968,7 @@ impl Checker<'_> {
     }
 
     fn transformer(&mut self, t: &ast::Transformer) -> Option<TTransformer> {
-        let kind = transformer(t.kind);
+        let kind = t.kind;
         let mut args = Vec::with_capacity(t.args.len());
         let mut ok = true;
         for arg in &t.args {
