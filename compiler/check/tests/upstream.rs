@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use lanner_check::driver::{Checked, check_sources};
 
 fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    lanner_testkit::shared()
 }
 
 const FILES: [&str; 3] = [

@@ -272,7 +272,7 @@ impl Fields for Table {
 }
 
 fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    lanner_testkit::shared()
 }
 
 /// Runs one case: `Ok(verdict)` or `Err(why it could not be evaluated)`.

@@ -25,7 +25,7 @@ use lanner_syntax::FileId;
 use lanner_syntax::condition::{self, OffsetMap, RULE_MAX_DEPTH};
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    lanner_testkit::shared()
 }
 
 /// One row of a `filters.tsv`.

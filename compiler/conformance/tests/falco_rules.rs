@@ -25,7 +25,7 @@ use lanner_engine::state::Accessors;
 use lanner_state::{ContainerMatcher, Replay};
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    lanner_testkit::shared()
 }
 
 /// `capture<TAB>rule<TAB>reason` lines; `#` starts a comment.

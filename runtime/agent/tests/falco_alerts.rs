@@ -22,7 +22,7 @@ use lanner_event::ScapReader;
 use lanner_state::{ContainerMatcher, Replay};
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    lanner_testkit::shared()
 }
 
 fn ruleset(suggested_output: bool) -> RuleSet {
