@@ -11,11 +11,11 @@
 use std::fmt::Write as _;
 
 use lanner_check::evttypes::{self, EventSet};
-use lanner_check::typeck::{self, Checked, Lit, TExpr, TRhs, UnknownReason};
+use lanner_check::typeck::{self, Lit, TExpr, TRhs, TypedCondition, UnknownReason};
 use lanner_syntax::FileId;
 use lanner_syntax::condition::{self, OffsetMap, RULE_MAX_DEPTH};
 
-fn check(text: &str) -> Checked {
+fn check(text: &str) -> TypedCondition {
     let map = OffsetMap {
         file: FileId(0),
         base: 0,

@@ -170,7 +170,7 @@ fn order(a: Scalar<'_>, b: Scalar<'_>) -> Option<Ordering> {
 
 /// `strstr`: `needle` occurs in `haystack` (an empty needle always does).
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(haystack, needle).is_some()
 }
 
 /// `strcasestr` in the C locale: ASCII letters match either case.

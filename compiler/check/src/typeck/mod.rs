@@ -33,13 +33,13 @@ pub struct Options {
 
 /// The result of checking one condition.
 #[derive(Clone, Debug)]
-pub struct Checked {
+pub struct TypedCondition {
     pub expr: TExpr,
     /// Errors and warnings, in source order of discovery.
     pub diagnostics: Vec<Diagnostic>,
 }
 
-impl Checked {
+impl TypedCondition {
     /// True if any diagnostic is an error, i.e. Falco would reject the condition.
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
@@ -222,18 +222,18 @@ pub struct Const {
 }
 
 /// Checks `expr` against the schema with default options.
-pub fn check(expr: &Expr) -> Checked {
+pub fn check(expr: &Expr) -> TypedCondition {
     check_with(expr, &Options::default())
 }
 
 /// Checks `expr` against the schema and `options.extra_fields`.
-pub fn check_with(expr: &Expr, options: &Options) -> Checked {
+pub fn check_with(expr: &Expr, options: &Options) -> TypedCondition {
     let mut checker = Checker {
         options,
         diagnostics: Vec::new(),
     };
     let expr = checker.expr(expr);
-    Checked {
+    TypedCondition {
         expr,
         diagnostics: checker.diagnostics,
     }
