@@ -213,6 +213,14 @@ fn line_end(text: &str, offset: usize) -> usize {
         .map_or(text.len(), |i| offset + i)
 }
 
+/// The file's line break, so that a CRLF file stays CRLF.
+fn newline(text: &str) -> &'static str {
+    match text.find('\n') {
+        Some(i) if i > 0 && text.as_bytes().get(i - 1) == Some(&b'\r') => "\r\n",
+        _ => "\n",
+    }
+}
+
 /// The column (in characters) of `offset`.
 fn column(text: &str, offset: usize) -> usize {
     text.get(line_start(text, offset)..offset)
@@ -538,8 +546,9 @@ fn condition_edit(text: &str, key: Span, scalar: &Scalar, appended: bool) -> Opt
         out.push(' ');
         out.push_str(&c);
     }
+    let nl = newline(text);
     for (col, line) in &lines {
-        out.push('\n');
+        out.push_str(nl);
         out.push_str(&" ".repeat(*col));
         out.push_str(line);
     }
@@ -635,7 +644,7 @@ fn flow_seq_edit(text: &str, seq: &Spanned<Vec<Scalar>>) -> Option<TextEdit> {
     let mut out = String::new();
     for (i, (c, line)) in lines.iter().enumerate() {
         if i > 0 {
-            out.push('\n');
+            out.push_str(newline(text));
             out.push_str(&" ".repeat(*c));
         }
         out.push_str(line);
@@ -722,5 +731,23 @@ fn unplaced(tok: Tok) -> Tok {
         Tok::TrClose(a) => Tok::TrClose(strip(a)),
         Tok::ValClose(a) => Tok::ValClose(strip(a)),
         t => t,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::format;
+
+    #[test]
+    fn crlf_files_stay_crlf() {
+        let text = "- macro: m\r\n  condition: a.b=1 and a.c=2  # c\r\n- list: l\r\n  items: [x,\r\n    y]\r\n";
+        let out = format(text).unwrap();
+        assert_eq!(
+            out,
+            "- macro: m\r\n  condition: > # c\r\n    a.b = 1\r\n    and a.c = 2\r\n- list: l\r\n  items: [x, y]\r\n"
+        );
+        assert_eq!(format(&out).unwrap(), out);
     }
 }
