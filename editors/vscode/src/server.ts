@@ -56,6 +56,21 @@ export function bundledPath(extensionPath: string, env: Environment): string {
   return path.join(extensionPath, "bin", `${env.platform}-${env.arch}`, binaryName(env.platform));
 }
 
+/**
+ * Gives the bundled binary its execute bit back: a VSIX is a zip, and not every way of
+ * installing one keeps file modes. Returns whether the file is executable now.
+ */
+export function restoreExecutable(file: string, env: Environment): boolean {
+  if (env.platform === "win32" || env.isExecutable(file)) return env.isExecutable(file);
+  try {
+    if (!fs.statSync(file).isFile()) return false;
+    fs.chmodSync(file, 0o755);
+  } catch {
+    return false;
+  }
+  return env.isExecutable(file);
+}
+
 /** Expands `~` and `${workspaceFolder}` in the setting. */
 export function expandSetting(
   value: string,
@@ -115,7 +130,7 @@ export function resolveServer(opts: {
     return { command, args, source: "setting" };
   }
   const bundled = bundledPath(opts.extensionPath, opts.env);
-  if (opts.env.isExecutable(bundled)) return { command: bundled, args, source: "bundled" };
+  if (restoreExecutable(bundled, opts.env)) return { command: bundled, args, source: "bundled" };
   const onPath = searchPath(opts.env);
   if (onPath !== undefined) return { command: onPath, args, source: "path" };
   throw new ServerNotFound(

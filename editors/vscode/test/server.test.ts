@@ -1,6 +1,8 @@
 // Server discovery: setting, then bundled binary, then PATH.
 
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
 
@@ -10,6 +12,7 @@ import {
   bundledPath,
   documentSelector,
   expandSetting,
+  processEnvironment,
   resolveServer,
   searchPath,
 } from "../src/server";
@@ -96,4 +99,17 @@ test("the selector claims YAML files by pattern only", () => {
   assert.deepEqual(documentSelector(["**/*_rules.yaml"]), [
     { language: "yaml", scheme: "file", pattern: "**/*_rules.yaml" },
   ]);
+});
+
+test("a bundled binary that lost its execute bit gets it back", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lanner-ext-"));
+  const bin = path.join(dir, "bin", `${process.platform}-${process.arch}`);
+  fs.mkdirSync(bin, { recursive: true });
+  const file = path.join(bin, process.platform === "win32" ? "rulec.exe" : "rulec");
+  fs.writeFileSync(file, "#!/bin/sh\n", { mode: 0o644 });
+  const e = { ...processEnvironment(), pathVar: "" };
+  const s = resolveServer({ ...base, extensionPath: dir, setting: "", env: e });
+  assert.deepEqual(s, { command: file, args: ["lsp"], source: "bundled" });
+  if (process.platform !== "win32") assert.equal(fs.statSync(file).mode & 0o111, 0o111);
+  fs.rmSync(dir, { recursive: true });
 });
