@@ -3,9 +3,7 @@
 // fails when the committed JSON is stale).
 //
 // Every highlighted key (`condition`, `output`, exception `fields` and `comps`) gets the same
-// set of rules, one per YAML value style (block, double-quoted, single-quoted, plain), each in a
-// variant for a key that opens a sequence item (`- fields:`). A value ends where YAML ends it:
-// at the first non-blank line indented no deeper than its key (or at the closing quote).
+// set of rules, one per YAML value style (block, double-quoted, single-quoted, plain).
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -20,72 +18,56 @@ const KEYS = {
   comps: { content: "exception-comps", name: "meta.embedded.exception-comps.falco" },
 };
 
-// Key prefixes: the capture groups they use and the continuation test for the value's lines.
-const PREFIXES = [
-  { begin: "^([ \\t]*)", groups: 1, more: "\\1[ \\t]+\\S" },
-  {
-    begin: "^([ \\t]*)(-)([ \\t]+)",
-    groups: 3,
-    more: "\\1 \\3[ \\t]+\\S",
-    dash: true,
-  },
-];
+// The end of a value, where no host rule ended it before: a line that starts a key (`output:`,
+// `- name:`) or has text in column 0. Hosts with `while` rules (VS Code's) end the value
+// themselves when the indentation drops.
+const END_BY_SHAPE =
+  "^(?=\\S|[ \\t]*(?:-[ \\t]+)?[A-Za-z_][\\w.-]*[ \\t]*:(?:[ \\t]|$))";
 
-function keyCaptures(prefix, extra) {
-  const caps = {};
-  let n = prefix.groups;
-  if (prefix.dash) caps["2"] = { name: "punctuation.definition.block.sequence.item.yaml" };
-  caps[String(n + 1)] = { name: "entity.name.tag.yaml" };
-  caps[String(n + 2)] = { name: "punctuation.separator.key-value.mapping.yaml" };
-  for (const [i, name] of extra.entries()) caps[String(n + 3 + i)] = { name };
-  return caps;
-}
-
+// The rules start right after `key:`, never at the line start: the host grammar matches the key
+// (VS Code's YAML grammar consumes indentation and `- ` in `while` rules and keeps its own
+// state about them, so an injection that took the key from it would derail the rest of the
+// file), and the injection takes over at the value.
 function rules(key, spec) {
-  const out = [];
-  for (const p of PREFIXES) {
-    const head = `${p.begin}(${key})[ \\t]*(:)`;
-    // The value ends at a non-blank line that is not indented deeper than the key.
-    const endByIndent = `^(?!${p.more})(?![ \\t]*$)`;
-    out.push({
+  const after = `(?<=^${key}:|[ \\t]${key}:)`;
+  return [
+    {
       comment: `${key}: block scalar`,
-      begin: `${head}[ \\t]+([|>][1-9+-]*)[ \\t]*(#.*)?$`,
-      beginCaptures: keyCaptures(p, [
-        "keyword.control.flow.block-scalar.yaml",
-        "comment.line.number-sign.yaml",
-      ]),
-      end: endByIndent,
+      begin: `${after}[ \\t]+([|>][1-9+-]*)[ \\t]*(#.*)?$`,
+      beginCaptures: {
+        1: { name: "keyword.control.flow.block-scalar.yaml" },
+        2: { name: "comment.line.number-sign.yaml" },
+      },
+      end: END_BY_SHAPE,
       contentName: spec.name,
       patterns: [{ include: `#${spec.content}` }],
-    });
-    out.push({
+    },
+    {
       comment: `${key}: double-quoted`,
-      begin: `${head}[ \\t]*(")`,
-      beginCaptures: keyCaptures(p, ["punctuation.definition.string.begin.yaml"]),
+      begin: `${after}[ \\t]*(")`,
+      beginCaptures: { 1: { name: "punctuation.definition.string.begin.yaml" } },
       end: '(")',
       endCaptures: { 1: { name: "punctuation.definition.string.end.yaml" } },
       contentName: spec.name,
       patterns: [{ include: `#${spec.content}-in-double-quotes` }],
-    });
-    out.push({
+    },
+    {
       comment: `${key}: single-quoted`,
-      begin: `${head}[ \\t]*(')`,
-      beginCaptures: keyCaptures(p, ["punctuation.definition.string.begin.yaml"]),
+      begin: `${after}[ \\t]*(')`,
+      beginCaptures: { 1: { name: "punctuation.definition.string.begin.yaml" } },
       end: "(')(?!')",
       endCaptures: { 1: { name: "punctuation.definition.string.end.yaml" } },
       contentName: spec.name,
       patterns: [{ include: `#${spec.content}-in-single-quotes` }],
-    });
-    out.push({
+    },
+    {
       comment: `${key}: plain scalar (or, for exception keys, a flow or block sequence)`,
-      begin: `${head}(?=[ \\t]|$)`,
-      beginCaptures: keyCaptures(p, []),
-      end: endByIndent,
+      begin: `${after}(?=[ \\t]|$)`,
+      end: END_BY_SHAPE,
       contentName: spec.name,
       patterns: [{ include: "#yaml-comment" }, { include: `#${spec.content}` }],
-    });
-  }
-  return out;
+    },
+  ];
 }
 
 const FIELD = "[a-zA-Z][a-zA-Z0-9_]*(?:\\.[a-zA-Z][a-zA-Z0-9_]*)+";

@@ -19,13 +19,29 @@ const corpus = [
 ];
 const ext = path.join(__dirname, "../..");
 
-async function registry(): Promise<vsctm.Registry> {
+// The host YAML grammars: VS Code's (test/hosts/vscode-yaml) and the older TextMate bundle's.
+const vscodeYaml = path.join(ext, "test/hosts/vscode-yaml");
+const hosts: Record<string, [string, string][]> = {
+  "vscode-yaml": [
+    ["source.yaml", path.join(vscodeYaml, "yaml.tmLanguage.json")],
+    ...["1.0", "1.1", "1.2", "1.3"].map(
+      (v): [string, string] => [`source.yaml.${v}`, path.join(vscodeYaml, `yaml-${v}.tmLanguage.json`)],
+    ),
+    ["source.yaml.embedded", path.join(vscodeYaml, "yaml-embedded.tmLanguage.json")],
+  ],
+  "textmate-yaml": [["source.yaml", path.join(ext, "node_modules/tm-grammars/grammars/yaml.json")]],
+};
+
+let wasmLoaded: Promise<void> | undefined;
+
+async function registry(host: [string, string][]): Promise<vsctm.Registry> {
   const wasm = fs.readFileSync(
     path.join(ext, "node_modules/vscode-oniguruma/release/onig.wasm"),
   ).buffer;
-  await oniguruma.loadWASM(wasm);
+  wasmLoaded ??= oniguruma.loadWASM(wasm);
+  await wasmLoaded;
   const files = new Map([
-    ["source.yaml", path.join(ext, "node_modules/tm-grammars/grammars/yaml.json")],
+    ...host,
     ["falco-rules.injection", path.join(ext, "syntaxes/falco-rules.injection.tmLanguage.json")],
   ]);
   return new vsctm.Registry({
@@ -58,14 +74,15 @@ function tokenizeFile(grammar: vsctm.IGrammar, text: string): Tok[][] {
 
 const embedded = (t: Tok, what: string) => t.scopes.includes(`meta.embedded.${what}.falco`);
 
-test("conditions and outputs of real rule files are highlighted, and end where YAML ends them", async () => {
+for (const [hostName, host] of Object.entries(hosts)) {
+test(`${hostName}: conditions and outputs of real rule files are highlighted, and end where YAML ends them`, async () => {
   const missing = corpus.filter((f) => !fs.existsSync(f));
   if (missing.length > 0 && process.env.CI !== "true") {
     console.warn(`skipping: missing ${missing.join(", ")}`);
     return;
   }
   assert.deepEqual(missing, [], "corpus files are missing");
-  const grammar = await (await registry()).loadGrammar("source.yaml");
+  const grammar = await (await registry(host)).loadGrammar("source.yaml");
   assert.ok(grammar);
   let conditions = 0;
   let outputs = 0;
@@ -116,5 +133,8 @@ test("conditions and outputs of real rule files are highlighted, and end where Y
   assert.ok(conditions > 440, `only ${String(conditions)} conditions`);
   assert.ok(outputs > 93, `only ${String(outputs)} outputs`);
   assert.ok(keys > 995, `only ${String(keys)} keys`);
-  console.log(`${String(conditions)} conditions, ${String(outputs)} outputs, ${String(keys)} keys`);
+  console.log(
+    `${hostName}: ${String(conditions)} conditions, ${String(outputs)} outputs, ${String(keys)} keys`,
+  );
 });
+}
