@@ -35,8 +35,8 @@ use crate::yaml;
 pub const WIDTH: usize = 100;
 
 /// The placeholder that stands for the condition an appended fragment extends, so that the
-/// fragment lexes from operand position. Not a token Falco's lexer could produce in a rule
-/// file's fragment position, so it is recognised on output.
+/// fragment (`and x`) lexes from operand position. Any identifier does: it is lexed only in front
+/// of the fragment, and its line is dropped from the layout again.
 const APPEND_PLACEHOLDER: &str = "appended_base";
 
 #[derive(Debug, thiserror::Error)]
@@ -667,18 +667,16 @@ fn separator_only(gap: &str, comma: bool) -> bool {
 
 // ---- verification ---------------------------------------------------------------------------
 
-/// Checks the formatting invariant: every scalar of `new` equals the original one, or both
-/// are conditions with the same tokens.
+/// Checks the formatting invariant: every scalar of `new` equals the original one, or the
+/// original is a condition and both lex to the same tokens.
 fn verify(old: &str, new: &str) -> Result<(), FormatError> {
     if old == new {
         return Ok(());
     }
-    let a = yaml::scalars(old);
-    let b = yaml::scalars(new);
     let unstable = |span: Span, what: &str| {
         FormatError::Unstable(Box::new(
             Diagnostic::new(
-                codes::YAML_SYNTAX,
+                codes::FORMAT_UNSTABLE,
                 FileSpan::new(FileId(0), span),
                 format!("formatting would change {what}"),
             )
@@ -693,6 +691,29 @@ fn verify(old: &str, new: &str) -> Result<(), FormatError> {
     {
         return Err(unstable(Span::at(0), "the file into invalid YAML"));
     }
+    // Where the original's conditions start, and whether each is an appended fragment.
+    let (rules, _) = yaml::load(FileId(0), old);
+    let conditions: std::collections::HashMap<u32, bool> = rules
+        .items
+        .iter()
+        .filter_map(|item| match &item.kind {
+            ItemKind::Macro(m) => m.condition.as_ref().map(|c| {
+                (
+                    c.span.start,
+                    appends(m.append.as_ref(), m.override_.as_ref()),
+                )
+            }),
+            ItemKind::Rule(r) => r.condition.as_ref().map(|c| {
+                (
+                    c.span.start,
+                    appends(r.append.as_ref(), r.override_.as_ref()),
+                )
+            }),
+            _ => None,
+        })
+        .collect();
+    let a = yaml::scalars(old);
+    let b = yaml::scalars(new);
     if a.len() != b.len() {
         return Err(unstable(Span::at(0), "the number of YAML values"));
     }
@@ -700,14 +721,16 @@ fn verify(old: &str, new: &str) -> Result<(), FormatError> {
         if x.value == y.value {
             continue;
         }
-        let same_tokens = |appended| match (lex(&x.value, appended), lex(&y.value, appended)) {
-            (Some(p), Some(q)) => p
-                .into_iter()
-                .map(|t| unplaced(t.0))
-                .eq(q.into_iter().map(|t| unplaced(t.0))),
-            _ => false,
-        };
-        if !(same_tokens(false) || same_tokens(true)) {
+        let same_tokens = conditions.get(&x.span.start).is_some_and(|&appended| {
+            match (lex(&x.value, appended), lex(&y.value, appended)) {
+                (Some(p), Some(q)) => p
+                    .into_iter()
+                    .map(|t| unplaced(t.0))
+                    .eq(q.into_iter().map(|t| unplaced(t.0))),
+                _ => false,
+            }
+        });
+        if !same_tokens {
             return Err(unstable(x.span, "this value"));
         }
     }
@@ -736,9 +759,30 @@ fn unplaced(tok: Tok) -> Tok {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
 
-    use super::format;
+    use super::{FormatError, format, verify};
+    use crate::codes;
+
+    // INVARIANT check: the verifier refuses any output that changes a value or a token.
+    #[test]
+    fn the_verifier_refuses_a_changed_meaning() {
+        let old = "- macro: m\n  condition: a.b=1 and c.d in (x, y)\n- list: l\n  items: [p, q]\n";
+        let respaced = "- macro: m\n  condition: >\n    a.b = 1\n    and c.d in (x,y)\n- list: l\n  items: [p,\n   q]\n";
+        assert!(verify(old, respaced).is_ok());
+        for changed in [
+            "- macro: m\n  condition: a.b=2 and c.d in (x, y)\n- list: l\n  items: [p, q]\n",
+            "- macro: m\n  condition: (a.b=1 and c.d in (x, y))\n- list: l\n  items: [p, q]\n",
+            "- macro: m\n  condition: a.b=1 and c.d in (x, y)\n- list: l\n  items: [p, 'q ']\n",
+            "- macro: m\n  condition: a.b=1 and c.d in (x, y)\n- list: l\n  items: [p, q, r]\n",
+            "- macro: m\n  condition: [a.b=1\n",
+        ] {
+            match verify(old, changed) {
+                Err(FormatError::Unstable(d)) => assert_eq!(d.code, codes::FORMAT_UNSTABLE),
+                other => panic!("{changed:?}: {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn crlf_files_stay_crlf() {
