@@ -634,8 +634,25 @@ impl Reader {
                 "num" => num = self.int::<i64>(v, "num"),
                 "file" => kind = self.string(v, key).map(FdKind::File),
                 "dir" => kind = self.string(v, key).map(FdKind::Directory),
-                "tcp" => kind = self.string(v, key).map(FdKind::Tcp),
-                "udp" => kind = self.string(v, key).map(FdKind::Udp),
+                "tcp" | "udp" => {
+                    let text = self.string(v, key);
+                    if let Some(t) = &text
+                        && !crate::synth::parse_tuple(t)
+                            .is_some_and(|(s, _, d, _)| s.is_ipv4() == d.is_ipv4())
+                    {
+                        self.error(
+                            codes::BAD_TEST_VALUE,
+                            v,
+                            format!("`{t}` is not a socket tuple"),
+                            "write `client_ip:port->server_ip:port`, both ends of one family, IPv6 in brackets: `[fd00::5]:40000->[fd00::1]:443`",
+                        );
+                    }
+                    kind = text.map(if key == "tcp" {
+                        FdKind::Tcp
+                    } else {
+                        FdKind::Udp
+                    });
+                }
                 "unix" => kind = self.string(v, key).map(FdKind::Unix),
                 "pipe" => kind = Some(FdKind::Pipe),
                 _ => self.unknown_key(

@@ -315,8 +315,8 @@ fn chain(file: &TestFile, case: &Case, over: Option<&ProcessSpec>) -> Vec<Proc> 
     out
 }
 
-/// Parses `a.b.c.d:port->e.f.g.h:port`.
-fn parse_tuple(text: &str) -> Option<(IpAddr, u16, IpAddr, u16)> {
+/// Parses `a.b.c.d:port->e.f.g.h:port` (IPv6 addresses in brackets).
+pub(crate) fn parse_tuple(text: &str) -> Option<(IpAddr, u16, IpAddr, u16)> {
     let (src, dst) = text.split_once("->")?;
     let endpoint = |s: &str| -> Option<(IpAddr, u16)> {
         let (ip, port) = s.trim().rsplit_once(':')?;
@@ -590,30 +590,52 @@ fn derived(name: &str, ty: ParamType, p: &Proc, ev: &EventSpec, res: i64) -> Vec
 }
 
 fn fd_info<'a>(f: &'a FdSpec, storage: &'a [u8]) -> FdInfo<'a> {
-    let detail = match &f.kind {
-        FdKind::Tcp(t) | FdKind::Udp(t) => match parse_tuple(t) {
-            Some((IpAddr::V4(sip), sport, IpAddr::V4(dip), dport)) => FdDetail::Ipv4 {
+    // libscap's L4 protocol codes: TCP 2, UDP 3.
+    let l4proto = if matches!(f.kind, FdKind::Tcp(_)) {
+        2
+    } else {
+        3
+    };
+    let tuple = match &f.kind {
+        FdKind::Tcp(t) | FdKind::Udp(t) => parse_tuple(t),
+        _ => None,
+    };
+    let (ty, detail) = match (&f.kind, tuple) {
+        (_, Some((IpAddr::V4(sip), sport, IpAddr::V4(dip), dport))) => (
+            fd_type::IPV4_SOCK,
+            FdDetail::Ipv4 {
                 sip,
                 dip,
                 sport,
                 dport,
-                // libscap's L4 protocol codes: TCP 2, UDP 3.
-                l4proto: if matches!(f.kind, FdKind::Tcp(_)) {
-                    2
-                } else {
-                    3
-                },
+                l4proto,
             },
-            _ => FdDetail::Name(storage),
-        },
-        _ => FdDetail::Name(storage),
-    };
-    let ty = match &f.kind {
-        FdKind::File(_) => fd_type::FILE,
-        FdKind::Directory(_) => fd_type::DIRECTORY,
-        FdKind::Tcp(_) | FdKind::Udp(_) => fd_type::IPV4_SOCK,
-        FdKind::Unix(_) => fd_type::UNIX_SOCK,
-        FdKind::Pipe => fd_type::FIFO,
+        ),
+        (_, Some((IpAddr::V6(sip), sport, IpAddr::V6(dip), dport))) => (
+            fd_type::IPV6_SOCK,
+            FdDetail::Ipv6 {
+                sip,
+                dip,
+                sport,
+                dport,
+                l4proto,
+            },
+        ),
+        (FdKind::File(_), _) => (fd_type::FILE, FdDetail::Name(storage)),
+        (FdKind::Directory(_), _) => (fd_type::DIRECTORY, FdDetail::Name(storage)),
+        // The kernel socket addresses only pair the two ends; any distinct non-zero values do.
+        (FdKind::Unix(_), _) => (
+            fd_type::UNIX_SOCK,
+            FdDetail::Unix {
+                source: 0xffff_0000_0000_1000 + f.num as u64,
+                dest: 0,
+                path: storage,
+            },
+        ),
+        (FdKind::Pipe, _) => (fd_type::FIFO, FdDetail::Name(storage)),
+        // A tuple that does not parse is a load error (format::Reader::fd); should one get
+        // here, it is written as an fd libscap cannot describe, named by its text.
+        (FdKind::Tcp(_) | FdKind::Udp(_), _) => (fd_type::UNSUPPORTED, FdDetail::Name(storage)),
     };
     FdInfo {
         fd: f.num,
