@@ -203,6 +203,8 @@ struct Proc {
     /// Unset: -1, as process lists without them say.
     sid: i64,
     vpgid: i64,
+    vpid: i64,
+    vtid: i64,
 }
 
 /// The execve `flags` parameter of a process: its exe flags by their `execve_flags` names.
@@ -279,6 +281,12 @@ fn fill(spec: &ProcessSpec, default_pid: i64) -> Proc {
         exe_from_memfd: spec.exe_from_memfd.unwrap_or(false),
         sid: spec.sid.unwrap_or(-1),
         vpgid: spec.vpgid.unwrap_or(-1),
+        vpid: spec.vpid.unwrap_or(pid),
+        // A main thread's namespace tid is its namespace pid; another thread keeps its tid.
+        vtid: spec.vtid.unwrap_or(match spec.tid {
+            None => spec.vpid.unwrap_or(pid),
+            Some(tid) => tid,
+        }),
     }
 }
 
@@ -565,8 +573,8 @@ fn derived(name: &str, ty: ParamType, p: &Proc, ev: &EventSpec, res: i64) -> Vec
         ("cgroups", _) => nul_joined(&p.cgroups),
         ("env", _) => nul_joined(&p.env),
         ("tty", _) => u32b(p.tty),
-        ("vtid", _) => i64b(p.tid),
-        ("vpid", _) => i64b(p.pid),
+        ("vtid", _) => i64b(p.vtid),
+        ("vpid", _) => i64b(p.vpid),
         ("pgid", _) => i64b(if p.vpgid >= 0 { p.vpgid } else { p.pid }),
         ("vpgid", _) if p.vpgid >= 0 => i64b(p.vpgid),
         ("cap_permitted", _) => p.cap_permitted.to_le_bytes().to_vec(),
@@ -722,8 +730,8 @@ pub fn synthesize(file: &TestFile, case: &Case) -> Result<Synthesized, SynthErro
             uid: p.uid,
             gid: p.gid,
             env,
-            vtid: p.tid,
-            vpid: p.pid,
+            vtid: p.vtid,
+            vpid: p.vpid,
             cgroups,
             root: b"/",
             tty: p.tty,

@@ -108,11 +108,11 @@ fn upstream_rule_suites_pass() {
 fn format_extensions_reach_their_fields() {
     let r = run_file(&manifest().join("tests/fixtures/extensions.test.yaml"));
     assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
-    assert_eq!(r.cases.len(), 23);
+    assert_eq!(r.cases.len(), 27);
     for c in &r.cases {
         assert_eq!(c.status, Status::Pass, "{}: {:?}", c.name, c.problems);
     }
-    assert_eq!(r.coverage.len(), 5);
+    assert_eq!(r.coverage.len(), 6);
     for (rule, cov) in &r.coverage {
         assert_eq!(cov.percent(), 100.0, "{rule}: {:?}", cov.missing);
     }
