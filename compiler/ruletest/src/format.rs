@@ -647,8 +647,8 @@ impl Reader {
                 "tcp" | "udp" => {
                     let text = self.string(v, key);
                     if let Some(t) = &text
-                        && !crate::synth::parse_tuple(t)
-                            .is_some_and(|(s, _, d, _)| s.is_ipv4() == d.is_ipv4())
+                        && crate::synth::parse_tuple(t)
+                            .is_none_or(|(s, _, d, _)| s.is_ipv4() != d.is_ipv4())
                     {
                         self.error(
                             codes::BAD_TEST_VALUE,
