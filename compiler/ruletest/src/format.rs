@@ -61,6 +61,10 @@ pub struct ProcessSpec {
     /// Session id and process group id in the pid namespace (`proc.sid`, `proc.vpgid`).
     pub sid: Option<i64>,
     pub vpgid: Option<i64>,
+    /// Ids in the process's pid namespace (`proc.vpid`, `thread.vtid`); by default the
+    /// host ids (a process in the host's namespace). A container's init has `vpid: 1`.
+    pub vpid: Option<i64>,
+    pub vtid: Option<i64>,
 }
 
 /// A container: the id its processes' cgroups name and the metadata the container engine
@@ -142,6 +146,8 @@ impl ProcessSpec {
             exe_from_memfd: pick(&self.exe_from_memfd, &over.exe_from_memfd),
             sid: pick(&self.sid, &over.sid),
             vpgid: pick(&self.vpgid, &over.vpgid),
+            vpid: pick(&self.vpid, &over.vpid),
+            vtid: pick(&self.vtid, &over.vtid),
         }
     }
 }
@@ -350,7 +356,7 @@ impl Reader {
     }
 
     fn process(&mut self, n: &Node) -> ProcessSpec {
-        const KEYS: [&str; 24] = [
+        const KEYS: [&str; 26] = [
             "name",
             "exe",
             "exepath",
@@ -374,6 +380,8 @@ impl Reader {
             "exe_from_memfd",
             "sid",
             "vpgid",
+            "vpid",
+            "vtid",
             "caps",
         ];
         let mut p = ProcessSpec::default();
@@ -412,6 +420,8 @@ impl Reader {
                 "exe_from_memfd" => p.exe_from_memfd = self.bool(v, "exe_from_memfd"),
                 "sid" => p.sid = self.int(v, "sid"),
                 "vpgid" => p.vpgid = self.int(v, "vpgid"),
+                "vpid" => p.vpid = self.int(v, "vpid"),
+                "vtid" => p.vtid = self.int(v, "vtid"),
                 _ => self.unknown_key(k, &KEYS, "a process"),
             }
         }
@@ -634,8 +644,25 @@ impl Reader {
                 "num" => num = self.int::<i64>(v, "num"),
                 "file" => kind = self.string(v, key).map(FdKind::File),
                 "dir" => kind = self.string(v, key).map(FdKind::Directory),
-                "tcp" => kind = self.string(v, key).map(FdKind::Tcp),
-                "udp" => kind = self.string(v, key).map(FdKind::Udp),
+                "tcp" | "udp" => {
+                    let text = self.string(v, key);
+                    if let Some(t) = &text
+                        && crate::synth::parse_tuple(t)
+                            .is_none_or(|(s, _, d, _)| s.is_ipv4() != d.is_ipv4())
+                    {
+                        self.error(
+                            codes::BAD_TEST_VALUE,
+                            v,
+                            format!("`{t}` is not a socket tuple"),
+                            "write `client_ip:port->server_ip:port`, both ends of one family, IPv6 in brackets: `[fd00::5]:40000->[fd00::1]:443`",
+                        );
+                    }
+                    kind = text.map(if key == "tcp" {
+                        FdKind::Tcp
+                    } else {
+                        FdKind::Udp
+                    });
+                }
                 "unix" => kind = self.string(v, key).map(FdKind::Unix),
                 "pipe" => kind = Some(FdKind::Pipe),
                 _ => self.unknown_key(

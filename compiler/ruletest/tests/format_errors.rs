@@ -75,7 +75,7 @@ fn extension_errors_are_located() {
         .join("tests/fixtures/extensions_errors.test.yaml");
     let text = std::fs::read_to_string(path).unwrap();
     let (t, diags) = format::load(FileId(0), &text);
-    assert_eq!(t.cases.len(), 5);
+    assert_eq!(t.cases.len(), 6);
     insta::with_settings!({
         snapshot_path => "../../../tests/snapshots/ruletest",
         prepend_module_to_snapshot => false,
