@@ -136,8 +136,9 @@ fn similar_asserts(a: &[String], b: &[String], what: &str) {
 fn formatting_keeps_the_program_of_every_corpus_file() {
     let root = root();
     let mut files: Vec<PathBuf> = UPSTREAM.iter().map(|f| upstream(f)).collect();
-    files.push(root.join("stdlib-rules/lanner_rules.yaml"));
     for dir in [
+        "stdlib-rules",
+        "compiler/ruletest/tests/fixtures",
         "compiler/rulec/tests/fixtures",
         "compiler/check/tests/fixtures",
         "compiler/syntax/tests/fixtures",
@@ -159,6 +160,12 @@ fn formatting_keeps_the_program_of_files_loaded_together() {
     assert_eq!(same_meaning(&files), 3);
     files.push(root().join("stdlib-rules/lanner_rules.yaml"));
     same_meaning(&files);
+    // The local overrides of the incubating rules, after the files they extend.
+    same_meaning(&[
+        upstream("falco_rules.yaml"),
+        upstream("falco-incubating_rules.yaml"),
+        root().join("stdlib-rules/upstream/falco-incubating_rules.local.yaml"),
+    ]);
 }
 
 // ---- the command ---------------------------------------------------------------------------
@@ -233,15 +240,18 @@ fn broken_yaml_is_refused_with_a_located_diagnostic() {
 
 #[test]
 fn the_repository_rule_files_are_formatted() {
+    let mut files = Vec::new();
+    yaml_files(&root().join("stdlib-rules"), &mut files);
+    assert!(files.len() >= 2, "found {files:?}");
     let out = rulec()
         .args(["fmt", "--check"])
-        .arg(root().join("stdlib-rules/lanner_rules.yaml"))
+        .args(&files)
         .output()
         .unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
-        "run `rulec fmt stdlib-rules/lanner_rules.yaml`:\n{}",
+        "run `rulec fmt` on the stdlib rule files:\n{}",
         String::from_utf8_lossy(&out.stdout)
     );
 }
