@@ -8,14 +8,16 @@
 //!   columns, or that already is a block scalar, becomes a folded block scalar (`>`) with one
 //!   `and`/`or` operand per line. A parenthesised group that does not fit on its line is broken
 //!   the same way, its operands aligned one column right of its `(`; a value list that does not
-//!   fit is filled to the width, aligned after its `(`.
+//!   fit is filled to the width, aligned after its `(`. A condition that stays on one line
+//!   keeps its scalar style; a plain one is re-spaced like the rest, a quoted one is left.
 //! - A flow sequence (`[a, b]`) of list items or tags is filled to [`WIDTH`], continuation lines
 //!   aligned one column right of its `[`.
 //!
 //! The condition is rewritten token by token from Falco's own lexer: no token is added, dropped
 //! or reordered (parentheses included, which matters because Falco joins appended condition
 //! text before parsing), only the blanks between tokens change. A condition that does not parse
-//! cleanly, or holds a line break or a control character inside a token, is left as written.
+//! cleanly, or holds a line break or a control character inside a token, is left as written, and
+//! so is every item written as a flow mapping (`{macro: m, ...}`), which cannot hold a block.
 //!
 //! INVARIANT: formatting never changes what a file means. After formatting, the file is loaded
 //! again and every scalar is compared with the original one: equal values, or conditions that
@@ -156,6 +158,14 @@ pub fn apply(text: &str, edits: &[TextEdit]) -> String {
 fn collect_edits(text: &str, rules: &RulesFile) -> Vec<(Span, TextEdit)> {
     let mut edits = Vec::new();
     for item in &rules.items {
+        // Items written as flow mappings (`{macro: m, condition: ...}`) cannot hold block
+        // scalars; they are left as written.
+        if text
+            .get(item.span.start as usize..)
+            .is_some_and(|t| t.starts_with('{'))
+        {
+            continue;
+        }
         let (condition, appends, seqs): (Option<&Scalar>, bool, Vec<&Spanned<Vec<Scalar>>>) =
             match &item.kind {
                 ItemKind::Macro(m) => (
@@ -539,7 +549,17 @@ fn condition_edit(text: &str, key: Span, scalar: &Scalar, appended: bool) -> Opt
     let original = text.get(start..end)?;
     let single_line = lines.len() == 1 && !original.contains('\n');
     if single_line && !block {
-        return None;
+        // A one-line plain condition stays plain, re-spaced like the others when its new text
+        // is still a plain scalar of the same value; a quoted one keeps its quotes as written.
+        let flat = lines.first().map(|(_, l)| l.as_str())?;
+        let raw = text.get(start..scalar.span.end as usize)?;
+        if scalar.style != ScalarStyle::Plain || !safe_plain(flat) || flat == raw {
+            return None;
+        }
+        return Some(TextEdit {
+            span: scalar.span,
+            replacement: flat.to_string(),
+        });
     }
     let mut out = String::from(">");
     if let Some(c) = comment {
@@ -559,6 +579,20 @@ fn condition_edit(text: &str, key: Span, scalar: &Scalar, appended: bool) -> Opt
         span: Span::new(start, end),
         replacement: out,
     })
+}
+
+/// Whether `text` reads back as a one-line plain scalar (block context) with the same value.
+fn safe_plain(text: &str) -> bool {
+    let Some(first) = text.chars().next() else {
+        return false;
+    };
+    !"-?:,[]{}#&*!|>'\"%@`".contains(first)
+        && !first.is_whitespace()
+        && !text.ends_with(char::is_whitespace)
+        && !text.ends_with(':')
+        && !text.contains(": ")
+        && !text.contains(" #")
+        && !text.contains(['\t', '\n', '\r'])
 }
 
 /// For a block scalar: the end of its last non-blank content line and the comment on its
