@@ -55,7 +55,8 @@ enum FmtFormat {
 enum Command {
     /// Format rules files in place: conditions one `and`/`or` operand per line, lists filled.
     Fmt {
-        /// Rules files to format.
+        /// Rules files to format; `-` reads standard input and writes the result to standard
+        /// output.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Change nothing; exit 1 with a diff when a file is not formatted.
@@ -196,7 +197,26 @@ fn run_explain(rule: &str, paths: &[PathBuf], format: ExplainFormat) -> ExitCode
 }
 
 fn run_fmt(paths: &[PathBuf], check: bool, format: FmtFormat) -> ExitCode {
-    let report = fmt::run(paths, check);
+    let report = if paths.len() == 1 && paths.first().is_some_and(|p| p.as_os_str() == "-") {
+        let mut text = String::new();
+        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+            eprintln!("error: cannot read standard input: {e}");
+            return ExitCode::from(2);
+        }
+        let (report, out) = fmt::run_stdin(text, check);
+        if let Some(out) = out {
+            print!("{out}");
+            // The text is the output; only problems go to stderr.
+            let (_, err) = fmt::human(&report);
+            if report.exit_code() != 0 {
+                eprint!("{err}");
+            }
+            return ExitCode::from(report.exit_code());
+        }
+        report
+    } else {
+        fmt::run(paths, check)
+    };
     match format {
         FmtFormat::Human => {
             let (out, err) = fmt::human(&report);

@@ -255,3 +255,37 @@ fn the_repository_rule_files_are_formatted() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn standard_input_is_formatted_to_standard_output() {
+    use std::io::Write;
+    let run = |args: &[&str]| {
+        let mut child = rulec()
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(UNFORMATTED.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run(&["fmt", "-"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "# a comment\n- macro: m\n  condition: > # why\n    evt.type = open\n    and proc.name = cat\n\n- list: l\n  items: [a, b]\n"
+    );
+    let out = run(&["fmt", "--check", "-"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .starts_with("--- <stdin>\n+++ <stdin>\n")
+    );
+}
