@@ -6,7 +6,6 @@
 
 import * as vscode from "vscode";
 import {
-  DidChangeConfigurationNotification,
   LanguageClient,
   type LanguageClientOptions,
   type ServerOptions,
@@ -84,16 +83,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
     vscode.commands.registerCommand("lanner.showOutput", () => output?.show()),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
+      // A new rule-file order is given as initializationOptions to a new server: the
+      // server's configuration notification cannot express "back to the default order".
       if (
         e.affectsConfiguration("lanner.server") ||
-        e.affectsConfiguration("lanner.filePatterns")
+        e.affectsConfiguration("lanner.filePatterns") ||
+        e.affectsConfiguration("lanner.rulesFiles")
       ) {
         await stop();
         await start(context);
-      } else if (e.affectsConfiguration("lanner.rulesFiles") && client !== undefined) {
-        await client.sendNotification(DidChangeConfigurationNotification.type, {
-          settings: { rulesFiles: settings().rulesFiles },
-        });
       }
     }),
   );
