@@ -39,7 +39,7 @@ const SANDBOX: Suite = Suite {
     rules: "falco-sandbox_rules.yaml",
     tests: "falco-sandbox_rules.test.yaml",
     rule_count: 37,
-    case_count: 223,
+    case_count: 224,
     cannot_fire: &[
         (
             "Launch Disallowed Container",
