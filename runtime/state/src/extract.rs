@@ -543,7 +543,7 @@ impl Accessor {
                 fd_type::UNIX_SOCK => Some(Value::str("unix")),
                 _ => None,
             }),
-            Kind::FdIsServer => fd().map(|f| Value::Bool(f.role_server)),
+            Kind::FdIsServer => fd().map(|f| Value::Bool(is_server(f, st))),
             Kind::FdConnected => fd().map(|f| Value::Bool(f.connected)),
             Kind::FdIno => fd().map(|f| Value::UInt(f.ino)),
             Kind::FdNameChanged => fd().map(|_| Value::Bool(st.current.name_changed)),
@@ -1117,6 +1117,23 @@ fn endpoint(f: &Fd, end: End) -> Option<(IpAddr, u16)> {
         (SockInfo::V4Server { ip, port }, End::Server) => Some((IpAddr::V4(*ip), *port)),
         (SockInfo::V6Server { ip, port }, End::Server) => Some((IpAddr::V6(*ip), *port)),
         _ => None,
+    }
+}
+
+/// `fd.is_server` as Falco 0.44 computes it on every event, from the socket's addresses and
+/// not from how the socket got them: a bound or listening socket is a server; a connected (or
+/// not yet connected) IP socket is one when its server end is an address of this machine, so
+/// a client connecting to a local service is a server too, and a fresh socket's unset server
+/// address `0.0.0.0` is not local while IPv6 `::` is (see `Interfaces::has_v6`).
+fn is_server(f: &Fd, st: &State) -> bool {
+    let local = st.interfaces();
+    match (&f.sock, f.kind) {
+        (SockInfo::V4Server { .. } | SockInfo::V6Server { .. }, _) => true,
+        (SockInfo::V4 { sip, .. }, _) => local.has_v4(*sip),
+        (SockInfo::V6 { sip, .. }, _) => local.has_v6(*sip),
+        (SockInfo::None, fd_type::IPV4_SOCK) => local.has_v4(std::net::Ipv4Addr::UNSPECIFIED),
+        (SockInfo::None, fd_type::IPV6_SOCK) => local.has_v6(std::net::Ipv6Addr::UNSPECIFIED),
+        (SockInfo::None, _) => false,
     }
 }
 

@@ -270,6 +270,33 @@ pub struct State {
     pending_exit: Option<i64>,
     /// Non-loopback IPv4 addresses of the machine, for sockets bound to 0.0.0.0.
     local_v4: Vec<Ipv4Addr>,
+    /// Every address of the capture's interface list, loopback included: what decides
+    /// whether a socket's server end is this machine (`fd.is_server`).
+    interfaces: Interfaces,
+}
+
+/// The machine's interface addresses as the capture lists them.
+#[derive(Debug, Clone, Default)]
+pub struct Interfaces {
+    v4: Vec<Ipv4Addr>,
+    v6: Vec<Ipv6Addr>,
+}
+
+impl Interfaces {
+    /// Whether an IPv4 address is one of the machine's (an exact match).
+    pub fn has_v4(&self, ip: Ipv4Addr) -> bool {
+        self.v4.contains(&ip)
+    }
+
+    /// Whether an IPv6 address lies in the /64 of one of the machine's addresses. The match
+    /// is by prefix, not the interface's netmask: Falco 0.44 calls a fresh IPv6 socket (whose
+    /// server address is still `::`) a server because `::1` shares its first 64 bits, and
+    /// every socket of single_ipv6_conn.scap, whose peers are 2001:db8::3 and ::4, a server
+    /// end.
+    pub fn has_v6(&self, ip: Ipv6Addr) -> bool {
+        let prefix = |a: Ipv6Addr| a.segments().into_iter().take(4).collect::<Vec<u16>>();
+        self.v6.iter().any(|a| prefix(*a) == prefix(ip))
+    }
 }
 
 fn split_nul(bytes: &[u8]) -> Vec<Vec<u8>> {
@@ -619,12 +646,21 @@ impl State {
     /// Remembers the machine's addresses from an interface-list record.
     pub fn add_interfaces(&mut self, list: &lanner_event::InterfaceList<'_>) {
         for i in list.interfaces() {
-            if let lanner_event::IfAddr::V4 { addr, .. } = i.addr
-                && !addr.is_loopback()
-            {
-                self.local_v4.push(addr);
+            match i.addr {
+                lanner_event::IfAddr::V4 { addr, .. } => {
+                    if !addr.is_loopback() {
+                        self.local_v4.push(addr);
+                    }
+                    self.interfaces.v4.push(addr);
+                }
+                lanner_event::IfAddr::V6 { addr, .. } => self.interfaces.v6.push(addr),
             }
         }
+    }
+
+    /// The machine's interface addresses.
+    pub fn interfaces(&self) -> &Interfaces {
+        &self.interfaces
     }
 
     /// Adds the users and groups of a user-list record.
