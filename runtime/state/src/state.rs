@@ -249,6 +249,9 @@ pub struct Current {
     pub num: u64,
     /// The event changed the name of its fd (bind, connect, a first datagram).
     pub name_changed: bool,
+    /// The container a container event describes (its short id). Such an event has no
+    /// thread (tid -1); Falco takes its `container.*` fields from the event's own content.
+    pub container: Option<Rc<str>>,
 }
 
 /// The whole state.
@@ -1531,8 +1534,9 @@ impl State {
             })
         };
         if let Some(info) = info {
-            let short: String = info.id.chars().take(12).collect();
-            self.containers.insert(Rc::from(short.as_str()), info);
+            let short: Rc<str> = Rc::from(info.id.chars().take(12).collect::<String>());
+            self.containers.insert(short.clone(), info);
+            self.current.container = Some(short);
         }
     }
 }

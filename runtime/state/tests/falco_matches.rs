@@ -1,7 +1,8 @@
-//! Socket roles against Falco 0.44.1: `socket_roles.tsv` lists, per capture, how many events
-//! (and, where known, which) Falco matched with a `FIELD=VALUE` expression on the socket-role
-//! fields. The field is extracted on every event of the capture and compared by its rendered
-//! text, so each event the list names must match and no other.
+//! Single comparisons against Falco 0.44.1 where the event dumps say nothing:
+//! `falco_matches.tsv` lists, per capture, how many events (and, where known, which) Falco
+//! matched with `FIELD=VALUE` or `FIELD!=VALUE` (socket roles, container events). The field is
+//! extracted on every event of the capture and compared by its rendered text, so each event
+//! the list names must match and no other.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -22,19 +23,25 @@ fn shared() -> PathBuf {
 struct Case {
     capture: String,
     field: String,
+    /// `!=` rather than `=`: a value that differs (`<NA>` matches neither).
+    negated: bool,
     value: String,
     count: usize,
     nums: Option<BTreeSet<u64>>,
 }
 
 fn cases() -> Vec<Case> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/socket_roles.tsv");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/falco_matches.tsv");
     let text = fs::read_to_string(&path).unwrap();
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .map(|l| {
             let cols: Vec<&str> = l.split('\t').collect();
             let (field, value) = cols[1].split_once('=').unwrap();
+            let (field, negated) = match field.strip_suffix('!') {
+                Some(f) => (f, true),
+                None => (field, false),
+            };
             let nums: BTreeSet<u64> = cols
                 .get(3)
                 .unwrap_or(&"")
@@ -44,6 +51,7 @@ fn cases() -> Vec<Case> {
             Case {
                 capture: cols[0].to_owned(),
                 field: field.to_owned(),
+                negated,
                 value: value.to_owned(),
                 count: cols[2].parse().unwrap(),
                 nums: (!nums.is_empty()).then_some(nums),
@@ -56,10 +64,10 @@ fn check(case: &Case) -> Option<String> {
     let r = lanner_schema::resolve_text(&case.field).unwrap();
     let acc = Accessor::compile(&r).unwrap();
     let mut matched = BTreeSet::new();
-    let scap = shared().join("scap/captures").join(&case.capture);
+    let scap = shared().join("scap").join(&case.capture);
     Replay::run_file(&scap, ContainerMatcher::falco(), |ev, st, num| {
         if let Some(v) = acc.extract(ev, st)
-            && render(acc.field(), Some(&v)) == case.value
+            && (render(acc.field(), Some(&v)) == case.value) != case.negated
         {
             matched.insert(num);
         }
@@ -69,9 +77,10 @@ fn check(case: &Case) -> Option<String> {
     let wrong_events = case.nums.as_ref().is_some_and(|n| *n != matched);
     (wrong_count || wrong_events).then(|| {
         format!(
-            "{} {}={}: ours {} {:?}, falco {} {:?}",
+            "{} {}{}={}: ours {} {:?}, falco {} {:?}",
             case.capture,
             case.field,
+            if case.negated { "!" } else { "" },
             case.value,
             matched.len(),
             matched.iter().take(12).collect::<Vec<_>>(),
@@ -82,9 +91,9 @@ fn check(case: &Case) -> Option<String> {
 }
 
 #[test]
-fn socket_roles_match_falco() {
+fn single_comparisons_match_falco() {
     let cases = cases();
-    assert_eq!(cases.len(), 4, "socket_roles.tsv cases");
+    assert_eq!(cases.len(), 9, "falco_matches.tsv cases");
     let problems: Vec<String> = cases.iter().filter_map(check).collect();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
