@@ -3,7 +3,8 @@
 //! (`shared/scap/oracle-falco`):
 //!
 //! - `filter_rules.yaml` (67 rules, typed and untyped together) with `all` must give every
-//!   rule exactly its `filters.tsv` matches; Falco ran the file once per capture, so those
+//!   rule exactly its `filters.tsv` matches (and on the live capture, its
+//!   `modern/workload_live_6.18.filters.tsv` ones); Falco ran the file once per capture, so those
 //!   rows are the union the rule set must reproduce. With `first` each event must go to the
 //!   earliest rule in load order among those matching it, as Falco's `first` does on the
 //!   probe runs (every event of `probe_rules.tsv`'s `first` runs is the lowest of its `all`
@@ -11,7 +12,8 @@
 //! - the upstream rule sets of `upstream_runs.tsv` (`stable`, `incubating`, `sandbox` and the
 //!   three together) and the probe set of `probe_runs.tsv` (the three plus
 //!   `probe_rules.yaml`), both modes: the alert count and the delivered events of every run,
-//!   and every alert's rule and event number (`upstream_rules.tsv`, `probe_rules.tsv`).
+//!   and every alert's rule and event number (`upstream_rules.tsv`, `probe_rules.tsv`; the
+//!   live capture's probe-set alerts with `all`, `modern/…upstream_probe_alerts.jsonl`).
 //!
 //! There is no exceptions list: every run must agree.
 
@@ -87,8 +89,16 @@ struct Run {
     per_event: BTreeMap<u64, usize>,
 }
 
+/// The capture written live on this machine kind, with its own oracle files in `scap/modern`.
+const LIVE: &str = "workload_live_6.18.scap";
+
 fn replay(rs: &RuleSet, capture: &str, matching: RuleMatching) -> Run {
-    let path = shared().join("scap/captures").join(capture);
+    let dir = if capture == LIVE {
+        "modern"
+    } else {
+        "captures"
+    };
+    let path = shared().join("scap").join(dir).join(capture);
     let mut run = Run {
         delivered: 0,
         alerts: BTreeSet::new(),
@@ -168,7 +178,8 @@ fn filter_cases(load_order: &[String]) -> Vec<Case> {
         .map(|(i, n)| (n.as_str(), i))
         .collect();
     let mut by_capture: BTreeMap<String, BTreeSet<(String, u64)>> = BTreeMap::new();
-    for row in tsv(&oracle("filters.tsv")) {
+    let live = shared().join("scap/modern/workload_live_6.18.filters.tsv");
+    for row in tsv(&oracle("filters.tsv")).into_iter().chain(tsv(&live)) {
         let set = by_capture.entry(row[0].clone()).or_default();
         for m in row.get(4).into_iter().flat_map(|m| m.split(';')) {
             if m.is_empty() {
@@ -235,6 +246,26 @@ fn rule_cases() -> BTreeMap<String, Vec<Case>> {
             });
         }
     }
+    // The live capture was replayed with the probe set in `all` mode only.
+    let path = shared().join("scap/modern/workload_live_6.18.upstream_probe_alerts.jsonl");
+    let mut live = BTreeSet::new();
+    for l in fs::read_to_string(&path).unwrap().lines() {
+        let alert: serde_json::Value = serde_json::from_str(l).unwrap();
+        live.insert((
+            alert["rule"].as_str().unwrap().to_owned(),
+            alert["output_fields"]["evt.num"].as_u64().unwrap(),
+        ));
+    }
+    cases
+        .get_mut("stable+incubating+sandbox+probe")
+        .unwrap()
+        .push(Case {
+            what: "stable+incubating+sandbox+probe".into(),
+            capture: LIVE.into(),
+            matching: RuleMatching::All,
+            delivered: None,
+            alerts: live,
+        });
     // Alerts of captures outside ../shared (held out) have no run here.
     let here: BTreeSet<String> = fs::read_dir(shared().join("scap/captures"))
         .unwrap()
@@ -259,8 +290,8 @@ fn rule_files_replayed_whole_match_falco() {
     let filter_cases = filter_cases(&load_order);
     assert_eq!(
         filter_cases.len(),
-        2 * 11,
-        "filter runs: 11 captures × 2 modes"
+        2 * 12,
+        "filter runs: 12 captures × 2 modes"
     );
     for case in &filter_cases {
         runs += 1;
@@ -270,8 +301,8 @@ fn rule_files_replayed_whole_match_falco() {
     let rule_cases = rule_cases();
     assert_eq!(
         rule_cases.values().map(Vec::len).collect::<Vec<_>>(),
-        vec![22, 22, 22, 22, 22],
-        "rule runs per ruleset: 11 captures × 2 modes"
+        vec![22, 22, 22, 22, 23],
+        "rule runs per ruleset: 11 captures × 2 modes, and the live capture with the probe set"
     );
     for (ruleset_name, cases) in &rule_cases {
         let rs = ruleset(&files_of(ruleset_name));
@@ -282,6 +313,6 @@ fn rule_files_replayed_whole_match_falco() {
         }
     }
     eprintln!("whole-file runs: {runs} replays, {alerts} falco alerts");
-    assert_eq!(runs, 132);
+    assert_eq!(runs, 135);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
