@@ -128,8 +128,26 @@ struct Case {
     alerts: BTreeSet<(String, u64)>,
 }
 
-fn check(rs: &RuleSet, case: &Case) -> Option<String> {
+/// Compares one replay with Falco's run. Counts into `pairs` the (rule, capture) pairs with
+/// alerts on either side and how many of them agree, and returns what differs.
+fn check(rs: &RuleSet, case: &Case, pairs: &mut (usize, usize)) -> Option<String> {
     let run = replay(rs, &case.capture, case.matching);
+    let rules: BTreeSet<&String> = run
+        .alerts
+        .iter()
+        .chain(&case.alerts)
+        .map(|(r, _)| r)
+        .collect();
+    for rule in rules {
+        let of = |set: &BTreeSet<(String, u64)>| -> Vec<u64> {
+            set.iter()
+                .filter(|(r, _)| r == rule)
+                .map(|(_, n)| *n)
+                .collect()
+        };
+        pairs.1 += 1;
+        pairs.0 += usize::from(of(&run.alerts) == of(&case.alerts));
+    }
     let mut problems = Vec::new();
     if let Some(d) = case.delivered
         && d != run.delivered
@@ -287,6 +305,7 @@ fn rule_files_replayed_whole_match_falco() {
     );
     let mut problems = Vec::new();
     let (mut runs, mut alerts) = (0usize, 0usize);
+    let mut pairs = (0usize, 0usize);
     let filter_cases = filter_cases(&load_order);
     assert_eq!(
         filter_cases.len(),
@@ -296,7 +315,7 @@ fn rule_files_replayed_whole_match_falco() {
     for case in &filter_cases {
         runs += 1;
         alerts += case.alerts.len();
-        problems.extend(check(&filter_rs, case));
+        problems.extend(check(&filter_rs, case, &mut pairs));
     }
     let rule_cases = rule_cases();
     assert_eq!(
@@ -309,10 +328,13 @@ fn rule_files_replayed_whole_match_falco() {
         for case in cases {
             runs += 1;
             alerts += case.alerts.len();
-            problems.extend(check(&rs, case));
+            problems.extend(check(&rs, case, &mut pairs));
         }
     }
-    eprintln!("whole-file runs: {runs} replays, {alerts} falco alerts");
+    eprintln!(
+        "whole-file runs: {runs} replays, {alerts} falco alerts; (rule, capture, mode) pairs with alerts: {}/{} agree",
+        pairs.0, pairs.1
+    );
     assert_eq!(runs, 135);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
