@@ -297,7 +297,7 @@ impl Interfaces {
     /// every socket of single_ipv6_conn.scap, whose peers are 2001:db8::3 and ::4, a server
     /// end.
     pub fn has_v6(&self, ip: Ipv6Addr) -> bool {
-        let prefix = |a: Ipv6Addr| a.segments().into_iter().take(4).collect::<Vec<u16>>();
+        let prefix = |a: Ipv6Addr| u128::from(a) >> 64;
         self.v6.iter().any(|a| prefix(*a) == prefix(ip))
     }
 }
