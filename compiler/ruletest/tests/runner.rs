@@ -101,3 +101,19 @@ fn upstream_rule_suites_pass() {
         assert!(r.cases.len() >= 50, "{name}: {} cases", r.cases.len());
     }
 }
+
+/// Every process extension of the format (container metadata, capabilities, exe flags, tty,
+/// loginuid, env, unknown threads) reaches the field it sets, through the real state engine.
+#[test]
+fn format_extensions_reach_their_fields() {
+    let r = run_file(&manifest().join("tests/fixtures/extensions.test.yaml"));
+    assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
+    assert_eq!(r.cases.len(), 23);
+    for c in &r.cases {
+        assert_eq!(c.status, Status::Pass, "{}: {:?}", c.name, c.problems);
+    }
+    assert_eq!(r.coverage.len(), 5);
+    for (rule, cov) in &r.coverage {
+        assert_eq!(cov.percent(), 100.0, "{rule}: {:?}", cov.missing);
+    }
+}
