@@ -130,6 +130,8 @@ codes! {
         "an output names a field that can only be used in conditions";
     INVALID_OUTPUT = "L120", "invalid-output", Error, COMPILE_OUTPUT,
         "an output format has a `%` not followed by a field";
+    REMOVED_OUTPUT_FIELD = "L123", "removed-output-field", Warning, Some("LOAD_DEPRECATED_ITEM"),
+        "an output prints `%container.info`, a legacy field Falco accepts and prints as nothing";
 
     // ---- L3xx: fields, operators, values and transformers -----------------------------
     UNKNOWN_FIELD = "L301", "unknown-field", Error, COMPILE_CONDITION,

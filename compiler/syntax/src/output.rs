@@ -24,6 +24,19 @@ pub enum OutputToken {
     },
 }
 
+/// Output fields of Falco's older rule files that Falco 0.44 still accepts, warns about
+/// (LOAD_DEPRECATED_ITEM) and prints as the empty string. `%container.info` was the shorthand
+/// for the container's id and name; the container plugin's suggested fields replaced it.
+pub const REMOVED_FIELDS: &[&str] = &["container.info"];
+
+impl OutputToken {
+    /// Whether this token names one of [`REMOVED_FIELDS`] (with or without a width).
+    pub fn is_removed_field(&self) -> bool {
+        matches!(self, OutputToken::Field { operand: Operand::Field(f), .. }
+            if f.arg.is_none() && REMOVED_FIELDS.contains(&f.name.as_str()))
+    }
+}
+
 /// A located output format.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutputFormat {
