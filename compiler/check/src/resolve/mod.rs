@@ -563,10 +563,38 @@ fn merge_exceptions(
             );
         }
         match into.iter_mut().find(|e| e.name == ex.name) {
+            // Falco: "Can not append exception fields to existing exception, only values"
+            // (LOAD_ERR_VALIDATE), and the same for comps.
+            Some(_) if ex.fields.is_some() || ex.comps.is_some() => diags.push(
+                Diagnostic::new(
+                    codes::INVALID_EXCEPTION_DEF,
+                    ex.span,
+                    format!(
+                        "appended exception `{}` redefines its {}",
+                        ex.name,
+                        if ex.fields.is_some() { "`fields`" } else { "`comps`" }
+                    ),
+                )
+                .with_label(format!("rule `{rule}` already has an exception of this name"))
+                .with_help("an appended exception with the name of an existing one may only add `values`; remove `fields` and `comps`, or give it a new name")
+                .with_item(rule.to_string()),
+            ),
             Some(existing) => {
                 existing.values.extend(ex.values);
                 existing.value_files.extend(ex.value_files);
             }
+            // Falco: "Rule exception must have fields property with a list of fields"
+            // (LOAD_ERR_VALIDATE); only values can be added to an exception that exists.
+            None if ex.fields.is_none() => diags.push(
+                Diagnostic::new(
+                    codes::INVALID_EXCEPTION_DEF,
+                    ex.span,
+                    format!("appended exception `{}` has no `fields`", ex.name),
+                )
+                .with_label(format!("rule `{rule}` has no exception of this name"))
+                .with_help("give a new exception `fields` (and `values`); without `fields`, an appended exception can only add values to an existing one of the same name")
+                .with_item(rule.to_string()),
+            ),
             None => into.push(ex),
         }
     }
