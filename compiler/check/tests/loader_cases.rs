@@ -216,6 +216,14 @@ fn falco_validate_oracle() {
                 failures.push(format!("{case}: falco reports {e}, lanner {got_errors:?}"));
             }
         }
+        // Falco stops at a file's first error, so it may report fewer warnings than Lanner,
+        // which reports every problem; each warning Falco reports must be among Lanner's.
+        let got_warnings = falco_codes(&got, Severity::Warning);
+        for w in cols.get(3).map(|c| c.split_whitespace()).into_iter().flatten() {
+            if !got_warnings.contains(w) {
+                failures.push(format!("{case}: falco warns {w}, lanner {got_warnings:?}"));
+            }
+        }
     }
     eprintln!("validate oracle: {n} cases, {} problems", failures.len());
     assert!(failures.is_empty(), "{}", failures.join("\n"));

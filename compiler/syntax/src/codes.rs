@@ -87,7 +87,7 @@ codes! {
     NO_EVTTYPE = "L213", "no-event-type", Warning, Some("LOAD_NO_EVTTYPE"),
         "a rule matches more than 100 event types, so it runs on almost every event";
     UNKNOWN_SOURCE = "L214", "unknown-source", Warning, Some("LOAD_UNKNOWN_SOURCE"),
-        "a rule's `source` is not an event source Lanner knows; the rule is skipped";
+        "a rule's `source` is not an event source Lanner provides (only `syscall`); the rule is skipped";
     PLUGIN_REQUIREMENT = "L217", "plugin-requirement", Error, None,
         "the file requires a plugin Lanner does not provide (Falco refuses to start)";
     ENABLED_WITHOUT_RULE = "L215", "enabled-without-rule", Error, VALIDATE,

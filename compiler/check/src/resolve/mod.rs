@@ -722,6 +722,9 @@ struct Compiled {
     broken: Vec<bool>,
 }
 
+/// The event sources whose rules Lanner compiles: the syscall source (Falco's built-in one).
+pub const KNOWN_SOURCES: &[&str] = &["syscall"];
+
 fn compile(mut c: Collector) -> (Resolved, Vec<Diagnostic>) {
     let mut diags = std::mem::take(&mut c.diags);
     let compiled_lists = compile_lists(&mut c);
@@ -752,6 +755,42 @@ fn compile(mut c: Collector) -> (Resolved, Vec<Diagnostic>) {
 
     let mut rules = Vec::with_capacity(c.rules.len());
     for r in &c.rules {
+        // Falco skips a rule whose source no loaded plugin provides, with a warning
+        // (LOAD_UNKNOWN_SOURCE); its condition and output are not compiled, and the lists and
+        // macros it names are not marked used.
+        let known_source = KNOWN_SOURCES.contains(&r.source.as_str());
+        if !known_source {
+            diags.push(
+                Diagnostic::new(
+                    codes::UNKNOWN_SOURCE,
+                    r.span,
+                    format!("rule `{}` has source `{}`, which Lanner does not provide; the rule is skipped", r.name, r.source),
+                )
+                .with_label("skipped")
+                .with_help("Lanner runs `syscall` rules only; other sources come from plugins it does not load")
+                .with_item(r.name.clone()),
+            );
+            rules.push(ResolvedRule {
+                name: r.name.clone(),
+                name_span: r.span,
+                condition: None,
+                condition_text: r.cond.as_str().to_string(),
+                output: r.output.as_str().trim().to_string(),
+                output_format: None,
+                desc: r.desc.clone(),
+                priority: r.priority,
+                source: r.source.clone(),
+                enabled: false,
+                tags: r.tags.clone(),
+                capture: r.capture,
+                capture_duration: r.capture_duration,
+                warn_evttypes: r.warn_evttypes,
+                skip_if_unknown_filter: r.skip_if_unknown_filter,
+                exception_fields: Vec::new(),
+                macros_used: Vec::new(),
+            });
+            continue;
+        }
         let mut ex_diags = Vec::new();
         let with_ex = exceptions::apply(&r.cond, &r.exceptions, &r.name, &mut ex_diags);
         diags.extend(ex_diags);
