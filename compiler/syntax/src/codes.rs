@@ -90,6 +90,8 @@ codes! {
         "a rule's `source` is not an event source Lanner provides (only `syscall`); the rule is skipped";
     PLUGIN_REQUIREMENT = "L217", "plugin-requirement", Error, None,
         "the file requires a plugin Lanner does not provide (Falco refuses to start)";
+    UNKNOWN_FILTER_SKIPPED = "L218", "unknown-filter-skipped", Warning, Some("LOAD_UNKNOWN_FILTER"),
+        "a rule with `skip-if-unknown-filter: true` names an unknown field or event type, so it is skipped";
     ENABLED_WITHOUT_RULE = "L215", "enabled-without-rule", Error, VALIDATE,
         "an item that only sets `enabled` names a rule that does not exist";
     APPEND_WITHOUT_CONTENT = "L216", "append-without-content", Error, VALIDATE,
