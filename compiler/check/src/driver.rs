@@ -54,6 +54,7 @@ pub fn check_sources(sources: Vec<(String, String)>) -> Checked {
     let list_diags = check_unparenthesised_lists(&files);
     let rules_files: Vec<_> = files.iter().map(|f| &f.rules).collect();
     let (mut resolved, mut resolve_diags) = resolve(&rules_files);
+    resolve_diags.extend(unused_before_later_files(&rules_files, &resolved, &resolve_diags));
     crate::fields::check_exception_fields(&rules_files, &mut resolve_diags);
     crate::fields::check_plugin_requirements(&rules_files, &mut resolve_diags);
     let mut typed = Vec::with_capacity(resolved.rules.len());
@@ -140,6 +141,49 @@ pub fn check_sources(sources: Vec<(String, String)>) -> Checked {
         program,
         diagnostics,
     }
+}
+
+/// Falco compiles after each file it loads, and reports each compile's unused macros and lists
+/// with that file. A macro that a later file appends to and breaks (or whose later append fails
+/// to resolve) is thus reported unused by the earlier file's compile, though the final load has
+/// only the error. Lanner reports it too: for each proper prefix of the files that resolves
+/// without errors, its unused macros and lists that are still unused at the end and not already
+/// reported. (Items a later file uses are not reported, unlike Falco: that warning is noise.)
+fn unused_before_later_files(
+    files: &[&lanner_syntax::rules::RulesFile],
+    resolved: &Resolved,
+    diags: &[Diagnostic],
+) -> Vec<Diagnostic> {
+    use lanner_syntax::codes::{UNUSED_LIST, UNUSED_MACRO};
+    let still_unused = |d: &Diagnostic| {
+        let name = d.item.as_deref().unwrap_or_default();
+        if d.code == UNUSED_MACRO {
+            resolved.macros.iter().any(|m| m.name == name && !m.used)
+        } else {
+            resolved.lists.iter().any(|l| l.name == name && !l.used)
+        }
+    };
+    let mut reported: std::collections::HashSet<_> = diags
+        .iter()
+        .filter(|d| d.code == UNUSED_MACRO || d.code == UNUSED_LIST)
+        .map(|d| (d.code.id, d.primary))
+        .collect();
+    let mut out = Vec::new();
+    for end in 1..files.len() {
+        let (_, prefix_diags) = resolve(files.get(..end).unwrap_or_default());
+        if prefix_diags.iter().any(Diagnostic::is_error) {
+            continue;
+        }
+        for d in prefix_diags {
+            if (d.code == UNUSED_MACRO || d.code == UNUSED_LIST)
+                && still_unused(&d)
+                && reported.insert((d.code.id, d.primary))
+            {
+                out.push(d);
+            }
+        }
+    }
+    out
 }
 
 /// Whether a rule with `skip-if-unknown-filter: true` is skipped, and the warning saying so.
