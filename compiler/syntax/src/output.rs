@@ -30,9 +30,11 @@ pub enum OutputToken {
 pub const REMOVED_FIELDS: &[&str] = &["container.info"];
 
 impl OutputToken {
-    /// Whether this token names one of [`REMOVED_FIELDS`] (with or without a width).
+    /// Whether this token is one of [`REMOVED_FIELDS`]. Falco removes the text `%container.info`
+    /// before it parses the output, so with a width (`%20container.info`) the `%20` is left
+    /// without a field, an error; such a token is not a removed field.
     pub fn is_removed_field(&self) -> bool {
-        matches!(self, OutputToken::Field { operand: Operand::Field(f), .. }
+        matches!(self, OutputToken::Field { operand: Operand::Field(f), width: None, .. }
             if f.arg.is_none() && REMOVED_FIELDS.contains(&f.name.as_str()))
     }
 }
