@@ -54,7 +54,11 @@ pub fn check_sources(sources: Vec<(String, String)>) -> Checked {
     let list_diags = check_unparenthesised_lists(&files);
     let rules_files: Vec<_> = files.iter().map(|f| &f.rules).collect();
     let (mut resolved, mut resolve_diags) = resolve(&rules_files);
-    resolve_diags.extend(unused_before_later_files(&rules_files, &resolved, &resolve_diags));
+    resolve_diags.extend(unused_before_later_files(
+        &rules_files,
+        &resolved,
+        &resolve_diags,
+    ));
     crate::fields::check_exception_fields(&rules_files, &mut resolve_diags);
     crate::fields::check_plugin_requirements(&rules_files, &mut resolve_diags);
     let mut typed = Vec::with_capacity(resolved.rules.len());

@@ -79,7 +79,11 @@ fn check(path: &Path) -> Vec<String> {
             .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
             .collect();
         files.sort();
-        assert!(files.len() > 1, "{}: a folder fixture needs 2+ files", path.display());
+        assert!(
+            files.len() > 1,
+            "{}: a folder fixture needs 2+ files",
+            path.display()
+        );
     }
     let sources: Vec<(String, String)> = files
         .iter()
@@ -88,7 +92,7 @@ fn check(path: &Path) -> Vec<String> {
             (name, std::fs::read_to_string(p).unwrap())
         })
         .collect();
-    let want = header(&sources[0].1);
+    let want = header(&sources.first().unwrap().1);
     let got = check_sources(sources);
     let mut problems = Vec::new();
     let errors = falco_codes(&got, Severity::Error);
@@ -236,7 +240,12 @@ fn falco_validate_oracle() {
         // Falco stops at a file's first error, so it may report fewer warnings than Lanner,
         // which reports every problem; each warning Falco reports must be among Lanner's.
         let got_warnings = falco_codes(&got, Severity::Warning);
-        for w in cols.get(3).map(|c| c.split_whitespace()).into_iter().flatten() {
+        for w in cols
+            .get(3)
+            .map(|c| c.split_whitespace())
+            .into_iter()
+            .flatten()
+        {
             if !got_warnings.contains(w) {
                 failures.push(format!("{case}: falco warns {w}, lanner {got_warnings:?}"));
             }

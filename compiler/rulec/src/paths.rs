@@ -45,7 +45,11 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, PathsError> {
             return Err(PathsError::EmptyDir { path: p.clone() });
         }
         // Falco sorts the full path strings; on one folder that is the file names' byte order.
-        files.sort_by(|a, b| a.as_os_str().as_encoded_bytes().cmp(b.as_os_str().as_encoded_bytes()));
+        files.sort_by(|a, b| {
+            a.as_os_str()
+                .as_encoded_bytes()
+                .cmp(b.as_os_str().as_encoded_bytes())
+        });
         out.extend(files);
     }
     Ok(out)

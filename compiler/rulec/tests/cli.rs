@@ -108,7 +108,20 @@ fn a_rules_folder_loads_its_yaml_files_in_sorted_order() {
         .arg(&dir)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = rulec().arg("check").arg(dir.join("nested")).output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "the nested folder's own file is broken");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = rulec()
+        .arg("check")
+        .arg(dir.join("nested"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the nested folder's own file is broken"
+    );
 }
