@@ -188,6 +188,9 @@ codes! {
         "a `ka.`/`jevt.` field is compared with the literal `<NA>`, which matches missing values unreliably";
 
     // ---- L4xx: Lanner's own lints -----------------------------------------------------
+    /// Falco has no code for this: its loader skips LOAD_NO_EVTTYPE on an empty event-type set
+    /// on purpose (a statically unsatisfiable condition such as the `never_true` idiom), and
+    /// `no_evttype_warning_for_evt_type_contradiction` pins that.
     NEVER_MATCHES = "L401", "never-matches", Warning, None,
         "a rule's condition admits no event type, so the rule can never fire";
     DUPLICATE_LIST_ITEM = "L402", "duplicate-list-item", Warning, None,
