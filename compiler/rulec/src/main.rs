@@ -55,8 +55,8 @@ enum FmtFormat {
 enum Command {
     /// Format rules files in place: conditions one `and`/`or` operand per line, lists filled.
     Fmt {
-        /// Rules files to format; `-` reads standard input and writes the result to standard
-        /// output.
+        /// Rules files or folders (their `*.yaml`/`*.yml` files, as Falco loads a folder) to
+        /// format; `-` reads standard input and writes the result to standard output.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Change nothing; exit 1 with a diff when a file is not formatted.
@@ -221,7 +221,24 @@ fn run_fmt(paths: &[PathBuf], check: bool, format: FmtFormat) -> ExitCode {
         }
         report
     } else {
-        fmt::run(paths, check)
+        // Folders stand for their rules files as Falco lists them; rule test files
+        // (`*.test.yaml`) in a folder are not rules files.
+        let mut files = Vec::new();
+        for p in paths {
+            match rulec::paths::expand(std::slice::from_ref(p)) {
+                Ok(found) if p.is_dir() => files.extend(
+                    found
+                        .into_iter()
+                        .filter(|f| !f.to_string_lossy().ends_with(".test.yaml")),
+                ),
+                Ok(found) => files.extend(found),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        fmt::run(&files, check)
     };
     match format {
         FmtFormat::Human => {

@@ -289,3 +289,48 @@ fn standard_input_is_formatted_to_standard_output() {
             .starts_with("--- <stdin>\n+++ <stdin>\n")
     );
 }
+
+#[test]
+fn a_folder_stands_for_its_rules_files_but_not_its_rule_tests() {
+    let dir = std::env::temp_dir().join(format!("rulec-fmt-dir-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a_rules.yaml"), UNFORMATTED).unwrap();
+    std::fs::write(dir.join("b_rules.yml"), UNFORMATTED).unwrap();
+    let test_file = "- rule: r\n  condition: a.b=1 and c.d=2\n";
+    std::fs::write(dir.join("a_rules.test.yaml"), test_file).unwrap();
+    let out = rulec()
+        .args(["fmt", "--format", "json"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files: Vec<_> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                f["status"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        files,
+        vec![
+            ("a_rules.yaml".to_string(), "reformatted".into()),
+            ("b_rules.yml".to_string(), "reformatted".into())
+        ]
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("a_rules.test.yaml")).unwrap(),
+        test_file
+    );
+}
