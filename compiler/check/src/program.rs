@@ -33,6 +33,8 @@ pub fn build(rules: &[ResolvedRule], typed: &[TypedRule]) -> Result<Program, Ver
             .output_format
             .iter()
             .flat_map(|f| &f.tokens)
+            // Falco prints a removed legacy field (`%container.info`) as nothing.
+            .filter(|t| !t.is_removed_field())
             .map(|tok| b.output(tok))
             .collect();
         b.builder.rule(Rule {

@@ -3,4 +3,6 @@
 
 pub mod check;
 pub mod explain;
+pub mod fmt;
+pub use lanner_check::paths;
 pub use lanner_check::render;
