@@ -119,7 +119,13 @@ fn with_agent(ruleset: &RuleSet, secs: f64, work: impl FnOnce()) -> lanner::live
                 duration: Some(Duration::from_secs_f64(secs)),
                 include_self: true,
             };
-            let mut sink = std::io::sink();
+            let mut devnull = std::io::sink();
+            let mut sink = lanner::emit::Lines {
+                out: &mut devnull,
+                format: lanner::replay::Format::Json,
+                host: lanner::replay::hostname(),
+                flush: true,
+            };
             lanner::live::run(ruleset, &syscalls, &options, &mut sink, &mut |_| {
                 let _ = tx.send(());
             })
