@@ -214,10 +214,13 @@ impl Setup {
             eprintln!("{line}");
         }
         if loaded.has_errors() {
-            eprintln!(
-                "Error: Error reading config file ({}): see the error(s) above",
-                loaded.file
-            );
+            match &common.config {
+                Some(f) => eprintln!(
+                    "Error: Error reading config file ({}): see the error(s) above",
+                    f.display()
+                ),
+                None => eprintln!("Error: invalid `-o` override(s): see the error(s) above"),
+            }
             return Err(ExitCode::from(1));
         }
         let config = loaded.config;

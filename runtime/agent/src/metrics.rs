@@ -508,14 +508,15 @@ fn answer(mut conn: TcpStream, e: &Endpoint) {
     } else {
         ("404 Not Found", "text/plain", String::from("not found\n"))
     };
-    let _ = write!(
-        conn,
+    let mut answer = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     );
     if method != "HEAD" {
-        let _ = conn.write_all(body.as_bytes());
+        answer.push_str(&body);
     }
+    // One write: no small trailing segment for Nagle's algorithm to hold back.
+    let _ = conn.write_all(answer.as_bytes());
 }
 
 /// Parses Prometheus text into `(series with labels, value)` pairs (for `lanner stats`).

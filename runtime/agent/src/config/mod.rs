@@ -435,6 +435,12 @@ pub fn load(path: Option<&Path>, overrides: &[String]) -> Result<Loaded, ConfigE
         findings: &mut findings,
     };
     let config = r.config(&root);
+    // File order first, then overrides in the order given (a stable sort keeps that order).
+    findings.sort_by_key(|f| match &f.at {
+        At::File(o) => (0, *o),
+        At::Override(_) => (1, 0),
+        At::Default => (2, 0),
+    });
     Ok(Loaded {
         config,
         findings,
@@ -1081,8 +1087,16 @@ impl Reader<'_> {
         }
         if let Some(n) = find(e, "actions") {
             let mut actions = Vec::new();
-            for a in self.strings(Some(n), "syscall_event_drops.actions") {
-                let action = match a.as_str() {
+            let items: Vec<&Node> = match &n.kind {
+                Kind::Seq(items) => items.iter().collect(),
+                _ => vec![n],
+            };
+            for item in items {
+                let Some(a) = self.scalar(item, "syscall_event_drops.actions") else {
+                    continue;
+                };
+                let n = item;
+                let action = match a {
                     "ignore" => DropAction::Ignore,
                     "log" => DropAction::Log,
                     "alert" => DropAction::Alert,
