@@ -61,6 +61,10 @@ pub struct ProcessSpec {
     /// Session id and process group id in the pid namespace (`proc.sid`, `proc.vpgid`).
     pub sid: Option<i64>,
     pub vpgid: Option<i64>,
+    /// Ids in the process's pid namespace (`proc.vpid`, `thread.vtid`); by default the
+    /// host ids (a process in the host's namespace). A container's init has `vpid: 1`.
+    pub vpid: Option<i64>,
+    pub vtid: Option<i64>,
 }
 
 /// A container: the id its processes' cgroups name and the metadata the container engine
@@ -142,6 +146,8 @@ impl ProcessSpec {
             exe_from_memfd: pick(&self.exe_from_memfd, &over.exe_from_memfd),
             sid: pick(&self.sid, &over.sid),
             vpgid: pick(&self.vpgid, &over.vpgid),
+            vpid: pick(&self.vpid, &over.vpid),
+            vtid: pick(&self.vtid, &over.vtid),
         }
     }
 }
@@ -165,11 +171,13 @@ pub struct FdSpec {
     pub span: FileSpan,
 }
 
-/// A parameter value as written: a scalar or a list of scalars.
+/// A parameter value as written: a scalar, a list of scalars, or raw bytes (`{hex: cafebabe}`)
+/// for data a YAML string cannot hold.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ParamLit {
     Scalar(String),
     List(Vec<String>),
+    Bytes(Vec<u8>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -349,8 +357,35 @@ impl Reader {
         self.diags.push(d);
     }
 
+    /// Raw bytes of a parameter, `{hex: "ca fe ba be"}`: hex digit pairs, blanks ignored,
+    /// decoded as a `bcontains` literal is.
+    fn bytes(&mut self, n: &Node) -> Option<Vec<u8>> {
+        let mut out = None;
+        for (k, v) in entries(n) {
+            if scalar(k) != Some("hex") {
+                self.unknown_key(k, &["hex"], "a byte value");
+                continue;
+            }
+            let text: String = scalar(v)
+                .unwrap_or("")
+                .chars()
+                .filter(|c| !c.is_ascii_whitespace())
+                .collect();
+            match lanner_check::typeck::value::parse_hex(&text) {
+                Some(b) => out = Some(b),
+                None => self.error(
+                    codes::BAD_TEST_VALUE,
+                    v,
+                    format!("`{text}` is not an even number of hex digits"),
+                    "write the bytes as hex digit pairs, e.g. `{hex: cafebabe}`",
+                ),
+            }
+        }
+        out
+    }
+
     fn process(&mut self, n: &Node) -> ProcessSpec {
-        const KEYS: [&str; 24] = [
+        const KEYS: [&str; 26] = [
             "name",
             "exe",
             "exepath",
@@ -374,6 +409,8 @@ impl Reader {
             "exe_from_memfd",
             "sid",
             "vpgid",
+            "vpid",
+            "vtid",
             "caps",
         ];
         let mut p = ProcessSpec::default();
@@ -412,6 +449,8 @@ impl Reader {
                 "exe_from_memfd" => p.exe_from_memfd = self.bool(v, "exe_from_memfd"),
                 "sid" => p.sid = self.int(v, "sid"),
                 "vpgid" => p.vpgid = self.int(v, "vpgid"),
+                "vpid" => p.vpid = self.int(v, "vpid"),
+                "vtid" => p.vtid = self.int(v, "vtid"),
                 _ => self.unknown_key(k, &KEYS, "a process"),
             }
         }
@@ -634,8 +673,25 @@ impl Reader {
                 "num" => num = self.int::<i64>(v, "num"),
                 "file" => kind = self.string(v, key).map(FdKind::File),
                 "dir" => kind = self.string(v, key).map(FdKind::Directory),
-                "tcp" => kind = self.string(v, key).map(FdKind::Tcp),
-                "udp" => kind = self.string(v, key).map(FdKind::Udp),
+                "tcp" | "udp" => {
+                    let text = self.string(v, key);
+                    if let Some(t) = &text
+                        && crate::synth::parse_tuple(t)
+                            .is_none_or(|(s, _, d, _)| s.is_ipv4() != d.is_ipv4())
+                    {
+                        self.error(
+                            codes::BAD_TEST_VALUE,
+                            v,
+                            format!("`{t}` is not a socket tuple"),
+                            "write `client_ip:port->server_ip:port`, both ends of one family, IPv6 in brackets: `[fd00::5]:40000->[fd00::1]:443`",
+                        );
+                    }
+                    kind = text.map(if key == "tcp" {
+                        FdKind::Tcp
+                    } else {
+                        FdKind::Udp
+                    });
+                }
                 "unix" => kind = self.string(v, key).map(FdKind::Unix),
                 "pipe" => kind = Some(FdKind::Pipe),
                 _ => self.unknown_key(
@@ -691,6 +747,10 @@ impl Reader {
                                     .filter_map(|i| scalar(i).map(String::from))
                                     .collect(),
                             ),
+                            Node::Map(..) => match self.bytes(pv) {
+                                Some(b) => ParamLit::Bytes(b),
+                                None => continue,
+                            },
                             other => ParamLit::Scalar(scalar(other).unwrap_or("").to_string()),
                         };
                         ev.params

@@ -203,6 +203,8 @@ struct Proc {
     /// Unset: -1, as process lists without them say.
     sid: i64,
     vpgid: i64,
+    vpid: i64,
+    vtid: i64,
 }
 
 /// The execve `flags` parameter of a process: its exe flags by their `execve_flags` names.
@@ -279,6 +281,12 @@ fn fill(spec: &ProcessSpec, default_pid: i64) -> Proc {
         exe_from_memfd: spec.exe_from_memfd.unwrap_or(false),
         sid: spec.sid.unwrap_or(-1),
         vpgid: spec.vpgid.unwrap_or(-1),
+        vpid: spec.vpid.unwrap_or(pid),
+        // A main thread's namespace tid is its namespace pid; another thread keeps its tid.
+        vtid: spec.vtid.unwrap_or(match spec.tid {
+            None => spec.vpid.unwrap_or(pid),
+            Some(tid) => tid,
+        }),
     }
 }
 
@@ -315,8 +323,8 @@ fn chain(file: &TestFile, case: &Case, over: Option<&ProcessSpec>) -> Vec<Proc> 
     out
 }
 
-/// Parses `a.b.c.d:port->e.f.g.h:port`.
-fn parse_tuple(text: &str) -> Option<(IpAddr, u16, IpAddr, u16)> {
+/// Parses `a.b.c.d:port->e.f.g.h:port` (IPv6 addresses in brackets).
+pub(crate) fn parse_tuple(text: &str) -> Option<(IpAddr, u16, IpAddr, u16)> {
     let (src, dst) = text.split_once("->")?;
     let endpoint = |s: &str| -> Option<(IpAddr, u16)> {
         let (ip, port) = s.trim().rsplit_once(':')?;
@@ -379,6 +387,18 @@ impl Encoder<'_> {
     /// Encodes one written parameter value by its wire type.
     fn encode(&mut self, name: &str, ty: ParamType, extra: ParamExtra, lit: &ParamLit) -> Vec<u8> {
         let text = match lit {
+            ParamLit::Bytes(b) => {
+                return match ty {
+                    ParamType::ByteBuf => b.clone(),
+                    _ => {
+                        self.bad(
+                            format!("parameter `{name}` ({ty:?}) takes no raw bytes"),
+                            "write `{hex: ...}` only for byte-buffer parameters such as `data`",
+                        );
+                        Vec::new()
+                    }
+                };
+            }
             ParamLit::Scalar(s) => s.clone(),
             ParamLit::List(items) => {
                 if matches!(ty, ParamType::ByteBuf | ParamType::CharBufArray) {
@@ -565,8 +585,8 @@ fn derived(name: &str, ty: ParamType, p: &Proc, ev: &EventSpec, res: i64) -> Vec
         ("cgroups", _) => nul_joined(&p.cgroups),
         ("env", _) => nul_joined(&p.env),
         ("tty", _) => u32b(p.tty),
-        ("vtid", _) => i64b(p.tid),
-        ("vpid", _) => i64b(p.pid),
+        ("vtid", _) => i64b(p.vtid),
+        ("vpid", _) => i64b(p.vpid),
         ("pgid", _) => i64b(if p.vpgid >= 0 { p.vpgid } else { p.pid }),
         ("vpgid", _) if p.vpgid >= 0 => i64b(p.vpgid),
         ("cap_permitted", _) => p.cap_permitted.to_le_bytes().to_vec(),
@@ -590,30 +610,52 @@ fn derived(name: &str, ty: ParamType, p: &Proc, ev: &EventSpec, res: i64) -> Vec
 }
 
 fn fd_info<'a>(f: &'a FdSpec, storage: &'a [u8]) -> FdInfo<'a> {
-    let detail = match &f.kind {
-        FdKind::Tcp(t) | FdKind::Udp(t) => match parse_tuple(t) {
-            Some((IpAddr::V4(sip), sport, IpAddr::V4(dip), dport)) => FdDetail::Ipv4 {
+    // libscap's L4 protocol codes: TCP 2, UDP 3.
+    let l4proto = if matches!(f.kind, FdKind::Tcp(_)) {
+        2
+    } else {
+        3
+    };
+    let tuple = match &f.kind {
+        FdKind::Tcp(t) | FdKind::Udp(t) => parse_tuple(t),
+        _ => None,
+    };
+    let (ty, detail) = match (&f.kind, tuple) {
+        (_, Some((IpAddr::V4(sip), sport, IpAddr::V4(dip), dport))) => (
+            fd_type::IPV4_SOCK,
+            FdDetail::Ipv4 {
                 sip,
                 dip,
                 sport,
                 dport,
-                // libscap's L4 protocol codes: TCP 2, UDP 3.
-                l4proto: if matches!(f.kind, FdKind::Tcp(_)) {
-                    2
-                } else {
-                    3
-                },
+                l4proto,
             },
-            _ => FdDetail::Name(storage),
-        },
-        _ => FdDetail::Name(storage),
-    };
-    let ty = match &f.kind {
-        FdKind::File(_) => fd_type::FILE,
-        FdKind::Directory(_) => fd_type::DIRECTORY,
-        FdKind::Tcp(_) | FdKind::Udp(_) => fd_type::IPV4_SOCK,
-        FdKind::Unix(_) => fd_type::UNIX_SOCK,
-        FdKind::Pipe => fd_type::FIFO,
+        ),
+        (_, Some((IpAddr::V6(sip), sport, IpAddr::V6(dip), dport))) => (
+            fd_type::IPV6_SOCK,
+            FdDetail::Ipv6 {
+                sip,
+                dip,
+                sport,
+                dport,
+                l4proto,
+            },
+        ),
+        (FdKind::File(_), _) => (fd_type::FILE, FdDetail::Name(storage)),
+        (FdKind::Directory(_), _) => (fd_type::DIRECTORY, FdDetail::Name(storage)),
+        // The kernel socket addresses only pair the two ends; any distinct non-zero values do.
+        (FdKind::Unix(_), _) => (
+            fd_type::UNIX_SOCK,
+            FdDetail::Unix {
+                source: 0xffff_0000_0000_1000 + f.num as u64,
+                dest: 0,
+                path: storage,
+            },
+        ),
+        (FdKind::Pipe, _) => (fd_type::FIFO, FdDetail::Name(storage)),
+        // A tuple that does not parse is a load error (format::Reader::fd); should one get
+        // here, it is written as an fd libscap cannot describe, named by its text.
+        (FdKind::Tcp(_) | FdKind::Udp(_), _) => (fd_type::UNSUPPORTED, FdDetail::Name(storage)),
     };
     FdInfo {
         fd: f.num,
@@ -700,8 +742,8 @@ pub fn synthesize(file: &TestFile, case: &Case) -> Result<Synthesized, SynthErro
             uid: p.uid,
             gid: p.gid,
             env,
-            vtid: p.tid,
-            vpid: p.pid,
+            vtid: p.vtid,
+            vpid: p.vpid,
             cgroups,
             root: b"/",
             tty: p.tty,

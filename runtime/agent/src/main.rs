@@ -86,7 +86,9 @@ enum Command {
     },
     /// Watch this machine live (root): eBPF programs, the rules' prefilter, alerts as replay.
     Run {
-        /// Rules files, loaded together in this order (default: the config's `rules_files`).
+        /// Rules files, loaded together in this order; a folder stands for its `*.yaml`/`*.yml`
+        /// files in sorted order (not its sub-folders), as in Falco. Default: the config's
+        /// `rules_files`.
         #[arg(short = 'r', long = "rules", num_args = 1..)]
         rules: Vec<PathBuf>,
         #[command(flatten)]
@@ -97,8 +99,8 @@ enum Command {
     },
     /// Run rules over scap captures and print one alert per line.
     Replay {
-        /// Rules files (`.yaml`/`.yml`), loaded together in this order (default: the config's
-        /// `rules_files`).
+        /// Rules files (`.yaml`/`.yml`) or folders of them, loaded together in this order
+        /// (default: the config's `rules_files`).
         #[arg(short = 'r', long = "rules", num_args = 1..)]
         rules: Vec<PathBuf>,
         /// Captures, replayed one after the other. (`--rules a.yaml b.yaml c.scap` works too:
@@ -168,9 +170,10 @@ fn main() -> ExitCode {
             // `--rules` takes every following value; the ones that are not rule files are the
             // captures of `lanner replay --rules FILE... CAPTURE...`.
             let is_yaml = |p: &PathBuf| {
-                p.extension().is_some_and(|e| {
-                    e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml")
-                })
+                p.is_dir()
+                    || p.extension().is_some_and(|e| {
+                        e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml")
+                    })
             };
             let (r, c): (Vec<PathBuf>, Vec<PathBuf>) = rules.into_iter().partition(is_yaml);
             captures.splice(0..0, c);
@@ -326,10 +329,16 @@ fn stats(url: &str, format: StatsFormat) -> ExitCode {
 
 /// Loads and checks rules files; on errors prints them and returns the exit code.
 fn load_rules(setup: &Setup) -> Result<RuleSet, ExitCode> {
-    let rule_files = &setup.rules;
     let suggested_output = setup.suggested_output;
+    let rule_files = match rulec::paths::expand(&setup.rules) {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Err(ExitCode::from(2));
+        }
+    };
     let mut sources = Vec::new();
-    for p in rule_files {
+    for p in &rule_files {
         match std::fs::read_to_string(p) {
             Ok(t) => sources.push((p.display().to_string(), t)),
             Err(e) => {
@@ -453,7 +462,8 @@ fn run_live(setup: &Setup, duration: Option<f64>) -> ExitCode {
     let mut pipeline = match lanner::pipeline::start(
         &setup.pipeline_config(),
         &ruleset,
-        &setup.rules,
+        // Hashed per file for `falcosecurity_falco_sha256_rules_files_info`.
+        &rulec::paths::expand(&setup.rules).unwrap_or_default(),
         setup.config_file.as_deref(),
         lanner::pipeline::Mode::Live,
     ) {
@@ -511,7 +521,8 @@ fn run_replay(setup: &Setup, captures: &[PathBuf]) -> ExitCode {
     let mut pipeline = match lanner::pipeline::start(
         &setup.pipeline_config(),
         &ruleset,
-        &setup.rules,
+        // Hashed per file for `falcosecurity_falco_sha256_rules_files_info`.
+        &rulec::paths::expand(&setup.rules).unwrap_or_default(),
         setup.config_file.as_deref(),
         lanner::pipeline::Mode::Replay,
     ) {
