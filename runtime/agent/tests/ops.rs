@@ -126,3 +126,68 @@ fn rule_selection_corpus() {
         insta::assert_snapshot!(format!("select__{name}"), check_selection(f));
     }
 }
+
+fn check_noise(path: &Path) -> String {
+    let out = lanner()
+        .arg("replay")
+        .arg("--config")
+        .arg(path)
+        .arg("--rules")
+        .args(rule_files())
+        .args(captures())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let alerts: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (internal, rules): (Vec<_>, Vec<_>) =
+        alerts.iter().partition(|a| a["source"] == "internal");
+    let detected: u64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("Events detected: "))
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    let suppressed: u64 = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("lanner: suppressed "))
+        .filter_map(|l| l.rsplit_once(": ").and_then(|(_, n)| n.parse::<u64>().ok()))
+        .sum();
+    // INVARIANT: nothing is suppressed without a counter.
+    assert_eq!(
+        rules.len() as u64 + suppressed,
+        detected,
+        "{}",
+        path.display()
+    );
+    let folded: u64 = rules
+        .iter()
+        .filter_map(|a| a["lanner_folded"].as_u64())
+        .sum();
+    let internal: Vec<String> = internal
+        .iter()
+        .map(|a| format!("{} | {} | {}", a["rule"], a["priority"], a["output_fields"]))
+        .collect();
+    let kept: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("replayed ") && !l.starts_with("warning: field"))
+        .collect();
+    format!(
+        "rule alerts on stdout: {}\nfolded counts carried: {folded}\ninternal alerts:\n{}\n--- stderr\n{}\n",
+        rules.len(),
+        internal.join("\n"),
+        kept.join("\n")
+    )
+}
+
+#[test]
+fn noise_control_corpus() {
+    let files = fixtures("noise", "yaml");
+    assert_eq!(files.len(), 5, "noise fixtures");
+    for f in &files {
+        let name = f.file_stem().unwrap().to_string_lossy().into_owned();
+        insta::assert_snapshot!(format!("noise__{name}"), check_noise(f));
+    }
+}
