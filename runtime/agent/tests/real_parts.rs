@@ -307,3 +307,89 @@ fn rsyslogd_receives_syslog_alerts_at_falcos_levels() {
         assert!(parts[3].contains(": "), "{l}");
     }
 }
+
+#[test]
+fn sigusr1_reopens_the_file_output_for_logrotate() {
+    if !have("true", true) {
+        return;
+    }
+    let dir = tempdir("rotate");
+    let probe = dir.join("lanner_rotprb");
+    std::fs::copy("/bin/true", &probe).unwrap();
+    let rules = dir.join("rules.yaml");
+    std::fs::write(
+        &rules,
+        "- rule: Rotate probe exec\n  desc: the test's probe binary ran\n  \
+         condition: evt.type in (execve, execveat) and proc.name = lanner_rotprb\n  \
+         output: \"probe ran (proc.name=%proc.name)\"\n  priority: NOTICE\n",
+    )
+    .unwrap();
+    let events = dir.join("events.txt");
+    let config = dir.join("falco.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "stdout_output:\n  enabled: false\nfile_output:\n  enabled: true\n  keep_alive: true\n  filename: {}\n",
+            events.display()
+        ),
+    )
+    .unwrap();
+    let mut agent = Command::new(env!("CARGO_BIN_EXE_lanner"))
+        .args(["run", "--duration", "30", "--config"])
+        .arg(&config)
+        .arg("--rules")
+        .arg(&rules)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(agent.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("lanner: watching") {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "agent ended: {seen}"
+        );
+        seen.push_str(&line);
+    }
+    let lines_of = |p: &Path, n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = std::fs::read_to_string(p)
+                .unwrap_or_default()
+                .lines()
+                .count();
+            if got >= n || Instant::now() > deadline {
+                return got;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    for _ in 0..3 {
+        assert!(Command::new(&probe).status().unwrap().success());
+    }
+    assert_eq!(lines_of(&events, 3), 3);
+    // What logrotate does: move the file away, then signal.
+    let rotated = dir.join("events.txt.1");
+    std::fs::rename(&events, &rotated).unwrap();
+    // SAFETY: kill has no memory-safety preconditions; the pid is our child's.
+    unsafe { libc::kill(agent.id() as i32, libc::SIGUSR1) };
+    std::thread::sleep(Duration::from_millis(500));
+    for _ in 0..2 {
+        assert!(Command::new(&probe).status().unwrap().success());
+    }
+    assert_eq!(
+        lines_of(&events, 2),
+        2,
+        "new alerts go to the reopened file"
+    );
+    assert_eq!(
+        lines_of(&rotated, 3),
+        3,
+        "the rotated file got nothing more"
+    );
+    // SAFETY: as above.
+    unsafe { libc::kill(agent.id() as i32, libc::SIGTERM) };
+    assert!(agent.wait().unwrap().success());
+}
