@@ -393,3 +393,126 @@ fn sigusr1_reopens_the_file_output_for_logrotate() {
     unsafe { libc::kill(agent.id() as i32, libc::SIGTERM) };
     assert!(agent.wait().unwrap().success());
 }
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The metric names an expression uses: identifiers followed by `{`, `[` or `)` or standing
+/// alone, that look like exported series (not functions, labels or recording rules).
+fn series_in(expr: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut in_braces = 0;
+    let mut in_quotes = false;
+    for c in expr.chars().chain(std::iter::once(' ')) {
+        if in_quotes {
+            in_quotes = c != '"';
+            continue;
+        }
+        if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
+            word.push(c);
+            continue;
+        }
+        if !word.is_empty()
+            && in_braces == 0
+            && (word.starts_with("falcosecurity_") || word.starts_with("lanner_"))
+        {
+            out.push(word.clone());
+        }
+        word.clear();
+        match c {
+            '{' => in_braces += 1,
+            '}' => in_braces -= 1,
+            '"' => in_quotes = true,
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn prometheus_rules_pass_promtool_and_name_only_exported_series() {
+    if !have("promtool", false) {
+        return;
+    }
+    let rules = repo().join("deploy/prometheus/lanner-rules.yml");
+    let check = Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&rules)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    // The families the agent exports, from its own exposition.
+    let reg = lanner::metrics::Registry::new(
+        vec![lanner::metrics::RuleMeta {
+            name: "r".into(),
+            priority: 4,
+            source: "syscall".into(),
+            tags: vec![],
+        }],
+        &[],
+        None,
+        "modern_bpf",
+    );
+    reg.rule_matches[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let exported: std::collections::BTreeSet<String> = reg
+        .render()
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .flat_map(|l| {
+            let (name, kind) = l.split_once(' ').unwrap();
+            let mut v = vec![name.to_string()];
+            if kind == "histogram" {
+                for s in ["_bucket", "_sum", "_count"] {
+                    v.push(format!("{name}{s}"));
+                }
+            }
+            v
+        })
+        .collect();
+    let text = std::fs::read_to_string(&rules).unwrap();
+    let mut named = 0;
+    for line in text.lines() {
+        let Some(expr) = line.trim().strip_prefix("expr:") else {
+            continue;
+        };
+        let expr = if expr.trim() == ">" {
+            // A folded expression: the following indented lines.
+            let start = text.find(line).unwrap() + line.len();
+            text[start..]
+                .lines()
+                .skip(1)
+                .take_while(|l| l.starts_with("          "))
+                .collect::<Vec<_>>()
+                .join(" ")
+        } else {
+            expr.to_string()
+        };
+        for s in series_in(&expr) {
+            named += 1;
+            assert!(exported.contains(&s), "`{s}` is not exported: {expr}");
+        }
+    }
+    assert_eq!(named, 11, "series references checked");
+}
+
+#[test]
+fn the_documented_example_config_checks_clean() {
+    let out = Command::new(env!("CARGO_BIN_EXE_lanner"))
+        .args(["config", "check"])
+        .arg(repo().join("deploy/lanner.yaml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with("lanner.yaml: Ok\n"));
+}
