@@ -878,6 +878,12 @@ impl Reader<'_> {
                     _ => self.error(&f.at, "`extra_fields` must be a list".into()),
                 }
             }
+            if !a.extra_output.is_empty() || !a.extra_fields.is_empty() {
+                self.warn(
+                    &item.at,
+                    "`extra_output` and `extra_fields` of `append_output` are not applied by Lanner yet".into(),
+                );
+            }
             if let Some(m) = find(e, "match")
                 && let Some(me) =
                     self.section(m, "append_output[].match", &["rule", "source", "tags"])
@@ -999,6 +1005,13 @@ impl Reader<'_> {
         }
         m.output_rule = self.bool(find(e, "output_rule"), "metrics.output_rule", false);
         m.output_file = self.string(find(e, "output_file"), "metrics.output_file", "");
+        if m.enabled && (m.output_rule || !m.output_file.is_empty()) {
+            let at = find(e, "output_rule").map_or(node.at.clone(), |n| n.at.clone());
+            self.warn(
+                &at,
+                "Lanner does not send metrics snapshots (`metrics.output_rule`, `metrics.output_file`) yet; scrape `/metrics` instead".into(),
+            );
+        }
         m.rules_counters_enabled = self.bool(
             find(e, "rules_counters_enabled"),
             "metrics.rules_counters_enabled",
