@@ -4,6 +4,9 @@
 //!
 //! `cargo run --release -p lanner --example sink_bench > /dev/null` (stdout is a sink).
 
+// A benchmark harness: failing loudly on a broken setup is what it should do.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::os::unix::net::UnixDatagram;
