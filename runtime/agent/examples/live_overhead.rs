@@ -118,6 +118,7 @@ fn with_agent(ruleset: &RuleSet, secs: f64, work: impl FnOnce()) -> lanner::live
                 format: lanner::replay::Format::Json,
                 duration: Some(Duration::from_secs_f64(secs)),
                 include_self: true,
+                drop_privileges: false,
             };
             let mut devnull = std::io::sink();
             let mut sink = lanner::emit::Lines {

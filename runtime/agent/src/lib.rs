@@ -10,5 +10,6 @@ pub mod metrics;
 pub mod noise;
 pub mod outputs;
 pub mod pipeline;
+pub mod privilege;
 pub mod replay;
 pub mod select;

@@ -38,6 +38,8 @@ pub enum LiveError {
     },
     #[error("cannot write alerts: {source}")]
     Write { source: std::io::Error },
+    #[error("{0}")]
+    Privilege(#[from] crate::privilege::PrivilegeError),
     #[error("cannot install the signal handlers: {source}")]
     Signals { source: std::io::Error },
 }
@@ -52,6 +54,9 @@ pub struct LiveOptions {
     /// Evaluate the agent's own process's syscalls too (benchmarks that generate load from
     /// the same process); off for real runs, where they would only feed back.
     pub include_self: bool,
+    /// Drop every capability but those the running probe needs once it is attached and /proc is
+    /// read (see `privilege`).
+    pub drop_privileges: bool,
 }
 
 /// What the run saw.
@@ -95,6 +100,9 @@ pub fn run(
     let mut probe = Probe::start(ObjectOptions::default(), syscalls)?;
     let mut state = State::with_matcher(options.matcher.clone());
     let stats = lanner_state::procfs::snapshot(&mut state, &Default::default())?;
+    if options.drop_privileges {
+        crate::privilege::restrict_thread(crate::privilege::KEPT_AFTER_ATTACH)?;
+    }
     ready(&stats);
 
     let conv = Converter::new();

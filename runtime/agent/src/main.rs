@@ -458,6 +458,7 @@ fn run_live(setup: &Setup, duration: Option<f64>) -> ExitCode {
         },
         duration: duration.map(std::time::Duration::from_secs_f64),
         include_self: false,
+        drop_privileges: true,
     };
     let mut pipeline = match lanner::pipeline::start(
         &setup.pipeline_config(),

@@ -455,6 +455,8 @@ pub fn serve(addr: SocketAddr, endpoint: Endpoint) -> Result<SocketAddr, ServeEr
     let spawned = std::thread::Builder::new()
         .name("lanner-webserver".into())
         .spawn(move || {
+            // Serving needs no capability; connection threads inherit this thread's (none).
+            crate::privilege::drop_all_in_this_thread();
             for conn in listener.incoming().flatten() {
                 let e = Arc::clone(&endpoint);
                 // One short-lived thread per scrape: a stuck client cannot block the next.

@@ -516,3 +516,107 @@ fn the_documented_example_config_checks_clean() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).ends_with("lanner.yaml: Ok\n"));
 }
+
+fn cap_field(status: &str, key: &str) -> u64 {
+    let v = status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .unwrap_or_else(|| panic!("no {key} in {status}"));
+    u64::from_str_radix(v.trim(), 16).unwrap()
+}
+
+#[test]
+fn after_attach_the_agent_keeps_only_cap_bpf_and_cap_perfmon() {
+    if !have("true", true) {
+        return;
+    }
+    let dir = tempdir("caps");
+    let probe = dir.join("lanner_capprb");
+    std::fs::copy("/bin/true", &probe).unwrap();
+    let rules = dir.join("rules.yaml");
+    std::fs::write(
+        &rules,
+        "- rule: Caps probe exec\n  desc: the test's probe binary ran\n  \
+         condition: evt.type in (execve, execveat) and proc.name = lanner_capprb\n  \
+         output: \"probe ran (proc.name=%proc.name)\"\n  priority: NOTICE\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let config = dir.join("falco.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "json_output: true\nfile_output:\n  enabled: true\n  filename: {}/events.txt\n\
+             metrics:\n  enabled: true\n  output_rule: false\n\
+             webserver:\n  enabled: true\n  listen_port: {port}\n  prometheus_metrics_enabled: true\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let mut agent = Command::new(env!("CARGO_BIN_EXE_lanner"))
+        .args(["run", "--duration", "30", "--config"])
+        .arg(&config)
+        .arg("--rules")
+        .arg(&rules)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(agent.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("lanner: watching") {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "agent ended: {seen}"
+        );
+        seen.push_str(&line);
+    }
+    let pid = agent.id();
+    let main = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kept = (1u64 << 38) | (1u64 << 39);
+    assert_eq!(cap_field(&main, "CapEff:"), kept, "{main}");
+    assert_eq!(cap_field(&main, "CapPrm:"), kept);
+    // Every other thread (outputs, webserver) holds nothing.
+    let mut threads = 0;
+    for t in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let t = t.unwrap().file_name().into_string().unwrap();
+        if t == pid.to_string() {
+            continue;
+        }
+        let st = std::fs::read_to_string(format!("/proc/{pid}/task/{t}/status")).unwrap();
+        assert_eq!(cap_field(&st, "CapEff:"), 0, "thread {t}: {st}");
+        assert_eq!(cap_field(&st, "CapPrm:"), 0, "thread {t}");
+        threads += 1;
+    }
+    assert!(
+        threads >= 3,
+        "stdout, file and webserver threads: {threads}"
+    );
+    // Still working: detection, the file output, the metrics endpoint, then a clean detach.
+    for _ in 0..3 {
+        assert!(Command::new(&probe).status().unwrap().success());
+    }
+    let mut out = BufReader::new(agent.stdout.take().unwrap());
+    for _ in 0..3 {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        assert!(line.contains("Caps probe exec"), "{line}");
+    }
+    let metrics = get(&format!("http://127.0.0.1:{port}/metrics")).unwrap();
+    assert!(metrics.contains("lanner_alerts_total 3"), "{metrics}");
+    // SAFETY: kill has no memory-safety preconditions; the pid is our child's.
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    let status = agent.wait().unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(status.success(), "{rest}");
+    assert!(rest.contains("lanner: stopped after"), "{rest}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("events.txt"))
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
+}

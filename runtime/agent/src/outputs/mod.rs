@@ -245,6 +245,8 @@ fn backoff_sleep(shared: &Shared, d: Duration) {
 }
 
 fn work(mut sink: Box<dyn Sink>, shared: &Shared) {
+    // No sink needs a capability; what it spawns inherits none.
+    crate::privilege::drop_all_in_this_thread();
     let breaker = sink.breaker();
     let mut consecutive_failures = 0u32;
     let mut open_until: Option<Instant> = None;
