@@ -58,12 +58,11 @@ fn get() -> Result<[Data; 2], PrivilegeError> {
 pub fn restrict_thread(keep: u64) -> Result<(), PrivilegeError> {
     let mut d = get()?;
     let (lo, hi) = (keep as u32, (keep >> 32) as u32);
-    if let [a, b] = &mut d {
-        for (x, k) in [(a, lo), (b, hi)] {
-            x.effective &= k;
-            x.permitted &= k;
-            x.inheritable &= k;
-        }
+    let [a, b] = &mut d;
+    for (x, k) in [(a, lo), (b, hi)] {
+        x.effective &= k;
+        x.permitted &= k;
+        x.inheritable &= k;
     }
     let mut h = Header {
         version: LINUX_CAPABILITY_VERSION_3,
