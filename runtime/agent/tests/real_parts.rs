@@ -431,6 +431,61 @@ fn series_in(expr: &str) -> Vec<String> {
     out
 }
 
+/// The series the agent exports, from its own exposition (histograms with their parts).
+fn exported_series() -> std::collections::BTreeSet<String> {
+    let reg = lanner::metrics::Registry::new(
+        vec![lanner::metrics::RuleMeta {
+            name: "r".into(),
+            priority: 4,
+            source: "syscall".into(),
+            tags: vec![],
+        }],
+        &[],
+        None,
+        "modern_bpf",
+    );
+    reg.rule_matches[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    reg.render()
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .flat_map(|l| {
+            let (name, kind) = l.split_once(' ').unwrap();
+            let mut v = vec![name.to_string()];
+            if kind == "histogram" {
+                for s in ["_bucket", "_sum", "_count"] {
+                    v.push(format!("{name}{s}"));
+                }
+            }
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn grafana_dashboards_query_only_exported_series() {
+    let exported = exported_series();
+    let dir = repo().join("deploy/grafana");
+    let mut dashboards = 0;
+    let mut queries = 0;
+    for f in ["executive.json", "oncall.json", "debug.json"] {
+        let d: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(f)).unwrap()).unwrap();
+        dashboards += 1;
+        for p in d["panels"].as_array().unwrap() {
+            for t in p["targets"].as_array().unwrap() {
+                let expr = t["expr"].as_str().unwrap();
+                let series = series_in(expr);
+                assert!(!series.is_empty(), "{f}: `{expr}` names no series");
+                for s in series {
+                    assert!(exported.contains(&s), "{f}: `{s}` is not exported");
+                }
+                queries += 1;
+            }
+        }
+    }
+    assert_eq!((dashboards, queries), (3, 19));
+}
+
 #[test]
 fn prometheus_rules_pass_promtool_and_name_only_exported_series() {
     if !have("promtool", false) {
@@ -447,34 +502,7 @@ fn prometheus_rules_pass_promtool_and_name_only_exported_series() {
         "{}",
         String::from_utf8_lossy(&check.stdout)
     );
-    // The families the agent exports, from its own exposition.
-    let reg = lanner::metrics::Registry::new(
-        vec![lanner::metrics::RuleMeta {
-            name: "r".into(),
-            priority: 4,
-            source: "syscall".into(),
-            tags: vec![],
-        }],
-        &[],
-        None,
-        "modern_bpf",
-    );
-    reg.rule_matches[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let exported: std::collections::BTreeSet<String> = reg
-        .render()
-        .lines()
-        .filter_map(|l| l.strip_prefix("# TYPE "))
-        .flat_map(|l| {
-            let (name, kind) = l.split_once(' ').unwrap();
-            let mut v = vec![name.to_string()];
-            if kind == "histogram" {
-                for s in ["_bucket", "_sum", "_count"] {
-                    v.push(format!("{name}{s}"));
-                }
-            }
-            v
-        })
-        .collect();
+    let exported = exported_series();
     let text = std::fs::read_to_string(&rules).unwrap();
     let mut named = 0;
     for line in text.lines() {
