@@ -26,8 +26,10 @@ fn is_root() -> bool {
 
 /// Whether the test can run; panics under CI when it cannot.
 fn have(tool: &str, needs_root: bool) -> bool {
-    let found = ["/usr/bin", "/usr/sbin", "/bin", "/sbin"]
-        .iter()
+    let path = std::env::var("PATH").unwrap_or_default();
+    let found = path
+        .split(':')
+        .chain(["/usr/sbin", "/sbin"])
         .any(|d| Path::new(d).join(tool).exists());
     let ok = found && (!needs_root || is_root());
     if !ok {
@@ -647,4 +649,22 @@ fn after_attach_the_agent_keeps_only_cap_bpf_and_cap_perfmon() {
             .count(),
         3
     );
+}
+
+#[test]
+fn the_daemonset_validates_against_the_kubernetes_schema() {
+    if !have("kubernetes-validate", false) {
+        return;
+    }
+    let out = Command::new("kubernetes-validate")
+        .arg(repo().join("deploy/kubernetes/daemonset.yaml"))
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert_eq!(text.matches(" passed for resource ").count(), 3, "{text}");
 }
