@@ -171,11 +171,13 @@ pub struct FdSpec {
     pub span: FileSpan,
 }
 
-/// A parameter value as written: a scalar or a list of scalars.
+/// A parameter value as written: a scalar, a list of scalars, or raw bytes (`{hex: cafebabe}`)
+/// for data a YAML string cannot hold.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ParamLit {
     Scalar(String),
     List(Vec<String>),
+    Bytes(Vec<u8>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -353,6 +355,33 @@ impl Reader {
             d = d.with_help(format!("known keys: {}", allowed.join(", ")));
         }
         self.diags.push(d);
+    }
+
+    /// Raw bytes of a parameter, `{hex: "ca fe ba be"}`: hex digit pairs, blanks ignored,
+    /// decoded as a `bcontains` literal is.
+    fn bytes(&mut self, n: &Node) -> Option<Vec<u8>> {
+        let mut out = None;
+        for (k, v) in entries(n) {
+            if scalar(k) != Some("hex") {
+                self.unknown_key(k, &["hex"], "a byte value");
+                continue;
+            }
+            let text: String = scalar(v)
+                .unwrap_or("")
+                .chars()
+                .filter(|c| !c.is_ascii_whitespace())
+                .collect();
+            match lanner_check::typeck::value::parse_hex(&text) {
+                Some(b) => out = Some(b),
+                None => self.error(
+                    codes::BAD_TEST_VALUE,
+                    v,
+                    format!("`{text}` is not an even number of hex digits"),
+                    "write the bytes as hex digit pairs, e.g. `{hex: cafebabe}`",
+                ),
+            }
+        }
+        out
     }
 
     fn process(&mut self, n: &Node) -> ProcessSpec {
@@ -718,6 +747,10 @@ impl Reader {
                                     .filter_map(|i| scalar(i).map(String::from))
                                     .collect(),
                             ),
+                            Node::Map(..) => match self.bytes(pv) {
+                                Some(b) => ParamLit::Bytes(b),
+                                None => continue,
+                            },
                             other => ParamLit::Scalar(scalar(other).unwrap_or("").to_string()),
                         };
                         ev.params

@@ -387,6 +387,18 @@ impl Encoder<'_> {
     /// Encodes one written parameter value by its wire type.
     fn encode(&mut self, name: &str, ty: ParamType, extra: ParamExtra, lit: &ParamLit) -> Vec<u8> {
         let text = match lit {
+            ParamLit::Bytes(b) => {
+                return match ty {
+                    ParamType::ByteBuf => b.clone(),
+                    _ => {
+                        self.bad(
+                            format!("parameter `{name}` ({ty:?}) takes no raw bytes"),
+                            "write `{hex: ...}` only for byte-buffer parameters such as `data`",
+                        );
+                        Vec::new()
+                    }
+                };
+            }
             ParamLit::Scalar(s) => s.clone(),
             ParamLit::List(items) => {
                 if matches!(ty, ParamType::ByteBuf | ParamType::CharBufArray) {

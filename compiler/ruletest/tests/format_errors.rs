@@ -67,15 +67,15 @@ fn located(text: &str, diags: &[lanner_syntax::diagnostic::Diagnostic]) -> Strin
     out
 }
 
-/// The format's process extensions (container metadata, capabilities, exe flags, unknown
-/// threads): every bad value is a located diagnostic at the value, and the cases stay.
+/// The format's extensions (container metadata, capabilities, exe flags, unknown
+/// threads, byte values): every bad value is a located diagnostic at the value, and the cases stay.
 #[test]
 fn extension_errors_are_located() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/extensions_errors.test.yaml");
     let text = std::fs::read_to_string(path).unwrap();
     let (t, diags) = format::load(FileId(0), &text);
-    assert_eq!(t.cases.len(), 6);
+    assert_eq!(t.cases.len(), 7);
     insta::with_settings!({
         snapshot_path => "../../../tests/snapshots/ruletest",
         prepend_module_to_snapshot => false,

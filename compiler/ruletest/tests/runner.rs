@@ -84,7 +84,11 @@ fn cases_taken_from_a_capture() {
 
 #[test]
 fn upstream_rule_suites_pass() {
-    for name in ["falco_rules.test.yaml", "falco-incubating_rules.test.yaml"] {
+    for name in [
+        "falco_rules.test.yaml",
+        "falco-incubating_rules.test.yaml",
+        "falco-sandbox_rules.test.yaml",
+    ] {
         let r = run_file(&manifest().join("../../stdlib-rules/upstream").join(name));
         assert!(
             r.diagnostics.iter().all(|d| !d.is_error()),
@@ -108,11 +112,11 @@ fn upstream_rule_suites_pass() {
 fn format_extensions_reach_their_fields() {
     let r = run_file(&manifest().join("tests/fixtures/extensions.test.yaml"));
     assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
-    assert_eq!(r.cases.len(), 27);
+    assert_eq!(r.cases.len(), 29);
     for c in &r.cases {
         assert_eq!(c.status, Status::Pass, "{}: {:?}", c.name, c.problems);
     }
-    assert_eq!(r.coverage.len(), 6);
+    assert_eq!(r.coverage.len(), 7);
     for (rule, cov) in &r.coverage {
         assert_eq!(cov.percent(), 100.0, "{rule}: {:?}", cov.missing);
     }
