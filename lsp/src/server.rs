@@ -1,0 +1,445 @@
+//! The language server: protocol handlers over one shared analysis.
+//!
+//! Ordering: tower-lsp-server runs handlers concurrently, so two `didChange` notifications
+//! could apply out of order. The server therefore runs with a concurrency level of 1 (see
+//! [`crate::serve`]) and every handler applies its edit and rebuilds the analysis before its
+//! first `.await`. Each analysis carries a revision; diagnostics are published under a lock
+//! and only while their revision is still the newest, so a stale result is never published.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tower_lsp_server::jsonrpc::{Error, Result};
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer};
+
+use crate::analysis::Analysis;
+use crate::ctx::Ctx;
+use crate::position::{Encoding, apply_change};
+use crate::workspace::{OpenDoc, Workspace};
+use crate::{actions, complete, diag, hover, nav, tokens};
+
+struct State {
+    ws: Workspace,
+    analysis: Arc<Analysis>,
+    revision: u64,
+    encoding: Encoding,
+}
+
+pub struct Backend {
+    client: Client,
+    state: Mutex<State>,
+    /// Held while publishing; the set of URIs that currently have diagnostics on the client.
+    published: tokio::sync::Mutex<BTreeSet<String>>,
+}
+
+/// `initializationOptions` (and `workspace/didChangeConfiguration` settings) of the server.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Options {
+    /// Rule files in load order, relative to the workspace root.
+    rules_files: Option<Vec<String>>,
+}
+
+impl Backend {
+    pub fn new(client: Client) -> Backend {
+        Backend {
+            client,
+            state: Mutex::new(State {
+                ws: Workspace::default(),
+                analysis: Arc::new(Analysis::new(Vec::new())),
+                revision: 0,
+                encoding: Encoding::Utf16,
+            }),
+            published: tokio::sync::Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-updated in a way that
+        // matters more than stopping the server would, so a poisoned lock is used as is.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Rebuilds the analysis after a change (synchronously, so edits apply in order) and
+    /// returns its revision.
+    fn reanalyse(state: &mut State) -> (u64, Arc<Analysis>) {
+        state.revision += 1;
+        state.analysis = Arc::new(Analysis::new(state.ws.sources()));
+        (state.revision, state.analysis.clone())
+    }
+
+    fn snapshot(&self) -> (Arc<Analysis>, Encoding) {
+        let s = self.lock();
+        (s.analysis.clone(), s.encoding)
+    }
+
+    async fn publish(&self, revision: u64, analysis: Arc<Analysis>) {
+        let mut published = self.published.lock().await;
+        let enc = self.lock().encoding;
+        let cx = Ctx {
+            a: &analysis,
+            enc,
+        };
+        let mut now = BTreeSet::new();
+        for (i, src) in analysis.sources.iter().enumerate() {
+            if self.lock().revision != revision {
+                return;
+            }
+            let file = lanner_syntax::span::FileId(u32::try_from(i).unwrap_or(u32::MAX));
+            let diags = diag::for_file(&cx, file);
+            let key = src.uri.as_str().to_owned();
+            if diags.is_empty() && !published.contains(&key) && src.version.is_none() {
+                continue;
+            }
+            if !diags.is_empty() {
+                now.insert(key);
+            }
+            self.client
+                .publish_diagnostics(src.uri.clone(), diags, src.version)
+                .await;
+        }
+        // Files that left the workspace keep no stale diagnostics.
+        for gone in published.difference(&now) {
+            if analysis.sources.iter().any(|s| s.uri.as_str() == gone) {
+                continue;
+            }
+            if let Ok(uri) = gone.parse::<Uri>() {
+                self.client.publish_diagnostics(uri, Vec::new(), None).await;
+            }
+        }
+        *published = now;
+    }
+
+    fn change(&self, f: impl FnOnce(&mut Workspace, Encoding)) -> (u64, Arc<Analysis>) {
+        let mut s = self.lock();
+        let enc = s.encoding;
+        f(&mut s.ws, enc);
+        Self::reanalyse(&mut s)
+    }
+
+    fn at<T>(
+        &self,
+        pos: &TextDocumentPositionParams,
+        f: impl FnOnce(&Ctx<'_>, lanner_syntax::span::FileId, usize) -> T,
+    ) -> Option<T> {
+        let (a, enc) = self.snapshot();
+        let cx = Ctx { a: &a, enc };
+        let (file, offset) = cx.offset(&pos.text_document.uri, pos.position)?;
+        Some(f(&cx, file, offset))
+    }
+
+    fn in_doc<T>(
+        &self,
+        uri: &Uri,
+        f: impl FnOnce(&Ctx<'_>, lanner_syntax::span::FileId) -> T,
+    ) -> Option<T> {
+        let (a, enc) = self.snapshot();
+        let cx = Ctx { a: &a, enc };
+        let file = a.file_of(uri)?;
+        Some(f(&cx, file))
+    }
+}
+
+fn root_of(params: &InitializeParams) -> Option<PathBuf> {
+    if let Some(f) = params.workspace_folders.as_ref().and_then(|f| f.first()) {
+        return f.uri.to_file_path().map(|p| p.into_owned());
+    }
+    #[allow(deprecated)] // Older clients (Neovim 0.7) still send only `rootUri`.
+    let root = params.root_uri.as_ref();
+    root.and_then(|u| u.to_file_path().map(|p| p.into_owned()))
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let enc = Encoding::negotiate(
+            params
+                .capabilities
+                .general
+                .as_ref()
+                .and_then(|g| g.position_encodings.as_deref()),
+        );
+        let opts: Options = params
+            .initialization_options
+            .clone()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        {
+            let mut s = self.lock();
+            s.encoding = enc;
+            s.ws = Workspace::new(root_of(&params), opts.rules_files);
+            Self::reanalyse(&mut s);
+        }
+        Ok(InitializeResult {
+            server_info: Some(ServerInfo {
+                name: "lanner-lsp".to_owned(),
+                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            }),
+            capabilities: capabilities(enc),
+            offset_encoding: None,
+        })
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        let (rev, a) = {
+            let s = self.lock();
+            (s.revision, s.analysis.clone())
+        };
+        self.publish(rev, a).await;
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn did_open(&self, p: DidOpenTextDocumentParams) {
+        let doc = p.text_document;
+        let (rev, a) = self.change(|ws, _| {
+            ws.open.insert(
+                doc.uri.as_str().to_owned(),
+                OpenDoc {
+                    uri: doc.uri.clone(),
+                    version: doc.version,
+                    text: doc.text,
+                },
+            );
+        });
+        self.publish(rev, a).await;
+    }
+
+    async fn did_change(&self, p: DidChangeTextDocumentParams) {
+        let key = p.text_document.uri.as_str().to_owned();
+        let version = p.text_document.version;
+        let (rev, a) = self.change(|ws, enc| {
+            if let Some(doc) = ws.open.get_mut(&key) {
+                // Versions only grow; an older change than what we hold is a client bug and
+                // applying it would corrupt the text, so it is dropped.
+                if version < doc.version {
+                    return;
+                }
+                for c in &p.content_changes {
+                    apply_change(&mut doc.text, c.range, &c.text, enc);
+                }
+                doc.version = version;
+            }
+        });
+        self.publish(rev, a).await;
+    }
+
+    async fn did_save(&self, p: DidSaveTextDocumentParams) {
+        let key = p.text_document.uri.as_str().to_owned();
+        let (rev, a) = self.change(|ws, _| {
+            if let (Some(text), Some(doc)) = (p.text, ws.open.get_mut(&key)) {
+                doc.text = text;
+            }
+            ws.reload_disk();
+        });
+        self.publish(rev, a).await;
+    }
+
+    async fn did_close(&self, p: DidCloseTextDocumentParams) {
+        let key = p.text_document.uri.as_str().to_owned();
+        let (rev, a) = self.change(|ws, _| {
+            ws.open.remove(&key);
+        });
+        self.publish(rev, a).await;
+    }
+
+    async fn did_change_watched_files(&self, _: DidChangeWatchedFilesParams) {
+        let (rev, a) = self.change(|ws, _| ws.reload_disk());
+        self.publish(rev, a).await;
+    }
+
+    async fn did_change_configuration(&self, p: DidChangeConfigurationParams) {
+        let opts: Options = serde_json::from_value(p.settings).unwrap_or_default();
+        if opts.rules_files.is_none() {
+            return;
+        }
+        let (rev, a) = self.change(|ws, _| {
+            ws.setting = opts.rules_files;
+            ws.reload_disk();
+        });
+        self.publish(rev, a).await;
+    }
+
+    async fn diagnostic(
+        &self,
+        p: DocumentDiagnosticParams,
+    ) -> Result<DocumentDiagnosticReportResult> {
+        let items = self
+            .in_doc(&p.text_document.uri, |cx, file| diag::for_file(cx, file))
+            .unwrap_or_default();
+        Ok(DocumentDiagnosticReportResult::Report(
+            DocumentDiagnosticReport::Full(RelatedFullDocumentDiagnosticReport {
+                related_documents: None,
+                full_document_diagnostic_report: FullDocumentDiagnosticReport {
+                    result_id: None,
+                    items,
+                },
+            }),
+        ))
+    }
+
+    async fn hover(&self, p: HoverParams) -> Result<Option<Hover>> {
+        Ok(self
+            .at(&p.text_document_position_params, hover::hover)
+            .flatten())
+    }
+
+    async fn completion(&self, p: CompletionParams) -> Result<Option<CompletionResponse>> {
+        Ok(self
+            .at(&p.text_document_position, complete::complete)
+            .map(CompletionResponse::Array))
+    }
+
+    async fn goto_definition(
+        &self,
+        p: GotoDefinitionParams,
+    ) -> Result<Option<GotoDefinitionResponse>> {
+        let locs = self
+            .at(&p.text_document_position_params, nav::definition)
+            .unwrap_or_default();
+        Ok(match locs.len() {
+            0 => None,
+            1 => locs.into_iter().next().map(GotoDefinitionResponse::Scalar),
+            _ => Some(GotoDefinitionResponse::Array(locs)),
+        })
+    }
+
+    async fn references(&self, p: ReferenceParams) -> Result<Option<Vec<Location>>> {
+        let decl = p.context.include_declaration;
+        Ok(self.at(&p.text_document_position, |cx, f, o| {
+            nav::references(cx, f, o, decl)
+        }))
+    }
+
+    async fn prepare_rename(
+        &self,
+        p: TextDocumentPositionParams,
+    ) -> Result<Option<PrepareRenameResponse>> {
+        Ok(self
+            .at(&p, nav::prepare_rename)
+            .flatten()
+            .map(PrepareRenameResponse::Range))
+    }
+
+    async fn rename(&self, p: RenameParams) -> Result<Option<WorkspaceEdit>> {
+        let name = p.new_name.clone();
+        match self.at(&p.text_document_position, |cx, f, o| {
+            nav::rename(cx, f, o, &name)
+        }) {
+            None => Ok(None),
+            Some(Ok(edit)) => Ok(Some(edit)),
+            Some(Err(e)) => Err(Error::invalid_params(e.to_string())),
+        }
+    }
+
+    async fn document_highlight(
+        &self,
+        p: DocumentHighlightParams,
+    ) -> Result<Option<Vec<DocumentHighlight>>> {
+        Ok(self.at(&p.text_document_position_params, nav::highlight))
+    }
+
+    async fn document_symbol(
+        &self,
+        p: DocumentSymbolParams,
+    ) -> Result<Option<DocumentSymbolResponse>> {
+        Ok(self
+            .in_doc(&p.text_document.uri, nav::document_symbols)
+            .map(DocumentSymbolResponse::Nested))
+    }
+
+    async fn symbol(
+        &self,
+        p: WorkspaceSymbolParams,
+    ) -> Result<Option<WorkspaceSymbolResponse>> {
+        let (a, enc) = self.snapshot();
+        let cx = Ctx { a: &a, enc };
+        Ok(Some(WorkspaceSymbolResponse::Nested(nav::workspace_symbols(
+            &cx, &p.query,
+        ))))
+    }
+
+    async fn folding_range(&self, p: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
+        Ok(self.in_doc(&p.text_document.uri, nav::folding))
+    }
+
+    async fn semantic_tokens_full(
+        &self,
+        p: SemanticTokensParams,
+    ) -> Result<Option<SemanticTokensResult>> {
+        Ok(self.in_doc(&p.text_document.uri, |cx, f| {
+            SemanticTokensResult::Tokens(SemanticTokens {
+                result_id: None,
+                data: tokens::tokens(cx, f),
+            })
+        }))
+    }
+
+    async fn code_action(&self, p: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        Ok(self.in_doc(&p.text_document.uri, |cx, f| {
+            let Some(t) = cx.text(f) else {
+                return Vec::new();
+            };
+            let (s, e) = (t.offset(p.range.start), t.offset(p.range.end));
+            actions::actions(cx, f, s, e)
+        }))
+    }
+}
+
+fn capabilities(enc: Encoding) -> ServerCapabilities {
+    ServerCapabilities {
+        position_encoding: Some(enc.kind()),
+        text_document_sync: Some(TextDocumentSyncCapability::Options(
+            TextDocumentSyncOptions {
+                open_close: Some(true),
+                change: Some(TextDocumentSyncKind::INCREMENTAL),
+                save: Some(TextDocumentSyncSaveOptions::SaveOptions(SaveOptions {
+                    include_text: Some(true),
+                })),
+                ..TextDocumentSyncOptions::default()
+            },
+        )),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(
+                [".", "%", " ", "(", ","].iter().map(|s| (*s).to_owned()).collect(),
+            ),
+            ..CompletionOptions::default()
+        }),
+        definition_provider: Some(OneOf::Left(true)),
+        references_provider: Some(OneOf::Left(true)),
+        rename_provider: Some(OneOf::Right(RenameOptions {
+            prepare_provider: Some(true),
+            work_done_progress_options: WorkDoneProgressOptions::default(),
+        })),
+        document_highlight_provider: Some(OneOf::Left(true)),
+        document_symbol_provider: Some(OneOf::Left(true)),
+        workspace_symbol_provider: Some(OneOf::Left(true)),
+        folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
+        semantic_tokens_provider: Some(
+            SemanticTokensServerCapabilities::SemanticTokensOptions(SemanticTokensOptions {
+                legend: tokens::legend(),
+                full: Some(SemanticTokensFullOptions::Bool(true)),
+                range: None,
+                work_done_progress_options: WorkDoneProgressOptions::default(),
+            }),
+        ),
+        code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+            code_action_kinds: Some(vec![
+                CodeActionKind::QUICKFIX,
+                CodeActionKind::REFACTOR_REWRITE,
+            ]),
+            ..CodeActionOptions::default()
+        })),
+        diagnostic_provider: Some(DiagnosticServerCapabilities::Options(DiagnosticOptions {
+            identifier: Some("lanner".to_owned()),
+            inter_file_dependencies: true,
+            workspace_diagnostics: false,
+            work_done_progress_options: WorkDoneProgressOptions::default(),
+        })),
+        ..ServerCapabilities::default()
+    }
+}
