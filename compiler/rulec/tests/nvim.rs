@@ -81,6 +81,7 @@ fn neovim_session() {
     assert!(v["a_after_rename"].as_str().unwrap().starts_with("- macro: spawned\n"));
     let b = v["b_after_rename"].as_str().unwrap();
     assert_eq!(b.matches("spawned and").count(), 2, "{b}");
+    assert_eq!(v["field_col_after_rename"], 25);
     assert_eq!(v["settled"], true, "after the rename the same two errors are left: {v}");
     assert_eq!(v["cleared"], true, "fixing the field clears its diagnostic: {v}");
 }

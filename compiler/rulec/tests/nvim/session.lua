@@ -66,9 +66,13 @@ out.a_after_rename = table.concat(vim.api.nvim_buf_get_lines(abuf, 0, -1, false)
 -- The renamed definition lives in a buffer the client has not attached yet: attach it, so the
 -- server sees both edited files, then wait until only the two original errors are left.
 vim.lsp.buf_attach_client(abuf, client_id)
+-- The field moved 8 columns left with the shorter name: waiting for that column tells the
+-- new diagnostics from the old ones.
+local field_col = string.find(vim.api.nvim_buf_get_lines(buf, 2, 3, false)[1], "proc.nmae", 1, true) - 1
+out.field_col_after_rename = field_col
 out.settled = vim.wait(20000, function()
   local d = codes(buf)
-  return #d == 2 and d[1].code == "L301" and d[2].code == "L201"
+  return #d == 2 and d[1].code == "L301" and d[1].col == field_col and d[2].code == "L201"
 end, 20)
 out.diagnostics_after_rename = codes(buf)
 
