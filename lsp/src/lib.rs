@@ -8,6 +8,7 @@ pub mod analysis;
 mod complete;
 mod ctx;
 mod diag;
+mod fmt;
 mod hover;
 mod nav;
 pub mod position;

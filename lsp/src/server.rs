@@ -18,7 +18,7 @@ use crate::analysis::Analysis;
 use crate::ctx::Ctx;
 use crate::position::{Encoding, apply_change};
 use crate::workspace::{OpenDoc, Workspace};
-use crate::{actions, complete, diag, hover, nav, tokens};
+use crate::{actions, complete, diag, fmt, hover, nav, tokens};
 
 struct State {
     ws: Workspace,
@@ -139,6 +139,25 @@ impl Backend {
         let cx = Ctx { a: &a, enc };
         let file = a.file_of(uri)?;
         Some(f(&cx, file))
+    }
+}
+
+impl Backend {
+    /// A file that is not valid YAML is not formatted; the error says so (its diagnostics are
+    /// already published).
+    fn format(&self, uri: &Uri, range: Option<Range>) -> Result<Option<Vec<TextEdit>>> {
+        let r = self.in_doc(uri, |cx, f| {
+            let offsets = range.and_then(|r| {
+                let t = cx.text(f)?;
+                Some((t.offset(r.start), t.offset(r.end)))
+            });
+            fmt::format(cx, f, offsets)
+        });
+        match r {
+            None => Ok(None),
+            Some(Ok(edits)) => Ok(Some(edits)),
+            Some(Err(e)) => Err(Error::invalid_params(format!("cannot format: {e}"))),
+        }
     }
 }
 
@@ -378,6 +397,17 @@ impl LanguageServer for Backend {
         }))
     }
 
+    async fn formatting(&self, p: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
+        self.format(&p.text_document.uri, None)
+    }
+
+    async fn range_formatting(
+        &self,
+        p: DocumentRangeFormattingParams,
+    ) -> Result<Option<Vec<TextEdit>>> {
+        self.format(&p.text_document.uri, Some(p.range))
+    }
+
     async fn code_action(&self, p: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         Ok(self.in_doc(&p.text_document.uri, |cx, f| {
             let Some(t) = cx.text(f) else {
@@ -434,6 +464,8 @@ fn capabilities(enc: Encoding) -> ServerCapabilities {
             ]),
             ..CodeActionOptions::default()
         })),
+        document_formatting_provider: Some(OneOf::Left(true)),
+        document_range_formatting_provider: Some(OneOf::Left(true)),
         diagnostic_provider: Some(DiagnosticServerCapabilities::Options(DiagnosticOptions {
             identifier: Some("lanner".to_owned()),
             inter_file_dependencies: true,

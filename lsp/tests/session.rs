@@ -6,7 +6,8 @@
 //! Header lines of a case (before the first `===`):
 //! - `request: METHOD` — `hover`, `completion`, `definition`, `references`, `rename`,
 //!   `prepare-rename`, `highlight`, `symbols`, `workspace-symbols`, `folding`,
-//!   `semantic-tokens`, `code-action`, `diagnostics` (push), `pull-diagnostics`, `edits`;
+//!   `semantic-tokens`, `code-action`, `formatting`, `range-formatting`, `diagnostics` (push),
+//!   `pull-diagnostics`, `edits`;
 //! - `encoding: utf-8|utf-32` — offered in `general.positionEncodings` (default: none, UTF-16);
 //! - `new-name: NAME` for rename, `query: TEXT` for workspace symbols;
 //! - `edit: TEXT` (repeatable) for `edits`: each inserted at the cursor as its own didChange;
@@ -253,6 +254,24 @@ async fn run(case: &Case, root: &Path) -> Value {
                 .await;
             decode_tokens(open_text, &r["data"], &legend)
         }
+        "formatting" => {
+            let r = s
+                .request(
+                    "textDocument/formatting",
+                    json!({ "textDocument": { "uri": doc }, "options": { "tabSize": 2, "insertSpaces": true } }),
+                )
+                .await;
+            with_result(open_text, &r, &enc)
+        }
+        "range-formatting" => {
+            let r = s
+                .request(
+                    "textDocument/rangeFormatting",
+                    json!({ "textDocument": { "uri": doc }, "range": { "start": pos, "end": pos }, "options": { "tabSize": 2, "insertSpaces": true } }),
+                )
+                .await;
+            with_result(open_text, &r, &enc)
+        }
         "code-action" => {
             let end = case
                 .range_end
@@ -302,6 +321,40 @@ async fn run(case: &Case, root: &Path) -> Value {
     };
     out["response"] = response;
     out
+}
+
+/// The edits and the text they produce (applied last to first, as the protocol's edits of one
+/// request all refer to the original text).
+fn with_result(text: &str, edits: &Value, enc: &str) -> Value {
+    let Some(list) = edits.as_array() else {
+        return json!({ "edits": edits });
+    };
+    let offset = |p: &Value| -> usize {
+        let (line, ch) = (p["line"].as_u64().unwrap() as usize, p["character"].as_u64().unwrap() as usize);
+        let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+        let mut units = 0;
+        for (i, c) in text[start..].char_indices() {
+            if units >= ch || c == '\n' {
+                return start + i;
+            }
+            units += match enc {
+                "utf-8" => c.len_utf8(),
+                "utf-32" => 1,
+                _ => c.len_utf16(),
+            };
+        }
+        text.len()
+    };
+    let mut spans: Vec<(usize, usize, String)> = list
+        .iter()
+        .map(|e| (offset(&e["range"]["start"]), offset(&e["range"]["end"]), e["newText"].as_str().unwrap().to_owned()))
+        .collect();
+    spans.sort_by_key(|s| std::cmp::Reverse(s.0));
+    let mut out = text.to_owned();
+    for (s, e, t) in spans {
+        out.replace_range(s..e, &t);
+    }
+    json!({ "edits": list.len(), "result": out })
 }
 
 fn summarize_completion(v: Value) -> Value {
@@ -383,4 +436,4 @@ fn sessions() {
 }
 
 /// The number of `sessions/*.case` files.
-const CASES: usize = 38;
+const CASES: usize = 41;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use rulec::{check, explain, render};
+use rulec::{check, explain, fmt, render};
 
 #[derive(Parser)]
 #[command(
@@ -45,8 +45,25 @@ enum ExplainFormat {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum FmtFormat {
+    Human,
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Format rules files in place: conditions one `and`/`or` operand per line, lists filled.
+    Fmt {
+        /// Rules files to format.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Change nothing; exit 1 with a diff when a file is not formatted.
+        #[arg(long)]
+        check: bool,
+        #[arg(long, value_enum, default_value = "human")]
+        format: FmtFormat,
+    },
     /// Run rule tests (`*.test.yaml`) without a kernel.
     Test {
         /// Test files, or directories searched for `*.test.yaml`.
@@ -133,6 +150,11 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Fmt {
+            files,
+            check,
+            format,
+        } => run_fmt(&files, check, format),
     }
 }
 
@@ -184,6 +206,22 @@ fn run_explain(rule: &str, paths: &[PathBuf], format: ExplainFormat) -> ExitCode
             ExitCode::from(2)
         }
     }
+}
+
+fn run_fmt(paths: &[PathBuf], check: bool, format: FmtFormat) -> ExitCode {
+    let report = fmt::run(paths, check);
+    match format {
+        FmtFormat::Human => {
+            let (out, err) = fmt::human(&report);
+            print!("{out}");
+            eprint!("{err}");
+        }
+        FmtFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&fmt::json(&report)).unwrap_or_default()
+        ),
+    }
+    ExitCode::from(report.exit_code())
 }
 
 fn run_check(paths: &[PathBuf], format: Format, quiet: bool) -> ExitCode {

@@ -1,6 +1,6 @@
 //! End-to-end with a real client: Neovim (Debian's 0.7.2) headless drives `rulec lsp` over
 //! stdio through its built-in client: open a file with errors, wait for diagnostics, hover,
-//! go to definition, rename across files, edit until the diagnostics clear.
+//! go to definition, rename across files, edit until the diagnostics clear, format.
 //! Under `CI=true` a missing `nvim` is a failure.
 
 use std::path::PathBuf;
@@ -84,4 +84,9 @@ fn neovim_session() {
     assert_eq!(v["field_col_after_rename"], 25);
     assert_eq!(v["settled"], true, "after the rename the same two errors are left: {v}");
     assert_eq!(v["cleared"], true, "fixing the field clears its diagnostic: {v}");
+
+    let before = v["before_format"].as_str().unwrap();
+    let expected = lanner_syntax::format::format(before).unwrap();
+    assert_ne!(before, expected, "the fixture is not formatted yet");
+    assert_eq!(v["after_format"].as_str().unwrap(), expected);
 }

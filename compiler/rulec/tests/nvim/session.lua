@@ -85,5 +85,10 @@ out.cleared = vim.wait(20000, function()
   return #d == 1 and d[1].code == "L201"
 end, 20)
 
+-- Formatting through the server (0.7's synchronous request).
+out.before_format = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n") .. "\n"
+vim.lsp.buf.formatting_sync(nil, 10000)
+out.after_format = table.concat(vim.api.nvim_buf_get_lines(buf, 0, -1, false), "\n") .. "\n"
+
 vim.lsp.stop_client(client_id)
 finish()
