@@ -128,3 +128,83 @@ fn layout(cx: &Ctx<'_>, file: FileId, offset: usize, uri: &Uri) -> Option<CodeAc
         ..CodeAction::default()
     }))
 }
+
+/// The command that adds an exception built from a Falco alert (JSON, as Falco prints it
+/// with `json_output`) to the alert's rule; it returns the edit for the client to apply.
+pub const ADD_EXCEPTION: &str = "lanner.addException";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AlertError {
+    #[error("the alert is not JSON: {0}")]
+    Json(String),
+    #[error("the alert has no `rule`")]
+    NoRule,
+    #[error("no rule named `{0}` in the workspace")]
+    UnknownRule(String),
+    #[error("the alert has no `output_fields` usable in an exception")]
+    NoFields,
+}
+
+/// Event fields (`evt.time`, `evt.num`, ...) are specific to one event, never to an allowed
+/// behaviour, so an exception built from an alert leaves them out.
+fn exception_worthy(field: &str) -> bool {
+    lanner_schema::resolve_text(field).is_ok_and(|f| {
+        f.field.usable_in_filter() && f.field.class.as_str() != "evt" && !field.starts_with("evt.")
+    })
+}
+
+fn yaml_quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+pub fn exception_from_alert(
+    cx: &Ctx<'_>,
+    file: FileId,
+    alert: &serde_json::Value,
+) -> Result<WorkspaceEdit, AlertError> {
+    let alert = match alert {
+        serde_json::Value::String(s) => {
+            serde_json::from_str(s).map_err(|e| AlertError::Json(e.to_string()))?
+        }
+        v => v.clone(),
+    };
+    let rule = alert["rule"].as_str().ok_or(AlertError::NoRule)?;
+    if !cx.a.checked.resolved.rules.iter().any(|r| r.name == rule) {
+        return Err(AlertError::UnknownRule(rule.to_owned()));
+    }
+    let mut fields = Vec::new();
+    let mut values = Vec::new();
+    for (k, v) in alert["output_fields"].as_object().into_iter().flatten() {
+        let value = match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            _ => continue,
+        };
+        // Exception values are pasted into the condition text, where a quote inside a
+        // value cannot be written in a way Falco reads back; such fields are left out.
+        if exception_worthy(k) && !value.contains(['"', '\'']) {
+            fields.push(k.clone());
+            values.push(yaml_quote(&value));
+        }
+    }
+    if fields.is_empty() {
+        return Err(AlertError::NoFields);
+    }
+    let text = cx.a.text(file);
+    let n = text.matches("name: from_alert_").count() + 1;
+    let comps = vec!["="; fields.len()].join(", ");
+    let sep = if text.ends_with('\n') || text.is_empty() {
+        ""
+    } else {
+        "\n"
+    };
+    let insert = format!(
+        "{sep}\n- rule: {rule}\n  exceptions:\n    - name: from_alert_{n}\n      fields: [{}]\n      comps: [{comps}]\n      values:\n        - [{}]\n  override:\n    exceptions: append\n",
+        fields.join(", "),
+        values.join(", ")
+    );
+    let end = cx.range(file, Span::at(text.len()));
+    let uri = cx.a.uri(file).cloned().ok_or(AlertError::NoRule)?;
+    Ok(edit(&uri, vec![TextEdit::new(end, insert)]))
+}

@@ -72,10 +72,11 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    pub fn new(sources: Vec<Source>) -> Analysis {
+    pub fn new(mut sources: Vec<Source>) -> Analysis {
+        // The texts move into the checker's source database; `sources` keeps the rest.
         let inputs = sources
-            .iter()
-            .map(|s| (s.name.clone(), s.text.clone()))
+            .iter_mut()
+            .map(|s| (s.name.clone(), std::mem::take(&mut s.text)))
             .collect();
         let checked = check_sources(inputs);
         let mut a = Analysis {
@@ -207,7 +208,8 @@ impl Analysis {
 
     /// The scalar of an item that covers `offset` (end inclusive), with its role.
     pub fn scalar_at(&self, file: FileId, offset: usize) -> Option<(usize, ScalarRole, &Scalar)> {
-        let inside = |s: &Scalar| (s.span.start as usize) <= offset && offset <= s.span.end as usize;
+        let inside =
+            |s: &Scalar| (s.span.start as usize) <= offset && offset <= s.span.end as usize;
         for (i, item) in self.items(file).iter().enumerate() {
             if !(item.span.start as usize <= offset && offset <= item.span.end as usize) {
                 continue;
@@ -317,7 +319,11 @@ fn walk_uses(
     }
 }
 
-fn walk_tr_args(args: &[TrArg], lists: &HashMap<String, ()>, push: &mut dyn FnMut(SymKind, &str, Span)) {
+fn walk_tr_args(
+    args: &[TrArg],
+    lists: &HashMap<String, ()>,
+    push: &mut dyn FnMut(SymKind, &str, Span),
+) {
     for a in args {
         if let TrArg::List(inner, _) = a {
             walk_tr_args(inner, lists, push);

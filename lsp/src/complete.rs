@@ -60,16 +60,17 @@ fn item(label: &str, kind: CompletionItemKind, detail: Option<String>) -> Comple
 
 pub fn complete(cx: &Ctx<'_>, file: FileId, offset: usize) -> Vec<CompletionItem> {
     let text = cx.a.text(file);
-    let line_start = cx.lines(file).map_or(0, |l| l.line_start(l.line_of(offset)));
+    let line_start = cx
+        .lines(file)
+        .map_or(0, |l| l.line_start(l.line_of(offset)));
     let prefix = text.get(line_start..offset).unwrap_or("");
     // A plain scalar ends at its last non-blank character, so a cursor after a typed space
     // (`proc.pid |`) is past it: look the scalar up where the blank run starts and treat the
     // blanks as part of its value.
     let gap = prefix.len() - prefix.trim_end().len();
-    if let Some((idx, role, s)) = cx
-        .a
-        .scalar_at(file, offset)
-        .or_else(|| cx.a.scalar_at(file, offset - gap))
+    if let Some((idx, role, s)) =
+        cx.a.scalar_at(file, offset)
+            .or_else(|| cx.a.scalar_at(file, offset - gap))
     {
         let inside = offset <= s.span.end as usize;
         let (value, v) = if inside {
@@ -101,7 +102,10 @@ pub fn complete(cx: &Ctx<'_>, file: FileId, offset: usize) -> Vec<CompletionItem
         return condition(cx, file, idx, "", 0);
     }
     let key_start = trimmed.strip_prefix("- ").unwrap_or(trimmed);
-    if key_start.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+    if key_start
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    {
         // `- ` at the left margin starts a new item; anything else continues the item above.
         if prefix.starts_with("- ") || prefix.trim().is_empty() && prefix.is_empty() {
             return ITEM_KEYS
@@ -160,13 +164,21 @@ fn macros(cx: &Ctx<'_>, file: FileId, idx: usize) -> Vec<CompletionItem> {
         Some(ItemKind::Macro(_))
     );
     let here = order(cx, file, idx);
-    defs(cx, SymKind::Macro, in_macro.then_some(here), CompletionItemKind::FUNCTION)
+    defs(
+        cx,
+        SymKind::Macro,
+        in_macro.then_some(here),
+        CompletionItemKind::FUNCTION,
+    )
 }
 
 fn lists(cx: &Ctx<'_>, file: FileId, idx: Option<usize>) -> Vec<CompletionItem> {
     // A list's items see only earlier lists; a condition sees all of them.
     let in_list = idx.is_some_and(|i| {
-        matches!(cx.a.items(file).get(i).map(|x| &x.kind), Some(ItemKind::List(_)))
+        matches!(
+            cx.a.items(file).get(i).map(|x| &x.kind),
+            Some(ItemKind::List(_))
+        )
     });
     let before = idx.filter(|_| in_list).map(|i| order(cx, file, i));
     defs(cx, SymKind::List, before, CompletionItemKind::VARIABLE)
@@ -214,7 +226,13 @@ fn condition(cx: &Ctx<'_>, file: FileId, idx: usize, value: &str, v: usize) -> V
             return Operator::ALL
                 .iter()
                 .filter(|op| operator_allowed(vt.ty, vt.is_list, **op))
-                .map(|op| item(op.as_str(), CompletionItemKind::OPERATOR, Some(format!("{vt}"))))
+                .map(|op| {
+                    item(
+                        op.as_str(),
+                        CompletionItemKind::OPERATOR,
+                        Some(format!("{vt}")),
+                    )
+                })
                 .collect();
         }
     }
@@ -259,7 +277,11 @@ fn condition(cx: &Ctx<'_>, file: FileId, idx: usize, value: &str, v: usize) -> V
             let mut names: Vec<_> = lanner_check::evttypes::event_names().collect();
             names.sort_unstable();
             out.extend(names.into_iter().map(|n| {
-                item(n, CompletionItemKind::ENUM_MEMBER, Some("event type".to_owned()))
+                item(
+                    n,
+                    CompletionItemKind::ENUM_MEMBER,
+                    Some("event type".to_owned()),
+                )
             }));
         }
         return out;

@@ -28,7 +28,10 @@ pub fn hover(cx: &Ctx<'_>, file: FileId, offset: usize) -> Option<Hover> {
     let word = s.value.get(tok.start..tok.end)?;
     let resolved = resolve_text(word).ok()?;
     let md = field(resolved.field, word);
-    Some(markdown(md, Some(cx.range(file, s.span_of(tok.start, tok.end)))))
+    Some(markdown(
+        md,
+        Some(cx.range(file, s.span_of(tok.start, tok.end))),
+    ))
 }
 
 fn markdown(value: String, range: Option<tower_lsp_server::ls_types::Range>) -> Hover {
@@ -88,8 +91,14 @@ fn where_defined(cx: &Ctx<'_>, kind: SymKind, name: &str) -> String {
         if o.role == Role::Use {
             continue;
         }
-        let file = cx.a.sources.get(o.file.0 as usize).map_or("?", |s| s.name.as_str());
-        let line = cx.lines(o.file).map_or(0, |l| l.line_of(o.span.start as usize)) + 1;
+        let file =
+            cx.a.sources
+                .get(o.file.0 as usize)
+                .map_or("?", |s| s.name.as_str());
+        let line = cx
+            .lines(o.file)
+            .map_or(0, |l| l.line_of(o.span.start as usize))
+            + 1;
         let how = if o.role == Role::Definition {
             "defined"
         } else {
@@ -116,7 +125,12 @@ pub fn symbol(cx: &Ctx<'_>, kind: SymKind, name: &str) -> Option<String> {
             let Some(l) = r.lists.iter().find(|l| l.name == name) else {
                 return Some(format!("**list** `{name}`\n\nnot defined"));
             };
-            let shown: Vec<_> = l.items.iter().take(SHOWN).map(|i| format!("`{i}`")).collect();
+            let shown: Vec<_> = l
+                .items
+                .iter()
+                .take(SHOWN)
+                .map(|i| format!("`{i}`"))
+                .collect();
             Some(format!(
                 "**list** `{name}` ({} items)\n\n{}{}\n\n{defs}",
                 l.items.len(),
@@ -134,9 +148,7 @@ pub fn symbol(cx: &Ctx<'_>, kind: SymKind, name: &str) -> Option<String> {
                 .condition
                 .as_ref()
                 .map_or_else(|| "(does not compile)".to_owned(), canonical);
-            Some(format!(
-                "**macro** `{name}`\n\n```\n{cond}\n```\n\n{defs}"
-            ))
+            Some(format!("**macro** `{name}`\n\n```\n{cond}\n```\n\n{defs}"))
         }
         SymKind::Rule => {
             let idx = r.rules.iter().position(|x| x.name == name)?;

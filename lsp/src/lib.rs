@@ -10,6 +10,7 @@ mod ctx;
 mod diag;
 mod fmt;
 mod hover;
+mod lens;
 mod nav;
 pub mod position;
 pub mod scan;

@@ -64,7 +64,9 @@ pub fn rename(
     offset: usize,
     new_name: &str,
 ) -> Result<WorkspaceEdit, RenameError> {
-    let o = cx.a.occurrence_at(file, offset).ok_or(RenameError::NoSymbol)?;
+    let o =
+        cx.a.occurrence_at(file, offset)
+            .ok_or(RenameError::NoSymbol)?;
     // Lists and macros are substituted as words into condition text, so their names must be
     // words; a rule name is free text but a line break would change the YAML.
     let valid = match o.kind {
@@ -77,7 +79,10 @@ pub fn rename(
         SymKind::Rule => !new_name.trim().is_empty() && !new_name.contains('\n'),
     };
     if !valid {
-        return Err(RenameError::InvalidName(new_name.to_owned(), o.kind.as_str()));
+        return Err(RenameError::InvalidName(
+            new_name.to_owned(),
+            o.kind.as_str(),
+        ));
     }
     let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
     for x in related(cx, o) {
@@ -130,7 +135,11 @@ pub fn document_symbols(cx: &Ctx<'_>, file: FileId) -> Vec<DocumentSymbol> {
                 _ => None,
             };
             let detail = if extends {
-                Some(format!("{} (extends)", detail.unwrap_or_default()).trim().to_owned())
+                Some(
+                    format!("{} (extends)", detail.unwrap_or_default())
+                        .trim()
+                        .to_owned(),
+                )
             } else {
                 detail
             };
@@ -194,7 +203,11 @@ pub fn folding(cx: &Ctx<'_>, file: FileId) -> Vec<FoldingRange> {
         }
     };
     for item in cx.a.items(file) {
-        fold(item.span.start as usize, item.span.end as usize, Some(FoldingRangeKind::Region));
+        fold(
+            item.span.start as usize,
+            item.span.end as usize,
+            Some(FoldingRangeKind::Region),
+        );
         let scalars: Vec<_> = match &item.kind {
             ItemKind::Macro(m) => m.condition.iter().collect(),
             ItemKind::Rule(r) => r.condition.iter().chain(r.output.iter()).collect(),

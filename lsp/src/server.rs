@@ -6,8 +6,9 @@
 //! first `.await`. Each analysis carries a revision; diagnostics are published under a lock
 //! and only while their revision is still the newest, so a stale result is never published.
 
-use std::collections::BTreeSet;
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tower_lsp_server::jsonrpc::{Error, Result};
@@ -16,6 +17,7 @@ use tower_lsp_server::{Client, LanguageServer};
 
 use crate::analysis::Analysis;
 use crate::ctx::Ctx;
+use crate::lens::{self, TestSummary};
 use crate::position::{Encoding, apply_change};
 use crate::workspace::{OpenDoc, Workspace};
 use crate::{actions, complete, diag, fmt, hover, nav, tokens};
@@ -30,8 +32,14 @@ struct State {
 pub struct Backend {
     client: Client,
     state: Mutex<State>,
-    /// Held while publishing; the set of URIs that currently have diagnostics on the client.
-    published: tokio::sync::Mutex<BTreeSet<String>>,
+    /// Held while publishing: per URI, the version and diagnostics last sent to the client.
+    published: tokio::sync::Mutex<HashMap<String, (Option<i32>, Vec<Diagnostic>)>>,
+    /// Bumped whenever files on disk may have changed (save, watched files): rule tests run
+    /// on disk, so their cached report is valid for one generation.
+    disk_generation: AtomicU64,
+    tests: tokio::sync::Mutex<Option<(u64, TestSummary)>>,
+    /// The `rulec` binary that runs rule tests.
+    rulec: Mutex<PathBuf>,
 }
 
 /// `initializationOptions` (and `workspace/didChangeConfiguration` settings) of the server.
@@ -40,6 +48,16 @@ pub struct Backend {
 struct Options {
     /// Rule files in load order, relative to the workspace root.
     rules_files: Option<Vec<String>>,
+    /// The `rulec` binary for rule tests (default: this executable when it is rulec, else
+    /// `rulec` on PATH).
+    rulec_path: Option<String>,
+}
+
+fn default_rulec() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .filter(|p| p.file_stem().is_some_and(|s| s == "rulec"))
+        .unwrap_or_else(|| PathBuf::from("rulec"))
 }
 
 impl Backend {
@@ -52,8 +70,40 @@ impl Backend {
                 revision: 0,
                 encoding: Encoding::Utf16,
             }),
-            published: tokio::sync::Mutex::new(BTreeSet::new()),
+            published: tokio::sync::Mutex::new(HashMap::new()),
+            disk_generation: AtomicU64::new(0),
+            tests: tokio::sync::Mutex::new(None),
+            rulec: Mutex::new(default_rulec()),
         }
+    }
+
+    /// The rule-test report of the workspace, run again only after files changed on disk.
+    async fn test_summary(&self) -> Option<TestSummary> {
+        let root = self.lock().ws.root.clone()?;
+        let generation = self.disk_generation.load(Ordering::SeqCst);
+        let mut cache = self.tests.lock().await;
+        if let Some((g, s)) = cache.as_ref() {
+            if *g == generation {
+                return Some(s.clone());
+            }
+        }
+        let files = lens::test_files(&root);
+        let summary = if files.is_empty() {
+            TestSummary::default()
+        } else {
+            let rulec = self.rulec.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            match lens::run(&rulec, &files).await {
+                Ok(s) => s,
+                Err(e) => {
+                    self.client
+                        .log_message(MessageType::WARNING, format!("rule tests: {e}"))
+                        .await;
+                    return None;
+                }
+            }
+        };
+        *cache = Some((generation, summary.clone()));
+        Some(summary)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -78,11 +128,8 @@ impl Backend {
     async fn publish(&self, revision: u64, analysis: Arc<Analysis>) {
         let mut published = self.published.lock().await;
         let enc = self.lock().encoding;
-        let cx = Ctx {
-            a: &analysis,
-            enc,
-        };
-        let mut now = BTreeSet::new();
+        let cx = Ctx { a: &analysis, enc };
+        let mut now = HashMap::new();
         for (i, src) in analysis.sources.iter().enumerate() {
             if self.lock().revision != revision {
                 return;
@@ -90,19 +137,23 @@ impl Backend {
             let file = lanner_syntax::span::FileId(u32::try_from(i).unwrap_or(u32::MAX));
             let diags = diag::for_file(&cx, file);
             let key = src.uri.as_str().to_owned();
-            if diags.is_empty() && !published.contains(&key) && src.version.is_none() {
-                continue;
+            let before = published.get(&key);
+            // What the client shows is still right for a file whose diagnostics and version
+            // did not change; sending it again would only cost time on every keystroke.
+            let unchanged = match before {
+                Some((v, d)) => *v == src.version && *d == diags,
+                None => diags.is_empty() && src.version.is_none(),
+            };
+            if !unchanged {
+                self.client
+                    .publish_diagnostics(src.uri.clone(), diags.clone(), src.version)
+                    .await;
             }
-            if !diags.is_empty() {
-                now.insert(key);
-            }
-            self.client
-                .publish_diagnostics(src.uri.clone(), diags, src.version)
-                .await;
+            now.insert(key, (src.version, diags));
         }
         // Files that left the workspace keep no stale diagnostics.
-        for gone in published.difference(&now) {
-            if analysis.sources.iter().any(|s| s.uri.as_str() == gone) {
+        for (gone, (_, d)) in published.iter() {
+            if now.contains_key(gone) || d.is_empty() {
                 continue;
             }
             if let Ok(uri) = gone.parse::<Uri>() {
@@ -188,6 +239,9 @@ impl LanguageServer for Backend {
             let mut s = self.lock();
             s.encoding = enc;
             s.ws = Workspace::new(root_of(&params), opts.rules_files);
+            if let Some(p) = opts.rulec_path {
+                *self.rulec.lock().unwrap_or_else(|e| e.into_inner()) = PathBuf::from(p);
+            }
             Self::reanalyse(&mut s);
         }
         Ok(InitializeResult {
@@ -254,6 +308,7 @@ impl LanguageServer for Backend {
             }
             ws.reload_disk();
         });
+        self.disk_generation.fetch_add(1, Ordering::SeqCst);
         self.publish(rev, a).await;
     }
 
@@ -267,6 +322,7 @@ impl LanguageServer for Backend {
 
     async fn did_change_watched_files(&self, _: DidChangeWatchedFilesParams) {
         let (rev, a) = self.change(|ws, _| ws.reload_disk());
+        self.disk_generation.fetch_add(1, Ordering::SeqCst);
         self.publish(rev, a).await;
     }
 
@@ -370,15 +426,12 @@ impl LanguageServer for Backend {
             .map(DocumentSymbolResponse::Nested))
     }
 
-    async fn symbol(
-        &self,
-        p: WorkspaceSymbolParams,
-    ) -> Result<Option<WorkspaceSymbolResponse>> {
+    async fn symbol(&self, p: WorkspaceSymbolParams) -> Result<Option<WorkspaceSymbolResponse>> {
         let (a, enc) = self.snapshot();
         let cx = Ctx { a: &a, enc };
-        Ok(Some(WorkspaceSymbolResponse::Nested(nav::workspace_symbols(
-            &cx, &p.query,
-        ))))
+        Ok(Some(WorkspaceSymbolResponse::Nested(
+            nav::workspace_symbols(&cx, &p.query),
+        )))
     }
 
     async fn folding_range(&self, p: FoldingRangeParams) -> Result<Option<Vec<FoldingRange>>> {
@@ -395,6 +448,53 @@ impl LanguageServer for Backend {
                 data: tokens::tokens(cx, f),
             })
         }))
+    }
+
+    async fn code_lens(&self, p: CodeLensParams) -> Result<Option<Vec<CodeLens>>> {
+        let Some(summary) = self.test_summary().await else {
+            return Ok(None);
+        };
+        Ok(self.in_doc(&p.text_document.uri, |cx, f| lens::lenses(cx, f, &summary)))
+    }
+
+    async fn execute_command(&self, p: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        match p.command.as_str() {
+            lens::RUN_TESTS => {
+                let mut args = p.arguments.iter().filter_map(|a| a.as_str());
+                let rule = args.next().unwrap_or("").to_owned();
+                let files: Vec<PathBuf> = args.map(PathBuf::from).collect();
+                if files.is_empty() {
+                    return Err(Error::invalid_params("expected a rule name and test files"));
+                }
+                let rulec = self.rulec.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let summary = lens::run(&rulec, &files)
+                    .await
+                    .map_err(|e| Error::invalid_params(e.to_string()))?;
+                let t = summary.rules.get(&rule).cloned().unwrap_or_default();
+                self.client
+                    .show_message(
+                        MessageType::INFO,
+                        format!("rule `{rule}`: {}", lens::title(&t)),
+                    )
+                    .await;
+                Ok(Some(serde_json::json!({ "rule": rule, "result": t })))
+            }
+            actions::ADD_EXCEPTION => {
+                let uri = p
+                    .arguments
+                    .first()
+                    .and_then(|u| u.as_str())
+                    .and_then(|u| u.parse::<Uri>().ok())
+                    .ok_or_else(|| Error::invalid_params("expected a document URI"))?;
+                let alert = p.arguments.get(1).cloned().unwrap_or_default();
+                let edit = self
+                    .in_doc(&uri, |cx, f| actions::exception_from_alert(cx, f, &alert))
+                    .ok_or_else(|| Error::invalid_params("the document is not open"))?
+                    .map_err(|e| Error::invalid_params(e.to_string()))?;
+                Ok(Some(serde_json::to_value(edit).unwrap_or_default()))
+            }
+            other => Err(Error::invalid_params(format!("unknown command `{other}`"))),
+        }
     }
 
     async fn formatting(&self, p: DocumentFormattingParams) -> Result<Option<Vec<TextEdit>>> {
@@ -435,7 +535,10 @@ fn capabilities(enc: Encoding) -> ServerCapabilities {
         hover_provider: Some(HoverProviderCapability::Simple(true)),
         completion_provider: Some(CompletionOptions {
             trigger_characters: Some(
-                [".", "%", " ", "(", ","].iter().map(|s| (*s).to_owned()).collect(),
+                [".", "%", " ", "(", ","]
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect(),
             ),
             ..CompletionOptions::default()
         }),
@@ -449,14 +552,14 @@ fn capabilities(enc: Encoding) -> ServerCapabilities {
         document_symbol_provider: Some(OneOf::Left(true)),
         workspace_symbol_provider: Some(OneOf::Left(true)),
         folding_range_provider: Some(FoldingRangeProviderCapability::Simple(true)),
-        semantic_tokens_provider: Some(
-            SemanticTokensServerCapabilities::SemanticTokensOptions(SemanticTokensOptions {
+        semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
+            SemanticTokensOptions {
                 legend: tokens::legend(),
                 full: Some(SemanticTokensFullOptions::Bool(true)),
                 range: None,
                 work_done_progress_options: WorkDoneProgressOptions::default(),
-            }),
-        ),
+            },
+        )),
         code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
             code_action_kinds: Some(vec![
                 CodeActionKind::QUICKFIX,
@@ -464,6 +567,16 @@ fn capabilities(enc: Encoding) -> ServerCapabilities {
             ]),
             ..CodeActionOptions::default()
         })),
+        code_lens_provider: Some(CodeLensOptions {
+            resolve_provider: Some(false),
+        }),
+        execute_command_provider: Some(ExecuteCommandOptions {
+            commands: vec![
+                lens::RUN_TESTS.to_owned(),
+                actions::ADD_EXCEPTION.to_owned(),
+            ],
+            work_done_progress_options: WorkDoneProgressOptions::default(),
+        }),
         document_formatting_provider: Some(OneOf::Left(true)),
         document_range_formatting_provider: Some(OneOf::Left(true)),
         diagnostic_provider: Some(DiagnosticServerCapabilities::Options(DiagnosticOptions {

@@ -59,20 +59,18 @@ fn index(k: Kind) -> u32 {
 }
 
 pub fn tokens(cx: &Ctx<'_>, file: FileId) -> Vec<SemanticToken> {
-    let macros: HashSet<&str> = cx
-        .a
-        .occurrences
-        .iter()
-        .filter(|o| o.kind == SymKind::Macro)
-        .map(|o| o.name.as_str())
-        .collect();
-    let lists: HashSet<&str> = cx
-        .a
-        .occurrences
-        .iter()
-        .filter(|o| o.kind == SymKind::List)
-        .map(|o| o.name.as_str())
-        .collect();
+    let macros: HashSet<&str> =
+        cx.a.occurrences
+            .iter()
+            .filter(|o| o.kind == SymKind::Macro)
+            .map(|o| o.name.as_str())
+            .collect();
+    let lists: HashSet<&str> =
+        cx.a.occurrences
+            .iter()
+            .filter(|o| o.kind == SymKind::List)
+            .map(|o| o.name.as_str())
+            .collect();
     // (file start, file end, kind, modifiers), in file order.
     let mut raw: Vec<(usize, usize, u32, u32)> = Vec::new();
     let mut push = |s: &Scalar, start: usize, end: usize, k: Kind, m: u32| {
@@ -121,8 +119,7 @@ fn word_kind(w: &str, macros: &HashSet<&str>, lists: &HashSet<&str>) -> Option<(
     if matches!(w, "and" | "or" | "not") {
         return Some((Kind::Keyword, 0));
     }
-    if Operator::ALL.iter().any(|o| o.as_str() == w) || matches!(w, "oneof" | "anyof" | "allof")
-    {
+    if Operator::ALL.iter().any(|o| o.as_str() == w) || matches!(w, "oneof" | "anyof" | "allof") {
         return Some((Kind::Operator, 0));
     }
     if TransformerKind::parse(w).is_some() || w == "val" {

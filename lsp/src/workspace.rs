@@ -208,9 +208,14 @@ fn is_rules_file_name(name: &str) -> bool {
 /// A YAML file is taken for a rules file when an item key starts one of its lines.
 fn looks_like_rules(text: &str) -> bool {
     text.lines().any(|l| {
-        ["- rule:", "- macro:", "- list:", "- required_engine_version:"]
-            .iter()
-            .any(|k| l.starts_with(k))
+        [
+            "- rule:",
+            "- macro:",
+            "- list:",
+            "- required_engine_version:",
+        ]
+        .iter()
+        .any(|k| l.starts_with(k))
     })
 }
 

@@ -7,7 +7,7 @@
 //! - `request: METHOD` — `hover`, `completion`, `definition`, `references`, `rename`,
 //!   `prepare-rename`, `highlight`, `symbols`, `workspace-symbols`, `folding`,
 //!   `semantic-tokens`, `code-action`, `formatting`, `range-formatting`, `diagnostics` (push),
-//!   `pull-diagnostics`, `edits`;
+//!   `pull-diagnostics`, `edits`, `add-exception` (with `alert: JSON`);
 //! - `encoding: utf-8|utf-32` — offered in `general.positionEncodings` (default: none, UTF-16);
 //! - `new-name: NAME` for rename, `query: TEXT` for workspace symbols;
 //! - `edit: TEXT` (repeatable) for `edits`: each inserted at the cursor as its own didChange;
@@ -102,7 +102,10 @@ impl Session {
 
     async fn request(&mut self, method: &'static str, params: Value) -> Value {
         self.next_id += 1;
-        let req = Request::build(method).params(params).id(self.next_id).finish();
+        let req = Request::build(method)
+            .params(params)
+            .id(self.next_id)
+            .finish();
         let resp = self
             .service
             .ready()
@@ -189,7 +192,7 @@ async fn run(case: &Case, root: &Path) -> Value {
     let init_resp = s.request("initialize", init).await;
     let negotiated = init_resp["capabilities"]["positionEncoding"].clone();
     s.notify("initialized", json!({})).await;
-    s.take_diagnostics();
+    let at_start = s.take_diagnostics();
 
     let open_idx = case
         .header("open")
@@ -203,7 +206,14 @@ async fn run(case: &Case, root: &Path) -> Value {
         json!({ "textDocument": { "uri": doc, "languageId": "yaml", "version": 1, "text": open_text } }),
     )
     .await;
-    let opened = s.take_diagnostics();
+    // What the client shows after the open: the latest diagnostics of every file, whether
+    // published at `initialized` (files on disk) or after the open.
+    let mut opened: Vec<Value> = Vec::new();
+    for d in at_start.into_iter().chain(s.take_diagnostics()) {
+        opened.retain(|o| o["uri"] != d["uri"]);
+        opened.push(d);
+    }
+    opened.sort_by(|a, b| a["uri"].as_str().cmp(&b["uri"].as_str()));
 
     let (cur_file, cur_off) = case.cursor.unwrap_or((open_idx, 0));
     let cur_text = &case.files[cur_file].1;
@@ -215,8 +225,11 @@ async fn run(case: &Case, root: &Path) -> Value {
     let response = match method {
         "diagnostics" => json!(opened),
         "pull-diagnostics" => {
-            s.request("textDocument/diagnostic", json!({ "textDocument": { "uri": doc } }))
-                .await
+            s.request(
+                "textDocument/diagnostic",
+                json!({ "textDocument": { "uri": doc } }),
+            )
+            .await
         }
         "hover" => s.request("textDocument/hover", tdp).await,
         "completion" => summarize_completion(s.request("textDocument/completion", tdp).await),
@@ -234,23 +247,34 @@ async fn run(case: &Case, root: &Path) -> Value {
         }
         "highlight" => s.request("textDocument/documentHighlight", tdp).await,
         "symbols" => {
-            s.request("textDocument/documentSymbol", json!({ "textDocument": { "uri": doc } }))
-                .await
+            s.request(
+                "textDocument/documentSymbol",
+                json!({ "textDocument": { "uri": doc } }),
+            )
+            .await
         }
         "workspace-symbols" => {
-            s.request("workspace/symbol", json!({ "query": case.header("query").unwrap_or("") }))
-                .await
+            s.request(
+                "workspace/symbol",
+                json!({ "query": case.header("query").unwrap_or("") }),
+            )
+            .await
         }
         "folding" => {
-            s.request("textDocument/foldingRange", json!({ "textDocument": { "uri": doc } }))
-                .await
+            s.request(
+                "textDocument/foldingRange",
+                json!({ "textDocument": { "uri": doc } }),
+            )
+            .await
         }
         "semantic-tokens" => {
-            let legend = init_resp["capabilities"]["semanticTokensProvider"]["legend"]
-                ["tokenTypes"]
-                .clone();
+            let legend =
+                init_resp["capabilities"]["semanticTokensProvider"]["legend"]["tokenTypes"].clone();
             let r = s
-                .request("textDocument/semanticTokens/full", json!({ "textDocument": { "uri": doc } }))
+                .request(
+                    "textDocument/semanticTokens/full",
+                    json!({ "textDocument": { "uri": doc } }),
+                )
                 .await;
             decode_tokens(open_text, &r["data"], &legend)
         }
@@ -271,6 +295,38 @@ async fn run(case: &Case, root: &Path) -> Value {
                 )
                 .await;
             with_result(open_text, &r, &enc)
+        }
+        "add-exception" => {
+            // The command returns the edit; applying it and re-checking the text must leave
+            // the rule valid with the new exception.
+            let alert: Value =
+                serde_json::from_str(case.header("alert").expect("alert")).expect("alert json");
+            let r = s
+                .request(
+                    "workspace/executeCommand",
+                    json!({ "command": "lanner.addException", "arguments": [doc, alert] }),
+                )
+                .await;
+            let edits = r["changes"][doc.as_str()].clone();
+            let applied = with_result(open_text, &edits, &enc);
+            if let Some(new_text) = applied["result"].as_str() {
+                s.notify(
+                    "textDocument/didChange",
+                    json!({ "textDocument": { "uri": doc, "version": 2 }, "contentChanges": [{ "text": new_text }] }),
+                )
+                .await;
+            }
+            let after: Vec<Value> = s
+                .take_diagnostics()
+                .into_iter()
+                .filter(|d| d["uri"] == json!(doc))
+                .map(|d| d["diagnostics"].clone())
+                .collect();
+            if r.get("error").is_some() {
+                r
+            } else {
+                json!({ "applied": applied, "diagnostics_after": after })
+            }
         }
         "code-action" => {
             let end = case
@@ -330,7 +386,10 @@ fn with_result(text: &str, edits: &Value, enc: &str) -> Value {
         return json!({ "edits": edits });
     };
     let offset = |p: &Value| -> usize {
-        let (line, ch) = (p["line"].as_u64().unwrap() as usize, p["character"].as_u64().unwrap() as usize);
+        let (line, ch) = (
+            p["line"].as_u64().unwrap() as usize,
+            p["character"].as_u64().unwrap() as usize,
+        );
         let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
         let mut units = 0;
         for (i, c) in text[start..].char_indices() {
@@ -347,7 +406,13 @@ fn with_result(text: &str, edits: &Value, enc: &str) -> Value {
     };
     let mut spans: Vec<(usize, usize, String)> = list
         .iter()
-        .map(|e| (offset(&e["range"]["start"]), offset(&e["range"]["end"]), e["newText"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                offset(&e["range"]["start"]),
+                offset(&e["range"]["end"]),
+                e["newText"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     spans.sort_by_key(|s| std::cmp::Reverse(s.0));
     let mut out = text.to_owned();
@@ -363,7 +428,13 @@ fn summarize_completion(v: Value) -> Value {
     let others: Vec<Value> = items
         .iter()
         .filter(|i| i["kind"] != 5)
-        .map(|i| json!(format!("{} ({})", i["label"].as_str().unwrap_or(""), i["detail"].as_str().unwrap_or(""))))
+        .map(|i| {
+            json!(format!(
+                "{} ({})",
+                i["label"].as_str().unwrap_or(""),
+                i["detail"].as_str().unwrap_or("")
+            ))
+        })
         .collect();
     let first_fields: Vec<Value> = items
         .iter()
@@ -408,8 +479,13 @@ fn decode_tokens(text: &str, data: &Value, legend: &Value) -> Value {
 
 fn check(path: &Path) -> Value {
     let case = Case::parse(&std::fs::read_to_string(path).expect("read case"));
-    let name = path.file_stem().expect("stem").to_string_lossy().into_owned();
-    let root: PathBuf = std::env::temp_dir().join(format!("lanner-lsp-{}-{name}", std::process::id()));
+    let name = path
+        .file_stem()
+        .expect("stem")
+        .to_string_lossy()
+        .into_owned();
+    let root: PathBuf =
+        std::env::temp_dir().join(format!("lanner-lsp-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).expect("temp dir");
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -436,4 +512,4 @@ fn sessions() {
 }
 
 /// The number of `sessions/*.case` files.
-const CASES: usize = 41;
+const CASES: usize = 43;

@@ -73,17 +73,31 @@ fn neovim_session() {
     assert!(mac.contains("evt.type = execve"), "{mac}");
 
     let def = &v["definition"];
-    assert!(def["uri"].as_str().unwrap().ends_with("/a_rules.yaml"), "{def}");
+    assert!(
+        def["uri"].as_str().unwrap().ends_with("/a_rules.yaml"),
+        "{def}"
+    );
     assert_eq!(def["range"]["start"]["line"], 0);
     assert_eq!(def["range"]["start"]["character"], 9);
 
     assert_eq!(v["rename_files"], 2);
-    assert!(v["a_after_rename"].as_str().unwrap().starts_with("- macro: spawned\n"));
+    assert!(
+        v["a_after_rename"]
+            .as_str()
+            .unwrap()
+            .starts_with("- macro: spawned\n")
+    );
     let b = v["b_after_rename"].as_str().unwrap();
     assert_eq!(b.matches("spawned and").count(), 2, "{b}");
     assert_eq!(v["field_col_after_rename"], 25);
-    assert_eq!(v["settled"], true, "after the rename the same two errors are left: {v}");
-    assert_eq!(v["cleared"], true, "fixing the field clears its diagnostic: {v}");
+    assert_eq!(
+        v["settled"], true,
+        "after the rename the same two errors are left: {v}"
+    );
+    assert_eq!(
+        v["cleared"], true,
+        "fixing the field clears its diagnostic: {v}"
+    );
 
     let before = v["before_format"].as_str().unwrap();
     let expected = lanner_syntax::format::format(before).unwrap();
