@@ -4,6 +4,13 @@
 //! same files as the baseline of the same run. Run with
 //! `cargo run --release -p lanner-lsp --example bench` (`../shared` must be present).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -168,13 +168,21 @@ pub fn exception_from_alert(
         }
         v => v.clone(),
     };
-    let rule = alert["rule"].as_str().ok_or(AlertError::NoRule)?;
+    let rule = alert
+        .get("rule")
+        .and_then(|r| r.as_str())
+        .ok_or(AlertError::NoRule)?;
     if !cx.a.checked.resolved.rules.iter().any(|r| r.name == rule) {
         return Err(AlertError::UnknownRule(rule.to_owned()));
     }
     let mut fields = Vec::new();
     let mut values = Vec::new();
-    for (k, v) in alert["output_fields"].as_object().into_iter().flatten() {
+    for (k, v) in alert
+        .get("output_fields")
+        .and_then(|f| f.as_object())
+        .into_iter()
+        .flatten()
+    {
         let value = match v {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Number(n) => n.to_string(),

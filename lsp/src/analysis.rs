@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use lanner_check::driver::{Checked, check_sources};
-use lanner_syntax::condition::ast::{Expr, Operand, Rhs, TrArg};
+use lanner_syntax::condition::ast::{Expr, Rhs};
 use lanner_syntax::rules::{Item, ItemKind};
 use lanner_syntax::scalar::Scalar;
 use lanner_syntax::span::{FileId, Span};
@@ -297,37 +297,20 @@ fn walk_uses(
             let _ = macros;
             push(SymKind::Macro, &id.name, id.span.span);
         }
-        Expr::Check(c) => {
-            if let Operand::Transformer(t) = &c.lhs {
-                walk_tr_args(&t.args, lists, push);
+        Expr::Check(c) => match &c.rhs {
+            Some(Rhs::Ident(id)) if lists.contains_key(&id.name) => {
+                push(SymKind::List, &id.name, id.span.span);
             }
-            match &c.rhs {
-                Some(Rhs::Ident(id)) if lists.contains_key(&id.name) => {
-                    push(SymKind::List, &id.name, id.span.span);
-                }
-                Some(Rhs::List(values, _)) => {
-                    for v in values {
-                        if !v.quoted && lists.contains_key(&v.text) {
-                            push(SymKind::List, &v.text, v.span.span);
-                        }
+            Some(Rhs::List(values, _)) => {
+                for v in values {
+                    if !v.quoted && lists.contains_key(&v.text) {
+                        push(SymKind::List, &v.text, v.span.span);
                     }
                 }
-                _ => {}
             }
-        }
+            _ => {}
+        },
         Expr::Error(_) => {}
-    }
-}
-
-fn walk_tr_args(
-    args: &[TrArg],
-    lists: &HashMap<String, ()>,
-    push: &mut dyn FnMut(SymKind, &str, Span),
-) {
-    for a in args {
-        if let TrArg::List(inner, _) = a {
-            walk_tr_args(inner, lists, push);
-        }
     }
 }
 

@@ -86,8 +86,10 @@ pub fn complete(cx: &Ctx<'_>, file: FileId, offset: usize) -> Vec<CompletionItem
         }
     }
     let trimmed = prefix.trim_start();
-    if let Some(rest) = trimmed.strip_prefix("priority:") {
-        if rest.trim().chars().all(char::is_alphabetic) {
+    if let Some(rest) = trimmed.strip_prefix("priority:")
+        && rest.trim().chars().all(char::is_alphabetic)
+    {
+        {
             return PRIORITIES
                 .iter()
                 .map(|p| item(p, CompletionItemKind::ENUM_MEMBER, None))
@@ -220,8 +222,10 @@ fn condition(cx: &Ctx<'_>, file: FileId, idx: usize, value: &str, v: usize) -> V
     let word = |t: &scan::Token| value.get(t.start..t.end).unwrap_or("");
     let prev = toks.last();
     // After a field: the operators its type accepts.
-    if let Some(p) = prev.filter(|p| p.kind == Tok::Word) {
-        if let Ok(f) = resolve_text(word(p)) {
+    if let Some(p) = prev.filter(|p| p.kind == Tok::Word)
+        && let Ok(f) = resolve_text(word(p))
+    {
+        {
             let vt = f.value_type();
             return Operator::ALL
                 .iter()

@@ -97,13 +97,15 @@ pub async fn run(rulec: &Path, files: &[PathBuf]) -> Result<TestSummary, LensErr
 
 pub fn summarize(files: &[PathBuf], report: &Value) -> TestSummary {
     let mut rules: BTreeMap<String, RuleTests> = BTreeMap::new();
-    for case in report["cases"].as_array().into_iter().flatten() {
-        let failed = case["status"] != "pass";
-        let mut fired: Vec<&str> = case["alerts"]
-            .as_array()
+    let cases = report.get("cases").and_then(|c| c.as_array());
+    for case in cases.into_iter().flatten() {
+        let failed = case.get("status").and_then(|s| s.as_str()) != Some("pass");
+        let mut fired: Vec<&str> = case
+            .get("alerts")
+            .and_then(|a| a.as_array())
             .into_iter()
             .flatten()
-            .filter_map(|a| a["rule"].as_str())
+            .filter_map(|a| a.get("rule").and_then(|r| r.as_str()))
             .collect();
         fired.sort_unstable();
         fired.dedup();
@@ -113,13 +115,15 @@ pub fn summarize(files: &[PathBuf], report: &Value) -> TestSummary {
             e.failed += usize::from(failed);
         }
     }
-    if let Some(cov) = report["coverage"]["rules"].as_object() {
-        for (rule, pct) in cov {
-            if let Some(p) = pct.as_f64() {
-                if p > 0.0 || rules.contains_key(rule) {
-                    rules.entry(rule.clone()).or_default().coverage = Some(p);
-                }
-            }
+    let coverage = report
+        .get("coverage")
+        .and_then(|c| c.get("rules"))
+        .and_then(|r| r.as_object());
+    for (rule, pct) in coverage.into_iter().flatten() {
+        if let Some(p) = pct.as_f64()
+            && (p > 0.0 || rules.contains_key(rule))
+        {
+            rules.entry(rule.clone()).or_default().coverage = Some(p);
         }
     }
     TestSummary {

@@ -33,7 +33,7 @@ pub struct Backend {
     client: Client,
     state: Mutex<State>,
     /// Held while publishing: per URI, the version and diagnostics last sent to the client.
-    published: tokio::sync::Mutex<HashMap<String, (Option<i32>, Vec<Diagnostic>)>>,
+    published: tokio::sync::Mutex<HashMap<String, Published>>,
     /// Bumped whenever files on disk may have changed (save, watched files): rule tests run
     /// on disk, so their cached report is valid for one generation.
     disk_generation: AtomicU64,
@@ -41,6 +41,9 @@ pub struct Backend {
     /// The `rulec` binary that runs rule tests.
     rulec: Mutex<PathBuf>,
 }
+
+/// The version and diagnostics last published for a document.
+type Published = (Option<i32>, Vec<Diagnostic>);
 
 /// `initializationOptions` (and `workspace/didChangeConfiguration` settings) of the server.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -82,10 +85,10 @@ impl Backend {
         let root = self.lock().ws.root.clone()?;
         let generation = self.disk_generation.load(Ordering::SeqCst);
         let mut cache = self.tests.lock().await;
-        if let Some((g, s)) = cache.as_ref() {
-            if *g == generation {
-                return Some(s.clone());
-            }
+        if let Some((g, s)) = cache.as_ref()
+            && *g == generation
+        {
+            return Some(s.clone());
         }
         let files = lens::test_files(&root);
         let summary = if files.is_empty() {
@@ -343,7 +346,7 @@ impl LanguageServer for Backend {
         p: DocumentDiagnosticParams,
     ) -> Result<DocumentDiagnosticReportResult> {
         let items = self
-            .in_doc(&p.text_document.uri, |cx, file| diag::for_file(cx, file))
+            .in_doc(&p.text_document.uri, diag::for_file)
             .unwrap_or_default();
         Ok(DocumentDiagnosticReportResult::Report(
             DocumentDiagnosticReport::Full(RelatedFullDocumentDiagnosticReport {

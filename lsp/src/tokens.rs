@@ -125,8 +125,10 @@ fn word_kind(w: &str, macros: &HashSet<&str>, lists: &HashSet<&str>) -> Option<(
     if TransformerKind::parse(w).is_some() || w == "val" {
         return Some((Kind::Transformer, 0));
     }
-    if w.contains('.') {
-        if let Ok(f) = resolve_text(w) {
+    if w.contains('.')
+        && let Ok(f) = resolve_text(w)
+    {
+        {
             let m = if f.field.deprecation.is_deprecated() {
                 DEPRECATED_BIT
             } else {

@@ -2,6 +2,13 @@
 //! test runner (which links the runtime), aya or Cranelift. Checked on the resolved graph of
 //! `cargo metadata`, following normal and build dependencies.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;

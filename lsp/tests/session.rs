@@ -14,6 +14,13 @@
 //! - `open: NAME` — the file to open (default: the one holding the cursor, else the first);
 //! - `setting: A, B` — the `rulesFiles` initialization option.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -2,6 +2,13 @@
 //! come from running their `*.test.yaml` through `rulec test` as a subprocess (the server
 //! must not link the runtime), and the lens command runs them.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
