@@ -84,7 +84,8 @@ enum Command {
     Explain {
         /// The rule's name.
         rule: String,
-        /// Rules files, loaded together in this order.
+        /// Rules files, loaded together in this order; a folder stands for its `*.yaml`/`*.yml`
+        /// files in sorted order (not its sub-folders), as in Falco.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         #[arg(long, value_enum, default_value = "text")]
@@ -98,7 +99,8 @@ enum Command {
     },
     /// Report every problem of every rules file in one run.
     Check {
-        /// Rules files, loaded together in this order.
+        /// Rules files, loaded together in this order; a folder stands for its `*.yaml`/`*.yml`
+        /// files in sorted order (not its sub-folders), as in Falco.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         #[arg(long, value_enum, default_value = "human")]
@@ -160,8 +162,12 @@ fn main() -> ExitCode {
 
 /// Reads rules files; on failure prints the error and returns the exit code to use.
 fn read_sources(paths: &[PathBuf]) -> Result<Vec<(String, String)>, ExitCode> {
+    let paths = rulec::paths::expand(paths).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })?;
     let mut sources = Vec::new();
-    for p in paths {
+    for p in &paths {
         match std::fs::read(p) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => sources.push((p.display().to_string(), text)),

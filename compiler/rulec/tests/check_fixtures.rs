@@ -41,10 +41,6 @@ fn fixtures() {
 /// trigger it (the test fails if a fixture produces a listed code).
 const NOT_PRODUCIBLE: &[(&str, &str)] = &[
     (
-        "L214",
-        "unknown-source is never emitted: a rule with an unknown `source` is checked as a syscall rule",
-    ),
-    (
         "L311",
         "modifier-not-allowed is unreachable: the parser takes a modifier only after an operator that \
          accepts one, and every such operator that suits the left type also takes the modifier \

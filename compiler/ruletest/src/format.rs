@@ -22,6 +22,10 @@ use lanner_syntax::diagnostic::Diagnostic;
 use lanner_syntax::span::{FileId, FileSpan, Span, Spanned};
 use lanner_syntax::yaml::tree::{self, Node};
 
+/// The id of a container described by its metadata only.
+pub const DEFAULT_CONTAINER_ID: &str =
+    "3ad7b26ded6d8e1f2a9c4b5d6e7f80919293949596979899a0a1a2a3a4a5a6a7";
+
 /// A process as a test describes it. Every field is optional; the case's process is the file's
 /// defaults overridden field by field.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -38,8 +42,78 @@ pub struct ProcessSpec {
     pub cwd: Option<String>,
     pub env: Option<Vec<String>>,
     pub tty: Option<u32>,
-    /// A container id (`host` or absent for none); becomes the process's cgroups.
-    pub container: Option<String>,
+    /// The container the process runs in (`host` or absent for none); its id becomes the
+    /// process's cgroups, its metadata a `container` event.
+    pub container: Option<ContainerSpec>,
+    /// `false`: the process is not in the capture's process list, as a thread that started
+    /// before the capture and that the state engine never saw (`proc.name` is `<NA>`).
+    pub known: Option<bool>,
+    /// Capability sets as bit masks (`thread.cap_permitted`, `_effective`, `_inheritable`).
+    pub cap_permitted: Option<u64>,
+    pub cap_effective: Option<u64>,
+    pub cap_inheritable: Option<u64>,
+    /// The executable's flags (`proc.is_exe_writable`, `_upper_layer`, `_lower_layer`,
+    /// `_from_memfd`).
+    pub exe_writable: Option<bool>,
+    pub exe_upper_layer: Option<bool>,
+    pub exe_lower_layer: Option<bool>,
+    pub exe_from_memfd: Option<bool>,
+    /// Session id and process group id in the pid namespace (`proc.sid`, `proc.vpgid`).
+    pub sid: Option<i64>,
+    pub vpgid: Option<i64>,
+    /// Ids in the process's pid namespace (`proc.vpid`, `thread.vtid`); by default the
+    /// host ids (a process in the host's namespace). A container's init has `vpid: 1`.
+    pub vpid: Option<i64>,
+    pub vtid: Option<i64>,
+}
+
+/// A container: the id its processes' cgroups name and the metadata the container engine
+/// reports, as libscap carries it in a `container` JSON event.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ContainerSpec {
+    /// The full id (64 hex digits, or 32 as containerd names some); `host` for none.
+    pub id: String,
+    pub name: Option<String>,
+    /// The image as written (`docker.io/library/nginx:1.25`); by default
+    /// `repository:tag`.
+    pub image: Option<String>,
+    /// `container.image.repository`; by default the image without its tag.
+    pub repository: Option<String>,
+    /// `container.image.tag`; by default the image's tag.
+    pub tag: Option<String>,
+    pub privileged: Option<bool>,
+    /// Labels, `io.kubernetes.pod.namespace` giving `k8s.ns.name`.
+    pub labels: Vec<(String, String)>,
+    pub mounts: Vec<MountSpec>,
+}
+
+impl ContainerSpec {
+    /// Whether the test gave any metadata beyond the id; only then is a container event
+    /// written (an id alone is a container whose engine never answered).
+    pub fn has_metadata(&self) -> bool {
+        self.name.is_some()
+            || self.image.is_some()
+            || self.repository.is_some()
+            || self.tag.is_some()
+            || self.privileged.is_some()
+            || !self.labels.is_empty()
+            || !self.mounts.is_empty()
+    }
+
+    /// Whether this is the host rather than a container.
+    pub fn is_host(&self) -> bool {
+        self.id.is_empty() || self.id == "host"
+    }
+}
+
+/// A mount of a container, as the container engine reports it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MountSpec {
+    pub source: String,
+    pub dest: String,
+    pub mode: String,
+    pub rw: bool,
+    pub propagation: String,
 }
 
 impl ProcessSpec {
@@ -62,6 +136,18 @@ impl ProcessSpec {
             env: pick(&self.env, &over.env),
             tty: pick(&self.tty, &over.tty),
             container: pick(&self.container, &over.container),
+            known: pick(&self.known, &over.known),
+            cap_permitted: pick(&self.cap_permitted, &over.cap_permitted),
+            cap_effective: pick(&self.cap_effective, &over.cap_effective),
+            cap_inheritable: pick(&self.cap_inheritable, &over.cap_inheritable),
+            exe_writable: pick(&self.exe_writable, &over.exe_writable),
+            exe_upper_layer: pick(&self.exe_upper_layer, &over.exe_upper_layer),
+            exe_lower_layer: pick(&self.exe_lower_layer, &over.exe_lower_layer),
+            exe_from_memfd: pick(&self.exe_from_memfd, &over.exe_from_memfd),
+            sid: pick(&self.sid, &over.sid),
+            vpgid: pick(&self.vpgid, &over.vpgid),
+            vpid: pick(&self.vpid, &over.vpid),
+            vtid: pick(&self.vtid, &over.vtid),
         }
     }
 }
@@ -85,11 +171,13 @@ pub struct FdSpec {
     pub span: FileSpan,
 }
 
-/// A parameter value as written: a scalar or a list of scalars.
+/// A parameter value as written: a scalar, a list of scalars, or raw bytes (`{hex: cafebabe}`)
+/// for data a YAML string cannot hold.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ParamLit {
     Scalar(String),
     List(Vec<String>),
+    Bytes(Vec<u8>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -269,8 +357,35 @@ impl Reader {
         self.diags.push(d);
     }
 
+    /// Raw bytes of a parameter, `{hex: "ca fe ba be"}`: hex digit pairs, blanks ignored,
+    /// decoded as a `bcontains` literal is.
+    fn bytes(&mut self, n: &Node) -> Option<Vec<u8>> {
+        let mut out = None;
+        for (k, v) in entries(n) {
+            if scalar(k) != Some("hex") {
+                self.unknown_key(k, &["hex"], "a byte value");
+                continue;
+            }
+            let text: String = scalar(v)
+                .unwrap_or("")
+                .chars()
+                .filter(|c| !c.is_ascii_whitespace())
+                .collect();
+            match lanner_check::typeck::value::parse_hex(&text) {
+                Some(b) => out = Some(b),
+                None => self.error(
+                    codes::BAD_TEST_VALUE,
+                    v,
+                    format!("`{text}` is not an even number of hex digits"),
+                    "write the bytes as hex digit pairs, e.g. `{hex: cafebabe}`",
+                ),
+            }
+        }
+        out
+    }
+
     fn process(&mut self, n: &Node) -> ProcessSpec {
-        const KEYS: [&str; 13] = [
+        const KEYS: [&str; 26] = [
             "name",
             "exe",
             "exepath",
@@ -284,6 +399,19 @@ impl Reader {
             "env",
             "tty",
             "container",
+            "known",
+            "cap_permitted",
+            "cap_effective",
+            "cap_inheritable",
+            "exe_writable",
+            "exe_upper_layer",
+            "exe_lower_layer",
+            "exe_from_memfd",
+            "sid",
+            "vpgid",
+            "vpid",
+            "vtid",
+            "caps",
         ];
         let mut p = ProcessSpec::default();
         let Some(map) = self.expect_map(n, "a process") else {
@@ -303,11 +431,221 @@ impl Reader {
                 "cwd" => p.cwd = self.string(v, "cwd"),
                 "env" => p.env = self.strings(v, "env"),
                 "tty" => p.tty = self.int(v, "tty"),
-                "container" => p.container = self.string(v, "container"),
+                "container" => p.container = self.container(v),
+                "known" => p.known = self.bool(v, "known"),
+                "cap_permitted" => p.cap_permitted = self.caps(v, "cap_permitted"),
+                "cap_effective" => p.cap_effective = self.caps(v, "cap_effective"),
+                "cap_inheritable" => p.cap_inheritable = self.caps(v, "cap_inheritable"),
+                // All three sets at once, as a process that was given them all.
+                "caps" => {
+                    let caps = self.caps(v, "caps");
+                    p.cap_permitted = caps;
+                    p.cap_effective = caps;
+                    p.cap_inheritable = caps;
+                }
+                "exe_writable" => p.exe_writable = self.bool(v, "exe_writable"),
+                "exe_upper_layer" => p.exe_upper_layer = self.bool(v, "exe_upper_layer"),
+                "exe_lower_layer" => p.exe_lower_layer = self.bool(v, "exe_lower_layer"),
+                "exe_from_memfd" => p.exe_from_memfd = self.bool(v, "exe_from_memfd"),
+                "sid" => p.sid = self.int(v, "sid"),
+                "vpgid" => p.vpgid = self.int(v, "vpgid"),
+                "vpid" => p.vpid = self.int(v, "vpid"),
+                "vtid" => p.vtid = self.int(v, "vtid"),
                 _ => self.unknown_key(k, &KEYS, "a process"),
             }
         }
         p
+    }
+
+    fn bool(&mut self, n: &Node, key: &str) -> Option<bool> {
+        match scalar(n) {
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            _ => {
+                self.error(
+                    codes::BAD_TEST_VALUE,
+                    n,
+                    format!("`{key}` must be `true` or `false`"),
+                    "write `true` or `false`",
+                );
+                None
+            }
+        }
+    }
+
+    /// A capability set: names (`CAP_SYS_ADMIN`, or `sys_admin`), as a list or split at
+    /// blanks, or a bit mask (`0x200000`).
+    fn caps(&mut self, n: &Node, key: &str) -> Option<u64> {
+        if let Some(s) = scalar(n)
+            && let Some(hex) = s.trim().strip_prefix("0x")
+        {
+            return match u64::from_str_radix(hex, 16) {
+                Ok(v) => Some(v),
+                Err(_) => {
+                    self.error(
+                        codes::BAD_TEST_VALUE,
+                        n,
+                        format!("`{key}` mask `{s}` is not a hexadecimal number"),
+                        "write a mask as `0x200000`, or capability names",
+                    );
+                    None
+                }
+            };
+        }
+        // Each name with the node it was written at, so that a bad one is located.
+        let items: Vec<(&Node, String)> = match n {
+            Node::Seq(items, _) => items
+                .iter()
+                .filter_map(|i| Some((i, self.string(i, key)?)))
+                .collect(),
+            _ => self.strings(n, key)?.into_iter().map(|s| (n, s)).collect(),
+        };
+        let mut bits = 0u64;
+        let mut ok = true;
+        for (at, name) in &items {
+            let upper = name.to_ascii_uppercase();
+            let full = if upper.starts_with("CAP_") {
+                upper
+            } else {
+                format!("CAP_{upper}")
+            };
+            match lanner_state::CAPABILITY_NAMES
+                .iter()
+                .position(|c| *c == full)
+            {
+                Some(bit) => bits |= 1u64 << bit,
+                None => {
+                    ok = false;
+                    self.error(
+                        codes::BAD_TEST_VALUE,
+                        at,
+                        format!("`{name}` in `{key}` is not a capability"),
+                        "write names as `thread.cap_effective` shows them (`CAP_SYS_ADMIN`), or a mask as `0x200000`",
+                    );
+                }
+            }
+        }
+        ok.then_some(bits)
+    }
+
+    /// `container: ID`, `container: host`, or a mapping with the id and the metadata.
+    fn container(&mut self, n: &Node) -> Option<ContainerSpec> {
+        const KEYS: [&str; 8] = [
+            "id",
+            "name",
+            "image",
+            "repository",
+            "tag",
+            "privileged",
+            "labels",
+            "mounts",
+        ];
+        let mut c = ContainerSpec::default();
+        let mut id_node = n;
+        if let Some(id) = scalar(n) {
+            c.id = id.to_string();
+        } else {
+            let map = self.expect_map(n, "a container")?;
+            for (k, v) in map {
+                match scalar(k).unwrap_or("") {
+                    "id" => {
+                        c.id = self.string(v, "id").unwrap_or_default();
+                        id_node = v;
+                    }
+                    "name" => c.name = self.string(v, "name"),
+                    "image" => c.image = self.string(v, "image"),
+                    "repository" => c.repository = self.string(v, "repository"),
+                    "tag" => c.tag = self.string(v, "tag"),
+                    "privileged" => c.privileged = self.bool(v, "privileged"),
+                    "labels" => {
+                        if self.expect_map(v, "`labels`").is_some() {
+                            for (lk, lv) in entries(v) {
+                                if let (Some(lk), Some(lv)) =
+                                    (self.string(lk, "labels"), self.string(lv, "labels"))
+                                {
+                                    c.labels.push((lk, lv));
+                                }
+                            }
+                        }
+                    }
+                    "mounts" => match v {
+                        Node::Seq(items, _) => {
+                            c.mounts = items.iter().filter_map(|i| self.mount(i)).collect();
+                        }
+                        _ => self.error(
+                            codes::TEST_FILE_STRUCTURE,
+                            v,
+                            "`mounts` must be a list".into(),
+                            "write `mounts: [{source: /, dest: /host}]`",
+                        ),
+                    },
+                    _ => self.unknown_key(k, &KEYS, "a container"),
+                }
+            }
+            if c.id.is_empty() {
+                // A container described only by its metadata gets a fixed id.
+                c.id = DEFAULT_CONTAINER_ID.to_string();
+            }
+        }
+        if c.is_host() {
+            if c.has_metadata() {
+                self.diags.push(
+                    Diagnostic::new(
+                        codes::BAD_TEST_VALUE,
+                        self.at(id_node),
+                        "the host has no container metadata",
+                    )
+                    .with_label("the host")
+                    .with_help("give a container id, or drop the metadata"),
+                );
+            }
+            return Some(c);
+        }
+        let hex = c.id.bytes().all(|b| b.is_ascii_hexdigit());
+        if !hex || !(c.id.len() == 64 || c.id.len() == 32) {
+            self.diags.push(
+                Diagnostic::new(
+                    codes::BAD_TEST_VALUE,
+                    self.at(id_node),
+                    format!("container id `{}` is not 64 or 32 hex digits", c.id),
+                )
+                .with_label("no container runtime names a cgroup so")
+                .with_help("write the full id, e.g. `3ad7b26ded6d` followed by 52 more hex digits"),
+            );
+            return None;
+        }
+        Some(c)
+    }
+
+    fn mount(&mut self, n: &Node) -> Option<MountSpec> {
+        const KEYS: [&str; 5] = ["source", "dest", "mode", "rw", "propagation"];
+        let map = self.expect_map(n, "a mount")?;
+        let mut m = MountSpec {
+            rw: true,
+            ..MountSpec::default()
+        };
+        for (k, v) in map {
+            match scalar(k).unwrap_or("") {
+                "source" => m.source = self.string(v, "source").unwrap_or_default(),
+                "dest" => m.dest = self.string(v, "dest").unwrap_or_default(),
+                "mode" => m.mode = self.string(v, "mode").unwrap_or_default(),
+                "rw" => m.rw = self.bool(v, "rw").unwrap_or(true),
+                "propagation" => {
+                    m.propagation = self.string(v, "propagation").unwrap_or_default();
+                }
+                _ => self.unknown_key(k, &KEYS, "a mount"),
+            }
+        }
+        if m.dest.is_empty() {
+            self.error(
+                codes::TEST_FILE_STRUCTURE,
+                n,
+                "a mount needs `dest`".into(),
+                "e.g. `{source: /var/run/docker.sock, dest: /var/run/docker.sock}`",
+            );
+            return None;
+        }
+        Some(m)
     }
 
     fn processes(&mut self, n: &Node) -> Vec<ProcessSpec> {
@@ -335,8 +673,25 @@ impl Reader {
                 "num" => num = self.int::<i64>(v, "num"),
                 "file" => kind = self.string(v, key).map(FdKind::File),
                 "dir" => kind = self.string(v, key).map(FdKind::Directory),
-                "tcp" => kind = self.string(v, key).map(FdKind::Tcp),
-                "udp" => kind = self.string(v, key).map(FdKind::Udp),
+                "tcp" | "udp" => {
+                    let text = self.string(v, key);
+                    if let Some(t) = &text
+                        && crate::synth::parse_tuple(t)
+                            .is_none_or(|(s, _, d, _)| s.is_ipv4() != d.is_ipv4())
+                    {
+                        self.error(
+                            codes::BAD_TEST_VALUE,
+                            v,
+                            format!("`{t}` is not a socket tuple"),
+                            "write `client_ip:port->server_ip:port`, both ends of one family, IPv6 in brackets: `[fd00::5]:40000->[fd00::1]:443`",
+                        );
+                    }
+                    kind = text.map(if key == "tcp" {
+                        FdKind::Tcp
+                    } else {
+                        FdKind::Udp
+                    });
+                }
                 "unix" => kind = self.string(v, key).map(FdKind::Unix),
                 "pipe" => kind = Some(FdKind::Pipe),
                 _ => self.unknown_key(
@@ -392,6 +747,10 @@ impl Reader {
                                     .filter_map(|i| scalar(i).map(String::from))
                                     .collect(),
                             ),
+                            Node::Map(..) => match self.bytes(pv) {
+                                Some(b) => ParamLit::Bytes(b),
+                                None => continue,
+                            },
                             other => ParamLit::Scalar(scalar(other).unwrap_or("").to_string()),
                         };
                         ev.params

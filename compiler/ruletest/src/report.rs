@@ -2,16 +2,54 @@
 
 use std::fmt::Write;
 
-use crate::runner::{FileReport, Status};
+use crate::runner::{FileReport, RuleCoverage, Status};
 
-/// Overall branch coverage over every rule of every file, in percent.
+/// The coverage of every rule over all files. A rule that several test files load (a test
+/// file loads the rule files its rules build on) is one rule: an operand counts as seen true
+/// (false) when some file's cases made it so. Rules are the same when their names and their
+/// operands are; a rule of the same name with another condition (an override) stays apart.
+pub fn merged_coverage(files: &[FileReport]) -> Vec<(String, RuleCoverage)> {
+    let mut out: Vec<(String, RuleCoverage)> = Vec::new();
+    for f in files {
+        for (rule, cov) in &f.coverage {
+            let same = |c: &RuleCoverage| {
+                c.outcomes.len() == cov.outcomes.len()
+                    && c.outcomes
+                        .iter()
+                        .zip(&cov.outcomes)
+                        .all(|(a, b)| a.0 == b.0)
+            };
+            match out.iter_mut().find(|(r, c)| r == rule && same(c)) {
+                Some((_, c)) => {
+                    for (a, b) in c.outcomes.iter_mut().zip(&cov.outcomes) {
+                        a.1 |= b.1;
+                        a.2 |= b.2;
+                    }
+                }
+                None => out.push((rule.clone(), cov.clone())),
+            }
+        }
+    }
+    for (_, c) in &mut out {
+        c.seen_true = c.outcomes.iter().filter(|o| o.1).count();
+        c.seen_false = c.outcomes.iter().filter(|o| o.2).count();
+        c.missing = c
+            .outcomes
+            .iter()
+            .filter(|o| !(o.1 && o.2))
+            .cloned()
+            .collect();
+    }
+    out
+}
+
+/// Overall branch coverage over every rule of every file, in percent, each rule counted once
+/// ([`merged_coverage`]).
 pub fn overall_coverage(files: &[FileReport]) -> f64 {
     let (mut seen, mut total) = (0usize, 0usize);
-    for f in files {
-        for (_, c) in &f.coverage {
-            seen += c.seen_true + c.seen_false;
-            total += 2 * c.operands;
-        }
+    for (_, c) in merged_coverage(files) {
+        seen += c.seen_true + c.seen_false;
+        total += 2 * c.operands;
     }
     if total == 0 {
         100.0
@@ -77,9 +115,16 @@ pub fn json(files: &[FileReport]) -> serde_json::Value {
                 })).collect::<Vec<_>>(),
             }));
         }
-        for (rule, cov) in &f.coverage {
-            rules.insert(rule.clone(), serde_json::json!(cov.percent()));
+    }
+    for (rule, cov) in merged_coverage(files) {
+        // Two different rules of one name (an override in one file): both are shown.
+        let mut key = rule.clone();
+        let mut n = 1;
+        while rules.contains_key(&key) {
+            n += 1;
+            key = format!("{rule} #{n}");
         }
+        rules.insert(key, serde_json::json!(cov.percent()));
     }
     serde_json::json!({
         "cases": cases,

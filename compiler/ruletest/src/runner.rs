@@ -50,6 +50,9 @@ pub struct RuleCoverage {
     pub seen_false: usize,
     /// The operands not yet seen both ways: `(description, seen true, seen false)`.
     pub missing: Vec<(String, bool, bool)>,
+    /// Every operand, in condition order, as `(description, seen true, seen false)`: what
+    /// reports need to unite the coverage of one rule tested by several files.
+    pub outcomes: Vec<(String, bool, bool)>,
 }
 
 impl RuleCoverage {
@@ -271,10 +274,11 @@ pub fn run_file(path: &Path) -> FileReport {
                 .unwrap_or((false, false));
             cov.seen_true += usize::from(t);
             cov.seen_false += usize::from(f);
+            let d = nodes.get(*op).cloned().unwrap_or_default();
             if !(t && f) {
-                let d = nodes.get(*op).cloned().unwrap_or_default();
-                cov.missing.push((d, t, f));
+                cov.missing.push((d.clone(), t, f));
             }
+            cov.outcomes.push((d, t, f));
         }
         report.coverage.push((rule.name.clone(), cov));
     }

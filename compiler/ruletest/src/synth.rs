@@ -12,13 +12,15 @@ use lanner_event::records::fd_type;
 use lanner_event::table::{Direction, EventFlags, ParamExtra, ParamType, TableVersion};
 use lanner_event::{
     EventHeader, EventInfo, FdDetail, FdInfo, GroupInfo, MachineInfo, ScapWriter, ThreadInfo,
-    UserEntry, UserInfo, WriteError,
+    UserEntry, UserInfo, WriteError, WriterOptions,
 };
 use lanner_syntax::codes;
 use lanner_syntax::diagnostic::Diagnostic;
 use lanner_syntax::span::FileSpan;
 
-use crate::format::{Case, EventSpec, FdKind, FdSpec, ParamLit, ProcessSpec, TestFile};
+use crate::format::{
+    Case, ContainerSpec, EventSpec, FdKind, FdSpec, ParamLit, ProcessSpec, TestFile,
+};
 
 /// The first event's timestamp (2023-11-14T22:13:20Z); later events follow 1 µs apart.
 pub const BASE_TS: u64 = 1_700_000_000_000_000_000;
@@ -43,6 +45,114 @@ pub fn exit_event(name: &str) -> Option<&'static EventInfo> {
         .max_by_key(|e| e.id)
 }
 
+/// The newest version of an enter-only meta event (`container`).
+fn meta_event(name: &str) -> Option<&'static EventInfo> {
+    TableVersion::Current
+        .events()
+        .iter()
+        .filter(|e| {
+            e.name == name
+                && e.direction == Direction::Enter
+                && !e.is_unused()
+                && !e.flags.contains(EventFlags::OLD_VERSION)
+        })
+        .max_by_key(|e| e.id)
+}
+
+/// The JSON of one container event, in the shape libscap's container engines write it.
+fn container_json(c: &ContainerSpec) -> Vec<u8> {
+    // `repo:tag` splits at the last ':' after the last '/' (a registry port is no tag).
+    let split = |image: &str| -> (String, String) {
+        let slash = image.rfind('/').map_or(0, |i| i + 1);
+        match image.get(slash..).and_then(|last| last.rfind(':')) {
+            Some(colon) => (
+                image.get(..slash + colon).unwrap_or(image).to_string(),
+                image
+                    .get(slash + colon + 1..)
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
+            None => (image.to_string(), "latest".to_string()),
+        }
+    };
+    let (repo, tag) = match (&c.image, &c.repository, &c.tag) {
+        (_, Some(r), Some(t)) => (r.clone(), t.clone()),
+        (Some(image), r, t) => {
+            let (ir, it) = split(image);
+            (r.clone().unwrap_or(ir), t.clone().unwrap_or(it))
+        }
+        (None, Some(r), None) => (r.clone(), "latest".to_string()),
+        (None, None, t) => (String::new(), t.clone().unwrap_or_default()),
+    };
+    let image = c.image.clone().unwrap_or_else(|| {
+        if repo.is_empty() {
+            String::new()
+        } else {
+            format!("{repo}:{tag}")
+        }
+    });
+    let short: String = c.id.chars().take(12).collect();
+    let labels: serde_json::Map<String, serde_json::Value> = c
+        .labels
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str())))
+        .collect();
+    let mounts: Vec<serde_json::Value> = c
+        .mounts
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "Source": m.source,
+                "Destination": m.dest,
+                "Mode": m.mode,
+                "RW": m.rw,
+                "Propagation": m.propagation,
+            })
+        })
+        .collect();
+    let json = serde_json::json!({
+        "container": {
+            "id": short,
+            "full_id": c.id,
+            "type": 0,
+            "name": c.name.clone().unwrap_or_default(),
+            "image": image,
+            "imagerepo": repo,
+            "imagetag": tag,
+            "privileged": c.privileged.unwrap_or(false),
+            "labels": labels,
+            "Mounts": mounts,
+        }
+    });
+    let mut out = json.to_string().into_bytes();
+    out.push(0);
+    out
+}
+
+/// One container event per distinct container with metadata that the case's processes run
+/// in, in order of first mention.
+fn container_events(file: &TestFile, case: &Case) -> Vec<Vec<u8>> {
+    let mut specs: Vec<&ContainerSpec> = Vec::new();
+    let parents = case.parents.as_ref().unwrap_or(&file.parents);
+    let all = std::iter::once(&file.process)
+        .chain(case.process.as_ref())
+        .chain(parents)
+        .chain(case.events.iter().filter_map(|e| e.process.as_ref()));
+    for p in all {
+        if let Some(c) = &p.container
+            && !c.is_host()
+            && c.has_metadata()
+        {
+            // A later mention of the same id replaces the metadata (a case over the file).
+            match specs.iter_mut().find(|s| s.id == c.id) {
+                Some(slot) => *slot = c,
+                None => specs.push(c),
+            }
+        }
+    }
+    specs.into_iter().map(container_json).collect()
+}
+
 /// Syscalls whose return value is the new fd the test's `fd` describes.
 fn creates_fd_from_res(name: &str) -> bool {
     matches!(
@@ -57,6 +167,11 @@ fn creates_fd_from_res(name: &str) -> bool {
             | "memfd_create"
             | "open_by_handle_at"
     )
+}
+
+/// Syscalls whose exit event describes the new program.
+fn is_exec(name: &str) -> bool {
+    matches!(name, "execve" | "execveat")
 }
 
 /// A process with every field filled.
@@ -76,6 +191,38 @@ struct Proc {
     env: Vec<String>,
     tty: u32,
     cgroups: Vec<String>,
+    /// Whether the process is in the process list.
+    known: bool,
+    cap_permitted: u64,
+    cap_effective: u64,
+    cap_inheritable: u64,
+    exe_writable: bool,
+    exe_upper_layer: bool,
+    exe_lower_layer: bool,
+    exe_from_memfd: bool,
+    /// Unset: -1, as process lists without them say.
+    sid: i64,
+    vpgid: i64,
+    vpid: i64,
+    vtid: i64,
+}
+
+/// The execve `flags` parameter of a process: its exe flags by their `execve_flags` names.
+fn exe_flags(p: &Proc) -> u32 {
+    let Some(table) = TableVersion::Current.flag_table("execve_flags") else {
+        return 0;
+    };
+    let set = [
+        ("EXE_WRITABLE", p.exe_writable),
+        ("EXE_UPPER_LAYER", p.exe_upper_layer),
+        ("EXE_FROM_MEMFD", p.exe_from_memfd),
+        ("EXE_LOWER_LAYER", p.exe_lower_layer),
+    ];
+    table
+        .entries
+        .iter()
+        .filter(|(name, _)| set.iter().any(|(n, on)| *on && n == name))
+        .fold(0, |bits, (_, v)| bits | v)
 }
 
 fn nul_joined(items: &[String]) -> Vec<u8> {
@@ -99,13 +246,14 @@ fn fill(spec: &ProcessSpec, default_pid: i64) -> Proc {
     });
     let pid = spec.pid.unwrap_or(default_pid);
     // A container id becomes a cgroup path of the form container runtimes create.
-    let cgroups = match spec.container.as_deref() {
-        None | Some("host") | Some("") => vec!["cpuset=/".to_string()],
-        Some(id) => vec![
-            format!("cpuset=/docker/{id}"),
-            format!("memory=/docker/{id}"),
+    let cgroups = match &spec.container {
+        Some(c) if !c.is_host() => vec![
+            format!("cpuset=/docker/{}", c.id),
+            format!("memory=/docker/{}", c.id),
         ],
+        _ => vec!["cpuset=/".to_string()],
     };
+
     Proc {
         pid,
         tid: spec.tid.unwrap_or(pid),
@@ -121,6 +269,24 @@ fn fill(spec: &ProcessSpec, default_pid: i64) -> Proc {
         env: spec.env.clone().unwrap_or_default(),
         tty: spec.tty.unwrap_or(0),
         cgroups,
+        known: spec.known.unwrap_or(true),
+        // Unset capability sets are empty, for every user: a case that a rule's capability
+        // test must see says so.
+        cap_permitted: spec.cap_permitted.unwrap_or(0),
+        cap_effective: spec.cap_effective.unwrap_or(0),
+        cap_inheritable: spec.cap_inheritable.unwrap_or(0),
+        exe_writable: spec.exe_writable.unwrap_or(false),
+        exe_upper_layer: spec.exe_upper_layer.unwrap_or(false),
+        exe_lower_layer: spec.exe_lower_layer.unwrap_or(false),
+        exe_from_memfd: spec.exe_from_memfd.unwrap_or(false),
+        sid: spec.sid.unwrap_or(-1),
+        vpgid: spec.vpgid.unwrap_or(-1),
+        vpid: spec.vpid.unwrap_or(pid),
+        // A main thread's namespace tid is its namespace pid; another thread keeps its tid.
+        vtid: spec.vtid.unwrap_or(match spec.tid {
+            None => spec.vpid.unwrap_or(pid),
+            Some(tid) => tid,
+        }),
     }
 }
 
@@ -157,8 +323,8 @@ fn chain(file: &TestFile, case: &Case, over: Option<&ProcessSpec>) -> Vec<Proc> 
     out
 }
 
-/// Parses `a.b.c.d:port->e.f.g.h:port`.
-fn parse_tuple(text: &str) -> Option<(IpAddr, u16, IpAddr, u16)> {
+/// Parses `a.b.c.d:port->e.f.g.h:port` (IPv6 addresses in brackets).
+pub(crate) fn parse_tuple(text: &str) -> Option<(IpAddr, u16, IpAddr, u16)> {
     let (src, dst) = text.split_once("->")?;
     let endpoint = |s: &str| -> Option<(IpAddr, u16)> {
         let (ip, port) = s.trim().rsplit_once(':')?;
@@ -221,6 +387,18 @@ impl Encoder<'_> {
     /// Encodes one written parameter value by its wire type.
     fn encode(&mut self, name: &str, ty: ParamType, extra: ParamExtra, lit: &ParamLit) -> Vec<u8> {
         let text = match lit {
+            ParamLit::Bytes(b) => {
+                return match ty {
+                    ParamType::ByteBuf => b.clone(),
+                    _ => {
+                        self.bad(
+                            format!("parameter `{name}` ({ty:?}) takes no raw bytes"),
+                            "write `{hex: ...}` only for byte-buffer parameters such as `data`",
+                        );
+                        Vec::new()
+                    }
+                };
+            }
             ParamLit::Scalar(s) => s.clone(),
             ParamLit::List(items) => {
                 if matches!(ty, ParamType::ByteBuf | ParamType::CharBufArray) {
@@ -407,9 +585,14 @@ fn derived(name: &str, ty: ParamType, p: &Proc, ev: &EventSpec, res: i64) -> Vec
         ("cgroups", _) => nul_joined(&p.cgroups),
         ("env", _) => nul_joined(&p.env),
         ("tty", _) => u32b(p.tty),
-        ("vtid", _) => i64b(p.tid),
-        ("vpid", _) => i64b(p.pid),
-        ("pgid", _) => i64b(p.pid),
+        ("vtid", _) => i64b(p.vtid),
+        ("vpid", _) => i64b(p.vpid),
+        ("pgid", _) => i64b(if p.vpgid >= 0 { p.vpgid } else { p.pid }),
+        ("vpgid", _) if p.vpgid >= 0 => i64b(p.vpgid),
+        ("cap_permitted", _) => p.cap_permitted.to_le_bytes().to_vec(),
+        ("cap_effective", _) => p.cap_effective.to_le_bytes().to_vec(),
+        ("cap_inheritable", _) => p.cap_inheritable.to_le_bytes().to_vec(),
+        ("flags", ParamType::Flags32) if is_exec(&ev.syscall.node) => u32b(exe_flags(p)),
         ("loginuid", _) => u32b(p.loginuid),
         ("uid", ParamType::Uid | ParamType::Uint32) => u32b(p.uid),
         ("gid", ParamType::Gid | ParamType::Uint32) => u32b(p.gid),
@@ -427,30 +610,52 @@ fn derived(name: &str, ty: ParamType, p: &Proc, ev: &EventSpec, res: i64) -> Vec
 }
 
 fn fd_info<'a>(f: &'a FdSpec, storage: &'a [u8]) -> FdInfo<'a> {
-    let detail = match &f.kind {
-        FdKind::Tcp(t) | FdKind::Udp(t) => match parse_tuple(t) {
-            Some((IpAddr::V4(sip), sport, IpAddr::V4(dip), dport)) => FdDetail::Ipv4 {
+    // libscap's L4 protocol codes: TCP 2, UDP 3.
+    let l4proto = if matches!(f.kind, FdKind::Tcp(_)) {
+        2
+    } else {
+        3
+    };
+    let tuple = match &f.kind {
+        FdKind::Tcp(t) | FdKind::Udp(t) => parse_tuple(t),
+        _ => None,
+    };
+    let (ty, detail) = match (&f.kind, tuple) {
+        (_, Some((IpAddr::V4(sip), sport, IpAddr::V4(dip), dport))) => (
+            fd_type::IPV4_SOCK,
+            FdDetail::Ipv4 {
                 sip,
                 dip,
                 sport,
                 dport,
-                // libscap's L4 protocol codes: TCP 2, UDP 3.
-                l4proto: if matches!(f.kind, FdKind::Tcp(_)) {
-                    2
-                } else {
-                    3
-                },
+                l4proto,
             },
-            _ => FdDetail::Name(storage),
-        },
-        _ => FdDetail::Name(storage),
-    };
-    let ty = match &f.kind {
-        FdKind::File(_) => fd_type::FILE,
-        FdKind::Directory(_) => fd_type::DIRECTORY,
-        FdKind::Tcp(_) | FdKind::Udp(_) => fd_type::IPV4_SOCK,
-        FdKind::Unix(_) => fd_type::UNIX_SOCK,
-        FdKind::Pipe => fd_type::FIFO,
+        ),
+        (_, Some((IpAddr::V6(sip), sport, IpAddr::V6(dip), dport))) => (
+            fd_type::IPV6_SOCK,
+            FdDetail::Ipv6 {
+                sip,
+                dip,
+                sport,
+                dport,
+                l4proto,
+            },
+        ),
+        (FdKind::File(_), _) => (fd_type::FILE, FdDetail::Name(storage)),
+        (FdKind::Directory(_), _) => (fd_type::DIRECTORY, FdDetail::Name(storage)),
+        // The kernel socket addresses only pair the two ends; any distinct non-zero values do.
+        (FdKind::Unix(_), _) => (
+            fd_type::UNIX_SOCK,
+            FdDetail::Unix {
+                source: 0xffff_0000_0000_1000 + f.num as u64,
+                dest: 0,
+                path: storage,
+            },
+        ),
+        (FdKind::Pipe, _) => (fd_type::FIFO, FdDetail::Name(storage)),
+        // A tuple that does not parse is a load error (format::Reader::fd); should one get
+        // here, it is written as an fd libscap cannot describe, named by its text.
+        (FdKind::Tcp(_) | FdKind::Udp(_), _) => (fd_type::UNSUPPORTED, FdDetail::Name(storage)),
     };
     FdInfo {
         fd: f.num,
@@ -464,8 +669,14 @@ fn fd_info<'a>(f: &'a FdSpec, storage: &'a [u8]) -> FdInfo<'a> {
 pub fn synthesize(file: &TestFile, case: &Case) -> Result<Synthesized, SynthError> {
     let mut diags = Vec::new();
     let procs = chain(file, case, None);
-    let mut w = ScapWriter::new(Vec::new())?;
-    w.write_section_header()?;
+    // The whole process-entry tail, so that tty, capabilities and exe flags reach the state.
+    let mut w = ScapWriter::with_options(
+        Vec::new(),
+        WriterOptions {
+            current_thread_tail: true,
+            ..WriterOptions::default()
+        },
+    )?;
     w.write_machine_info(&MachineInfo {
         num_cpus: 2,
         memory_size_bytes: 8 << 30,
@@ -517,6 +728,7 @@ pub fn synthesize(file: &TestFile, case: &Case) -> Result<Synthesized, SynthErro
     let threads: Vec<ThreadInfo<'_>> = procs
         .iter()
         .zip(&buffers)
+        .filter(|(p, _)| p.known)
         .map(|(p, (args, env, cgroups))| ThreadInfo {
             tid: p.tid,
             pid: p.pid,
@@ -530,16 +742,41 @@ pub fn synthesize(file: &TestFile, case: &Case) -> Result<Synthesized, SynthErro
             uid: p.uid,
             gid: p.gid,
             env,
-            vtid: p.tid,
-            vpid: p.pid,
+            vtid: p.vtid,
+            vpid: p.vpid,
             cgroups,
             root: b"/",
             tty: p.tty,
             loginuid: p.loginuid,
+            sid: p.sid,
+            vpgid: p.vpgid,
+            cap_permitted: p.cap_permitted,
+            cap_effective: p.cap_effective,
+            cap_inheritable: p.cap_inheritable,
+            exe_writable: p.exe_writable,
+            exe_upper_layer: p.exe_upper_layer,
+            exe_lower_layer: p.exe_lower_layer,
+            exe_from_memfd: p.exe_from_memfd,
             ..ThreadInfo::default()
         })
         .collect();
     w.write_threads(threads)?;
+
+    // The container engine's metadata, as libscap writes it before the first event.
+    for (i, json) in container_events(file, case).iter().enumerate() {
+        if let Some(info) = meta_event("container") {
+            w.write_event_parts(
+                EventHeader {
+                    ts: BASE_TS - 1_000 + i as u64,
+                    tid: -1,
+                    cpu: 0,
+                    event_type: info.id,
+                    dump_flags: 0,
+                },
+                &[json.as_slice()],
+            )?;
+        }
+    }
 
     // The fds that exist before the events: the case's, and those the events use without
     // creating them.
@@ -560,7 +797,7 @@ pub fn synthesize(file: &TestFile, case: &Case) -> Result<Synthesized, SynthErro
             FdKind::Pipe => Vec::new(),
         })
         .collect();
-    if let Some(p) = procs.first() {
+    if let Some(p) = procs.first().filter(|p| p.known) {
         w.write_fd_table(p.tid, fds.iter().zip(&names).map(|(f, n)| fd_info(f, n)))?;
     }
 

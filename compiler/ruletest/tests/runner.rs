@@ -84,7 +84,11 @@ fn cases_taken_from_a_capture() {
 
 #[test]
 fn upstream_rule_suites_pass() {
-    for name in ["falco_rules.test.yaml", "falco-incubating_rules.test.yaml"] {
+    for name in [
+        "falco_rules.test.yaml",
+        "falco-incubating_rules.test.yaml",
+        "falco-sandbox_rules.test.yaml",
+    ] {
         let r = run_file(&manifest().join("../../stdlib-rules/upstream").join(name));
         assert!(
             r.diagnostics.iter().all(|d| !d.is_error()),
@@ -100,4 +104,43 @@ fn upstream_rule_suites_pass() {
         assert!(failed.is_empty(), "{name}: {failed:#?}");
         assert!(r.cases.len() >= 50, "{name}: {} cases", r.cases.len());
     }
+}
+
+/// Every process extension of the format (container metadata, capabilities, exe flags, tty,
+/// loginuid, env, unknown threads) reaches the field it sets, through the real state engine.
+#[test]
+fn format_extensions_reach_their_fields() {
+    let r = run_file(&manifest().join("tests/fixtures/extensions.test.yaml"));
+    assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
+    assert_eq!(r.cases.len(), 29);
+    for c in &r.cases {
+        assert_eq!(c.status, Status::Pass, "{}: {:?}", c.name, c.problems);
+    }
+    assert_eq!(r.coverage.len(), 7);
+    for (rule, cov) in &r.coverage {
+        assert_eq!(cov.percent(), 100.0, "{rule}: {:?}", cov.missing);
+    }
+}
+
+/// A rule that two test files load is one rule in the overall figure: its operands count as
+/// seen when either file's cases saw them (each file alone covers 50% and 75%).
+#[test]
+fn a_rule_tested_by_two_files_counts_once() {
+    let reports = [
+        run_file(&manifest().join("tests/fixtures/merge_a.test.yaml")),
+        run_file(&manifest().join("tests/fixtures/merge_b.test.yaml")),
+    ];
+    let alone: Vec<f64> = reports
+        .iter()
+        .map(|r| r.coverage.iter().map(|(_, c)| c.percent()).sum())
+        .collect();
+    assert_eq!(alone, [50.0, 75.0]);
+    let merged = report::merged_coverage(&reports);
+    assert_eq!(merged.len(), 1);
+    assert_eq!(merged[0].0, "Cat reads the secret");
+    assert!(merged[0].1.missing.is_empty(), "{:?}", merged[0].1.missing);
+    assert_eq!(report::overall_coverage(&reports), 100.0);
+    let json = report::json(&reports);
+    assert_eq!(json["coverage"]["rules"]["Cat reads the secret"], 100.0);
+    assert_eq!(json["coverage"]["rules"].as_object().unwrap().len(), 1);
 }

@@ -67,6 +67,7 @@ pub fn capture(
         BufWriter::new(file),
         WriterOptions {
             sysdig029_fd_types: true,
+            ..WriterOptions::default()
         },
     )
     .map_err(werr)?;

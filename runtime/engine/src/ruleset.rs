@@ -64,8 +64,8 @@ pub struct Rule {
     pub output: Vec<Part>,
     /// The event codes the rule can match; empty means none (the rule never runs).
     pub event_codes: Vec<u16>,
-    /// The condition does not restrict the event type. Falco keeps such rules apart and
-    /// evaluates them only when no rule of the event's own type matched.
+    /// The condition does not restrict the event type. Falco indexes such a rule under every
+    /// event type like any other, so it keeps its place in load order.
     pub any_event: bool,
 }
 
@@ -98,9 +98,11 @@ pub struct RuleSet {
     /// The slot-indexed table of every field the conditions and outputs read.
     pub fields: Vec<FieldRef>,
     accessors: Accessors,
-    /// For each event code, the rules that can match it, in load order.
+    /// For each event code, the rules that can match it, in load order, those without an
+    /// event-type restriction included.
     by_code: Vec<Vec<u32>>,
-    /// Rules without event-type information, in load order.
+    /// Rules without an event-type restriction, in load order: the candidates of an event code
+    /// beyond every rule's table.
     any_event: Vec<u32>,
 }
 
@@ -116,9 +118,17 @@ impl RuleSet {
             .map_or(0, |m| usize::from(m) + 1);
         let mut by_code: Vec<Vec<u32>> = vec![Vec::new(); max];
         let mut any_event = Vec::new();
+        // Falco 0.44 (libsinsp's `ppm_event_codes`) gives a rule without an event-type
+        // restriction the set of every event code and indexes it under each, in load order:
+        // with `rule_matching: all` it fires beside the typed rules (filters.tsv, where
+        // `proc.name != cat` matches the events `evt.type != switch` matches too), and with
+        // `first` the earliest matching rule in load order wins, typed or not.
         for (i, r) in rules.iter().enumerate() {
             if r.any_event {
                 any_event.push(u32::try_from(i).unwrap_or(u32::MAX));
+                for list in &mut by_code {
+                    list.push(u32::try_from(i).unwrap_or(u32::MAX));
+                }
                 continue;
             }
             for &c in &r.event_codes {
@@ -148,10 +158,12 @@ impl RuleSet {
         &self.accessors
     }
 
-    /// The rules an event code dispatches to: those indexed under it, and those without
-    /// event-type information (tried only when none of the first matched).
+    /// The rules an event code dispatches to, in two groups of which the second is tried
+    /// only when none of the first matched. Every rule without an event-type restriction is
+    /// indexed under each code (see `new`), so all candidates are in the first group, in load
+    /// order, and the second is empty; the pair stays for the callers that walk both.
     pub fn dispatch(&self, code: u16) -> (&[u32], &[u32]) {
-        (self.rules_for(code), &self.any_event)
+        (self.rules_for(code), &[])
     }
 
     /// The alert of rule `index` for the current event of `fields`.
@@ -166,17 +178,17 @@ impl RuleSet {
         Some(render(index, rule, fields, evt_num, ts))
     }
 
-    /// The rules an event code dispatches to.
+    /// The rules an event code dispatches to, in load order.
     pub fn rules_for(&self, code: u16) -> &[u32] {
         self.by_code
             .get(usize::from(code))
-            .map_or(&[], Vec::as_slice)
+            .map_or(&self.any_event, Vec::as_slice)
     }
 
     /// Evaluates the rules that apply to `event` and appends the alerts.
     ///
-    /// As in Falco, the rules indexed under the event's type are tried first, in load order;
-    /// the rules without event-type information only when none of those matched.
+    /// As in Falco, the rules indexed under the event's type are tried in load order: with
+    /// `First` the first that matches is reported, with `All` every one.
     pub fn evaluate(
         &self,
         event: &Event<'_>,
@@ -185,23 +197,12 @@ impl RuleSet {
         matching: RuleMatching,
         alerts: &mut Vec<Alert>,
     ) {
-        let specific = self.rules_for(event.event_type());
-        if specific.is_empty() && self.any_event.is_empty() {
+        let candidates = self.rules_for(event.event_type());
+        if candidates.is_empty() {
             return;
         }
         let mut fields = self.accessors.on(event, state);
-        let before = alerts.len();
-        self.run(specific, &mut fields, event, evt_num, matching, alerts);
-        if alerts.len() == before {
-            self.run(
-                &self.any_event,
-                &mut fields,
-                event,
-                evt_num,
-                matching,
-                alerts,
-            );
-        }
+        self.run(candidates, &mut fields, event, evt_num, matching, alerts);
     }
 
     fn run(

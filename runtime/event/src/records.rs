@@ -364,6 +364,35 @@ impl ThreadInfo<'_> {
     /// Appends a PL_V9 entry with the pre-0.10 tail (`loginuid`, `exe_writable`), the layout
     /// that both sysdig 0.29 and current libs read identically (FORMAT.md §8).
     pub(crate) fn encode_v9(&self, out: &mut Vec<u8>) {
+        let start = self.encode_v9_head(out);
+        out.extend_from_slice(&self.loginuid.to_le_bytes());
+        out.push(u8::from(self.exe_writable));
+        patch_len(out, start, 0);
+    }
+
+    /// Appends a PL_V9 entry with the whole tail of current libs, in their order.
+    pub(crate) fn encode_v9_current(&self, out: &mut Vec<u8>) {
+        let start = self.encode_v9_head(out);
+        out.extend_from_slice(&self.pidns_init_start_ts.to_le_bytes());
+        out.extend_from_slice(&self.tty.to_le_bytes());
+        out.extend_from_slice(&self.loginuid.to_le_bytes());
+        out.push(u8::from(self.exe_writable));
+        for v in [self.cap_inheritable, self.cap_permitted, self.cap_effective] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.push(u8::from(self.exe_upper_layer));
+        for v in [self.exe_ino, self.exe_ino_ctime, self.exe_ino_mtime] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.push(u8::from(self.exe_from_memfd));
+        out.push(u8::from(self.exe_lower_layer));
+        out.extend_from_slice(&self.pgid.to_le_bytes());
+        patch_len(out, start, 0);
+    }
+
+    /// Appends an entry's length placeholder and every field through `root`; returns where
+    /// the entry starts, for [`patch_len`].
+    fn encode_v9_head(&self, out: &mut Vec<u8>) -> usize {
         let start = out.len();
         out.extend_from_slice(&0u32.to_le_bytes());
         for v in [self.tid, self.pid, self.ptid, self.sid, self.vpgid] {
@@ -388,9 +417,7 @@ impl ThreadInfo<'_> {
         out.extend_from_slice(&self.vpid.to_le_bytes());
         put_str16(out, self.cgroups, MAX_ARGS);
         put_str16(out, self.root, MAX_PATH);
-        out.extend_from_slice(&self.loginuid.to_le_bytes());
-        out.push(u8::from(self.exe_writable));
-        patch_len(out, start, 0);
+        start
     }
 }
 

@@ -54,6 +54,11 @@ pub struct WriterOptions {
     /// pidfd) and unknown types as UNSUPPORTED (10) with their name, because sysdig 0.29
     /// refuses any fd type above 16 ("wrong fd type").
     pub sysdig029_fd_types: bool,
+    /// Write process entries with the whole tail of current libs (`pidns_init_start_ts`,
+    /// `tty`, `loginuid`, `exe_writable`, the capability sets, the exe layer flags, the exe
+    /// inode times, `pgid`) instead of the pre-0.10 tail. Current libs read it; sysdig 0.29
+    /// misreads `loginuid` in it (FORMAT.md §8).
+    pub current_thread_tail: bool,
 }
 
 /// Writes a scap stream.
@@ -158,14 +163,18 @@ impl<W: Write> ScapWriter<W> {
         self.flush_scratch(BlockType::UL_V2)
     }
 
-    /// Writes a PL_V9 process list block.
+    /// Writes a PL_V9 process list block (its entries' tail as [`WriterOptions`] says).
     pub fn write_threads<'a>(
         &mut self,
         threads: impl IntoIterator<Item = ThreadInfo<'a>>,
     ) -> Result<(), WriteError> {
         self.scratch.clear();
         for t in threads {
-            t.encode_v9(&mut self.scratch);
+            if self.opts.current_thread_tail {
+                t.encode_v9_current(&mut self.scratch);
+            } else {
+                t.encode_v9(&mut self.scratch);
+            }
         }
         self.flush_scratch(BlockType::PL_V9)
     }

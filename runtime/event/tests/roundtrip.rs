@@ -260,6 +260,7 @@ fn sysdig029_fd_type_mapping() {
         Vec::new(),
         WriterOptions {
             sysdig029_fd_types: true,
+            ..WriterOptions::default()
         },
     )
     .unwrap();
@@ -288,4 +289,77 @@ fn sysdig029_fd_type_mapping() {
         }
     }
     assert!(unsupported >= newer);
+}
+
+/// With the current tail on, every field of a process entry reads back, tty and capabilities
+/// included; without it only the pre-0.10 tail does.
+#[test]
+fn current_thread_tail_round_trips() {
+    let thread = ThreadInfo {
+        tid: 7,
+        pid: 7,
+        ptid: 1,
+        comm: b"insmod",
+        exe: b"insmod",
+        exepath: b"/usr/sbin/insmod",
+        tty: 34816,
+        loginuid: 1000,
+        exe_writable: true,
+        cap_inheritable: 1,
+        cap_permitted: 0x1_ffff_ffff,
+        cap_effective: 1 << 16,
+        exe_upper_layer: true,
+        exe_ino: 42,
+        exe_ino_ctime: 5,
+        exe_ino_mtime: 6,
+        exe_from_memfd: true,
+        exe_lower_layer: true,
+        pgid: 7,
+        pidns_init_start_ts: 3,
+        ..ThreadInfo::default()
+    };
+    let read_back = |current_thread_tail| {
+        let mut w = ScapWriter::with_options(
+            Vec::new(),
+            WriterOptions {
+                current_thread_tail,
+                ..WriterOptions::default()
+            },
+        )
+        .unwrap();
+        w.write_threads([thread]).unwrap();
+        let header = EventHeader {
+            ts: 1,
+            tid: 7,
+            cpu: 0,
+            event_type: 3,
+            dump_flags: 0,
+        };
+        w.write_event_parts(header, &[&3i64.to_le_bytes(), b"/x\0"])
+            .unwrap();
+        let bytes = w.finish().unwrap();
+        let mut r = ScapReader::new(&bytes[..]).unwrap();
+        let mut found = Vec::new();
+        while let Some(rec) = r.next_record().unwrap() {
+            if let Record::ProcessList(pl) = rec {
+                found.extend(pl.threads().map(|t| format!("{t:?}")));
+            }
+        }
+        found
+    };
+    assert_eq!(read_back(true), [format!("{thread:?}")]);
+    let old = ThreadInfo {
+        loginuid: 1000,
+        exe_writable: true,
+        ..ThreadInfo {
+            tid: 7,
+            pid: 7,
+            ptid: 1,
+            comm: b"insmod",
+            exe: b"insmod",
+            exepath: b"/usr/sbin/insmod",
+            ..ThreadInfo::default()
+        }
+    };
+    assert_eq!(read_back(false), [format!("{old:?}")]);
 }

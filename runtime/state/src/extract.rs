@@ -372,6 +372,14 @@ impl Accessor {
         let thread = || st.thread(ev.tid());
         let main = || thread().map(|t| st.main_thread(t));
         let fd = || st.current.fd.as_deref();
+        // The container of the event: the one a container event describes, else its thread's
+        // ("" on the host).
+        let container_id = || -> Option<&'a str> {
+            match &st.current.container {
+                Some(id) => Some(id),
+                None => thread().map(|t| &*t.container_id),
+            }
+        };
         match &self.kind {
             Kind::EvtNum => Some(Value::UInt(st.current.num)),
             Kind::EvtTime | Kind::EvtRawtime => Some(Value::UInt(ev.ts())),
@@ -543,7 +551,7 @@ impl Accessor {
                 fd_type::UNIX_SOCK => Some(Value::str("unix")),
                 _ => None,
             }),
-            Kind::FdIsServer => fd().map(|f| Value::Bool(f.role_server)),
+            Kind::FdIsServer => fd().map(|f| Value::Bool(is_server(f, st))),
             Kind::FdConnected => fd().map(|f| Value::Bool(f.connected)),
             Kind::FdIno => fd().map(|f| Value::UInt(f.ino)),
             Kind::FdNameChanged => fd().map(|_| Value::Bool(st.current.name_changed)),
@@ -567,38 +575,38 @@ impl Accessor {
                 }
                 (!v.is_empty()).then_some(Value::List(v))
             }),
-            Kind::ContainerId => thread().map(|t| {
-                if t.container_id.is_empty() {
+            Kind::ContainerId => container_id().map(|id| {
+                if id.is_empty() {
                     Value::str("host")
                 } else {
-                    Value::Str(Cow::Borrowed(t.container_id.as_bytes()))
+                    Value::Str(Cow::Borrowed(id.as_bytes()))
                 }
             }),
             Kind::ContainerName => {
-                let t = thread()?;
-                if t.container_id.is_empty() {
+                let id = container_id()?;
+                if id.is_empty() {
                     return Some(Value::str("host"));
                 }
-                st.container(&t.container_id).map(|c| bytes(&c.name))
+                st.container(id).map(|c| bytes(&c.name))
             }
             Kind::ContainerImageRepository => {
-                let t = thread()?;
-                if t.container_id.is_empty() {
+                let id = container_id()?;
+                if id.is_empty() {
                     return Some(Value::str(""));
                 }
-                st.container(&t.container_id).map(|c| bytes(&c.image_repo))
+                st.container(id).map(|c| bytes(&c.image_repo))
             }
             Kind::ContainerPrivileged => {
-                let t = thread()?;
-                st.container(&t.container_id)?.privileged.map(Value::Bool)
+                let id = container_id()?;
+                st.container(id)?.privileged.map(Value::Bool)
             }
             Kind::ContainerUnknown | Kind::FdHostName => None,
             Kind::ContainerImageTag => {
-                let t = thread()?;
-                if t.container_id.is_empty() {
+                let id = container_id()?;
+                if id.is_empty() {
                     return Some(Value::str(""));
                 }
-                let image = &st.container(&t.container_id)?.image;
+                let image = &st.container(id)?.image;
                 // The tag follows the last ':' after the last '/' (a registry port is not a tag).
                 let last = image.rsplit(|b| *b == b'/').next().unwrap_or(image);
                 Some(match last.iter().rposition(|b| *b == b':') {
@@ -607,8 +615,8 @@ impl Accessor {
                 })
             }
             Kind::ContainerLabel(key) => {
-                let t = thread()?;
-                let c = st.container(&t.container_id)?;
+                let id = container_id()?;
+                let c = st.container(id)?;
                 match key {
                     Some(k) => c
                         .labels
@@ -626,14 +634,14 @@ impl Accessor {
                 }
             }
             Kind::ContainerFullId => {
-                let t = thread()?;
-                if t.container_id.is_empty() {
+                let id = container_id()?;
+                if id.is_empty() {
                     return Some(Value::str("host"));
                 }
-                match st.container(&t.container_id) {
+                match st.container(id) {
                     Some(c) if !c.id.is_empty() => Some(bytes(c.id.as_bytes())),
                     _ => st
-                        .container_full_id(&t.cgroups)
+                        .container_full_id(&thread()?.cgroups)
                         .map(|id| Value::Str(Cow::Owned(id.into_bytes()))),
                 }
             }
@@ -711,8 +719,7 @@ impl Accessor {
                     .map(|(_, v)| bytes(v))
             }),
             Kind::K8sLabel(key) => {
-                let t = thread()?;
-                let c = st.container(&t.container_id)?;
+                let c = st.container(container_id()?)?;
                 c.labels
                     .iter()
                     .find(|(k, _)| k == key)
@@ -743,11 +750,11 @@ impl Accessor {
                 }
             }
             Kind::ContainerImage => {
-                let t = thread()?;
-                if t.container_id.is_empty() {
+                let id = container_id()?;
+                if id.is_empty() {
                     return Some(Value::str(""));
                 }
-                st.container(&t.container_id).map(|c| bytes(&c.image))
+                st.container(id).map(|c| bytes(&c.image))
             }
         }
     }
@@ -942,51 +949,53 @@ fn env<'a>(t: &'a Thread, key: Option<&str>) -> Option<Value<'a>> {
     }
 }
 
+/// Capability names by bit number, as `thread.cap_*` renders them.
+pub const CAPABILITY_NAMES: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
 fn caps(bits: u64) -> Value<'static> {
-    const NAMES: [&str; 41] = [
-        "CAP_CHOWN",
-        "CAP_DAC_OVERRIDE",
-        "CAP_DAC_READ_SEARCH",
-        "CAP_FOWNER",
-        "CAP_FSETID",
-        "CAP_KILL",
-        "CAP_SETGID",
-        "CAP_SETUID",
-        "CAP_SETPCAP",
-        "CAP_LINUX_IMMUTABLE",
-        "CAP_NET_BIND_SERVICE",
-        "CAP_NET_BROADCAST",
-        "CAP_NET_ADMIN",
-        "CAP_NET_RAW",
-        "CAP_IPC_LOCK",
-        "CAP_IPC_OWNER",
-        "CAP_SYS_MODULE",
-        "CAP_SYS_RAWIO",
-        "CAP_SYS_CHROOT",
-        "CAP_SYS_PTRACE",
-        "CAP_SYS_PACCT",
-        "CAP_SYS_ADMIN",
-        "CAP_SYS_BOOT",
-        "CAP_SYS_NICE",
-        "CAP_SYS_RESOURCE",
-        "CAP_SYS_TIME",
-        "CAP_SYS_TTY_CONFIG",
-        "CAP_MKNOD",
-        "CAP_LEASE",
-        "CAP_AUDIT_WRITE",
-        "CAP_AUDIT_CONTROL",
-        "CAP_SETFCAP",
-        "CAP_MAC_OVERRIDE",
-        "CAP_MAC_ADMIN",
-        "CAP_SYSLOG",
-        "CAP_WAKE_ALARM",
-        "CAP_BLOCK_SUSPEND",
-        "CAP_AUDIT_READ",
-        "CAP_PERFMON",
-        "CAP_BPF",
-        "CAP_CHECKPOINT_RESTORE",
-    ];
-    let names: Vec<&str> = NAMES
+    let names: Vec<&str> = CAPABILITY_NAMES
         .iter()
         .enumerate()
         .filter(|(i, _)| bits & (1u64 << i) != 0)
@@ -1117,6 +1126,23 @@ fn endpoint(f: &Fd, end: End) -> Option<(IpAddr, u16)> {
         (SockInfo::V4Server { ip, port }, End::Server) => Some((IpAddr::V4(*ip), *port)),
         (SockInfo::V6Server { ip, port }, End::Server) => Some((IpAddr::V6(*ip), *port)),
         _ => None,
+    }
+}
+
+/// `fd.is_server` as Falco 0.44 computes it on every event, from the socket's addresses and
+/// not from how the socket got them: a bound or listening socket is a server; a connected (or
+/// not yet connected) IP socket is one when its server end is an address of this machine, so
+/// a client connecting to a local service is a server too, and a fresh socket's unset server
+/// address `0.0.0.0` is not local while IPv6 `::` is (see `Interfaces::has_v6`).
+fn is_server(f: &Fd, st: &State) -> bool {
+    let local = st.interfaces();
+    match (&f.sock, f.kind) {
+        (SockInfo::V4Server { .. } | SockInfo::V6Server { .. }, _) => true,
+        (SockInfo::V4 { sip, .. }, _) => local.has_v4(*sip),
+        (SockInfo::V6 { sip, .. }, _) => local.has_v6(*sip),
+        (SockInfo::None, fd_type::IPV4_SOCK) => local.has_v4(std::net::Ipv4Addr::UNSPECIFIED),
+        (SockInfo::None, fd_type::IPV6_SOCK) => local.has_v6(std::net::Ipv6Addr::UNSPECIFIED),
+        (SockInfo::None, _) => false,
     }
 }
 

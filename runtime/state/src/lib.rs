@@ -27,7 +27,7 @@ pub mod value;
 
 pub use container::{ContainerInfo, ContainerMatcher};
 pub use convert::{Decision, Folder, Folding};
-pub use extract::{Accessor, ExtractError, extract};
+pub use extract::{Accessor, CAPABILITY_NAMES, ExtractError, extract};
 pub use procfs::{ProcfsError, Snapshot, SnapshotOptions, SnapshotStats, snapshot};
 pub use render::render;
 pub use replay::{Replay, ReplayError};

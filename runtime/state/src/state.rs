@@ -249,6 +249,9 @@ pub struct Current {
     pub num: u64,
     /// The event changed the name of its fd (bind, connect, a first datagram).
     pub name_changed: bool,
+    /// The container a container event describes (its short id). Such an event has no
+    /// thread (tid -1); Falco takes its `container.*` fields from the event's own content.
+    pub container: Option<Rc<str>>,
 }
 
 /// The whole state.
@@ -270,6 +273,33 @@ pub struct State {
     pending_exit: Option<i64>,
     /// Non-loopback IPv4 addresses of the machine, for sockets bound to 0.0.0.0.
     local_v4: Vec<Ipv4Addr>,
+    /// Every address of the capture's interface list, loopback included: what decides
+    /// whether a socket's server end is this machine (`fd.is_server`).
+    interfaces: Interfaces,
+}
+
+/// The machine's interface addresses as the capture lists them.
+#[derive(Debug, Clone, Default)]
+pub struct Interfaces {
+    v4: Vec<Ipv4Addr>,
+    v6: Vec<Ipv6Addr>,
+}
+
+impl Interfaces {
+    /// Whether an IPv4 address is one of the machine's (an exact match).
+    pub fn has_v4(&self, ip: Ipv4Addr) -> bool {
+        self.v4.contains(&ip)
+    }
+
+    /// Whether an IPv6 address lies in the /64 of one of the machine's addresses. The match
+    /// is by prefix, not the interface's netmask: Falco 0.44 calls a fresh IPv6 socket (whose
+    /// server address is still `::`) a server because `::1` shares its first 64 bits, and
+    /// every socket of single_ipv6_conn.scap, whose peers are 2001:db8::3 and ::4, a server
+    /// end.
+    pub fn has_v6(&self, ip: Ipv6Addr) -> bool {
+        let prefix = |a: Ipv6Addr| u128::from(a) >> 64;
+        self.v6.iter().any(|a| prefix(*a) == prefix(ip))
+    }
 }
 
 fn split_nul(bytes: &[u8]) -> Vec<Vec<u8>> {
@@ -619,12 +649,21 @@ impl State {
     /// Remembers the machine's addresses from an interface-list record.
     pub fn add_interfaces(&mut self, list: &lanner_event::InterfaceList<'_>) {
         for i in list.interfaces() {
-            if let lanner_event::IfAddr::V4 { addr, .. } = i.addr
-                && !addr.is_loopback()
-            {
-                self.local_v4.push(addr);
+            match i.addr {
+                lanner_event::IfAddr::V4 { addr, .. } => {
+                    if !addr.is_loopback() {
+                        self.local_v4.push(addr);
+                    }
+                    self.interfaces.v4.push(addr);
+                }
+                lanner_event::IfAddr::V6 { addr, .. } => self.interfaces.v6.push(addr),
             }
         }
+    }
+
+    /// The machine's interface addresses.
+    pub fn interfaces(&self) -> &Interfaces {
+        &self.interfaces
     }
 
     /// Adds the users and groups of a user-list record.
@@ -1495,8 +1534,9 @@ impl State {
             })
         };
         if let Some(info) = info {
-            let short: String = info.id.chars().take(12).collect();
-            self.containers.insert(Rc::from(short.as_str()), info);
+            let short: Rc<str> = Rc::from(info.id.chars().take(12).collect::<String>());
+            self.containers.insert(short.clone(), info);
+            self.current.container = Some(short);
         }
     }
 }

@@ -361,7 +361,7 @@ pub(crate) fn parse_port(text: &str) -> Option<Lit> {
 }
 
 /// Decodes an even-length hex string (`cafebabe`, either case) for `bcontains`/`bstartswith`.
-pub(crate) fn parse_hex(text: &str) -> Option<Vec<u8>> {
+pub fn parse_hex(text: &str) -> Option<Vec<u8>> {
     if text.is_empty() || !text.len().is_multiple_of(2) {
         return None;
     }
