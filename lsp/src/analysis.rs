@@ -4,8 +4,10 @@
 
 use std::collections::HashMap;
 
-use lanner_check::driver::{Checked, check_sources};
+use lanner_check::driver::{Checked, check_sources_with};
+use lanner_syntax::Diagnostic;
 use lanner_syntax::condition::ast::{Expr, Rhs};
+use lanner_syntax::front::{ParsedFile, parse_file};
 use lanner_syntax::rules::{Item, ItemKind};
 use lanner_syntax::scalar::Scalar;
 use lanner_syntax::span::{FileId, Span};
@@ -62,6 +64,21 @@ pub enum ScalarRole {
     Other,
 }
 
+/// The front end of each file of the previous analysis, by load-order position. A cached
+/// parse is valid for the same position (its spans carry the file id) and the same text.
+///
+/// INVARIANT: an analysis built with the cache equals one built without it (tested below).
+#[derive(Default)]
+pub struct ParseCache {
+    files: Vec<CachedParse>,
+}
+
+struct CachedParse {
+    text: String,
+    parsed: ParsedFile,
+    diags: Vec<Diagnostic>,
+}
+
 pub struct Analysis {
     pub checked: Checked,
     /// Parallel to the files of `checked` (FileId order).
@@ -72,13 +89,34 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    pub fn new(mut sources: Vec<Source>) -> Analysis {
+    pub fn new(sources: Vec<Source>) -> Analysis {
+        Analysis::with_cache(sources, &mut ParseCache::default())
+    }
+
+    /// Like [`Analysis::new`], reusing the front end of files whose position and text are
+    /// those of the previous analysis (most edits change one file of several).
+    pub fn with_cache(mut sources: Vec<Source>, cache: &mut ParseCache) -> Analysis {
         // The texts move into the checker's source database; `sources` keeps the rest.
         let inputs = sources
             .iter_mut()
             .map(|s| (s.name.clone(), std::mem::take(&mut s.text)))
             .collect();
-        let checked = check_sources(inputs);
+        let mut next: Vec<CachedParse> = Vec::new();
+        let checked = check_sources_with(inputs, &mut |id, text| {
+            let hit = cache
+                .files
+                .get(id.0 as usize)
+                .filter(|c| c.text == text)
+                .map(|c| (c.parsed.clone(), c.diags.clone()));
+            let (parsed, diags) = hit.unwrap_or_else(|| parse_file(id, text));
+            next.push(CachedParse {
+                text: text.to_owned(),
+                parsed: parsed.clone(),
+                diags: diags.clone(),
+            });
+            (parsed, diags)
+        });
+        cache.files = next;
         let mut a = Analysis {
             checked,
             sources,
@@ -331,4 +369,38 @@ pub fn value_offset(s: &Scalar, file_offset: usize) -> usize {
         }
     }
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(name: &str, text: &str) -> Source {
+        Source {
+            uri: format!("file:///ws/{name}").parse().unwrap(),
+            name: name.to_owned(),
+            text: text.to_owned(),
+            version: None,
+        }
+    }
+
+    #[test]
+    fn cached_analysis_equals_fresh() {
+        let a = "- macro: m\n  condition: evt.type = open\n- list: l\n  items: [x]\n";
+        let b1 = "- rule: r\n  desc: d\n  condition: m and proc.name in (l)\n  output: o\n  priority: INFO\n";
+        let b2 = "- rule: r\n  desc: d\n  condition: m and proc.nmae in (l)\n  output: o\n  priority: INFO\n";
+        let mut cache = ParseCache::default();
+        let _ = Analysis::with_cache(vec![source("a.yaml", a), source("b.yaml", b1)], &mut cache);
+        // Same position, same text: `a.yaml` comes from the cache; `b.yaml` is parsed again.
+        // Swapped positions must not reuse a parse whose spans carry the other file id.
+        for files in [
+            vec![source("a.yaml", a), source("b.yaml", b2)],
+            vec![source("b.yaml", b2), source("a.yaml", a)],
+        ] {
+            let cached = Analysis::with_cache(files.clone(), &mut cache);
+            let fresh = Analysis::new(files);
+            assert_eq!(cached.checked.diagnostics, fresh.checked.diagnostics);
+            assert_eq!(cached.occurrences.len(), fresh.occurrences.len());
+        }
+    }
 }

@@ -15,7 +15,7 @@ use tower_lsp_server::jsonrpc::{Error, Result};
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, ParseCache};
 use crate::ctx::Ctx;
 use crate::lens::{self, TestSummary};
 use crate::position::{Encoding, apply_change};
@@ -27,6 +27,7 @@ struct State {
     analysis: Arc<Analysis>,
     revision: u64,
     encoding: Encoding,
+    parses: ParseCache,
 }
 
 pub struct Backend {
@@ -72,6 +73,7 @@ impl Backend {
                 analysis: Arc::new(Analysis::new(Vec::new())),
                 revision: 0,
                 encoding: Encoding::Utf16,
+                parses: ParseCache::default(),
             }),
             published: tokio::sync::Mutex::new(HashMap::new()),
             disk_generation: AtomicU64::new(0),
@@ -119,7 +121,7 @@ impl Backend {
     /// returns its revision.
     fn reanalyse(state: &mut State) -> (u64, Arc<Analysis>) {
         state.revision += 1;
-        state.analysis = Arc::new(Analysis::new(state.ws.sources()));
+        state.analysis = Arc::new(Analysis::with_cache(state.ws.sources(), &mut state.parses));
         (state.revision, state.analysis.clone())
     }
 
