@@ -7,7 +7,7 @@
 //! and only while their revision is still the newest, so a stale result is never published.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -459,7 +459,15 @@ impl LanguageServer for Backend {
         let Some(summary) = self.test_summary().await else {
             return Ok(None);
         };
-        Ok(self.in_doc(&p.text_document.uri, |cx, f| lens::lenses(cx, f, &summary)))
+        let capture = self
+            .lock()
+            .ws
+            .root
+            .as_deref()
+            .and_then(|r| lens::captures(r).into_iter().next());
+        Ok(self.in_doc(&p.text_document.uri, |cx, f| {
+            lens::lenses(cx, f, &summary, capture.as_deref())
+        }))
     }
 
     async fn execute_command(&self, p: ExecuteCommandParams) -> Result<Option<LSPAny>> {
@@ -483,6 +491,27 @@ impl LanguageServer for Backend {
                     )
                     .await;
                 Ok(Some(serde_json::json!({ "rule": rule, "result": t })))
+            }
+            lens::EVALUATE => {
+                let args: Vec<&str> = p.arguments.iter().filter_map(|a| a.as_str()).collect();
+                let [rule, capture] = args.as_slice() else {
+                    return Err(Error::invalid_params("expected a rule name and a capture"));
+                };
+                let rules: Vec<PathBuf> =
+                    self.lock().ws.disk.iter().map(|(p, _)| p.clone()).collect();
+                let rulec = self.rulec.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let alerts = lens::evaluate(&rulec, &rules, Path::new(capture), rule)
+                    .await
+                    .map_err(|e| Error::invalid_params(e.to_string()))?;
+                self.client
+                    .show_message(
+                        MessageType::INFO,
+                        format!("rule `{rule}`: {alerts} alert(s) on `{capture}`"),
+                    )
+                    .await;
+                Ok(Some(
+                    serde_json::json!({ "rule": rule, "capture": capture, "alerts": alerts }),
+                ))
             }
             actions::ADD_EXCEPTION => {
                 let uri = p

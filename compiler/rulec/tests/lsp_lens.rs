@@ -1,6 +1,7 @@
 //! `rulec lsp` over stdio with a minimal JSON-RPC client: the code lenses of the stdlib rules
 //! come from running their `*.test.yaml` through `rulec test` as a subprocess (the server
-//! must not link the runtime), and the lens command runs them.
+//! must not link the runtime), and the lens command runs them; "evaluate on" lenses replay a
+//! capture of the workspace through a rule.
 
 #![allow(
     clippy::unwrap_used,
@@ -78,6 +79,22 @@ fn code_lenses_from_rule_tests() {
     for f in ["lanner_rules.yaml", "lanner_rules.test.yaml"] {
         std::fs::copy(repo.join("stdlib-rules").join(f), ws.join(f)).unwrap();
     }
+    // A capture makes "evaluate on" lenses appear; two rules of known outcome on it.
+    let capture = repo.join("../shared/scap/captures/cat_write.scap");
+    if !capture.exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "../shared is required under CI=true"
+        );
+        eprintln!("skipping: ../shared is missing");
+        return;
+    }
+    std::fs::copy(&capture, ws.join("cat_write.scap")).unwrap();
+    std::fs::write(
+        ws.join("extra_rules.yaml"),
+        "- rule: loader cache read\n  desc: d\n  condition: evt.type in (open, openat) and fd.name = /etc/ld.so.cache\n  output: o\n  priority: INFO\n- rule: never\n  desc: d\n  condition: evt.type = open and proc.name = no_such_process_name\n  output: o\n  priority: INFO\n",
+    )
+    .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_rulec"))
         .arg("lsp")
         .stdin(Stdio::piped())
@@ -109,7 +126,20 @@ fn code_lenses_from_rule_tests() {
         "textDocument/codeLens",
         json!({ "textDocument": { "uri": uri } }),
     );
-    let lenses = lenses.as_array().unwrap();
+    let all = lenses.as_array().unwrap();
+    let evaluate: Vec<&Value> = all
+        .iter()
+        .filter(|l| l["command"]["command"] == "lanner.evaluateCapture")
+        .collect();
+    assert!(!evaluate.is_empty());
+    assert_eq!(
+        evaluate[0]["command"]["title"],
+        "evaluate on cat_write.scap"
+    );
+    let lenses: Vec<&Value> = all
+        .iter()
+        .filter(|l| l["command"]["command"] == "lanner.runTests")
+        .collect();
     let rules = text.matches("\n- rule: ").count() + usize::from(text.starts_with("- rule: "));
     assert!(
         lenses.len() >= 10,
@@ -139,6 +169,38 @@ fn code_lenses_from_rule_tests() {
     assert_eq!(ran["rule"], args[0]);
     assert!(ran["result"]["cases"].as_u64().unwrap() >= 1, "{ran}");
     assert_eq!(ran["result"]["failed"], 0, "{ran}");
+
+    // Evaluate on the capture: the rule that matches cat reading the loader cache alerts (once,
+    // as in the ruletest capture fixture), the other not.
+    let extra = format!("{root}/extra_rules.yaml");
+    let extra_text = std::fs::read_to_string(ws.join("extra_rules.yaml")).unwrap();
+    c.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": extra, "languageId": "yaml", "version": 1, "text": extra_text } }),
+    );
+    let lenses = c.request(
+        "textDocument/codeLens",
+        json!({ "textDocument": { "uri": extra } }),
+    );
+    let mut counts = Vec::new();
+    for l in lenses.as_array().unwrap() {
+        if l["command"]["command"] != "lanner.evaluateCapture" {
+            continue;
+        }
+        let r = c.request(
+            "workspace/executeCommand",
+            json!({ "command": "lanner.evaluateCapture", "arguments": l["command"]["arguments"] }),
+        );
+        counts.push((
+            r["rule"].as_str().unwrap().to_owned(),
+            r["alerts"].as_u64().unwrap(),
+        ));
+    }
+    eprintln!("evaluate: {counts:?}");
+    assert_eq!(counts.len(), 2, "{counts:?}");
+    assert_eq!(counts[0].0, "loader cache read");
+    assert_eq!(counts[0].1, 1, "{counts:?}");
+    assert_eq!(counts[1], ("never".to_owned(), 0));
 
     c.request("shutdown", Value::Null);
     c.notify("exit", Value::Null);
