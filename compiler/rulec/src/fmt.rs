@@ -87,29 +87,52 @@ fn one(db: &mut SourceDb, path: &Path, check: bool) -> Outcome {
             };
         }
     };
+    let name = path.display().to_string();
+    let (outcome, out) = text_outcome(db, &name, text);
+    if let (Outcome::Reformatted { .. }, Some(out), false) = (&outcome, out, check)
+        && let Err(e) = std::fs::write(path, out)
+    {
+        return Outcome::Failed {
+            message: format!("cannot write `{}`: {e}", path.display()),
+        };
+    }
+    outcome
+}
+
+/// Formats one text named `name`; the outcome, and the formatted text unless refused.
+fn text_outcome(db: &mut SourceDb, name: &str, text: String) -> (Outcome, Option<String>) {
     match format(&text) {
-        Ok(out) if out == text => Outcome::Unchanged,
+        Ok(out) if out == text => (Outcome::Unchanged, Some(out)),
         Ok(out) => {
-            let name = path.display().to_string();
             let diff = similar::TextDiff::from_lines(&text, &out)
                 .unified_diff()
                 .context_radius(3)
-                .header(&name, &name)
+                .header(name, name)
                 .to_string();
-            if !check && let Err(e) = std::fs::write(path, &out) {
-                return Outcome::Failed {
-                    message: format!("cannot write `{}`: {e}", path.display()),
-                };
-            }
-            Outcome::Reformatted { diff }
+            (Outcome::Reformatted { diff }, Some(out))
         }
         Err(e @ (FormatError::Syntax(_) | FormatError::Unstable(_))) => {
-            let id = db.add(path.display().to_string(), text);
-            Outcome::Refused {
-                diagnostics: e.diagnostics_in(id),
-            }
+            let id = db.add(name, text);
+            let diagnostics = e.diagnostics_in(id);
+            (Outcome::Refused { diagnostics }, None)
         }
     }
+}
+
+/// Formats standard input (`rulec fmt -`): the report, and the formatted text to print (none
+/// with `--check`, or when the input was refused).
+pub fn run_stdin(text: String, check: bool) -> (Report, Option<String>) {
+    let mut db = SourceDb::new();
+    let (outcome, out) = text_outcome(&mut db, "<stdin>", text);
+    let report = Report {
+        db,
+        files: vec![FileReport {
+            path: PathBuf::from("<stdin>"),
+            outcome,
+        }],
+        check,
+    };
+    (report, if check { None } else { out })
 }
 
 /// The human rendering: diffs (with `--check`) on stdout, diagnostics and a summary line for

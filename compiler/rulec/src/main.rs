@@ -55,7 +55,8 @@ enum FmtFormat {
 enum Command {
     /// Format rules files in place: conditions one `and`/`or` operand per line, lists filled.
     Fmt {
-        /// Rules files to format.
+        /// Rules files or folders (their `*.yaml`/`*.yml` files, as Falco loads a folder) to
+        /// format; `-` reads standard input and writes the result to standard output.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Change nothing; exit 1 with a diff when a file is not formatted.
@@ -215,7 +216,43 @@ fn run_explain(rule: &str, paths: &[PathBuf], format: ExplainFormat) -> ExitCode
 }
 
 fn run_fmt(paths: &[PathBuf], check: bool, format: FmtFormat) -> ExitCode {
-    let report = fmt::run(paths, check);
+    let report = if paths.len() == 1 && paths.first().is_some_and(|p| p.as_os_str() == "-") {
+        let mut text = String::new();
+        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+            eprintln!("error: cannot read standard input: {e}");
+            return ExitCode::from(2);
+        }
+        let (report, out) = fmt::run_stdin(text, check);
+        if let Some(out) = out {
+            print!("{out}");
+            // The text is the output; only problems go to stderr.
+            let (_, err) = fmt::human(&report);
+            if report.exit_code() != 0 {
+                eprint!("{err}");
+            }
+            return ExitCode::from(report.exit_code());
+        }
+        report
+    } else {
+        // Folders stand for their rules files as Falco lists them; rule test files
+        // (`*.test.yaml`) in a folder are not rules files.
+        let mut files = Vec::new();
+        for p in paths {
+            match rulec::paths::expand(std::slice::from_ref(p)) {
+                Ok(found) if p.is_dir() => files.extend(
+                    found
+                        .into_iter()
+                        .filter(|f| !f.to_string_lossy().ends_with(".test.yaml")),
+                ),
+                Ok(found) => files.extend(found),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        fmt::run(&files, check)
+    };
     match format {
         FmtFormat::Human => {
             let (out, err) = fmt::human(&report);

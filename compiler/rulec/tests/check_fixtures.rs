@@ -56,6 +56,11 @@ const NOT_PRODUCIBLE: &[(&str, &str)] = &[
     ("L504", "a rule test file code (see L501)"),
     ("L505", "a rule test file code (see L501)"),
     (
+        "L601",
+        "format-unstable comes from `rulec fmt` when its own output check fails, never from \
+         `rulec check`",
+    ),
+    (
         "L343",
         "unsafe-na-check needs a `ka.`/`jevt.` field, and `rulec check` knows none (no k8s_audit or \
          json plugin fields are loaded)",

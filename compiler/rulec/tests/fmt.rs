@@ -136,8 +136,9 @@ fn similar_asserts(a: &[String], b: &[String], what: &str) {
 fn formatting_keeps_the_program_of_every_corpus_file() {
     let root = root();
     let mut files: Vec<PathBuf> = UPSTREAM.iter().map(|f| upstream(f)).collect();
-    files.push(root.join("stdlib-rules/lanner_rules.yaml"));
     for dir in [
+        "stdlib-rules",
+        "compiler/ruletest/tests/fixtures",
         "compiler/rulec/tests/fixtures",
         "compiler/check/tests/fixtures",
         "compiler/syntax/tests/fixtures",
@@ -159,6 +160,12 @@ fn formatting_keeps_the_program_of_files_loaded_together() {
     assert_eq!(same_meaning(&files), 3);
     files.push(root().join("stdlib-rules/lanner_rules.yaml"));
     same_meaning(&files);
+    // The local overrides of the incubating rules, after the files they extend.
+    same_meaning(&[
+        upstream("falco_rules.yaml"),
+        upstream("falco-incubating_rules.yaml"),
+        root().join("stdlib-rules/upstream/falco-incubating_rules.local.yaml"),
+    ]);
 }
 
 // ---- the command ---------------------------------------------------------------------------
@@ -233,15 +240,97 @@ fn broken_yaml_is_refused_with_a_located_diagnostic() {
 
 #[test]
 fn the_repository_rule_files_are_formatted() {
+    let mut files = Vec::new();
+    yaml_files(&root().join("stdlib-rules"), &mut files);
+    assert!(files.len() >= 2, "found {files:?}");
     let out = rulec()
         .args(["fmt", "--check"])
-        .arg(root().join("stdlib-rules/lanner_rules.yaml"))
+        .args(&files)
         .output()
         .unwrap();
     assert_eq!(
         out.status.code(),
         Some(0),
-        "run `rulec fmt stdlib-rules/lanner_rules.yaml`:\n{}",
+        "run `rulec fmt` on the stdlib rule files:\n{}",
         String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn standard_input_is_formatted_to_standard_output() {
+    use std::io::Write;
+    let run = |args: &[&str]| {
+        let mut child = rulec()
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(UNFORMATTED.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run(&["fmt", "-"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "# a comment\n- macro: m\n  condition: > # why\n    evt.type = open\n    and proc.name = cat\n\n- list: l\n  items: [a, b]\n"
+    );
+    let out = run(&["fmt", "--check", "-"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .starts_with("--- <stdin>\n+++ <stdin>\n")
+    );
+}
+
+#[test]
+fn a_folder_stands_for_its_rules_files_but_not_its_rule_tests() {
+    let dir = std::env::temp_dir().join(format!("rulec-fmt-dir-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a_rules.yaml"), UNFORMATTED).unwrap();
+    std::fs::write(dir.join("b_rules.yml"), UNFORMATTED).unwrap();
+    let test_file = "- rule: r\n  condition: a.b=1 and c.d=2\n";
+    std::fs::write(dir.join("a_rules.test.yaml"), test_file).unwrap();
+    let out = rulec()
+        .args(["fmt", "--format", "json"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files: Vec<_> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                f["status"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        files,
+        vec![
+            ("a_rules.yaml".to_string(), "reformatted".into()),
+            ("b_rules.yml".to_string(), "reformatted".into())
+        ]
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("a_rules.test.yaml")).unwrap(),
+        test_file
     );
 }

@@ -2,7 +2,8 @@
 //!
 //! INVARIANT: codes are never renumbered or reused. Ranges: `L0xx` YAML and file structure,
 //! `L1xx` condition and output syntax, `L2xx` resolution (lists, macros, append/override),
-//! `L3xx` fields, operators and values, `L4xx` Lanner's own lints.
+//! `L3xx` fields, operators and values, `L4xx` Lanner's own lints, `L5xx` rule test files,
+//! `L6xx` the formatter.
 
 use crate::diagnostic::{Code, Severity};
 
@@ -215,4 +216,8 @@ codes! {
         "a test event names a syscall that has no event";
     UNKNOWN_EVENT_PARAM = "L505", "unknown-event-param", Error, None,
         "a test event sets a parameter its event does not have";
+
+    // ---- L6xx: the formatter -----------------------------------------------------------
+    FORMAT_UNSTABLE = "L601", "format-unstable", Error, None,
+        "the formatted text would not mean the same as the original (a formatter bug); the file was left unchanged";
 }

@@ -8,14 +8,16 @@
 //!   columns, or that already is a block scalar, becomes a folded block scalar (`>`) with one
 //!   `and`/`or` operand per line. A parenthesised group that does not fit on its line is broken
 //!   the same way, its operands aligned one column right of its `(`; a value list that does not
-//!   fit is filled to the width, aligned after its `(`.
+//!   fit is filled to the width, aligned after its `(`. A condition that stays on one line
+//!   keeps its scalar style; a plain one is re-spaced like the rest, a quoted one is left.
 //! - A flow sequence (`[a, b]`) of list items or tags is filled to [`WIDTH`], continuation lines
 //!   aligned one column right of its `[`.
 //!
 //! The condition is rewritten token by token from Falco's own lexer: no token is added, dropped
 //! or reordered (parentheses included, which matters because Falco joins appended condition
 //! text before parsing), only the blanks between tokens change. A condition that does not parse
-//! cleanly, or holds a line break or a control character inside a token, is left as written.
+//! cleanly, or holds a line break or a control character inside a token, is left as written, and
+//! so is every item written as a flow mapping (`{macro: m, ...}`), which cannot hold a block.
 //!
 //! INVARIANT: formatting never changes what a file means. After formatting, the file is loaded
 //! again and every scalar is compared with the original one: equal values, or conditions that
@@ -35,8 +37,8 @@ use crate::yaml;
 pub const WIDTH: usize = 100;
 
 /// The placeholder that stands for the condition an appended fragment extends, so that the
-/// fragment lexes from operand position. Not a token Falco's lexer could produce in a rule
-/// file's fragment position, so it is recognised on output.
+/// fragment (`and x`) lexes from operand position. Any identifier does: it is lexed only in front
+/// of the fragment, and its line is dropped from the layout again.
 const APPEND_PLACEHOLDER: &str = "appended_base";
 
 #[derive(Debug, thiserror::Error)]
@@ -156,6 +158,14 @@ pub fn apply(text: &str, edits: &[TextEdit]) -> String {
 fn collect_edits(text: &str, rules: &RulesFile) -> Vec<(Span, TextEdit)> {
     let mut edits = Vec::new();
     for item in &rules.items {
+        // Items written as flow mappings (`{macro: m, condition: ...}`) cannot hold block
+        // scalars; they are left as written.
+        if text
+            .get(item.span.start as usize..)
+            .is_some_and(|t| t.starts_with('{'))
+        {
+            continue;
+        }
         let (condition, appends, seqs): (Option<&Scalar>, bool, Vec<&Spanned<Vec<Scalar>>>) =
             match &item.kind {
                 ItemKind::Macro(m) => (
@@ -211,6 +221,14 @@ fn line_end(text: &str, offset: usize) -> usize {
     text.get(offset..)
         .and_then(|b| b.find('\n'))
         .map_or(text.len(), |i| offset + i)
+}
+
+/// The file's line break, so that a CRLF file stays CRLF.
+fn newline(text: &str) -> &'static str {
+    match text.find('\n') {
+        Some(i) if i > 0 && text.as_bytes().get(i - 1) == Some(&b'\r') => "\r\n",
+        _ => "\n",
+    }
 }
 
 /// The column (in characters) of `offset`.
@@ -531,15 +549,26 @@ fn condition_edit(text: &str, key: Span, scalar: &Scalar, appended: bool) -> Opt
     let original = text.get(start..end)?;
     let single_line = lines.len() == 1 && !original.contains('\n');
     if single_line && !block {
-        return None;
+        // A one-line plain condition stays plain, re-spaced like the others when its new text
+        // is still a plain scalar of the same value; a quoted one keeps its quotes as written.
+        let flat = lines.first().map(|(_, l)| l.as_str())?;
+        let raw = text.get(start..scalar.span.end as usize)?;
+        if scalar.style != ScalarStyle::Plain || !safe_plain(flat) || flat == raw {
+            return None;
+        }
+        return Some(TextEdit {
+            span: scalar.span,
+            replacement: flat.to_string(),
+        });
     }
     let mut out = String::from(">");
     if let Some(c) = comment {
         out.push(' ');
         out.push_str(&c);
     }
+    let nl = newline(text);
     for (col, line) in &lines {
-        out.push('\n');
+        out.push_str(nl);
         out.push_str(&" ".repeat(*col));
         out.push_str(line);
     }
@@ -550,6 +579,20 @@ fn condition_edit(text: &str, key: Span, scalar: &Scalar, appended: bool) -> Opt
         span: Span::new(start, end),
         replacement: out,
     })
+}
+
+/// Whether `text` reads back as a one-line plain scalar (block context) with the same value.
+fn safe_plain(text: &str) -> bool {
+    let Some(first) = text.chars().next() else {
+        return false;
+    };
+    !"-?:,[]{}#&*!|>'\"%@`".contains(first)
+        && !first.is_whitespace()
+        && !text.ends_with(char::is_whitespace)
+        && !text.ends_with(':')
+        && !text.contains(": ")
+        && !text.contains(" #")
+        && !text.contains(['\t', '\n', '\r'])
 }
 
 /// For a block scalar: the end of its last non-blank content line and the comment on its
@@ -635,7 +678,7 @@ fn flow_seq_edit(text: &str, seq: &Spanned<Vec<Scalar>>) -> Option<TextEdit> {
     let mut out = String::new();
     for (i, (c, line)) in lines.iter().enumerate() {
         if i > 0 {
-            out.push('\n');
+            out.push_str(newline(text));
             out.push_str(&" ".repeat(*c));
         }
         out.push_str(line);
@@ -658,18 +701,16 @@ fn separator_only(gap: &str, comma: bool) -> bool {
 
 // ---- verification ---------------------------------------------------------------------------
 
-/// Checks the formatting invariant: every scalar of `new` equals the original one, or both
-/// are conditions with the same tokens.
+/// Checks the formatting invariant: every scalar of `new` equals the original one, or the
+/// original is a condition and both lex to the same tokens.
 fn verify(old: &str, new: &str) -> Result<(), FormatError> {
     if old == new {
         return Ok(());
     }
-    let a = yaml::scalars(old);
-    let b = yaml::scalars(new);
     let unstable = |span: Span, what: &str| {
         FormatError::Unstable(Box::new(
             Diagnostic::new(
-                codes::YAML_SYNTAX,
+                codes::FORMAT_UNSTABLE,
                 FileSpan::new(FileId(0), span),
                 format!("formatting would change {what}"),
             )
@@ -684,6 +725,29 @@ fn verify(old: &str, new: &str) -> Result<(), FormatError> {
     {
         return Err(unstable(Span::at(0), "the file into invalid YAML"));
     }
+    // Where the original's conditions start, and whether each is an appended fragment.
+    let (rules, _) = yaml::load(FileId(0), old);
+    let conditions: std::collections::HashMap<u32, bool> = rules
+        .items
+        .iter()
+        .filter_map(|item| match &item.kind {
+            ItemKind::Macro(m) => m.condition.as_ref().map(|c| {
+                (
+                    c.span.start,
+                    appends(m.append.as_ref(), m.override_.as_ref()),
+                )
+            }),
+            ItemKind::Rule(r) => r.condition.as_ref().map(|c| {
+                (
+                    c.span.start,
+                    appends(r.append.as_ref(), r.override_.as_ref()),
+                )
+            }),
+            _ => None,
+        })
+        .collect();
+    let a = yaml::scalars(old);
+    let b = yaml::scalars(new);
     if a.len() != b.len() {
         return Err(unstable(Span::at(0), "the number of YAML values"));
     }
@@ -691,14 +755,16 @@ fn verify(old: &str, new: &str) -> Result<(), FormatError> {
         if x.value == y.value {
             continue;
         }
-        let same_tokens = |appended| match (lex(&x.value, appended), lex(&y.value, appended)) {
-            (Some(p), Some(q)) => p
-                .into_iter()
-                .map(|t| unplaced(t.0))
-                .eq(q.into_iter().map(|t| unplaced(t.0))),
-            _ => false,
-        };
-        if !(same_tokens(false) || same_tokens(true)) {
+        let same_tokens = conditions.get(&x.span.start).is_some_and(|&appended| {
+            match (lex(&x.value, appended), lex(&y.value, appended)) {
+                (Some(p), Some(q)) => p
+                    .into_iter()
+                    .map(|t| unplaced(t.0))
+                    .eq(q.into_iter().map(|t| unplaced(t.0))),
+                _ => false,
+            }
+        });
+        if !same_tokens {
             return Err(unstable(x.span, "this value"));
         }
     }
@@ -722,5 +788,44 @@ fn unplaced(tok: Tok) -> Tok {
         Tok::TrClose(a) => Tok::TrClose(strip(a)),
         Tok::ValClose(a) => Tok::ValClose(strip(a)),
         t => t,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::{FormatError, format, verify};
+    use crate::codes;
+
+    // INVARIANT check: the verifier refuses any output that changes a value or a token.
+    #[test]
+    fn the_verifier_refuses_a_changed_meaning() {
+        let old = "- macro: m\n  condition: a.b=1 and c.d in (x, y)\n- list: l\n  items: [p, q]\n";
+        let respaced = "- macro: m\n  condition: >\n    a.b = 1\n    and c.d in (x,y)\n- list: l\n  items: [p,\n   q]\n";
+        assert!(verify(old, respaced).is_ok());
+        for changed in [
+            "- macro: m\n  condition: a.b=2 and c.d in (x, y)\n- list: l\n  items: [p, q]\n",
+            "- macro: m\n  condition: (a.b=1 and c.d in (x, y))\n- list: l\n  items: [p, q]\n",
+            "- macro: m\n  condition: a.b=1 and c.d in (x, y)\n- list: l\n  items: [p, 'q ']\n",
+            "- macro: m\n  condition: a.b=1 and c.d in (x, y)\n- list: l\n  items: [p, q, r]\n",
+            "- macro: m\n  condition: [a.b=1\n",
+        ] {
+            match verify(old, changed) {
+                Err(FormatError::Unstable(d)) => assert_eq!(d.code, codes::FORMAT_UNSTABLE),
+                other => panic!("{changed:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn crlf_files_stay_crlf() {
+        let text = "- macro: m\r\n  condition: a.b=1 and a.c=2  # c\r\n- list: l\r\n  items: [x,\r\n    y]\r\n";
+        let out = format(text).unwrap();
+        assert_eq!(
+            out,
+            "- macro: m\r\n  condition: > # c\r\n    a.b = 1\r\n    and a.c = 2\r\n- list: l\r\n  items: [x, y]\r\n"
+        );
+        assert_eq!(format(&out).unwrap(), out);
     }
 }

@@ -84,8 +84,9 @@ pub fn corpus() -> Vec<PathBuf> {
     ] {
         files.push(root.join("../shared/upstream-rules").join(f));
     }
-    files.push(root.join("stdlib-rules/lanner_rules.yaml"));
     for dir in [
+        "stdlib-rules",
+        "compiler/ruletest/tests/fixtures",
         "compiler/rulec/tests/fixtures",
         "compiler/check/tests/fixtures",
         "compiler/syntax/tests/fixtures",
