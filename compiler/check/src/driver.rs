@@ -4,6 +4,7 @@
 use lanner_syntax::Diagnostic;
 use lanner_syntax::front::{ParsedFile, check_unparenthesised_lists, parse_file};
 use lanner_syntax::source::SourceDb;
+use lanner_syntax::span::FileId;
 
 use crate::evttypes::{self, EventSet};
 use crate::program::Program;
@@ -38,6 +39,16 @@ impl Checked {
 
 /// Checks files given as (name, text), in load order.
 pub fn check_sources(sources: Vec<(String, String)>) -> Checked {
+    check_sources_with(sources, &mut parse_file)
+}
+
+/// The front end of one file: what [`parse_file`] returns for a file id and its text.
+pub type FrontEnd<'a> = dyn FnMut(FileId, &str) -> (ParsedFile, Vec<Diagnostic>) + 'a;
+
+/// Like [`check_sources`], with each file's front end supplied by `front_end`, which must
+/// answer what [`parse_file`] would: the language server reuses the parse of files that did
+/// not change since the previous edit.
+pub fn check_sources_with(sources: Vec<(String, String)>, front_end: &mut FrontEnd<'_>) -> Checked {
     let mut db = SourceDb::new();
     let ids: Vec<_> = sources
         .into_iter()
@@ -47,20 +58,49 @@ pub fn check_sources(sources: Vec<(String, String)>) -> Checked {
     let mut front = Vec::new();
     for id in ids {
         let text = db.get(id).map(|f| f.text.as_str()).unwrap_or("");
-        let (parsed, diags) = parse_file(id, text);
+        let (parsed, diags) = front_end(id, text);
         files.push(parsed);
         front.extend(diags);
     }
     let list_diags = check_unparenthesised_lists(&files);
     let rules_files: Vec<_> = files.iter().map(|f| &f.rules).collect();
-    let (resolved, mut resolve_diags) = resolve(&rules_files);
+    let (mut resolved, mut resolve_diags) = resolve(&rules_files);
+    resolve_diags.extend(unused_before_later_files(
+        &rules_files,
+        &resolved,
+        &resolve_diags,
+    ));
     crate::fields::check_exception_fields(&rules_files, &mut resolve_diags);
     crate::fields::check_plugin_requirements(&rules_files, &mut resolve_diags);
     let mut typed = Vec::with_capacity(resolved.rules.len());
-    for rule in &resolved.rules {
-        crate::fields::check_output(rule, &mut resolve_diags);
-        typed.push(type_rule(rule, &mut resolve_diags));
+    let mut skipped = std::collections::HashSet::new();
+    for rule in &mut resolved.rules {
+        let mut output_diags = Vec::new();
+        crate::fields::check_output(rule, &mut output_diags);
+        let mut condition_diags = Vec::new();
+        let mut t = type_rule(rule, &mut condition_diags);
+        if rule.skip_if_unknown_filter
+            && let Some(why) = unknown_filter(rule, &front, &output_diags, &condition_diags)
+        {
+            // Falco skips the rule at its first such error, so none of its errors stand.
+            resolve_diags.push(why);
+            output_diags.retain(|d| !d.is_error());
+            condition_diags.retain(|d| !d.is_error());
+            t.condition = None;
+            rule.enabled = false;
+            skipped.insert(rule.name.clone());
+        }
+        resolve_diags.extend(output_diags);
+        resolve_diags.extend(condition_diags);
+        typed.push(t);
     }
+    let front: Vec<Diagnostic> = front
+        .into_iter()
+        .filter(|d| {
+            !(d.code == lanner_syntax::codes::INVALID_OUTPUT
+                && d.item.as_ref().is_some_and(|i| skipped.contains(i)))
+        })
+        .collect();
     let program = Program::build(typed.iter().map(|t| t.condition.as_ref()));
     crate::lints::run(&files, &resolved, &typed, &program, &mut resolve_diags);
     // Conditions are parsed again after list substitution, which is what Falco parses; the
@@ -116,6 +156,104 @@ pub fn check_sources(sources: Vec<(String, String)>) -> Checked {
         program,
         diagnostics,
     }
+}
+
+/// Falco compiles after each file it loads, and reports each compile's unused macros and lists
+/// with that file. A macro that a later file appends to and breaks (or whose later append fails
+/// to resolve) is thus reported unused by the earlier file's compile, though the final load has
+/// only the error. Lanner reports it too: for each proper prefix of the files that resolves
+/// without errors, its unused macros and lists that are still unused at the end and not already
+/// reported. (Items a later file uses are not reported, unlike Falco: that warning is noise.)
+fn unused_before_later_files(
+    files: &[&lanner_syntax::rules::RulesFile],
+    resolved: &Resolved,
+    diags: &[Diagnostic],
+) -> Vec<Diagnostic> {
+    use lanner_syntax::codes::{UNUSED_LIST, UNUSED_MACRO};
+    let still_unused = |d: &Diagnostic| {
+        let name = d.item.as_deref().unwrap_or_default();
+        if d.code == UNUSED_MACRO {
+            resolved.macros.iter().any(|m| m.name == name && !m.used)
+        } else {
+            resolved.lists.iter().any(|l| l.name == name && !l.used)
+        }
+    };
+    let mut reported: std::collections::HashSet<_> = diags
+        .iter()
+        .filter(|d| d.code == UNUSED_MACRO || d.code == UNUSED_LIST)
+        .map(|d| (d.code.id, d.primary))
+        .collect();
+    let mut out = Vec::new();
+    for end in 1..files.len() {
+        let (_, prefix_diags) = resolve(files.get(..end).unwrap_or_default());
+        if prefix_diags.iter().any(Diagnostic::is_error) {
+            continue;
+        }
+        for d in prefix_diags {
+            if (d.code == UNUSED_MACRO || d.code == UNUSED_LIST)
+                && still_unused(&d)
+                && reported.insert((d.code.id, d.primary))
+            {
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
+/// Whether a rule with `skip-if-unknown-filter: true` is skipped, and the warning saying so.
+/// Falco skips such a rule when compiling it fails because of an unknown field or event type
+/// or an output token that is not a field, and rejects it for any other error. It checks the
+/// output before the condition, and a condition's fields in reading order; the first error
+/// decides. Fields that come from macros count, as Falco compiles a rule with its macros
+/// expanded. (The key is not allowed on lists and macros: there it is an unknown key.)
+fn unknown_filter(
+    rule: &crate::resolve::ResolvedRule,
+    front: &[Diagnostic],
+    output: &[Diagnostic],
+    condition: &[Diagnostic],
+) -> Option<Diagnostic> {
+    use lanner_syntax::codes;
+    let first = |ds: &mut dyn Iterator<Item = &Diagnostic>| {
+        ds.filter(|d| d.is_error())
+            .min_by_key(|d| (d.primary.file, d.primary.span.start))
+            .cloned()
+    };
+    let output_error = first(
+        &mut front
+            .iter()
+            .filter(|d| {
+                d.code == codes::INVALID_OUTPUT && d.item.as_deref() == Some(rule.name.as_str())
+            })
+            .chain(output),
+    );
+    let decisive = match output_error {
+        Some(d) => d,
+        None => first(&mut condition.iter())?,
+    };
+    let unknown = [
+        codes::INVALID_OUTPUT,
+        codes::UNKNOWN_OUTPUT_FIELD,
+        codes::UNKNOWN_FIELD,
+        codes::UNKNOWN_EVENT_TYPE,
+    ];
+    if !unknown.contains(&decisive.code) {
+        return None;
+    }
+    Some(
+        Diagnostic::new(
+            codes::UNKNOWN_FILTER_SKIPPED,
+            decisive.primary,
+            format!("rule `{}` is skipped: {}", rule.name, decisive.message),
+        )
+        .with_label(if decisive.label.is_empty() {
+            "unknown".to_string()
+        } else {
+            decisive.label.clone()
+        })
+        .with_note("the rule has `skip-if-unknown-filter: true`, so this is not an error")
+        .with_item(rule.name.clone()),
+    )
 }
 
 fn has_holes(e: &TExpr) -> bool {

@@ -40,6 +40,19 @@ fn did_you_mean(e: &ResolveError) -> Option<String> {
     }
 }
 
+/// Adds what the resolver knows to a diagnostic about an unresolved field, once: an unknown
+/// field's message and label already say it is unknown, so only the suggestion is added; the
+/// other errors (a missing or malformed argument) say something the message does not.
+fn explain(d: Diagnostic, e: &ResolveError) -> Diagnostic {
+    match e {
+        ResolveError::UnknownField { .. } => match did_you_mean(e) {
+            Some(h) => d.with_help(h),
+            None => d,
+        },
+        _ => d.with_note(e.to_string()),
+    }
+}
+
 /// Checks the fields an output prints: they exist, and are not filter-only. Deprecated ones
 /// are reported as Falco does.
 pub fn check_output(rule: &ResolvedRule, diags: &mut Vec<Diagnostic>) {
@@ -50,6 +63,19 @@ pub fn check_output(rule: &ResolvedRule, diags: &mut Vec<Diagnostic>) {
         let OutputToken::Field { operand, span, .. } = tok else {
             continue;
         };
+        if tok.is_removed_field() {
+            diags.push(
+                Diagnostic::new(
+                    codes::REMOVED_OUTPUT_FIELD,
+                    *span,
+                    "`%container.info` is deprecated and prints nothing",
+                )
+                .with_label("printed as the empty string")
+                .with_help("remove it: the container's id and name are appended to every output as suggested fields")
+                .with_item(rule.name.clone()),
+            );
+            continue;
+        }
         let mut refs = Vec::new();
         fields_of(operand, &mut refs);
         for f in refs {
@@ -65,11 +91,8 @@ pub fn check_output(rule: &ResolvedRule, diags: &mut Vec<Diagnostic>) {
                         format!("unknown field `{shown}` in the output"),
                     )
                     .with_label("not a field")
-                    .with_note(e.to_string())
                     .with_item(rule.name.clone());
-                    if let Some(h) = did_you_mean(&e) {
-                        d = d.with_help(h);
-                    }
+                    d = explain(d, &e);
                     diags.push(d);
                 }
                 Ok(r) if !r.field.usable_in_output() => diags.push(
@@ -150,11 +173,8 @@ pub fn check_exception_fields(files: &[&RulesFile], diags: &mut Vec<Diagnostic>)
                                 format!("`{}` is not a supported field", s.value),
                             )
                             .with_label("unknown field")
-                            .with_note(e.to_string())
                             .with_item(r.name.value.clone());
-                            if let Some(h) = did_you_mean(&e) {
-                                d = d.with_help(h);
-                            }
+                            d = explain(d, &e);
                             diags.push(d);
                         }
                     }

@@ -216,7 +216,8 @@ pub fn compile_rules(
         let condition = lowering.expr(condition);
         let mut output = Vec::new();
         if let Some(format) = &rule.output_format {
-            for tok in &format.tokens {
+            // Falco prints a removed legacy field (`%container.info`) as nothing.
+            for tok in format.tokens.iter().filter(|t| !t.is_removed_field()) {
                 output.push(match tok {
                     OutputToken::Text(t) => Part::Text(t.clone()),
                     OutputToken::Field {

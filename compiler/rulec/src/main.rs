@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use rulec::{check, explain, render};
+use rulec::{check, explain, fmt, render};
 
 #[derive(Parser)]
 #[command(
@@ -45,8 +45,26 @@ enum ExplainFormat {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum FmtFormat {
+    Human,
+    Json,
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Format rules files in place: conditions one `and`/`or` operand per line, lists filled.
+    Fmt {
+        /// Rules files or folders (their `*.yaml`/`*.yml` files, as Falco loads a folder) to
+        /// format; `-` reads standard input and writes the result to standard output.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Change nothing; exit 1 with a diff when a file is not formatted.
+        #[arg(long)]
+        check: bool,
+        #[arg(long, value_enum, default_value = "human")]
+        format: FmtFormat,
+    },
     /// Run rule tests (`*.test.yaml`) without a kernel.
     Test {
         /// Test files, or directories searched for `*.test.yaml`.
@@ -67,15 +85,23 @@ enum Command {
     Explain {
         /// The rule's name.
         rule: String,
-        /// Rules files, loaded together in this order.
+        /// Rules files, loaded together in this order; a folder stands for its `*.yaml`/`*.yml`
+        /// files in sorted order (not its sub-folders), as in Falco.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         #[arg(long, value_enum, default_value = "text")]
         format: ExplainFormat,
     },
+    /// Run the language server over stdin/stdout (for editors).
+    Lsp {
+        /// Accepted for clients that pass it; stdio is the only transport.
+        #[arg(long)]
+        stdio: bool,
+    },
     /// Report every problem of every rules file in one run.
     Check {
-        /// Rules files, loaded together in this order.
+        /// Rules files, loaded together in this order; a folder stands for its `*.yaml`/`*.yml`
+        /// files in sorted order (not its sub-folders), as in Falco.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         #[arg(long, value_enum, default_value = "human")]
@@ -120,13 +146,29 @@ fn main() -> ExitCode {
             format,
             quiet,
         } => run_check(&files, format, quiet),
+        Command::Lsp { stdio: _ } => match lanner_lsp::serve_stdio() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: cannot start the language server: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Fmt {
+            files,
+            check,
+            format,
+        } => run_fmt(&files, check, format),
     }
 }
 
 /// Reads rules files; on failure prints the error and returns the exit code to use.
 fn read_sources(paths: &[PathBuf]) -> Result<Vec<(String, String)>, ExitCode> {
+    let paths = rulec::paths::expand(paths).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })?;
     let mut sources = Vec::new();
-    for p in paths {
+    for p in &paths {
         match std::fs::read(p) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => sources.push((p.display().to_string(), text)),
@@ -171,6 +213,58 @@ fn run_explain(rule: &str, paths: &[PathBuf], format: ExplainFormat) -> ExitCode
             ExitCode::from(2)
         }
     }
+}
+
+fn run_fmt(paths: &[PathBuf], check: bool, format: FmtFormat) -> ExitCode {
+    let report = if paths.len() == 1 && paths.first().is_some_and(|p| p.as_os_str() == "-") {
+        let mut text = String::new();
+        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+            eprintln!("error: cannot read standard input: {e}");
+            return ExitCode::from(2);
+        }
+        let (report, out) = fmt::run_stdin(text, check);
+        if let Some(out) = out {
+            print!("{out}");
+            // The text is the output; only problems go to stderr.
+            let (_, err) = fmt::human(&report);
+            if report.exit_code() != 0 {
+                eprint!("{err}");
+            }
+            return ExitCode::from(report.exit_code());
+        }
+        report
+    } else {
+        // Folders stand for their rules files as Falco lists them; rule test files
+        // (`*.test.yaml`) in a folder are not rules files.
+        let mut files = Vec::new();
+        for p in paths {
+            match rulec::paths::expand(std::slice::from_ref(p)) {
+                Ok(found) if p.is_dir() => files.extend(
+                    found
+                        .into_iter()
+                        .filter(|f| !f.to_string_lossy().ends_with(".test.yaml")),
+                ),
+                Ok(found) => files.extend(found),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        fmt::run(&files, check)
+    };
+    match format {
+        FmtFormat::Human => {
+            let (out, err) = fmt::human(&report);
+            print!("{out}");
+            eprint!("{err}");
+        }
+        FmtFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&fmt::json(&report)).unwrap_or_default()
+        ),
+    }
+    ExitCode::from(report.exit_code())
 }
 
 fn run_check(paths: &[PathBuf], format: Format, quiet: bool) -> ExitCode {

@@ -92,3 +92,36 @@ fn exit_code_two_for_io_and_usage_problems() {
     let out = rulec().arg("check").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A folder argument loads the folder's `*.yaml`/`*.yml` files in sorted order, without its
+/// sub-folders (see `fixtures/rules_dir/README.md`), for `check` and `explain` alike.
+#[test]
+fn a_rules_folder_loads_its_yaml_files_in_sorted_order() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules_dir");
+    let out = rulec().arg("check").arg(&dir).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stderr.contains("checked 2 file(s), 2 item(s)"), "{stderr}");
+    let out = rulec()
+        .args(["explain", "read below etc"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = rulec()
+        .arg("check")
+        .arg(dir.join("nested"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the nested folder's own file is broken"
+    );
+}

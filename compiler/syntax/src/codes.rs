@@ -2,7 +2,8 @@
 //!
 //! INVARIANT: codes are never renumbered or reused. Ranges: `L0xx` YAML and file structure,
 //! `L1xx` condition and output syntax, `L2xx` resolution (lists, macros, append/override),
-//! `L3xx` fields, operators and values, `L4xx` Lanner's own lints.
+//! `L3xx` fields, operators and values, `L4xx` Lanner's own lints, `L5xx` rule test files,
+//! `L6xx` the formatter.
 
 use crate::diagnostic::{Code, Severity};
 
@@ -87,9 +88,11 @@ codes! {
     NO_EVTTYPE = "L213", "no-event-type", Warning, Some("LOAD_NO_EVTTYPE"),
         "a rule matches more than 100 event types, so it runs on almost every event";
     UNKNOWN_SOURCE = "L214", "unknown-source", Warning, Some("LOAD_UNKNOWN_SOURCE"),
-        "a rule's `source` is not an event source Lanner knows; the rule is skipped";
+        "a rule's `source` is not an event source Lanner provides (only `syscall`); the rule is skipped";
     PLUGIN_REQUIREMENT = "L217", "plugin-requirement", Error, None,
         "the file requires a plugin Lanner does not provide (Falco refuses to start)";
+    UNKNOWN_FILTER_SKIPPED = "L218", "unknown-filter-skipped", Warning, Some("LOAD_UNKNOWN_FILTER"),
+        "a rule with `skip-if-unknown-filter: true` names an unknown field or event type, so it is skipped";
     ENABLED_WITHOUT_RULE = "L215", "enabled-without-rule", Error, VALIDATE,
         "an item that only sets `enabled` names a rule that does not exist";
     APPEND_WITHOUT_CONTENT = "L216", "append-without-content", Error, VALIDATE,
@@ -130,6 +133,8 @@ codes! {
         "an output names a field that can only be used in conditions";
     INVALID_OUTPUT = "L120", "invalid-output", Error, COMPILE_OUTPUT,
         "an output format has a `%` not followed by a field";
+    REMOVED_OUTPUT_FIELD = "L123", "removed-output-field", Warning, Some("LOAD_DEPRECATED_ITEM"),
+        "an output prints `%container.info`, a legacy field Falco accepts and prints as nothing";
 
     // ---- L3xx: fields, operators, values and transformers -----------------------------
     UNKNOWN_FIELD = "L301", "unknown-field", Error, COMPILE_CONDITION,
@@ -184,6 +189,9 @@ codes! {
         "a `ka.`/`jevt.` field is compared with the literal `<NA>`, which matches missing values unreliably";
 
     // ---- L4xx: Lanner's own lints -----------------------------------------------------
+    /// Falco has no code for this: its loader skips LOAD_NO_EVTTYPE on an empty event-type set
+    /// on purpose (a statically unsatisfiable condition such as the `never_true` idiom), and
+    /// `no_evttype_warning_for_evt_type_contradiction` pins that.
     NEVER_MATCHES = "L401", "never-matches", Warning, None,
         "a rule's condition admits no event type, so the rule can never fire";
     DUPLICATE_LIST_ITEM = "L402", "duplicate-list-item", Warning, None,
@@ -208,4 +216,8 @@ codes! {
         "a test event names a syscall that has no event";
     UNKNOWN_EVENT_PARAM = "L505", "unknown-event-param", Error, None,
         "a test event sets a parameter its event does not have";
+
+    // ---- L6xx: the formatter -----------------------------------------------------------
+    FORMAT_UNSTABLE = "L601", "format-unstable", Error, None,
+        "the formatted text would not mean the same as the original (a formatter bug); the file was left unchanged";
 }

@@ -24,6 +24,21 @@ pub enum OutputToken {
     },
 }
 
+/// Output fields of Falco's older rule files that Falco 0.44 still accepts, warns about
+/// (LOAD_DEPRECATED_ITEM) and prints as the empty string. `%container.info` was the shorthand
+/// for the container's id and name; the container plugin's suggested fields replaced it.
+pub const REMOVED_FIELDS: &[&str] = &["container.info"];
+
+impl OutputToken {
+    /// Whether this token is one of [`REMOVED_FIELDS`]. Falco removes the text `%container.info`
+    /// before it parses the output, so with a width (`%20container.info`) the `%20` is left
+    /// without a field, an error; such a token is not a removed field.
+    pub fn is_removed_field(&self) -> bool {
+        matches!(self, OutputToken::Field { operand: Operand::Field(f), width: None, .. }
+            if f.arg.is_none() && REMOVED_FIELDS.contains(&f.name.as_str()))
+    }
+}
+
 /// A located output format.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutputFormat {

@@ -55,7 +55,8 @@ enum Command {
     },
     /// Watch this machine live (root): eBPF programs, the rules' prefilter, alerts as replay.
     Run {
-        /// Rules files, loaded together in this order.
+        /// Rules files, loaded together in this order; a folder stands for its `*.yaml`/`*.yml`
+        /// files in sorted order (not its sub-folders), as in Falco.
         #[arg(long = "rules", required = true, num_args = 1..)]
         rules: Vec<PathBuf>,
         #[arg(long, value_enum, default_value = "json")]
@@ -73,7 +74,7 @@ enum Command {
     },
     /// Run rules over scap captures and print one alert per line.
     Replay {
-        /// Rules files (`.yaml`/`.yml`), loaded together in this order.
+        /// Rules files (`.yaml`/`.yml`) or folders of them, loaded together in this order.
         #[arg(long = "rules", required = true, num_args = 1..)]
         rules: Vec<PathBuf>,
         /// Captures, replayed one after the other. (`--rules a.yaml b.yaml c.scap` works too:
@@ -127,9 +128,10 @@ fn main() -> ExitCode {
             // `--rules` takes every following value; the ones that are not rule files are the
             // captures of `lanner replay --rules FILE... CAPTURE...`.
             let is_yaml = |p: &PathBuf| {
-                p.extension().is_some_and(|e| {
-                    e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml")
-                })
+                p.is_dir()
+                    || p.extension().is_some_and(|e| {
+                        e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml")
+                    })
             };
             let (r, c): (Vec<PathBuf>, Vec<PathBuf>) = rules.into_iter().partition(is_yaml);
             rules = r;
@@ -154,8 +156,15 @@ fn main() -> ExitCode {
 
 /// Loads and checks rules files; on errors prints them and returns the exit code.
 fn load_rules(rule_files: &[PathBuf], suggested_output: bool) -> Result<RuleSet, ExitCode> {
+    let rule_files = match rulec::paths::expand(rule_files) {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Err(ExitCode::from(2));
+        }
+    };
     let mut sources = Vec::new();
-    for p in rule_files {
+    for p in &rule_files {
         match std::fs::read_to_string(p) {
             Ok(t) => sources.push((p.display().to_string(), t)),
             Err(e) => {

@@ -104,3 +104,29 @@ fn a_broken_capture_is_an_error_naming_the_block_and_offset() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "a capture is required");
 }
+
+/// `%container.info` renders as the empty string, the suggested container fields are still
+/// appended, and `--rules` takes a folder (its `*.yaml` files) as Falco does.
+#[test]
+fn legacy_container_info_prints_nothing_from_a_rules_folder() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/container_info");
+    let out = lanner()
+        .args(["replay", "--format", "text", "--rules"])
+        .arg(&dir)
+        .arg(shared().join("scap/captures/run_as_user_0_container.scap"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let first = stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.ends_with(
+            "Notice opened () file=/etc/ld.so.cache | container_id=697956520d89 \
+             container_name=hopeful_taussig container_image_repository=nginx \
+             container_image_tag=latest k8s_pod_name=<NA> k8s_ns_name=<NA>"
+        ),
+        "{first}"
+    );
+    assert!(!stdout.contains("container.info"), "{stdout}");
+}

@@ -111,9 +111,28 @@ fn push_scalar(out: &mut ComposedText, file: FileId, s: &Scalar) {
     out.push_scalar(file, &arc, 0, s.value.len());
 }
 
+/// Whether a value is double-quoted when pasted into the condition text: Falco quotes a value
+/// that holds a space unless it already starts with a quote (so `'"cat /dev/null"'` is read as
+/// the string `cat /dev/null`). Quotes inside are not escaped, as in Falco.
+fn needs_quotes(value: &str) -> bool {
+    value.contains(' ') && !value.starts_with(['"', '\''])
+}
+
+/// Pastes a scalar value, double-quoted when [`needs_quotes`] says so.
+fn push_quoted(out: &mut ComposedText, file: FileId, s: &Scalar) {
+    if needs_quotes(&s.value) {
+        let at = FileSpan::new(file, s.span);
+        out.push_synthetic("\"", at);
+        push_scalar(out, file, s);
+        out.push_synthetic("\"", at);
+    } else {
+        push_scalar(out, file, s);
+    }
+}
+
 /// A value pasted into the condition: a nested sequence becomes `(a, b)`, a scalar for a list
-/// comp is parenthesised unless it already starts with `(`, other scalars are double-quoted
-/// only when they contain a space.
+/// comp is parenthesised unless it already starts with `(` (and never quoted), other scalars
+/// are quoted as [`needs_quotes`] says.
 fn push_value(out: &mut ComposedText, file: FileId, v: &ExceptionValue, comp: &str) {
     match v {
         ExceptionValue::Tuple(items) => {
@@ -129,16 +148,17 @@ fn push_value(out: &mut ComposedText, file: FileId, v: &ExceptionValue, comp: &s
         }
         ExceptionValue::Scalar(s) => {
             let at = FileSpan::new(file, s.span);
-            if list_comp(comp) && !s.value.starts_with('(') {
-                out.push_synthetic("(", at);
-                push_scalar(out, file, s);
-                out.push_synthetic(")", at);
-            } else if s.value.contains(' ') {
-                out.push_synthetic("\"", at);
-                push_scalar(out, file, s);
-                out.push_synthetic("\"", at);
+            if list_comp(comp) {
+                // Falco only parenthesises a list comp's value, never quotes it.
+                if s.value.starts_with('(') {
+                    push_scalar(out, file, s);
+                } else {
+                    out.push_synthetic("(", at);
+                    push_scalar(out, file, s);
+                    out.push_synthetic(")", at);
+                }
             } else {
-                push_scalar(out, file, s);
+                push_quoted(out, file, s);
             }
         }
     }
@@ -274,7 +294,7 @@ fn exception_text(
                     out.push_synthetic(", ", at);
                 }
                 match v {
-                    ExceptionValue::Scalar(s) => push_scalar(&mut out, *file, s),
+                    ExceptionValue::Scalar(s) => push_quoted(&mut out, *file, s),
                     ExceptionValue::Tuple(t) => {
                         diags.push(invalid(
                             ex,

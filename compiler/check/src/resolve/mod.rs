@@ -563,10 +563,38 @@ fn merge_exceptions(
             );
         }
         match into.iter_mut().find(|e| e.name == ex.name) {
+            // Falco: "Can not append exception fields to existing exception, only values"
+            // (LOAD_ERR_VALIDATE), and the same for comps.
+            Some(_) if ex.fields.is_some() || ex.comps.is_some() => diags.push(
+                Diagnostic::new(
+                    codes::INVALID_EXCEPTION_DEF,
+                    ex.span,
+                    format!(
+                        "appended exception `{}` redefines its {}",
+                        ex.name,
+                        if ex.fields.is_some() { "`fields`" } else { "`comps`" }
+                    ),
+                )
+                .with_label(format!("rule `{rule}` already has an exception of this name"))
+                .with_help("an appended exception with the name of an existing one may only add `values`; remove `fields` and `comps`, or give it a new name")
+                .with_item(rule.to_string()),
+            ),
             Some(existing) => {
                 existing.values.extend(ex.values);
                 existing.value_files.extend(ex.value_files);
             }
+            // Falco: "Rule exception must have fields property with a list of fields"
+            // (LOAD_ERR_VALIDATE); only values can be added to an exception that exists.
+            None if ex.fields.is_none() => diags.push(
+                Diagnostic::new(
+                    codes::INVALID_EXCEPTION_DEF,
+                    ex.span,
+                    format!("appended exception `{}` has no `fields`", ex.name),
+                )
+                .with_label(format!("rule `{rule}` has no exception of this name"))
+                .with_help("give a new exception `fields` (and `values`); without `fields`, an appended exception can only add values to an existing one of the same name")
+                .with_item(rule.to_string()),
+            ),
             None => into.push(ex),
         }
     }
@@ -694,6 +722,9 @@ struct Compiled {
     broken: Vec<bool>,
 }
 
+/// The event sources whose rules Lanner compiles: the syscall source (Falco's built-in one).
+pub const KNOWN_SOURCES: &[&str] = &["syscall"];
+
 fn compile(mut c: Collector) -> (Resolved, Vec<Diagnostic>) {
     let mut diags = std::mem::take(&mut c.diags);
     let compiled_lists = compile_lists(&mut c);
@@ -724,6 +755,42 @@ fn compile(mut c: Collector) -> (Resolved, Vec<Diagnostic>) {
 
     let mut rules = Vec::with_capacity(c.rules.len());
     for r in &c.rules {
+        // Falco skips a rule whose source no loaded plugin provides, with a warning
+        // (LOAD_UNKNOWN_SOURCE); its condition and output are not compiled, and the lists and
+        // macros it names are not marked used.
+        let known_source = KNOWN_SOURCES.contains(&r.source.as_str());
+        if !known_source {
+            diags.push(
+                Diagnostic::new(
+                    codes::UNKNOWN_SOURCE,
+                    r.span,
+                    format!("rule `{}` has source `{}`, which Lanner does not provide; the rule is skipped", r.name, r.source),
+                )
+                .with_label("skipped")
+                .with_help("Lanner runs `syscall` rules only; other sources come from plugins it does not load")
+                .with_item(r.name.clone()),
+            );
+            rules.push(ResolvedRule {
+                name: r.name.clone(),
+                name_span: r.span,
+                condition: None,
+                condition_text: r.cond.as_str().to_string(),
+                output: r.output.as_str().trim().to_string(),
+                output_format: None,
+                desc: r.desc.clone(),
+                priority: r.priority,
+                source: r.source.clone(),
+                enabled: false,
+                tags: r.tags.clone(),
+                capture: r.capture,
+                capture_duration: r.capture_duration,
+                warn_evttypes: r.warn_evttypes,
+                skip_if_unknown_filter: r.skip_if_unknown_filter,
+                exception_fields: Vec::new(),
+                macros_used: Vec::new(),
+            });
+            continue;
+        }
         let mut ex_diags = Vec::new();
         let with_ex = exceptions::apply(&r.cond, &r.exceptions, &r.name, &mut ex_diags);
         diags.extend(ex_diags);
