@@ -4601,7 +4601,7 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "One mount, chosen by position or by source path; none if there is no match.",
-        extracted: false,
+        extracted: true,
     },
     // 242
     FieldInfo {
@@ -4620,7 +4620,7 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Source of the mount chosen by position or by destination path.",
-        extracted: false,
+        extracted: true,
     },
     // 243
     FieldInfo {
@@ -4658,7 +4658,7 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Mode of the mount chosen by position or by source path.",
-        extracted: false,
+        extracted: true,
     },
     // 245
     FieldInfo {
@@ -4677,7 +4677,7 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Read-write flag of the mount chosen by position or by source path.",
-        extracted: false,
+        extracted: true,
     },
     // 246
     FieldInfo {
@@ -4696,7 +4696,7 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Propagation type of the mount chosen by position or by source path.",
-        extracted: false,
+        extracted: true,
     },
     // 247
     FieldInfo {
@@ -6787,4 +6787,4 @@ impl FieldId {
 
 /// FNV-1a of every field's name, type, argument rule, flags and extraction mark, in table
 /// order: a serialised program records it and is refused by a schema with another.
-pub const SCHEMA_HASH: u64 = 0x26d31aab3321b8c4;
+pub const SCHEMA_HASH: u64 = 0xd5f8e9ca76176af7;
