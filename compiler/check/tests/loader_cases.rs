@@ -209,7 +209,7 @@ fn loader_fixtures() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_eq!(
         paths.len(),
-        103,
+        122,
         "one fixture per situation of loader_cases.md"
     );
 }
