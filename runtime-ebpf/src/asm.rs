@@ -8,8 +8,8 @@
 
 use thiserror::Error;
 
-use crate::check::{FUNCTION_ENTRY, PROGRAM_ENTRY, RegSet, check_flow};
 use crate::insn::{AluOp, Helper, Insn, JmpOp, Reg, Size, encode_all, op};
+use crate::verify::{FUNCTION_ENTRY, PROGRAM_ENTRY, RegSet, check_flow};
 
 /// The verifier's limit on instructions for a privileged program.
 pub const MAX_INSNS: usize = 1_000_000;
@@ -96,13 +96,13 @@ pub enum AsmError {
 
 /// A finished, label-free instruction stream with its map references.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Program {
+pub struct BpfProgram {
     insns: Vec<Insn>,
     map_refs: Vec<MapRef>,
     func_refs: Vec<FuncRef>,
 }
 
-impl Program {
+impl BpfProgram {
     /// The instruction slots, `ld_imm64` counting as two.
     pub fn insns(&self) -> &[Insn] {
         &self.insns
@@ -433,24 +433,24 @@ impl ProgramBuilder {
     /// its shape, that every instruction is reachable, and that no register
     /// is read before it is written (only R1, the context, and R10 are
     /// defined on entry).
-    pub fn finish(self) -> Result<Program, AsmError> {
+    pub fn finish(self) -> Result<BpfProgram, AsmError> {
         self.finish_checked(Some(PROGRAM_ENTRY))
     }
 
     /// Like [`ProgramBuilder::finish`] for a function called by others (a
     /// `bpf_loop` callback, a bpf-to-bpf callee): R1–R5 count as defined.
-    pub fn finish_function(self) -> Result<Program, AsmError> {
+    pub fn finish_function(self) -> Result<BpfProgram, AsmError> {
         self.finish_checked(Some(FUNCTION_ENTRY))
     }
 
     /// Resolves labels and checks only the stream's shape, for code that is
     /// meant to reach the verifier as it is (such as tests of the verifier's
     /// own diagnostics) or that is not a program at all.
-    pub fn finish_unchecked(self) -> Result<Program, AsmError> {
+    pub fn finish_unchecked(self) -> Result<BpfProgram, AsmError> {
         self.finish_checked(None)
     }
 
-    fn finish_checked(self, entry: Option<RegSet>) -> Result<Program, AsmError> {
+    fn finish_checked(self, entry: Option<RegSet>) -> Result<BpfProgram, AsmError> {
         let ProgramBuilder {
             mut insns,
             labels,
@@ -525,7 +525,7 @@ impl ProgramBuilder {
         if let Some(entry) = entry {
             check_flow(&insns, entry)?;
         }
-        Ok(Program {
+        Ok(BpfProgram {
             insns,
             map_refs,
             func_refs,
@@ -545,7 +545,7 @@ mod tests {
     use super::*;
     use crate::insn::Reg::*;
 
-    fn hex(p: &Program) -> Vec<String> {
+    fn hex(p: &BpfProgram) -> Vec<String> {
         p.insns()
             .iter()
             .map(|i| {

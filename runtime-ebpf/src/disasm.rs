@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::asm::Program;
+use crate::asm::BpfProgram;
 use crate::insn::{Helper, Insn, op};
 
 fn size_name(code: u8) -> &'static str {
@@ -161,7 +161,7 @@ fn line(insn: &Insn, next: Option<&Insn>, symbol: Option<&str>) -> String {
     }
 }
 
-impl Program {
+impl BpfProgram {
     /// A numbered listing, one instruction per line, with map and function
     /// references by name.
     pub fn disassemble(&self) -> String {

@@ -19,7 +19,7 @@ use object::{
 };
 use thiserror::Error;
 
-use crate::asm::{FuncRefKind, Program};
+use crate::asm::{BpfProgram, FuncRefKind};
 
 /// The map types Lanner's programs use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -189,7 +189,7 @@ impl AttachPoint {
 pub struct ProgramDef {
     pub name: String,
     pub attach: AttachPoint,
-    pub program: Program,
+    pub program: BpfProgram,
 }
 
 #[derive(Debug, Error)]
@@ -232,7 +232,7 @@ pub struct ObjectBuilder {
     maps: Vec<MapDef>,
     programs: Vec<ProgramDef>,
     /// Functions of the `.text` section: (name, code).
-    functions: Vec<(String, Program)>,
+    functions: Vec<(String, BpfProgram)>,
 }
 
 impl ObjectBuilder {
@@ -245,7 +245,7 @@ impl ObjectBuilder {
         self
     }
 
-    pub fn program(&mut self, name: &str, attach: AttachPoint, program: Program) -> &mut Self {
+    pub fn program(&mut self, name: &str, attach: AttachPoint, program: BpfProgram) -> &mut Self {
         self.programs.push(ProgramDef {
             name: name.to_owned(),
             attach,
@@ -257,7 +257,7 @@ impl ObjectBuilder {
     /// Adds a function to the `.text` section. Its BTF prototype is that of
     /// a `bpf_loop` callback, `long f(u64 index, void *ctx)`; the verifier
     /// checks static functions against their callers, not their prototype.
-    pub fn function(&mut self, name: &str, program: Program) -> &mut Self {
+    pub fn function(&mut self, name: &str, program: BpfProgram) -> &mut Self {
         self.functions.push((name.to_owned(), program));
         self
     }
@@ -418,7 +418,7 @@ fn add_relocations(
     section: object::write::SectionId,
     base: u64,
     owner: &str,
-    program: &Program,
+    program: &BpfProgram,
     map_syms: &HashMap<&str, SymbolId>,
     func_syms: &HashMap<&str, SymbolId>,
 ) -> Result<(), EmitError> {
@@ -467,7 +467,7 @@ fn add_relocations(
 fn function_btf(
     programs: &[ProgramDef],
     section_names: &[String],
-    functions: &[(String, Program)],
+    functions: &[(String, BpfProgram)],
     func_offsets: &[u64],
 ) -> (Vec<u8>, Vec<u8>) {
     const KIND_INT: u32 = 1;
@@ -570,7 +570,7 @@ mod tests {
     use crate::asm::ProgramBuilder;
     use crate::insn::Reg;
 
-    fn prog() -> Program {
+    fn prog() -> BpfProgram {
         let mut b = ProgramBuilder::new();
         b.ld_map(Reg::R1, "events")
             .mov64_imm(Reg::R2, 0)

@@ -7,7 +7,7 @@
 //! - [`insn`]: registers, opcodes and helpers as types, and the exact 8-byte
 //!   encoding of an instruction;
 //! - [`asm`]: a builder with symbolic labels and map references;
-//! - [`check`]: reachability and register-definedness checks run by the
+//! - [`verify`]: reachability and register-definedness checks run by the
 //!   builder, so generator bugs surface with a clear message before the
 //!   verifier sees the program;
 //! - [`disasm`]: listings in the verifier log's notation;
@@ -24,7 +24,6 @@
 
 pub mod asm;
 pub mod btf;
-pub mod check;
 pub mod convert;
 pub mod disasm;
 pub mod elf;
@@ -32,7 +31,10 @@ pub mod insn;
 pub mod loader;
 pub mod probe;
 pub mod programs;
+pub mod verify;
 
-pub use asm::{AsmError, FuncRef, FuncRefKind, Label, LoopLabels, MapRef, Program, ProgramBuilder};
+pub use asm::{
+    AsmError, BpfProgram, FuncRef, FuncRefKind, Label, LoopLabels, MapRef, ProgramBuilder,
+};
 pub use elf::{AttachPoint, EmitError, EmittedObject, MapDef, MapKind, ObjectBuilder};
 pub use insn::{AluOp, Helper, Insn, JmpOp, Reg, Size};

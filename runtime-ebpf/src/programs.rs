@@ -13,7 +13,7 @@
 //! running kernel's BTF at generation time ([`PtRegsLayout::from_btf`],
 //! [`TaskLayout::from_btf`]); none is hard-coded.
 
-use crate::asm::{AsmError, Program, ProgramBuilder};
+use crate::asm::{AsmError, BpfProgram, ProgramBuilder};
 use crate::btf::{Btf, BtfError, insn_offset};
 use crate::elf::{AttachPoint, EmitError, EmittedObject, MapDef, ObjectBuilder};
 use crate::insn::{AluOp, Helper, JmpOp, Reg, Size, ringbuf_flags};
@@ -1289,7 +1289,7 @@ pub fn sys_exit_program(
     regs: &PtRegsLayout,
     layout: &KernelLayout,
     flavor: Flavor,
-) -> Result<Program, AsmError> {
+) -> Result<BpfProgram, AsmError> {
     let mut b = ProgramBuilder::new();
     let out = b.new_label();
     // R6 = ctx, R7 = regs, R8 = syscall id, R9 = record; all survive calls.
@@ -1459,7 +1459,7 @@ impl ProcEvent {
 /// A `tp_btf` program for a process-lifecycle tracepoint. These events are
 /// rare and every rule engine needs them for its process table, so they are
 /// not prefiltered.
-pub fn proc_program(event: ProcEvent, task: &TaskLayout) -> Result<Program, AsmError> {
+pub fn proc_program(event: ProcEvent, task: &TaskLayout) -> Result<BpfProgram, AsmError> {
     let mut b = ProgramBuilder::new();
     let out = b.new_label();
     // R6 = ctx, R7 = subject task, R8 = extra value.

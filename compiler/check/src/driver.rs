@@ -7,9 +7,9 @@ use lanner_syntax::source::SourceDb;
 use lanner_syntax::span::FileId;
 
 use crate::evttypes::{self, EventSet};
-use crate::program::Program;
 use crate::resolve::{Resolved, resolve};
 use crate::typeck::{self, TExpr};
+use lanner_program::Program;
 
 /// A rule's typed condition and event types, parallel to `Resolved::rules`.
 #[derive(Clone, Debug)]
@@ -20,12 +20,40 @@ pub struct TypedRule {
     pub event_types: EventSet,
 }
 
+/// The diagnostics of rules that did not compile, with the sources they point into.
+pub struct Diagnostics {
+    pub db: SourceDb,
+    /// Errors first is not implied: every diagnostic, sorted by file and position.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    /// The errors only.
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+}
+
+/// The one entry point from rules text to the program every backend runs: files given as
+/// (name, text), in load order. Fails with every diagnostic when any is an error.
+pub fn compile(sources: Vec<(String, String)>) -> Result<Program, Diagnostics> {
+    let checked = check_sources(sources);
+    if checked.has_errors() {
+        return Err(Diagnostics {
+            db: checked.db,
+            diagnostics: checked.diagnostics,
+        });
+    }
+    Ok(checked.program)
+}
+
 pub struct Checked {
     pub db: SourceDb,
     pub files: Vec<ParsedFile>,
     pub resolved: Resolved,
     pub typed: Vec<TypedRule>,
-    /// Every rule's typed condition in one DAG with shared subexpressions.
+    /// The compiled rules: every rule's typed condition in one DAG with shared
+    /// subexpressions, one program rule per resolved rule.
     pub program: Program,
     /// Every diagnostic, sorted by file and position.
     pub diagnostics: Vec<Diagnostic>,
@@ -92,6 +120,9 @@ pub fn check_sources_with(sources: Vec<(String, String)>, front_end: &mut FrontE
         }
         resolve_diags.extend(output_diags);
         resolve_diags.extend(condition_diags);
+        if let Some(condition) = &t.condition {
+            crate::fields::check_extracted(rule, condition, &mut resolve_diags);
+        }
         typed.push(t);
     }
     let front: Vec<Diagnostic> = front
@@ -101,7 +132,28 @@ pub fn check_sources_with(sources: Vec<(String, String)>, front_end: &mut FrontE
                 && d.item.as_ref().is_some_and(|i| skipped.contains(i)))
         })
         .collect();
-    let program = Program::build(typed.iter().map(|t| t.condition.as_ref()));
+    let program = match crate::program::build(&resolved.rules, &typed) {
+        Ok(p) => p,
+        Err(e) => {
+            let at = resolved
+                .rules
+                .first()
+                .map(|r| r.name_span)
+                .unwrap_or_else(|| {
+                    lanner_syntax::FileSpan::new(lanner_syntax::FileId(0), Default::default())
+                });
+            resolve_diags.push(
+                Diagnostic::new(
+                    lanner_syntax::codes::INTERNAL_ERROR,
+                    at,
+                    format!("internal error: the compiled program is invalid: {e}"),
+                )
+                .with_label("while compiling these rules")
+                .with_help("this is a bug in Lanner; please report it with the rules files"),
+            );
+            Program::empty(u16::try_from(EventSet::all().len()).unwrap_or(u16::MAX))
+        }
+    };
     crate::lints::run(&files, &resolved, &typed, &program, &mut resolve_diags);
     // Conditions are parsed again after list substitution, which is what Falco parses; the
     // front end's syntax errors of those conditions would be duplicates (or wrong, where only

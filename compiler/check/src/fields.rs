@@ -115,6 +115,16 @@ pub fn check_output(rule: &ResolvedRule, diags: &mut Vec<Diagnostic>) {
                     .with_help("remove it from the output")
                     .with_item(rule.name.clone()),
                 ),
+                Ok(r) if !r.field.extracted => diags.push(
+                    Diagnostic::new(
+                        codes::NOT_EXTRACTED,
+                        *span,
+                        format!("field `{}` is not extracted by Lanner's runtime", r.field.name),
+                    )
+                    .with_label("prints `<NA>` under Lanner")
+                    .with_help("Falco prints its value; Lanner's runtime does not extract it yet")
+                    .with_item(rule.name.clone()),
+                ),
                 Ok(_) => {}
             }
         }
@@ -244,6 +254,49 @@ pub fn check_plugin_requirements(files: &[&RulesFile], diags: &mut Vec<Diagnosti
                             .join(", ")
                     )),
                 );
+            }
+        }
+    }
+}
+
+/// Fields of a typed condition that Falco knows but Lanner's runtime does not extract: the
+/// rule passes Falco's checks, yet under Lanner every check on such a field is false. Fields
+/// given besides the schema (a plugin's) are served by their plugin and are not reported.
+pub fn check_extracted(
+    rule: &ResolvedRule,
+    condition: &crate::typeck::TExpr,
+    diags: &mut Vec<Diagnostic>,
+) {
+    use crate::typeck::{TExpr, TRhs};
+    let mut stack = vec![condition];
+    while let Some(e) = stack.pop() {
+        match e {
+            TExpr::And(c, _) | TExpr::Or(c, _) => stack.extend(c),
+            TExpr::Not(inner, _) => stack.push(inner),
+            TExpr::Unknown(_) => {}
+            TExpr::Check(c) => {
+                let mut fields = c.lhs.fields();
+                if let TRhs::Operand(o) = &c.rhs {
+                    fields.extend(o.fields());
+                }
+                for f in fields {
+                    let info = f.field.field;
+                    if info.extracted || info.id.is_none() {
+                        continue;
+                    }
+                    diags.push(
+                        Diagnostic::new(
+                            codes::NOT_EXTRACTED,
+                            f.span,
+                            format!("field `{}` is not extracted by Lanner's runtime", info.name),
+                        )
+                        .with_label("always `<NA>` under Lanner")
+                        .with_help(
+                            "Falco accepts the rule, but under Lanner no check on this field holds",
+                        )
+                        .with_item(rule.name.clone()),
+                    );
+                }
             }
         }
     }

@@ -11,6 +11,8 @@ pub mod driver;
 pub mod evttypes;
 pub mod fields;
 pub mod lints;
+pub mod paths;
 pub mod program;
+pub mod render;
 pub mod resolve;
 pub mod typeck;

@@ -10,9 +10,9 @@ use lanner_syntax::rules::ItemKind;
 use lanner_syntax::span::FileSpan;
 
 use crate::driver::TypedRule;
-use crate::program::{Node, NodeId, Program};
 use crate::resolve::{Resolved, closest};
 use crate::typeck::{TExpr, TRhs};
+use lanner_program::{Node, NodeId, Program};
 
 /// Runs every lint.
 pub fn run(
@@ -176,11 +176,11 @@ fn list_name_typos(resolved: &Resolved, typed: &[TypedRule], diags: &mut Vec<Dia
 /// `x and not x` is always false, `x or not x` always true.
 fn constant_conditions(resolved: &Resolved, program: &Program, diags: &mut Vec<Diagnostic>) {
     let mut reported = std::collections::HashSet::new();
-    for pr in &program.rules {
-        let Some(rule) = resolved.rules.get(pr.rule) else {
+    for (index, pr) in program.rules.iter().enumerate() {
+        let (Some(rule), Some(root)) = (resolved.rules.get(index), pr.condition) else {
             continue;
         };
-        let mut stack = vec![pr.root];
+        let mut stack = vec![root];
         while let Some(id) = stack.pop() {
             let Some(node) = program.nodes.get(id.0 as usize) else {
                 continue;
@@ -205,7 +205,7 @@ fn constant_conditions(resolved: &Resolved, program: &Program, diags: &mut Vec<D
                     _ => None,
                 })
                 .collect();
-            if children.iter().any(|c| negated.contains(c)) && reported.insert((pr.rule, id)) {
+            if children.iter().any(|c| negated.contains(c)) && reported.insert((index, id)) {
                 diags.push(
                     Diagnostic::new(
                         codes::CONSTANT_CONDITION,
@@ -255,22 +255,24 @@ fn shadowed_rules(
             _ => vec![root],
         }
     };
-    let enabled: Vec<_> = program
+    // (index into the rules, root of the condition)
+    let enabled: Vec<(usize, NodeId)> = program
         .rules
         .iter()
-        .filter(|pr| resolved.rules.get(pr.rule).is_some_and(|r| r.enabled))
+        .enumerate()
+        .filter(|(i, _)| resolved.rules.get(*i).is_some_and(|r| r.enabled))
+        .filter_map(|(i, pr)| Some((i, pr.condition?)))
         .collect();
-    for (bi, b) in enabled.iter().enumerate() {
-        let bc = conjuncts(b.root);
-        for a in enabled.iter().take(bi) {
-            let ac = conjuncts(a.root);
-            let (Some(at), Some(bt)) = (typed.get(a.rule), typed.get(b.rule)) else {
+    for (bi, &(b, b_root)) in enabled.iter().enumerate() {
+        let bc = conjuncts(b_root);
+        for &(a, a_root) in enabled.iter().take(bi) {
+            let ac = conjuncts(a_root);
+            let (Some(at), Some(bt)) = (typed.get(a), typed.get(b)) else {
                 continue;
             };
             let events_covered = bt.event_types.difference(&at.event_types).is_empty();
             if events_covered && ac.iter().all(|x| bc.contains(x)) {
-                let (Some(ra), Some(rb)) = (resolved.rules.get(a.rule), resolved.rules.get(b.rule))
-                else {
+                let (Some(ra), Some(rb)) = (resolved.rules.get(a), resolved.rules.get(b)) else {
                     continue;
                 };
                 diags.push(

@@ -52,8 +52,16 @@ fn header(text: &str) -> Expect {
             "condition" => e.conditions.push(pair()),
             "output" => e.outputs.push(pair()),
             "priority" => e.priorities.push(pair()),
-            "enabled" => e.enabled = value.parse().ok(),
-            _ => {}
+            "enabled" => {
+                e.enabled = Some(
+                    value
+                        .parse()
+                        .unwrap_or_else(|_| panic!("`enabled: {value}`")),
+                )
+            }
+            // Prose for the reader: which reference case, what it shows.
+            "case" | "what" => {}
+            other => panic!("unknown header key `{other}` (a typo would silently drop a check)"),
         }
     }
     e
@@ -177,9 +185,11 @@ fn check(path: &Path) -> Vec<String> {
 #[test]
 fn loader_fixtures() {
     let dir = manifest().join("tests/fixtures/loader");
+    // Fails on a missing folder; the count below fails on an empty one.
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     paths.retain(|p| p.is_dir() || p.extension().is_some_and(|e| e == "yaml"));
     paths.sort();
     let mut failures = Vec::new();
@@ -197,6 +207,11 @@ fn loader_fixtures() {
         failures.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(
+        paths.len(),
+        122,
+        "one fixture per situation of loader_cases.md"
+    );
 }
 
 #[test]
@@ -216,7 +231,7 @@ fn falco_validate_oracle() {
             .map(|c| c.split_whitespace().collect())
             .unwrap_or_default();
         let path = dir.join(format!("{case}.yaml"));
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let text = lanner_testkit::read(&path);
         let got = check_sources(vec![(format!("{case}.yaml"), text)]);
         n += 1;
         let ok = !got.has_errors();

@@ -30,6 +30,7 @@ use serde_json::Value;
 
 const fn mock(name: &'static str, ty: FieldType) -> FieldInfo {
     FieldInfo {
+        id: None,
         name,
         ty,
         is_list: false,
@@ -47,6 +48,7 @@ const fn mock(name: &'static str, ty: FieldType) -> FieldInfo {
         any_ancestor: false,
         aliases: &[],
         description: "mock field of libsinsp's compiler tests",
+        extracted: false,
     }
 }
 
@@ -58,7 +60,7 @@ static MOCK_FIELDS: [FieldInfo; 2] = [
 ];
 
 fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    lanner_testkit::shared()
 }
 
 fn cases() -> Vec<Value> {
@@ -131,7 +133,7 @@ fn named_set(name: &str) -> EventSet {
 /// `stage<TAB>index<TAB>expr (escaped)<TAB>reason` lines; `#` starts a comment.
 fn exceptions() -> BTreeMap<(String, usize), String> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/parser_cases_exceptions.txt");
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = lanner_testkit::read(&path);
     let mut out = BTreeMap::new();
     for line in text.lines() {
         if line.trim().is_empty() || line.starts_with('#') {

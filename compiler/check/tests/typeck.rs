@@ -11,11 +11,11 @@
 use std::fmt::Write as _;
 
 use lanner_check::evttypes::{self, EventSet};
-use lanner_check::typeck::{self, Checked, Lit, TExpr, TRhs, UnknownReason};
+use lanner_check::typeck::{self, Lit, TExpr, TRhs, TypedCondition, UnknownReason};
 use lanner_syntax::FileId;
 use lanner_syntax::condition::{self, OffsetMap, RULE_MAX_DEPTH};
 
-fn check(text: &str) -> Checked {
+fn check(text: &str) -> TypedCondition {
     let map = OffsetMap {
         file: FileId(0),
         base: 0,
@@ -293,6 +293,7 @@ fn event_sets() {
 
 /// A plugin field, as a loaded plugin would declare it.
 static PLUGIN_FIELDS: [lanner_schema::FieldInfo; 1] = [lanner_schema::FieldInfo {
+    id: None,
     name: "ka.user.name",
     ty: lanner_schema::FieldType::Charbuf,
     is_list: false,
@@ -307,6 +308,7 @@ static PLUGIN_FIELDS: [lanner_schema::FieldInfo; 1] = [lanner_schema::FieldInfo 
     any_ancestor: false,
     aliases: &[],
     description: "k8saudit plugin field (test double)",
+    extracted: false,
 }];
 
 #[test]

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use lanner_check::driver::{Checked, check_sources};
 
 fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    lanner_testkit::shared()
 }
 
 const FILES: [&str; 3] = [
@@ -120,7 +120,11 @@ fn program_shares_subexpressions() {
     let c = check_files(&FILES);
     let p = &c.program;
     let rules = c.typed.iter().filter(|t| t.condition.is_some()).count();
-    assert_eq!(p.rules.len(), rules);
+    assert_eq!(p.rules.len(), c.resolved.rules.len());
+    assert_eq!(
+        p.rules.iter().filter(|r| r.condition.is_some()).count(),
+        rules
+    );
     let tree = p.tree_size();
     let most = p.shared().map(|(_, u)| u).max().unwrap_or(0);
     eprintln!(
@@ -135,4 +139,43 @@ fn program_shares_subexpressions() {
     );
     // `spawned_process` (`evt.type in (execve, execveat)`) alone is used by dozens of rules.
     assert!(most >= 30, "most-shared node used by {most} rules");
+}
+
+/// The three files compile into one program through the one entry point; it passes
+/// `verify()`, and its serialised form decodes to an equal program that encodes to the same
+/// bytes.
+#[test]
+fn upstream_program_round_trips() {
+    let sources = FILES
+        .iter()
+        .map(|n| {
+            let p = shared().join("upstream-rules").join(n);
+            (n.to_string(), std::fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    let program = match lanner_check::driver::compile(sources) {
+        Ok(p) => p,
+        Err(d) => panic!("{:?}", d.errors().map(|d| &d.message).collect::<Vec<_>>()),
+    };
+    program.verify().unwrap();
+    let syscall = program
+        .rules
+        .iter()
+        .filter(|r| r.runs_on_syscalls())
+        .count();
+    eprintln!(
+        "program: {} rules ({syscall} syscall rules that run), {} nodes",
+        program.rules.len(),
+        program.nodes.len()
+    );
+    assert_eq!(
+        (program.rules.len(), syscall),
+        (93, 81),
+        "rules, enabled syscall rules"
+    );
+    let bytes = lanner_program::encode(&program).unwrap();
+    let decoded = lanner_program::decode(&bytes).unwrap();
+    assert_eq!(decoded, program);
+    assert_eq!(lanner_program::encode(&decoded).unwrap(), bytes);
+    eprintln!("serialised: {} bytes", bytes.len());
 }

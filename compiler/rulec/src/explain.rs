@@ -8,45 +8,41 @@ fn find<'a>(checked: &'a Checked, name: &str) -> Option<&'a ResolvedRule> {
     checked.resolved.rules.iter().find(|r| r.name == name)
 }
 
-/// The fields the rule's typed condition reads, in first-use order.
+/// The rule as compiled: its entry in the checked files' program.
+fn compiled<'a>(checked: &'a Checked, name: &str) -> Option<&'a lanner_program::Rule> {
+    let i = checked.resolved.rules.iter().position(|r| r.name == name)?;
+    checked.program.rules.get(i)
+}
+
+/// The fields the rule's compiled condition reads, in first-use order.
 fn fields_used(checked: &Checked, name: &str) -> Vec<String> {
-    use lanner_check::typeck::{TExpr, TRhs};
-    fn walk(e: &TExpr, out: &mut Vec<String>) {
-        match e {
-            TExpr::And(c, _) | TExpr::Or(c, _) => c.iter().for_each(|c| walk(c, out)),
-            TExpr::Not(inner, _) => walk(inner, out),
-            TExpr::Check(c) => {
-                let mut fields = c.lhs.fields();
-                if let TRhs::Operand(o) = &c.rhs {
-                    fields.extend(o.fields());
-                }
-                for f in fields {
-                    let n = f.name().to_string();
-                    if !out.contains(&n) {
-                        out.push(n);
-                    }
+    compiled(checked, name)
+        .and_then(|r| r.condition)
+        .map(|root| {
+            let mut names: Vec<String> = Vec::new();
+            for f in checked.program.fields_used(root) {
+                // By name without argument, as `falco -L` lists them.
+                let name = checked.program.field_name(f.key).to_owned();
+                if !names.contains(&name) {
+                    names.push(name);
                 }
             }
-            TExpr::Unknown(_) => {}
-        }
-    }
-    let mut out = Vec::new();
-    if let Some(i) = checked.resolved.rules.iter().position(|r| r.name == name)
-        && let Some(Some(cond)) = checked.typed.get(i).map(|t| t.condition.as_ref())
-    {
-        walk(cond, &mut out);
-    }
-    out
+            names
+        })
+        .unwrap_or_default()
 }
 
 /// The rule's event-type names, sorted, or `None` when it matches every event type.
 fn event_types(checked: &Checked, name: &str) -> Option<Vec<&'static str>> {
-    let i = checked.resolved.rules.iter().position(|r| r.name == name)?;
-    let t = checked.typed.get(i)?;
-    if t.event_types.len() == lanner_check::evttypes::EventSet::all().len() {
+    let r = compiled(checked, name)?;
+    if r.any_event {
         return None;
     }
-    let mut names = t.event_types.names();
+    let mut set = lanner_check::evttypes::EventSet::default();
+    for c in &r.event_codes {
+        set.insert(*c);
+    }
+    let mut names = set.names();
     names.sort_unstable();
     names.dedup();
     Some(names)
@@ -75,6 +71,9 @@ pub fn json(checked: &Checked, name: &str) -> Option<serde_json::Value> {
         "tags": r.tags,
         "condition": r.condition.as_ref().map(canonical),
         "condition_text": r.condition_text.trim(),
+        "compiled": compiled(checked, name)
+            .and_then(|c| c.condition)
+            .map(|root| checked.program.print(root)),
         "macros": r.macros_used,
         "event_types": event_types(checked, name),
         "fields": fields_used(checked, name),
@@ -107,6 +106,9 @@ pub fn text(checked: &Checked, name: &str) -> Option<String> {
     match &r.condition {
         Some(c) => out.push_str(&format!("condition: {}\n", canonical(c))),
         None => out.push_str("condition: <does not compile; see `rulec check`>\n"),
+    }
+    if let Some(root) = compiled(checked, name).and_then(|c| c.condition) {
+        out.push_str(&format!("compiled:  {}\n", checked.program.print(root)));
     }
     out.push_str(&format!("output:    {}\n", r.output));
     Some(out)

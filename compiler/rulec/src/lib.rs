@@ -4,5 +4,5 @@
 pub mod check;
 pub mod explain;
 pub mod fmt;
-pub mod paths;
-pub mod render;
+pub use lanner_check::paths;
+pub use lanner_check::render;

@@ -357,13 +357,20 @@ fn run_test(paths: &[PathBuf], format: TestFormat, min_coverage: Option<f64>) ->
     }
     let failed = reports.iter().any(|r| r.failed());
     let coverage = lanner_ruletest::report::overall_coverage(&reports);
-    let low = min_coverage.is_some_and(|m| coverage < m);
-    if low {
-        eprintln!(
-            "error: coverage {coverage:.1}% is below the required {:.1}%",
-            min_coverage.unwrap_or(0.0)
-        );
-    }
+    // No operand measured is not full coverage: a required minimum then fails.
+    let low = match (min_coverage, coverage) {
+        (Some(m), Some(c)) if c < m => {
+            eprintln!("error: coverage {c:.1}% is below the required {m:.1}%");
+            true
+        }
+        (Some(_), None) => {
+            eprintln!(
+                "error: the rules have no `and`/`or` operand, so coverage cannot be measured"
+            );
+            true
+        }
+        _ => false,
+    };
     if failed || low {
         ExitCode::from(1)
     } else {

@@ -82,10 +82,17 @@ fn meaning(checked: &Checked) -> Vec<String> {
         p.tree_size(),
         p.rules
             .iter()
-            .map(|r| (r.rule, r.root.0))
+            .enumerate()
+            .map(|(i, r)| (i, r.condition.map(|n| n.0)))
             .collect::<Vec<_>>(),
-        p.rule_uses
+        p.rule_uses()
     ));
+    // The compiled program carries no spans: formatting must leave its bytes alone.
+    let bytes = lanner_program::encode(p).unwrap();
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    out.push(format!("program bytes: {} (fnv {hash:#x})", bytes.len()));
     let mut diags: Vec<String> = checked
         .diagnostics
         .iter()

@@ -44,18 +44,15 @@ pub fn merged_coverage(files: &[FileReport]) -> Vec<(String, RuleCoverage)> {
 }
 
 /// Overall branch coverage over every rule of every file, in percent, each rule counted once
-/// ([`merged_coverage`]).
-pub fn overall_coverage(files: &[FileReport]) -> f64 {
+/// ([`merged_coverage`]); `None` when the rules have no `and`/`or` operand at all (nothing
+/// was measured, which is not 100%).
+pub fn overall_coverage(files: &[FileReport]) -> Option<f64> {
     let (mut seen, mut total) = (0usize, 0usize);
     for (_, c) in merged_coverage(files) {
         seen += c.seen_true + c.seen_false;
         total += 2 * c.operands;
     }
-    if total == 0 {
-        100.0
-    } else {
-        100.0 * seen as f64 / total as f64
-    }
+    (total > 0).then(|| 100.0 * seen as f64 / total as f64)
 }
 
 pub fn text(files: &[FileReport]) -> String {
@@ -92,11 +89,11 @@ pub fn text(files: &[FileReport]) -> String {
             }
         }
     }
-    let _ = writeln!(
-        out,
-        "{pass} passed, {fail} failed; coverage {:.1}%",
-        overall_coverage(files)
-    );
+    let coverage = match overall_coverage(files) {
+        Some(c) => format!("{c:.1}%"),
+        None => "n/a (no `and`/`or` operands)".to_owned(),
+    };
+    let _ = writeln!(out, "{pass} passed, {fail} failed; coverage {coverage}");
     out
 }
 

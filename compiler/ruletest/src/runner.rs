@@ -93,7 +93,7 @@ fn only_event_type(e: &Expr) -> bool {
         Expr::Not(inner) => only_event_type(inner),
         Expr::Check(check) => matches!(
             &check.lhs,
-            lanner_engine::ir::Operand::Field(f) if matches!(f.name(), "evt.type" | "syscall.type")
+            lanner_engine::ir::Operand::Field(f) if matches!(f.text.as_str(), "evt.type" | "syscall.type")
         ),
         Expr::Unknown => false,
     }
@@ -216,13 +216,12 @@ pub fn run_file(path: &Path) -> FileReport {
         report.diagnostics.extend(errors);
         return report;
     }
-    let (rules, fields) = lanner_lower::compile_rules(
-        &checked,
-        lanner_lower::OutputOptions {
+    let (ruleset, _unsupported) = RuleSet::from_program(
+        &checked.program,
+        lanner_engine::program::OutputOptions {
             suggested_output: false,
         },
     );
-    let (ruleset, _unsupported) = RuleSet::new(rules, fields);
     // Each rule's own condition (lists substituted, macros not expanded), for coverage.
     let own: Vec<Option<lanner_syntax::condition::ast::Expr>> = ruleset
         .rules
@@ -292,12 +291,12 @@ fn describe_nodes(expr: &Expr) -> Vec<String> {
         match l {
             Lit::Int(v) => v.to_string(),
             Lit::UInt(v) => v.to_string(),
-            Lit::Double(v) => v.to_string(),
+            Lit::Double(v) => v.get().to_string(),
             Lit::Bool(v) => v.to_string(),
             Lit::Ip(ip) => ip.to_string(),
-            Lit::Net(ip, p) => format!("{ip}/{p}"),
+            Lit::Net(net) => net.to_string(),
             Lit::Str(b) | Lit::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-            Lit::Regex(r) => r.as_str().to_string(),
+            Lit::Regex(r) => r.regex().as_str().to_string(),
         }
     }
     fn text(e: &Expr) -> String {
@@ -309,7 +308,7 @@ fn describe_nodes(expr: &Expr) -> Vec<String> {
             Expr::Unknown => "<unknown>".to_string(),
             Expr::Check(c) => {
                 let lhs = match &c.lhs {
-                    Operand::Field(f) => f.field.to_string(),
+                    Operand::Field(f) => f.text.clone(),
                     Operand::Transform(t) => format!("{:?}(...)", t.kind),
                 };
                 let rhs = match &c.rhs {
@@ -347,8 +346,9 @@ fn seen(a: &Alert, rs: &RuleSet, event: usize) -> SeenAlert {
             let info = rs
                 .fields
                 .iter()
-                .find(|f| f.field.to_string() == *text)
-                .map(|f| f.field.field);
+                .find(|f| f.text == *text)
+                .and_then(|f| f.field.as_ref())
+                .map(|f| f.field);
             let shown = match info {
                 Some(info) => lanner_state::render(info, v.as_ref()),
                 None => "<NA>".to_string(),
@@ -388,12 +388,11 @@ fn selection(text: &str, at: lanner_syntax::FileSpan) -> Result<Selection, Strin
     if let Some(d) = checked.diagnostics.iter().find(|d| d.is_error()) {
         return Err(format!("`select` does not check: {}", d.message));
     }
-    let cond = lanner_lower::lower(&checked.expr);
-    let (accessors, _) = lanner_engine::state::Accessors::compile(&cond.fields);
-    Ok(Selection {
-        expr: cond.expr,
-        accessors,
-    })
+    let (program, root) = lanner_check::program::build_condition(&checked.expr)
+        .map_err(|e| format!("`select` compiles to an invalid program: {e}"))?;
+    let (expr, fields) = lanner_engine::program::condition(&program, root);
+    let (accessors, _) = lanner_engine::state::Accessors::compile(&fields);
+    Ok(Selection { expr, accessors })
 }
 
 /// Replays a capture and evaluates the rules on its (selected) events, recording coverage.

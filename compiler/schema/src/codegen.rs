@@ -72,6 +72,38 @@ fn read_descriptions() -> Result<BTreeMap<String, OwnText>, String> {
     Ok(out)
 }
 
+/// The names in data/extracted.txt: the fields lanner-state extracts.
+fn read_extracted() -> Result<HashSet<String>, String> {
+    let path = crate_dir().join("data/extracted.txt");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// The `FieldId` variant of a field name: `proc.exe_ino.ctime` is `ProcExeInoCtime`.
+fn variant(name: &str) -> String {
+    name.split(['.', '_'])
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// FNV-1a, 64 bits: stable across Rust versions and platforms, unlike `DefaultHasher`.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 fn read_fields() -> Result<Vec<Value>, String> {
     let path = crate_dir().join("data/fields.json");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -143,6 +175,7 @@ fn provider(field: &Value) -> Result<Provider, String> {
 pub(crate) fn generate() -> Result<String, String> {
     let fields = read_fields()?;
     let own = read_descriptions()?;
+    let extracted = read_extracted()?;
 
     let mut out = String::new();
     out.push_str(
@@ -155,6 +188,9 @@ pub(crate) fn generate() -> Result<String, String> {
 
     let mut names: Vec<(String, usize)> = Vec::new();
     let mut seen = HashSet::new();
+    let mut variants: Vec<(String, String)> = Vec::new();
+    // What a compiled program depends on: every column but the prose.
+    let mut semantic = String::new();
     for (index, field) in fields.iter().enumerate() {
         let name = str_of(field, "name")?;
         if !seen.insert(name.to_owned()) {
@@ -236,8 +272,21 @@ pub(crate) fn generate() -> Result<String, String> {
             .collect::<Vec<_>>()
             .join(", ");
 
+        let id = variant(name);
+        if variants.iter().any(|(v, _)| *v == id) {
+            return Err(format!("{name}: FieldId::{id} names two fields"));
+        }
+        variants.push((id.clone(), name.to_owned()));
+        let is_extracted = extracted.contains(name);
+        let _ = writeln!(
+            semantic,
+            "{name}|{ty:?}|{is_list}|{presence:?}|{form:?}|{}|{any_ancestor}|{is_extracted}",
+            flags.bits()
+        );
+
         let _ = writeln!(out, "    // {index}");
         let _ = writeln!(out, "    FieldInfo {{");
+        let _ = writeln!(out, "        id: Some(FieldId::{id}),");
         let _ = writeln!(out, "        name: {name:?},");
         let _ = writeln!(out, "        ty: FieldType::{ty:?},");
         let _ = writeln!(out, "        is_list: {is_list},");
@@ -255,6 +304,7 @@ pub(crate) fn generate() -> Result<String, String> {
         let _ = writeln!(out, "        any_ancestor: {any_ancestor},");
         let _ = writeln!(out, "        aliases: &[{aliases}],");
         let _ = writeln!(out, "        description: {:?},", text.description);
+        let _ = writeln!(out, "        extracted: {is_extracted},");
         let _ = writeln!(out, "    }},");
         names.push((name.to_owned(), index));
     }
@@ -274,6 +324,35 @@ pub(crate) fn generate() -> Result<String, String> {
         let _ = writeln!(out, "    ({name:?}, {index}),");
     }
     out.push_str("];\n");
+    for name in &extracted {
+        if !seen.contains(name) {
+            return Err(format!("extracted.txt: {name} is not in fields.json"));
+        }
+    }
+
+    out.push_str(
+        "\n/// Every field of the schema, by position in `FIELDS`: programs name fields by this id, \
+         never by a string.\n",
+    );
+    out.push_str(
+        "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]\n\
+         #[repr(u16)]\npub enum FieldId {\n",
+    );
+    for (index, (id, name)) in variants.iter().enumerate() {
+        let _ = writeln!(out, "    /// `{name}`\n    {id} = {index},");
+    }
+    out.push_str("}\n\nimpl FieldId {\n    /// Every field id, in table order.\n    pub const ALL: &'static [FieldId] = &[\n");
+    for (id, _) in &variants {
+        let _ = writeln!(out, "        FieldId::{id},");
+    }
+    out.push_str("    ];\n}\n\n");
+    let _ = writeln!(
+        out,
+        "/// FNV-1a of every field's name, type, argument rule, flags and extraction mark, in table\n\
+         /// order: a serialised program records it and is refused by a schema with another.\n\
+         pub const SCHEMA_HASH: u64 = {:#018x};",
+        fnv1a(semantic.as_bytes())
+    );
     Ok(out)
 }
 

@@ -7,6 +7,7 @@ use crate::types::{ArgForm, ArgPresence, ArgSpec, Deprecation, FieldClass, Field
 pub(crate) static FIELDS: &[FieldInfo] = &[
     // 0
     FieldInfo {
+        id: Some(FieldId::EvtNum),
         name: "evt.num",
         ty: FieldType::Uint64,
         is_list: false,
@@ -21,9 +22,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Monotonic event counter, the first event being number 1.",
+        extracted: true,
     },
     // 1
     FieldInfo {
+        id: Some(FieldId::EvtTime),
         name: "evt.time",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -38,9 +41,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Wall-clock timestamp of the event as text, nanosecond precision.",
+        extracted: true,
     },
     // 2
     FieldInfo {
+        id: Some(FieldId::EvtTimeS),
         name: "evt.time.s",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -55,9 +60,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Wall-clock timestamp of the event as text, whole seconds only.",
+        extracted: true,
     },
     // 3
     FieldInfo {
+        id: Some(FieldId::EvtTimeIso8601),
         name: "evt.time.iso8601",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -72,9 +79,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Timestamp formatted per ISO 8601, with nanoseconds and the UTC offset.",
+        extracted: true,
     },
     // 4
     FieldInfo {
+        id: Some(FieldId::EvtDatetime),
         name: "evt.datetime",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -89,9 +98,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Calendar date and time of day of the event as text.",
+        extracted: true,
     },
     // 5
     FieldInfo {
+        id: Some(FieldId::EvtDatetimeS),
         name: "evt.datetime.s",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -106,9 +117,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Calendar date and time of day of the event, truncated to seconds.",
+        extracted: true,
     },
     // 6
     FieldInfo {
+        id: Some(FieldId::EvtRawtime),
         name: "evt.rawtime",
         ty: FieldType::AbsTime,
         is_list: false,
@@ -123,9 +136,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Absolute event time in nanoseconds since 1970-01-01 UTC.",
+        extracted: true,
     },
     // 7
     FieldInfo {
+        id: Some(FieldId::EvtRawtimeS),
         name: "evt.rawtime.s",
         ty: FieldType::AbsTime,
         is_list: false,
@@ -140,9 +155,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Seconds component of evt.rawtime.",
+        extracted: true,
     },
     // 8
     FieldInfo {
+        id: Some(FieldId::EvtRawtimeNs),
         name: "evt.rawtime.ns",
         ty: FieldType::AbsTime,
         is_list: false,
@@ -157,9 +174,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Fractional-second component of evt.rawtime, in nanoseconds.",
+        extracted: true,
     },
     // 9
     FieldInfo {
+        id: Some(FieldId::EvtReltime),
         name: "evt.reltime",
         ty: FieldType::RelTime,
         is_list: false,
@@ -174,9 +193,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Time since the start of the capture, in nanoseconds.",
+        extracted: false,
     },
     // 10
     FieldInfo {
+        id: Some(FieldId::EvtReltimeS),
         name: "evt.reltime.s",
         ty: FieldType::RelTime,
         is_list: false,
@@ -191,9 +212,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Seconds component of evt.reltime.",
+        extracted: false,
     },
     // 11
     FieldInfo {
+        id: Some(FieldId::EvtReltimeNs),
         name: "evt.reltime.ns",
         ty: FieldType::RelTime,
         is_list: false,
@@ -208,9 +231,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Fractional-second component of evt.reltime, in nanoseconds.",
+        extracted: false,
     },
     // 12
     FieldInfo {
+        id: Some(FieldId::EvtPluginname),
         name: "evt.pluginname",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -225,9 +250,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Plugin that generated the event (plugin event sources only).",
+        extracted: false,
     },
     // 13
     FieldInfo {
+        id: Some(FieldId::EvtPlugininfo),
         name: "evt.plugininfo",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -242,9 +269,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "One-line summary of a plugin event, as formatted by that plugin.",
+        extracted: false,
     },
     // 14
     FieldInfo {
+        id: Some(FieldId::EvtSource),
         name: "evt.source",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -259,9 +288,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Event source the event belongs to, such as syscall or k8s_audit.",
+        extracted: true,
     },
     // 15
     FieldInfo {
+        id: Some(FieldId::EvtIsAsync),
         name: "evt.is_async",
         ty: FieldType::Bool,
         is_list: false,
@@ -276,9 +307,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the event is an asynchronous meta event instead of a captured one.",
+        extracted: false,
     },
     // 16
     FieldInfo {
+        id: Some(FieldId::EvtAsynctype),
         name: "evt.asynctype",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -293,9 +326,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Name of an asynchronous event; absent for other events.",
+        extracted: false,
     },
     // 17
     FieldInfo {
+        id: Some(FieldId::EvtHostname),
         name: "evt.hostname",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -310,9 +345,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Name of the host, which an environment variable such as FALCO_HOSTNAME can override.",
+        extracted: false,
     },
     // 18
     FieldInfo {
+        id: Some(FieldId::EvtLatency),
         name: "evt.latency",
         ty: FieldType::RelTime,
         is_list: false,
@@ -327,9 +364,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Nanoseconds between a syscall's entry and its return (entry events are gone).",
+        extracted: false,
     },
     // 19
     FieldInfo {
+        id: Some(FieldId::EvtLatencyS),
         name: "evt.latency.s",
         ty: FieldType::RelTime,
         is_list: false,
@@ -344,9 +383,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Seconds component of evt.latency.",
+        extracted: false,
     },
     // 20
     FieldInfo {
+        id: Some(FieldId::EvtLatencyNs),
         name: "evt.latency.ns",
         ty: FieldType::RelTime,
         is_list: false,
@@ -361,9 +402,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Fractional-second component of evt.latency.",
+        extracted: false,
     },
     // 21
     FieldInfo {
+        id: Some(FieldId::EvtLatencyQuantized),
         name: "evt.latency.quantized",
         ty: FieldType::Uint64,
         is_list: false,
@@ -378,9 +421,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "The value of evt.latency bucketed on a log10 scale.",
+        extracted: false,
     },
     // 22
     FieldInfo {
+        id: Some(FieldId::EvtLatencyHuman),
         name: "evt.latency.human",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -395,9 +440,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "The value of evt.latency printed in a readable unit, e.g. 10.3ms.",
+        extracted: false,
     },
     // 23
     FieldInfo {
+        id: Some(FieldId::EvtDeltatime),
         name: "evt.deltatime",
         ty: FieldType::RelTime,
         is_list: false,
@@ -412,9 +459,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Time elapsed since the preceding event, in nanoseconds.",
+        extracted: false,
     },
     // 24
     FieldInfo {
+        id: Some(FieldId::EvtDeltatimeS),
         name: "evt.deltatime.s",
         ty: FieldType::RelTime,
         is_list: false,
@@ -429,9 +478,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Seconds component of evt.deltatime.",
+        extracted: false,
     },
     // 25
     FieldInfo {
+        id: Some(FieldId::EvtDeltatimeNs),
         name: "evt.deltatime.ns",
         ty: FieldType::RelTime,
         is_list: false,
@@ -446,9 +497,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Fractional-second component of evt.deltatime.",
+        extracted: false,
     },
     // 26
     FieldInfo {
+        id: Some(FieldId::EvtOutputtime),
         name: "evt.outputtime",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -463,9 +516,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "The event time in the format chosen by the tool's time option.",
+        extracted: false,
     },
     // 27
     FieldInfo {
+        id: Some(FieldId::EvtDir),
         name: "evt.dir",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -480,9 +535,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Direction marker, > for entry and < for exit; now always <.",
+        extracted: true,
     },
     // 28
     FieldInfo {
+        id: Some(FieldId::EvtType),
         name: "evt.type",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -497,9 +554,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &["evt.asynctype"],
         description: "Event name such as open, execve or connect; async events give their async name.",
+        extracted: true,
     },
     // 29
     FieldInfo {
+        id: Some(FieldId::EvtTypeIs),
         name: "evt.type.is",
         ty: FieldType::Uint32,
         is_list: false,
@@ -514,9 +573,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "1 when the event matches the name or number written after the dot, otherwise 0.",
+        extracted: true,
     },
     // 30
     FieldInfo {
+        id: Some(FieldId::SyscallType),
         name: "syscall.type",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -531,9 +592,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &["evt.type"],
         description: "System call name, present only on syscall events.",
+        extracted: true,
     },
     // 31
     FieldInfo {
+        id: Some(FieldId::EvtCategory),
         name: "evt.category",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -548,9 +611,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Broad event group: file, net, memory, process, ipc and so on.",
+        extracted: true,
     },
     // 32
     FieldInfo {
+        id: Some(FieldId::EvtCpu),
         name: "evt.cpu",
         ty: FieldType::Int16,
         is_list: false,
@@ -565,9 +630,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Number of the CPU that captured the event.",
+        extracted: true,
     },
     // 33
     FieldInfo {
+        id: Some(FieldId::EvtArgs),
         name: "evt.args",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -582,9 +649,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Every event parameter, formatted as one name=value string.",
+        extracted: true,
     },
     // 34
     FieldInfo {
+        id: Some(FieldId::EvtArg),
         name: "evt.arg",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -599,9 +668,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Text of one event parameter, addressed as evt.arg.NAME or by 0-based position as evt.arg[N].",
+        extracted: true,
     },
     // 35
     FieldInfo {
+        id: Some(FieldId::EvtRawarg),
         name: "evt.rawarg",
         ty: FieldType::Dyn,
         is_list: false,
@@ -616,9 +687,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &["evt.arg.NAME"],
         description: "A single event parameter picked by name (evt.rawarg.res), kept in its own type for numeric tests.",
+        extracted: true,
     },
     // 36
     FieldInfo {
+        id: Some(FieldId::EvtInfo),
         name: "evt.info",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -633,9 +706,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &["evt.args"],
         description: "Readable event details; today identical to evt.args.",
+        extracted: false,
     },
     // 37
     FieldInfo {
+        id: Some(FieldId::EvtBuffer),
         name: "evt.buffer",
         ty: FieldType::Bytebuf,
         is_list: false,
@@ -650,9 +725,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Data buffer of an I/O event such as read, write or sendto.",
+        extracted: true,
     },
     // 38
     FieldInfo {
+        id: Some(FieldId::EvtBuflen),
         name: "evt.buflen",
         ty: FieldType::Uint64,
         is_list: false,
@@ -667,9 +744,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Size of the I/O data buffer in bytes.",
+        extracted: true,
     },
     // 39
     FieldInfo {
+        id: Some(FieldId::EvtRes),
         name: "evt.res",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -684,9 +763,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Outcome as text: SUCCESS, or the errno name (for example ENOENT) on failure.",
+        extracted: true,
     },
     // 40
     FieldInfo {
+        id: Some(FieldId::EvtRawres),
         name: "evt.rawres",
         ty: FieldType::Int64,
         is_list: false,
@@ -701,9 +782,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &["evt.rawarg.res"],
         description: "Outcome as a signed integer (e.g. -2), suitable for range tests.",
+        extracted: true,
     },
     // 41
     FieldInfo {
+        id: Some(FieldId::EvtFailed),
         name: "evt.failed",
         ty: FieldType::Bool,
         is_list: false,
@@ -718,9 +801,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the event reported an error.",
+        extracted: true,
     },
     // 42
     FieldInfo {
+        id: Some(FieldId::EvtIsIo),
         name: "evt.is_io",
         ty: FieldType::Bool,
         is_list: false,
@@ -735,9 +820,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the event reads or writes through a file descriptor.",
+        extracted: true,
     },
     // 43
     FieldInfo {
+        id: Some(FieldId::EvtIsIoRead),
         name: "evt.is_io_read",
         ty: FieldType::Bool,
         is_list: false,
@@ -752,9 +839,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the event reads through a file descriptor.",
+        extracted: true,
     },
     // 44
     FieldInfo {
+        id: Some(FieldId::EvtIsIoWrite),
         name: "evt.is_io_write",
         ty: FieldType::Bool,
         is_list: false,
@@ -769,9 +858,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the event writes through a file descriptor.",
+        extracted: true,
     },
     // 45
     FieldInfo {
+        id: Some(FieldId::EvtIoDir),
         name: "evt.io_dir",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -786,9 +877,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "I/O direction: r for reads, w for writes.",
+        extracted: true,
     },
     // 46
     FieldInfo {
+        id: Some(FieldId::EvtIsWait),
         name: "evt.is_wait",
         ty: FieldType::Bool,
         is_list: false,
@@ -803,9 +896,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the event puts the thread to sleep (sleep, select, poll and similar).",
+        extracted: true,
     },
     // 47
     FieldInfo {
+        id: Some(FieldId::EvtWaitLatency),
         name: "evt.wait_latency",
         ty: FieldType::RelTime,
         is_list: false,
@@ -820,9 +915,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Nanoseconds a waiting event kept the thread blocked.",
+        extracted: false,
     },
     // 48
     FieldInfo {
+        id: Some(FieldId::EvtIsSyslog),
         name: "evt.is_syslog",
         ty: FieldType::Bool,
         is_list: false,
@@ -837,9 +934,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the event writes to /dev/log.",
+        extracted: true,
     },
     // 49
     FieldInfo {
+        id: Some(FieldId::EvtCount),
         name: "evt.count",
         ty: FieldType::Uint32,
         is_list: false,
@@ -854,9 +953,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Always 1; meant for counting events in tables.",
+        extracted: false,
     },
     // 50
     FieldInfo {
+        id: Some(FieldId::EvtCountError),
         name: "evt.count.error",
         ty: FieldType::Uint32,
         is_list: false,
@@ -871,9 +972,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "1 for a failed event, 0 otherwise.",
+        extracted: false,
     },
     // 51
     FieldInfo {
+        id: Some(FieldId::EvtCountErrorFile),
         name: "evt.count.error.file",
         ty: FieldType::Uint32,
         is_list: false,
@@ -888,9 +991,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "1 for a failed file event, 0 otherwise.",
+        extracted: false,
     },
     // 52
     FieldInfo {
+        id: Some(FieldId::EvtCountErrorNet),
         name: "evt.count.error.net",
         ty: FieldType::Uint32,
         is_list: false,
@@ -905,9 +1010,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "1 for a failed network event, 0 otherwise.",
+        extracted: false,
     },
     // 53
     FieldInfo {
+        id: Some(FieldId::EvtCountErrorMemory),
         name: "evt.count.error.memory",
         ty: FieldType::Uint32,
         is_list: false,
@@ -922,9 +1029,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "1 for a failed memory event, 0 otherwise.",
+        extracted: false,
     },
     // 54
     FieldInfo {
+        id: Some(FieldId::EvtCountErrorOther),
         name: "evt.count.error.other",
         ty: FieldType::Uint32,
         is_list: false,
@@ -939,9 +1048,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "1 for a failed event in no file, network or memory category, 0 otherwise.",
+        extracted: false,
     },
     // 55
     FieldInfo {
+        id: Some(FieldId::EvtCountExit),
         name: "evt.count.exit",
         ty: FieldType::Uint32,
         is_list: false,
@@ -956,9 +1067,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "1 for an exit event, 0 otherwise.",
+        extracted: false,
     },
     // 56
     FieldInfo {
+        id: Some(FieldId::EvtCountProcinfo),
         name: "evt.count.procinfo",
         ty: FieldType::Uint32,
         is_list: false,
@@ -973,9 +1086,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Counts 1 on a procinfo event from a main thread.",
+        extracted: false,
     },
     // 57
     FieldInfo {
+        id: Some(FieldId::EvtCountThreadinfo),
         name: "evt.count.threadinfo",
         ty: FieldType::Uint32,
         is_list: false,
@@ -990,9 +1105,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "1 for every procinfo event.",
+        extracted: false,
     },
     // 58
     FieldInfo {
+        id: Some(FieldId::EvtAround),
         name: "evt.around",
         ty: FieldType::Uint64,
         is_list: false,
@@ -1007,9 +1124,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Keeps events within D milliseconds of time T, written evt.around[T] = D.",
+        extracted: false,
     },
     // 59
     FieldInfo {
+        id: Some(FieldId::EvtAbspath),
         name: "evt.abspath",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1024,9 +1143,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Absolute path built from a directory FD and a relative name; .src and .dst pick the path of two-path calls.",
+        extracted: false,
     },
     // 60
     FieldInfo {
+        id: Some(FieldId::EvtBuflenIn),
         name: "evt.buflen.in",
         ty: FieldType::Uint64,
         is_list: false,
@@ -1041,9 +1162,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Buffer size, input I/O only.",
+        extracted: false,
     },
     // 61
     FieldInfo {
+        id: Some(FieldId::EvtBuflenOut),
         name: "evt.buflen.out",
         ty: FieldType::Uint64,
         is_list: false,
@@ -1058,9 +1181,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Buffer size, output I/O only.",
+        extracted: false,
     },
     // 62
     FieldInfo {
+        id: Some(FieldId::EvtBuflenFile),
         name: "evt.buflen.file",
         ty: FieldType::Uint64,
         is_list: false,
@@ -1075,9 +1200,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Buffer size, file I/O only.",
+        extracted: false,
     },
     // 63
     FieldInfo {
+        id: Some(FieldId::EvtBuflenFileIn),
         name: "evt.buflen.file.in",
         ty: FieldType::Uint64,
         is_list: false,
@@ -1092,9 +1219,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Buffer size, file reads only.",
+        extracted: false,
     },
     // 64
     FieldInfo {
+        id: Some(FieldId::EvtBuflenFileOut),
         name: "evt.buflen.file.out",
         ty: FieldType::Uint64,
         is_list: false,
@@ -1109,9 +1238,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Buffer size, file writes only.",
+        extracted: false,
     },
     // 65
     FieldInfo {
+        id: Some(FieldId::EvtBuflenNet),
         name: "evt.buflen.net",
         ty: FieldType::Uint64,
         is_list: false,
@@ -1126,9 +1257,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Buffer size, network I/O only.",
+        extracted: false,
     },
     // 66
     FieldInfo {
+        id: Some(FieldId::EvtBuflenNetIn),
         name: "evt.buflen.net.in",
         ty: FieldType::Uint64,
         is_list: false,
@@ -1143,9 +1276,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Buffer size, network input only.",
+        extracted: false,
     },
     // 67
     FieldInfo {
+        id: Some(FieldId::EvtBuflenNetOut),
         name: "evt.buflen.net.out",
         ty: FieldType::Uint64,
         is_list: false,
@@ -1160,9 +1295,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Buffer size, network output only.",
+        extracted: false,
     },
     // 68
     FieldInfo {
+        id: Some(FieldId::EvtIsOpenRead),
         name: "evt.is_open_read",
         ty: FieldType::Bool,
         is_list: false,
@@ -1177,9 +1314,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether an open-style call asked for read access.",
+        extracted: true,
     },
     // 69
     FieldInfo {
+        id: Some(FieldId::EvtIsOpenWrite),
         name: "evt.is_open_write",
         ty: FieldType::Bool,
         is_list: false,
@@ -1194,9 +1333,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether an open-style call asked for write access.",
+        extracted: true,
     },
     // 70
     FieldInfo {
+        id: Some(FieldId::EvtInfraDockerName),
         name: "evt.infra.docker.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1211,9 +1352,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "What a docker infrastructure event is called.",
+        extracted: false,
     },
     // 71
     FieldInfo {
+        id: Some(FieldId::EvtInfraDockerContainerId),
         name: "evt.infra.docker.container.id",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1228,9 +1371,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Id of the container a docker infrastructure event concerns.",
+        extracted: false,
     },
     // 72
     FieldInfo {
+        id: Some(FieldId::EvtInfraDockerContainerName),
         name: "evt.infra.docker.container.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1245,9 +1390,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Name of the container a docker infrastructure event concerns.",
+        extracted: false,
     },
     // 73
     FieldInfo {
+        id: Some(FieldId::EvtInfraDockerContainerImage),
         name: "evt.infra.docker.container.image",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1262,9 +1409,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Image of the container a docker infrastructure event concerns.",
+        extracted: false,
     },
     // 74
     FieldInfo {
+        id: Some(FieldId::EvtIsOpenExec),
         name: "evt.is_open_exec",
         ty: FieldType::Bool,
         is_list: false,
@@ -1279,9 +1428,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether an open or creat call created a file carrying an execute permission bit.",
+        extracted: true,
     },
     // 75
     FieldInfo {
+        id: Some(FieldId::EvtIsOpenCreate),
         name: "evt.is_open_create",
         ty: FieldType::Bool,
         is_list: false,
@@ -1296,9 +1447,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether an open-style call actually created the file.",
+        extracted: true,
     },
     // 76
     FieldInfo {
+        id: Some(FieldId::ProcExe),
         name: "proc.exe",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1313,9 +1466,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "First command-line word (argv[0]) of the process, which need not be the binary's path.",
+        extracted: true,
     },
     // 77
     FieldInfo {
+        id: Some(FieldId::ProcPexe),
         name: "proc.pexe",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1330,9 +1485,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "First command-line word (argv[0]) of the parent process.",
+        extracted: true,
     },
     // 78
     FieldInfo {
+        id: Some(FieldId::ProcAexe),
         name: "proc.aexe",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1347,9 +1504,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: true,
         aliases: &["proc.aexe[0] = proc.exe", "proc.aexe[1] = proc.pexe"],
         description: "argv[0] of the ancestor at the given level ([0] self, [1] parent); with no level a filter tries every ancestor.",
+        extracted: true,
     },
     // 79
     FieldInfo {
+        id: Some(FieldId::ProcExepath),
         name: "proc.exepath",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1364,9 +1523,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Full resolved path of the binary the process runs.",
+        extracted: true,
     },
     // 80
     FieldInfo {
+        id: Some(FieldId::ProcPexepath),
         name: "proc.pexepath",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1381,9 +1542,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Full resolved path of the parent's binary.",
+        extracted: true,
     },
     // 81
     FieldInfo {
+        id: Some(FieldId::ProcAexepath),
         name: "proc.aexepath",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1398,9 +1561,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: true,
         aliases: &["proc.aexepath[0] = proc.exepath", "proc.aexepath[1] = proc.pexepath"],
         description: "Binary path of the ancestor at the given level; with no level a filter tries every ancestor.",
+        extracted: true,
     },
     // 82
     FieldInfo {
+        id: Some(FieldId::ProcName),
         name: "proc.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1415,9 +1580,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Kernel command name (comm) of the process, at most 16 characters.",
+        extracted: true,
     },
     // 83
     FieldInfo {
+        id: Some(FieldId::ProcPname),
         name: "proc.pname",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1432,9 +1599,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Kernel command name (comm) of the parent process.",
+        extracted: true,
     },
     // 84
     FieldInfo {
+        id: Some(FieldId::ProcAname),
         name: "proc.aname",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1449,9 +1618,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: true,
         aliases: &["proc.aname[0] = proc.name", "proc.aname[1] = proc.pname"],
         description: "Command name of the ancestor at the given level ([1] parent); with no level a filter tries every ancestor.",
+        extracted: true,
     },
     // 85
     FieldInfo {
+        id: Some(FieldId::ProcArgs),
         name: "proc.args",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1466,9 +1637,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Arguments following argv[0], joined by spaces; [N] picks argument N counting from 0.",
+        extracted: true,
     },
     // 86
     FieldInfo {
+        id: Some(FieldId::ProcAargs),
         name: "proc.aargs",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1483,9 +1656,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Arguments of the ancestor at the given level; with no level, those of all ancestors together.",
+        extracted: false,
     },
     // 87
     FieldInfo {
+        id: Some(FieldId::ProcCmdline),
         name: "proc.cmdline",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1500,9 +1675,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Command name plus arguments, as a command line is usually shown.",
+        extracted: true,
     },
     // 88
     FieldInfo {
+        id: Some(FieldId::ProcPcmdline),
         name: "proc.pcmdline",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1517,9 +1694,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "The parent's command line (name plus arguments).",
+        extracted: true,
     },
     // 89
     FieldInfo {
+        id: Some(FieldId::ProcAcmdline),
         name: "proc.acmdline",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1534,9 +1713,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: true,
         aliases: &["proc.acmdline[0] = proc.cmdline", "proc.acmdline[1] = proc.pcmdline"],
         description: "Command line of the ancestor at the given level; with no level a filter tries every ancestor.",
+        extracted: true,
     },
     // 90
     FieldInfo {
+        id: Some(FieldId::ProcCmdnargs),
         name: "proc.cmdnargs",
         ty: FieldType::Uint64,
         is_list: false,
@@ -1551,9 +1732,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "How many arguments follow argv[0].",
+        extracted: false,
     },
     // 91
     FieldInfo {
+        id: Some(FieldId::ProcCmdlenargs),
         name: "proc.cmdlenargs",
         ty: FieldType::Uint64,
         is_list: false,
@@ -1568,9 +1751,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Combined length of all arguments, separators excluded.",
+        extracted: false,
     },
     // 92
     FieldInfo {
+        id: Some(FieldId::ProcExeline),
         name: "proc.exeline",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1585,9 +1770,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "argv[0] then the arguments, i.e. proc.exe and proc.args together.",
+        extracted: false,
     },
     // 93
     FieldInfo {
+        id: Some(FieldId::ProcEnv),
         name: "proc.env",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1602,9 +1789,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Process environment; [NAME] gives one variable, a numeric key gives the variable at that position.",
+        extracted: true,
     },
     // 94
     FieldInfo {
+        id: Some(FieldId::ProcAenv),
         name: "proc.aenv",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1619,9 +1808,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: true,
         aliases: &[],
         description: "An environment variable looked up through the ancestors; [NAME] selects it.",
+        extracted: true,
     },
     // 95
     FieldInfo {
+        id: Some(FieldId::ProcCwd),
         name: "proc.cwd",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1636,9 +1827,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "The process's current directory.",
+        extracted: true,
     },
     // 96
     FieldInfo {
+        id: Some(FieldId::ProcLoginshellid),
         name: "proc.loginshellid",
         ty: FieldType::Int64,
         is_list: false,
@@ -1653,9 +1846,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "PID of the outermost shell in the ancestry, which identifies the login session.",
+        extracted: false,
     },
     // 97
     FieldInfo {
+        id: Some(FieldId::ProcTty),
         name: "proc.tty",
         ty: FieldType::Uint32,
         is_list: false,
@@ -1670,9 +1865,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Number of the controlling terminal, 0 if there is none.",
+        extracted: true,
     },
     // 98
     FieldInfo {
+        id: Some(FieldId::ProcPid),
         name: "proc.pid",
         ty: FieldType::Int64,
         is_list: false,
@@ -1687,9 +1884,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Host-side process id (the thread group id).",
+        extracted: true,
     },
     // 99
     FieldInfo {
+        id: Some(FieldId::ProcPpid),
         name: "proc.ppid",
         ty: FieldType::Int64,
         is_list: false,
@@ -1704,9 +1903,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Host-side id of the parent process.",
+        extracted: true,
     },
     // 100
     FieldInfo {
+        id: Some(FieldId::ProcApid),
         name: "proc.apid",
         ty: FieldType::Int64,
         is_list: false,
@@ -1721,9 +1922,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: true,
         aliases: &["proc.apid[0] = proc.pid", "proc.apid[1] = proc.ppid"],
         description: "PID of the ancestor at the given level; with no level a filter tries every ancestor.",
+        extracted: true,
     },
     // 101
     FieldInfo {
+        id: Some(FieldId::ProcVpid),
         name: "proc.vpid",
         ty: FieldType::Int64,
         is_list: false,
@@ -1738,9 +1941,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Process id as seen inside the process's PID namespace.",
+        extracted: true,
     },
     // 102
     FieldInfo {
+        id: Some(FieldId::ProcPvpid),
         name: "proc.pvpid",
         ty: FieldType::Int64,
         is_list: false,
@@ -1755,9 +1960,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "PID of the parent within the PID namespace.",
+        extracted: true,
     },
     // 103
     FieldInfo {
+        id: Some(FieldId::ProcSid),
         name: "proc.sid",
         ty: FieldType::Int64,
         is_list: false,
@@ -1772,9 +1979,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Id of the session the process belongs to.",
+        extracted: true,
     },
     // 104
     FieldInfo {
+        id: Some(FieldId::ProcSname),
         name: "proc.sname",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1789,9 +1998,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Command name of the session leader.",
+        extracted: true,
     },
     // 105
     FieldInfo {
+        id: Some(FieldId::ProcSidExe),
         name: "proc.sid.exe",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1806,9 +2017,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "The session leader's argv[0].",
+        extracted: false,
     },
     // 106
     FieldInfo {
+        id: Some(FieldId::ProcSidExepath),
         name: "proc.sid.exepath",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1823,9 +2036,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Binary path of the session leader.",
+        extracted: false,
     },
     // 107
     FieldInfo {
+        id: Some(FieldId::ProcVpgid),
         name: "proc.vpgid",
         ty: FieldType::Int64,
         is_list: false,
@@ -1840,9 +2055,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "PID-namespace view of the process group id.",
+        extracted: true,
     },
     // 108
     FieldInfo {
+        id: Some(FieldId::ProcVpgidName),
         name: "proc.vpgid.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1857,9 +2074,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "The process group leader's command name, namespace view.",
+        extracted: false,
     },
     // 109
     FieldInfo {
+        id: Some(FieldId::ProcVpgidExe),
         name: "proc.vpgid.exe",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1874,9 +2093,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "The process group leader's argv[0], namespace view.",
+        extracted: false,
     },
     // 110
     FieldInfo {
+        id: Some(FieldId::ProcVpgidExepath),
         name: "proc.vpgid.exepath",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1891,9 +2112,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "The process group leader's binary path, namespace view.",
+        extracted: false,
     },
     // 111
     FieldInfo {
+        id: Some(FieldId::ProcPgid),
         name: "proc.pgid",
         ty: FieldType::Int64,
         is_list: false,
@@ -1908,9 +2131,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Process group id on the host.",
+        extracted: true,
     },
     // 112
     FieldInfo {
+        id: Some(FieldId::ProcPgidName),
         name: "proc.pgid.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1925,9 +2150,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "The process group leader's command name, host view.",
+        extracted: false,
     },
     // 113
     FieldInfo {
+        id: Some(FieldId::ProcPgidExe),
         name: "proc.pgid.exe",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1942,9 +2169,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "The process group leader's argv[0], host view.",
+        extracted: false,
     },
     // 114
     FieldInfo {
+        id: Some(FieldId::ProcPgidExepath),
         name: "proc.pgid.exepath",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -1959,9 +2188,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "The process group leader's binary path, host view.",
+        extracted: false,
     },
     // 115
     FieldInfo {
+        id: Some(FieldId::ProcDuration),
         name: "proc.duration",
         ty: FieldType::RelTime,
         is_list: false,
@@ -1976,9 +2207,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Age of the process in nanoseconds.",
+        extracted: true,
     },
     // 116
     FieldInfo {
+        id: Some(FieldId::ProcPpidDuration),
         name: "proc.ppid.duration",
         ty: FieldType::RelTime,
         is_list: false,
@@ -1993,9 +2226,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Age of the parent process in nanoseconds.",
+        extracted: false,
     },
     // 117
     FieldInfo {
+        id: Some(FieldId::ProcPidTs),
         name: "proc.pid.ts",
         ty: FieldType::RelTime,
         is_list: false,
@@ -2010,9 +2245,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "When the process started, in nanoseconds since the epoch.",
+        extracted: false,
     },
     // 118
     FieldInfo {
+        id: Some(FieldId::ProcPpidTs),
         name: "proc.ppid.ts",
         ty: FieldType::RelTime,
         is_list: false,
@@ -2027,9 +2264,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "When the parent process started, in nanoseconds since the epoch.",
+        extracted: false,
     },
     // 119
     FieldInfo {
+        id: Some(FieldId::ProcIsExeWritable),
         name: "proc.is_exe_writable",
         ty: FieldType::Bool,
         is_list: false,
@@ -2044,9 +2283,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the user who started the process may write to its binary.",
+        extracted: true,
     },
     // 120
     FieldInfo {
+        id: Some(FieldId::ProcIsExeUpperLayer),
         name: "proc.is_exe_upper_layer",
         ty: FieldType::Bool,
         is_list: false,
@@ -2061,9 +2302,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the binary sits in the writable upper layer of an overlay filesystem.",
+        extracted: true,
     },
     // 121
     FieldInfo {
+        id: Some(FieldId::ProcIsExeLowerLayer),
         name: "proc.is_exe_lower_layer",
         ty: FieldType::Bool,
         is_list: false,
@@ -2078,9 +2321,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the binary sits in a read-only lower layer of an overlay filesystem.",
+        extracted: true,
     },
     // 122
     FieldInfo {
+        id: Some(FieldId::ProcIsExeFromMemfd),
         name: "proc.is_exe_from_memfd",
         ty: FieldType::Bool,
         is_list: false,
@@ -2095,9 +2340,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the binary was executed from a memfd, i.e. without a file on disk.",
+        extracted: true,
     },
     // 123
     FieldInfo {
+        id: Some(FieldId::ProcIsSidLeader),
         name: "proc.is_sid_leader",
         ty: FieldType::Bool,
         is_list: false,
@@ -2112,9 +2359,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the process leads its session.",
+        extracted: true,
     },
     // 124
     FieldInfo {
+        id: Some(FieldId::ProcIsVpgidLeader),
         name: "proc.is_vpgid_leader",
         ty: FieldType::Bool,
         is_list: false,
@@ -2129,9 +2378,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether this process is the group leader in the PID-namespace view.",
+        extracted: true,
     },
     // 125
     FieldInfo {
+        id: Some(FieldId::ProcIsPgidLeader),
         name: "proc.is_pgid_leader",
         ty: FieldType::Bool,
         is_list: false,
@@ -2146,9 +2397,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether this process is the group leader in the host view.",
+        extracted: true,
     },
     // 126
     FieldInfo {
+        id: Some(FieldId::ProcExeIno),
         name: "proc.exe_ino",
         ty: FieldType::Int64,
         is_list: false,
@@ -2163,9 +2416,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Inode number of the binary.",
+        extracted: true,
     },
     // 127
     FieldInfo {
+        id: Some(FieldId::ProcExeInoCtime),
         name: "proc.exe_ino.ctime",
         ty: FieldType::AbsTime,
         is_list: false,
@@ -2180,9 +2435,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Inode change time of the binary, nanoseconds since the epoch.",
+        extracted: true,
     },
     // 128
     FieldInfo {
+        id: Some(FieldId::ProcExeInoMtime),
         name: "proc.exe_ino.mtime",
         ty: FieldType::AbsTime,
         is_list: false,
@@ -2197,9 +2454,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Content modification time of the binary, nanoseconds since the epoch.",
+        extracted: true,
     },
     // 129
     FieldInfo {
+        id: Some(FieldId::ProcExeInoCtimeDurationProcStart),
         name: "proc.exe_ino.ctime_duration_proc_start",
         ty: FieldType::AbsTime,
         is_list: false,
@@ -2214,9 +2473,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Nanoseconds from the binary's inode change time to the process start.",
+        extracted: true,
     },
     // 130
     FieldInfo {
+        id: Some(FieldId::ProcExeInoCtimeDurationPidnsStart),
         name: "proc.exe_ino.ctime_duration_pidns_start",
         ty: FieldType::AbsTime,
         is_list: false,
@@ -2231,9 +2492,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Nanoseconds from the PID namespace start to the binary's inode change time.",
+        extracted: false,
     },
     // 131
     FieldInfo {
+        id: Some(FieldId::ProcPidnsInitStartTs),
         name: "proc.pidns_init_start_ts",
         ty: FieldType::Uint64,
         is_list: false,
@@ -2248,9 +2511,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "When the init process of the PID namespace started, nanoseconds since the epoch.",
+        extracted: false,
     },
     // 132
     FieldInfo {
+        id: Some(FieldId::ThreadCapPermitted),
         name: "thread.cap_permitted",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -2265,9 +2530,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Names of the capabilities in the thread's permitted set.",
+        extracted: true,
     },
     // 133
     FieldInfo {
+        id: Some(FieldId::ThreadCapInheritable),
         name: "thread.cap_inheritable",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -2282,9 +2549,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Names of the capabilities in the thread's inheritable set.",
+        extracted: true,
     },
     // 134
     FieldInfo {
+        id: Some(FieldId::ThreadCapEffective),
         name: "thread.cap_effective",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -2299,9 +2568,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Names of the capabilities in the thread's effective set.",
+        extracted: true,
     },
     // 135
     FieldInfo {
+        id: Some(FieldId::ProcFdopencount),
         name: "proc.fdopencount",
         ty: FieldType::Uint64,
         is_list: false,
@@ -2316,9 +2587,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "File descriptors the process holds open right now.",
+        extracted: false,
     },
     // 136
     FieldInfo {
+        id: Some(FieldId::ProcFdlimit),
         name: "proc.fdlimit",
         ty: FieldType::Int64,
         is_list: false,
@@ -2333,9 +2606,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Upper bound on the file descriptors the process may hold.",
+        extracted: true,
     },
     // 137
     FieldInfo {
+        id: Some(FieldId::ProcFdusage),
         name: "proc.fdusage",
         ty: FieldType::Double,
         is_list: false,
@@ -2350,9 +2625,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Share of the FD limit in use (open FDs over the limit).",
+        extracted: false,
     },
     // 138
     FieldInfo {
+        id: Some(FieldId::ProcVmsize),
         name: "proc.vmsize",
         ty: FieldType::Uint64,
         is_list: false,
@@ -2367,9 +2644,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Size of the process's virtual address space, KB.",
+        extracted: false,
     },
     // 139
     FieldInfo {
+        id: Some(FieldId::ProcVmrss),
         name: "proc.vmrss",
         ty: FieldType::Uint64,
         is_list: false,
@@ -2384,9 +2663,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Memory of the process resident in RAM, KB.",
+        extracted: false,
     },
     // 140
     FieldInfo {
+        id: Some(FieldId::ProcVmswap),
         name: "proc.vmswap",
         ty: FieldType::Uint64,
         is_list: false,
@@ -2401,9 +2682,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Amount of the process's memory in swap, KB.",
+        extracted: false,
     },
     // 141
     FieldInfo {
+        id: Some(FieldId::ThreadPfmajor),
         name: "thread.pfmajor",
         ty: FieldType::Uint64,
         is_list: false,
@@ -2418,9 +2701,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Count of major page faults the thread has taken.",
+        extracted: false,
     },
     // 142
     FieldInfo {
+        id: Some(FieldId::ThreadPfminor),
         name: "thread.pfminor",
         ty: FieldType::Uint64,
         is_list: false,
@@ -2435,9 +2720,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Count of minor page faults the thread has taken.",
+        extracted: false,
     },
     // 143
     FieldInfo {
+        id: Some(FieldId::ThreadTid),
         name: "thread.tid",
         ty: FieldType::Int64,
         is_list: false,
@@ -2452,9 +2739,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Host-side thread id.",
+        extracted: true,
     },
     // 144
     FieldInfo {
+        id: Some(FieldId::ThreadIsmain),
         name: "thread.ismain",
         ty: FieldType::Bool,
         is_list: false,
@@ -2469,9 +2758,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether this thread is its process's main thread.",
+        extracted: true,
     },
     // 145
     FieldInfo {
+        id: Some(FieldId::ThreadVtid),
         name: "thread.vtid",
         ty: FieldType::Int64,
         is_list: false,
@@ -2486,9 +2777,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "The thread id within its PID namespace.",
+        extracted: true,
     },
     // 146
     FieldInfo {
+        id: Some(FieldId::ThreadNametid),
         name: "thread.nametid",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -2503,9 +2796,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Command name joined with the thread id.",
+        extracted: false,
     },
     // 147
     FieldInfo {
+        id: Some(FieldId::ThreadExectime),
         name: "thread.exectime",
         ty: FieldType::RelTime,
         is_list: false,
@@ -2520,9 +2815,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "CPU nanoseconds spent by the thread switched out (scheduler switch events only).",
+        extracted: false,
     },
     // 148
     FieldInfo {
+        id: Some(FieldId::ThreadTotexectime),
         name: "thread.totexectime",
         ty: FieldType::RelTime,
         is_list: false,
@@ -2537,9 +2834,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "CPU nanoseconds spent by the thread since the capture began (scheduler switch events only).",
+        extracted: false,
     },
     // 149
     FieldInfo {
+        id: Some(FieldId::ThreadCgroups),
         name: "thread.cgroups",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -2554,9 +2853,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Every cgroup of the thread, concatenated into one string.",
+        extracted: false,
     },
     // 150
     FieldInfo {
+        id: Some(FieldId::ThreadCgroup),
         name: "thread.cgroup",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -2571,9 +2872,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "The thread's cgroup in the subsystem named after the dot, e.g. thread.cgroup.cpuacct.",
+        extracted: true,
     },
     // 151
     FieldInfo {
+        id: Some(FieldId::ProcNthreads),
         name: "proc.nthreads",
         ty: FieldType::Uint64,
         is_list: false,
@@ -2588,9 +2891,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Live threads in the process.",
+        extracted: true,
     },
     // 152
     FieldInfo {
+        id: Some(FieldId::ProcNchilds),
         name: "proc.nchilds",
         ty: FieldType::Uint64,
         is_list: false,
@@ -2605,9 +2910,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Live threads in the process other than the main thread (the name is historical).",
+        extracted: true,
     },
     // 153
     FieldInfo {
+        id: Some(FieldId::ThreadCpu),
         name: "thread.cpu",
         ty: FieldType::Double,
         is_list: false,
@@ -2622,9 +2929,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Share of CPU the thread used over the past second.",
+        extracted: false,
     },
     // 154
     FieldInfo {
+        id: Some(FieldId::ThreadCpuUser),
         name: "thread.cpu.user",
         ty: FieldType::Double,
         is_list: false,
@@ -2639,9 +2948,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Share of user-mode CPU the thread used over the past second.",
+        extracted: false,
     },
     // 155
     FieldInfo {
+        id: Some(FieldId::ThreadCpuSystem),
         name: "thread.cpu.system",
         ty: FieldType::Double,
         is_list: false,
@@ -2656,9 +2967,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Share of kernel-mode CPU the thread used over the past second.",
+        extracted: false,
     },
     // 156
     FieldInfo {
+        id: Some(FieldId::ThreadVmsize),
         name: "thread.vmsize",
         ty: FieldType::Uint64,
         is_list: false,
@@ -2673,9 +2986,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Process virtual memory in KB, reported only on the main thread (0 elsewhere).",
+        extracted: false,
     },
     // 157
     FieldInfo {
+        id: Some(FieldId::ThreadVmrss),
         name: "thread.vmrss",
         ty: FieldType::Uint64,
         is_list: false,
@@ -2690,9 +3005,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Process resident memory in KB, reported only on the main thread.",
+        extracted: false,
     },
     // 158
     FieldInfo {
+        id: Some(FieldId::ThreadVmsizeB),
         name: "thread.vmsize.b",
         ty: FieldType::Uint64,
         is_list: false,
@@ -2707,9 +3024,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "The value of thread.vmsize in bytes.",
+        extracted: false,
     },
     // 159
     FieldInfo {
+        id: Some(FieldId::ThreadVmrssB),
         name: "thread.vmrss.b",
         ty: FieldType::Uint64,
         is_list: false,
@@ -2724,9 +3043,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "The value of thread.vmrss in bytes.",
+        extracted: false,
     },
     // 160
     FieldInfo {
+        id: Some(FieldId::ProcStdinType),
         name: "proc.stdin.type",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -2741,9 +3062,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Kind of FD (file, pipe, ipv4, ...) open as the process's standard input.",
+        extracted: false,
     },
     // 161
     FieldInfo {
+        id: Some(FieldId::ProcStdoutType),
         name: "proc.stdout.type",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -2758,9 +3081,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Kind of FD open as standard output.",
+        extracted: false,
     },
     // 162
     FieldInfo {
+        id: Some(FieldId::ProcStderrType),
         name: "proc.stderr.type",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -2775,9 +3100,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Kind of FD open as standard error.",
+        extracted: false,
     },
     // 163
     FieldInfo {
+        id: Some(FieldId::ProcStdinName),
         name: "proc.stdin.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -2792,9 +3119,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Name (path or socket tuple) of the FD open as standard input.",
+        extracted: false,
     },
     // 164
     FieldInfo {
+        id: Some(FieldId::ProcStdoutName),
         name: "proc.stdout.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -2809,9 +3138,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Name of the FD open as standard output.",
+        extracted: false,
     },
     // 165
     FieldInfo {
+        id: Some(FieldId::ProcStderrName),
         name: "proc.stderr.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -2826,9 +3157,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Name of the FD open as standard error.",
+        extracted: false,
     },
     // 166
     FieldInfo {
+        id: Some(FieldId::UserUid),
         name: "user.uid",
         ty: FieldType::Uint32,
         is_list: false,
@@ -2843,9 +3176,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "User id the thread runs as.",
+        extracted: true,
     },
     // 167
     FieldInfo {
+        id: Some(FieldId::UserName),
         name: "user.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -2860,9 +3195,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Account name for the user id.",
+        extracted: true,
     },
     // 168
     FieldInfo {
+        id: Some(FieldId::UserHomedir),
         name: "user.homedir",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -2877,9 +3214,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Home directory of that account.",
+        extracted: true,
     },
     // 169
     FieldInfo {
+        id: Some(FieldId::UserShell),
         name: "user.shell",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -2894,9 +3233,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Login shell of that account.",
+        extracted: true,
     },
     // 170
     FieldInfo {
+        id: Some(FieldId::UserLoginuid),
         name: "user.loginuid",
         ty: FieldType::Int64,
         is_list: false,
@@ -2911,9 +3252,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Audit login user id (auid); -1 when unset.",
+        extracted: true,
     },
     // 171
     FieldInfo {
+        id: Some(FieldId::UserLoginname),
         name: "user.loginname",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -2928,9 +3271,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Account name for the audit login user id.",
+        extracted: true,
     },
     // 172
     FieldInfo {
+        id: Some(FieldId::GroupGid),
         name: "group.gid",
         ty: FieldType::Uint32,
         is_list: false,
@@ -2945,9 +3290,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Group id the thread runs as.",
+        extracted: true,
     },
     // 173
     FieldInfo {
+        id: Some(FieldId::GroupName),
         name: "group.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -2962,9 +3309,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Group name for the group id.",
+        extracted: true,
     },
     // 174
     FieldInfo {
+        id: Some(FieldId::FdNum),
         name: "fd.num",
         ty: FieldType::Int64,
         is_list: false,
@@ -2979,9 +3328,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Number of the file descriptor the event acts on.",
+        extracted: true,
     },
     // 175
     FieldInfo {
+        id: Some(FieldId::FdType),
         name: "fd.type",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -2996,9 +3347,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "FD category spelled out: file, directory, ipv4, ipv6, unix, pipe, event, signalfd, eventpoll, inotify, memfd, etc.",
+        extracted: true,
     },
     // 176
     FieldInfo {
+        id: Some(FieldId::FdTypechar),
         name: "fd.typechar",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3013,9 +3366,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Kind of FD as a single letter (f file, 4 or 6 IP socket, u unix socket, p pipe, ...).",
+        extracted: true,
     },
     // 177
     FieldInfo {
+        id: Some(FieldId::FdName),
         name: "fd.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3030,9 +3385,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Complete FD name: absolute path of a file, or the address tuple of a socket.",
+        extracted: true,
     },
     // 178
     FieldInfo {
+        id: Some(FieldId::FdDirectory),
         name: "fd.directory",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3047,9 +3404,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Directory containing the file, for file FDs.",
+        extracted: true,
     },
     // 179
     FieldInfo {
+        id: Some(FieldId::FdFilename),
         name: "fd.filename",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3064,9 +3423,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Final path component of the file, for file FDs.",
+        extracted: true,
     },
     // 180
     FieldInfo {
+        id: Some(FieldId::FdIp),
         name: "fd.ip",
         ty: FieldType::IpAddr,
         is_list: false,
@@ -3081,9 +3442,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Compares against both the client and the server IP of the socket.",
+        extracted: true,
     },
     // 181
     FieldInfo {
+        id: Some(FieldId::FdCip),
         name: "fd.cip",
         ty: FieldType::IpAddr,
         is_list: false,
@@ -3098,9 +3461,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "IP address of the client end.",
+        extracted: true,
     },
     // 182
     FieldInfo {
+        id: Some(FieldId::FdSip),
         name: "fd.sip",
         ty: FieldType::IpAddr,
         is_list: false,
@@ -3115,9 +3480,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "IP address of the server end.",
+        extracted: true,
     },
     // 183
     FieldInfo {
+        id: Some(FieldId::FdLip),
         name: "fd.lip",
         ty: FieldType::IpAddr,
         is_list: false,
@@ -3132,9 +3499,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "IP address of the local end.",
+        extracted: true,
     },
     // 184
     FieldInfo {
+        id: Some(FieldId::FdRip),
         name: "fd.rip",
         ty: FieldType::IpAddr,
         is_list: false,
@@ -3149,9 +3518,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "IP address of the remote end.",
+        extracted: true,
     },
     // 185
     FieldInfo {
+        id: Some(FieldId::FdPort),
         name: "fd.port",
         ty: FieldType::Port,
         is_list: false,
@@ -3166,9 +3537,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Compares against both the client and the server port of the socket.",
+        extracted: true,
     },
     // 186
     FieldInfo {
+        id: Some(FieldId::FdCport),
         name: "fd.cport",
         ty: FieldType::Port,
         is_list: false,
@@ -3183,9 +3556,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Port of the client end.",
+        extracted: true,
     },
     // 187
     FieldInfo {
+        id: Some(FieldId::FdSport),
         name: "fd.sport",
         ty: FieldType::Port,
         is_list: false,
@@ -3200,9 +3575,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Port of the server end.",
+        extracted: true,
     },
     // 188
     FieldInfo {
+        id: Some(FieldId::FdLport),
         name: "fd.lport",
         ty: FieldType::Port,
         is_list: false,
@@ -3217,9 +3594,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Port of the local end.",
+        extracted: true,
     },
     // 189
     FieldInfo {
+        id: Some(FieldId::FdRport),
         name: "fd.rport",
         ty: FieldType::Port,
         is_list: false,
@@ -3234,9 +3613,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Port of the remote end.",
+        extracted: true,
     },
     // 190
     FieldInfo {
+        id: Some(FieldId::FdL4proto),
         name: "fd.l4proto",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3251,9 +3632,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Transport layer of the socket (tcp, udp, icmp, raw).",
+        extracted: true,
     },
     // 191
     FieldInfo {
+        id: Some(FieldId::FdSockfamily),
         name: "fd.sockfamily",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3268,9 +3651,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Address family of the socket: ip or unix.",
+        extracted: true,
     },
     // 192
     FieldInfo {
+        id: Some(FieldId::FdIsServer),
         name: "fd.is_server",
         ty: FieldType::Bool,
         is_list: false,
@@ -3285,9 +3670,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the process owning the FD is the server end.",
+        extracted: true,
     },
     // 193
     FieldInfo {
+        id: Some(FieldId::FdUid),
         name: "fd.uid",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3302,9 +3689,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Identifier of the FD that combines the FD number and the thread id.",
+        extracted: false,
     },
     // 194
     FieldInfo {
+        id: Some(FieldId::FdContainername),
         name: "fd.containername",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3319,9 +3708,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Container id followed by the FD name.",
+        extracted: false,
     },
     // 195
     FieldInfo {
+        id: Some(FieldId::FdContainerdirectory),
         name: "fd.containerdirectory",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3336,9 +3727,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Container id followed by the directory name.",
+        extracted: false,
     },
     // 196
     FieldInfo {
+        id: Some(FieldId::FdProto),
         name: "fd.proto",
         ty: FieldType::Port,
         is_list: false,
@@ -3353,9 +3746,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Compares a service name against the protocols of both ports.",
+        extracted: false,
     },
     // 197
     FieldInfo {
+        id: Some(FieldId::FdCproto),
         name: "fd.cproto",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3370,9 +3765,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Port service name of the client end, looked up in /etc/services.",
+        extracted: false,
     },
     // 198
     FieldInfo {
+        id: Some(FieldId::FdSproto),
         name: "fd.sproto",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3387,9 +3784,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Port service name of the server end.",
+        extracted: false,
     },
     // 199
     FieldInfo {
+        id: Some(FieldId::FdLproto),
         name: "fd.lproto",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3404,9 +3803,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Port service name of the local end.",
+        extracted: false,
     },
     // 200
     FieldInfo {
+        id: Some(FieldId::FdRproto),
         name: "fd.rproto",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3421,9 +3822,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Port service name of the remote end.",
+        extracted: false,
     },
     // 201
     FieldInfo {
+        id: Some(FieldId::FdNet),
         name: "fd.net",
         ty: FieldType::IpNet,
         is_list: false,
@@ -3438,9 +3841,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "True when the client or the server IP falls inside the CIDR.",
+        extracted: true,
     },
     // 202
     FieldInfo {
+        id: Some(FieldId::FdCnet),
         name: "fd.cnet",
         ty: FieldType::IpNet,
         is_list: false,
@@ -3455,9 +3860,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "True when the client IP falls inside the CIDR.",
+        extracted: true,
     },
     // 203
     FieldInfo {
+        id: Some(FieldId::FdSnet),
         name: "fd.snet",
         ty: FieldType::IpNet,
         is_list: false,
@@ -3472,9 +3879,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "True when the server IP falls inside the CIDR.",
+        extracted: true,
     },
     // 204
     FieldInfo {
+        id: Some(FieldId::FdLnet),
         name: "fd.lnet",
         ty: FieldType::IpNet,
         is_list: false,
@@ -3489,9 +3898,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "True when the local IP falls inside the CIDR.",
+        extracted: true,
     },
     // 205
     FieldInfo {
+        id: Some(FieldId::FdRnet),
         name: "fd.rnet",
         ty: FieldType::IpNet,
         is_list: false,
@@ -3506,9 +3917,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "True when the remote IP falls inside the CIDR.",
+        extracted: true,
     },
     // 206
     FieldInfo {
+        id: Some(FieldId::FdConnected),
         name: "fd.connected",
         ty: FieldType::Bool,
         is_list: false,
@@ -3523,9 +3936,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the socket has connected.",
+        extracted: true,
     },
     // 207
     FieldInfo {
+        id: Some(FieldId::FdNameChanged),
         name: "fd.name_changed",
         ty: FieldType::Bool,
         is_list: false,
@@ -3540,9 +3955,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether this event renamed the FD (for example a new UDP tuple).",
+        extracted: true,
     },
     // 208
     FieldInfo {
+        id: Some(FieldId::FdCipName),
         name: "fd.cip.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3557,9 +3974,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Host name cached by DNS for the client IP.",
+        extracted: true,
     },
     // 209
     FieldInfo {
+        id: Some(FieldId::FdSipName),
         name: "fd.sip.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3574,9 +3993,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Host name cached by DNS for the server IP.",
+        extracted: true,
     },
     // 210
     FieldInfo {
+        id: Some(FieldId::FdLipName),
         name: "fd.lip.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3591,9 +4012,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Host name cached by DNS for the local IP.",
+        extracted: true,
     },
     // 211
     FieldInfo {
+        id: Some(FieldId::FdRipName),
         name: "fd.rip.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3608,9 +4031,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Host name cached by DNS for the remote IP.",
+        extracted: true,
     },
     // 212
     FieldInfo {
+        id: Some(FieldId::FdDev),
         name: "fd.dev",
         ty: FieldType::Int32,
         is_list: false,
@@ -3625,9 +4050,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Packed major/minor device number of the filesystem holding the file.",
+        extracted: false,
     },
     // 213
     FieldInfo {
+        id: Some(FieldId::FdDevMajor),
         name: "fd.dev.major",
         ty: FieldType::Int32,
         is_list: false,
@@ -3642,9 +4069,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Major device number of the filesystem holding the file.",
+        extracted: false,
     },
     // 214
     FieldInfo {
+        id: Some(FieldId::FdDevMinor),
         name: "fd.dev.minor",
         ty: FieldType::Int32,
         is_list: false,
@@ -3659,9 +4088,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Minor device number of the filesystem holding the file.",
+        extracted: false,
     },
     // 215
     FieldInfo {
+        id: Some(FieldId::FdIno),
         name: "fd.ino",
         ty: FieldType::Int64,
         is_list: false,
@@ -3676,9 +4107,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "The file's inode number.",
+        extracted: true,
     },
     // 216
     FieldInfo {
+        id: Some(FieldId::FdNameraw),
         name: "fd.nameraw",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3693,9 +4126,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "File path exactly as the syscall received it, not made absolute.",
+        extracted: true,
     },
     // 217
     FieldInfo {
+        id: Some(FieldId::FdTypes),
         name: "fd.types",
         ty: FieldType::Charbuf,
         is_list: true,
@@ -3710,9 +4145,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Kinds of all FDs the process holds, as a list; fd.types[N] keeps only FD N.",
+        extracted: false,
     },
     // 218
     FieldInfo {
+        id: Some(FieldId::FdIsUpperLayer),
         name: "fd.is_upper_layer",
         ty: FieldType::Bool,
         is_list: false,
@@ -3727,9 +4164,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the file lives in the writable upper layer of an overlay filesystem.",
+        extracted: false,
     },
     // 219
     FieldInfo {
+        id: Some(FieldId::FdIsLowerLayer),
         name: "fd.is_lower_layer",
         ty: FieldType::Bool,
         is_list: false,
@@ -3744,9 +4183,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the file lives in a read-only lower layer of an overlay filesystem.",
+        extracted: false,
     },
     // 220
     FieldInfo {
+        id: Some(FieldId::FsPathName),
         name: "fs.path.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3761,9 +4202,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Path operated on by a path-taking syscall, made absolute from the cwd if needed.",
+        extracted: false,
     },
     // 221
     FieldInfo {
+        id: Some(FieldId::FsPathNameraw),
         name: "fs.path.nameraw",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3778,9 +4221,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Path operated on by a path-taking syscall, as given.",
+        extracted: false,
     },
     // 222
     FieldInfo {
+        id: Some(FieldId::FsPathSource),
         name: "fs.path.source",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3795,9 +4240,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Absolute form of the first path of a two-path syscall such as rename or link.",
+        extracted: false,
     },
     // 223
     FieldInfo {
+        id: Some(FieldId::FsPathSourceraw),
         name: "fs.path.sourceraw",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3812,9 +4259,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "First path of a two-path syscall, untouched.",
+        extracted: false,
     },
     // 224
     FieldInfo {
+        id: Some(FieldId::FsPathTarget),
         name: "fs.path.target",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3829,9 +4278,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Absolute form of the second path of a two-path syscall.",
+        extracted: false,
     },
     // 225
     FieldInfo {
+        id: Some(FieldId::FsPathTargetraw),
         name: "fs.path.targetraw",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3846,9 +4297,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Second path of a two-path syscall, untouched.",
+        extracted: false,
     },
     // 226
     FieldInfo {
+        id: Some(FieldId::UtilCnt),
         name: "util.cnt",
         ty: FieldType::Uint64,
         is_list: false,
@@ -3863,9 +4316,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Internal counter whose value grows by one per extraction.",
+        extracted: false,
     },
     // 227
     FieldInfo {
+        id: Some(FieldId::FdlistNums),
         name: "fdlist.nums",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3880,9 +4335,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "FD numbers of a poll-style call's fds argument, comma separated.",
+        extracted: false,
     },
     // 228
     FieldInfo {
+        id: Some(FieldId::FdlistNames),
         name: "fdlist.names",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3897,9 +4354,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "FD names of a poll-style call, comma separated.",
+        extracted: false,
     },
     // 229
     FieldInfo {
+        id: Some(FieldId::FdlistCips),
         name: "fdlist.cips",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3914,9 +4373,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Client IPs of a poll-style call's FDs, comma separated.",
+        extracted: false,
     },
     // 230
     FieldInfo {
+        id: Some(FieldId::FdlistSips),
         name: "fdlist.sips",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3931,9 +4392,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Server IPs of a poll-style call's FDs, comma separated.",
+        extracted: false,
     },
     // 231
     FieldInfo {
+        id: Some(FieldId::FdlistCports),
         name: "fdlist.cports",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3948,9 +4411,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Client ports of a poll-style call's FDs, comma separated.",
+        extracted: false,
     },
     // 232
     FieldInfo {
+        id: Some(FieldId::FdlistSports),
         name: "fdlist.sports",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3965,9 +4430,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Server ports of a poll-style call's FDs, comma separated.",
+        extracted: false,
     },
     // 233
     FieldInfo {
+        id: Some(FieldId::ContainerId),
         name: "container.id",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3982,9 +4449,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Container id cut to 12 characters, read from the cgroups; host for host processes.",
+        extracted: true,
     },
     // 234
     FieldInfo {
+        id: Some(FieldId::ContainerFullId),
         name: "container.full_id",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -3999,9 +4468,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Complete 64-character container id from the runtime, possibly known only later.",
+        extracted: true,
     },
     // 235
     FieldInfo {
+        id: Some(FieldId::ContainerName),
         name: "container.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4016,9 +4487,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Name of the container; host for host processes.",
+        extracted: true,
     },
     // 236
     FieldInfo {
+        id: Some(FieldId::ContainerImage),
         name: "container.image",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4033,9 +4506,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Image the container runs, as name:tag.",
+        extracted: true,
     },
     // 237
     FieldInfo {
+        id: Some(FieldId::ContainerImageId),
         name: "container.image.id",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4050,9 +4525,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Id of the container image.",
+        extracted: false,
     },
     // 238
     FieldInfo {
+        id: Some(FieldId::ContainerType),
         name: "container.type",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4067,9 +4544,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Container runtime: docker, cri-o, containerd, podman and others.",
+        extracted: false,
     },
     // 239
     FieldInfo {
+        id: Some(FieldId::ContainerPrivileged),
         name: "container.privileged",
         ty: FieldType::Bool,
         is_list: false,
@@ -4084,9 +4563,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the container runs privileged.",
+        extracted: true,
     },
     // 240
     FieldInfo {
+        id: Some(FieldId::ContainerMounts),
         name: "container.mounts",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4101,9 +4582,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Every mount of the container, space separated, each as source:dest:mode:rdrw:propagation.",
+        extracted: true,
     },
     // 241
     FieldInfo {
+        id: Some(FieldId::ContainerMount),
         name: "container.mount",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4118,9 +4601,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "One mount, chosen by position or by source path; none if there is no match.",
+        extracted: true,
     },
     // 242
     FieldInfo {
+        id: Some(FieldId::ContainerMountSource),
         name: "container.mount.source",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4135,9 +4620,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Source of the mount chosen by position or by destination path.",
+        extracted: true,
     },
     // 243
     FieldInfo {
+        id: Some(FieldId::ContainerMountDest),
         name: "container.mount.dest",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4152,9 +4639,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Destination of the mount chosen by position or by source path.",
+        extracted: true,
     },
     // 244
     FieldInfo {
+        id: Some(FieldId::ContainerMountMode),
         name: "container.mount.mode",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4169,9 +4658,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Mode of the mount chosen by position or by source path.",
+        extracted: true,
     },
     // 245
     FieldInfo {
+        id: Some(FieldId::ContainerMountRdwr),
         name: "container.mount.rdwr",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4186,9 +4677,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Read-write flag of the mount chosen by position or by source path.",
+        extracted: true,
     },
     // 246
     FieldInfo {
+        id: Some(FieldId::ContainerMountPropagation),
         name: "container.mount.propagation",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4203,9 +4696,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Propagation type of the mount chosen by position or by source path.",
+        extracted: true,
     },
     // 247
     FieldInfo {
+        id: Some(FieldId::ContainerImageRepository),
         name: "container.image.repository",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4220,9 +4715,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Repository part of the container image.",
+        extracted: true,
     },
     // 248
     FieldInfo {
+        id: Some(FieldId::ContainerImageTag),
         name: "container.image.tag",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4237,9 +4734,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Tag part of the container image.",
+        extracted: true,
     },
     // 249
     FieldInfo {
+        id: Some(FieldId::ContainerImageDigest),
         name: "container.image.digest",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4254,9 +4753,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Digest of the container image in its registry.",
+        extracted: false,
     },
     // 250
     FieldInfo {
+        id: Some(FieldId::ContainerHealthcheck),
         name: "container.healthcheck",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4271,9 +4772,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "The container's health-check command.",
+        extracted: false,
     },
     // 251
     FieldInfo {
+        id: Some(FieldId::ContainerLivenessProbe),
         name: "container.liveness_probe",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4288,9 +4791,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Liveness probe command of the container.",
+        extracted: false,
     },
     // 252
     FieldInfo {
+        id: Some(FieldId::ContainerReadinessProbe),
         name: "container.readiness_probe",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4305,9 +4810,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Readiness probe command of the container.",
+        extracted: false,
     },
     // 253
     FieldInfo {
+        id: Some(FieldId::ContainerStartTs),
         name: "container.start_ts",
         ty: FieldType::AbsTime,
         is_list: false,
@@ -4322,9 +4829,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "When the container started (its PID namespace start), nanoseconds since the epoch.",
+        extracted: true,
     },
     // 254
     FieldInfo {
+        id: Some(FieldId::ContainerDuration),
         name: "container.duration",
         ty: FieldType::RelTime,
         is_list: false,
@@ -4339,9 +4848,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Age of the container in nanoseconds.",
+        extracted: false,
     },
     // 255
     FieldInfo {
+        id: Some(FieldId::ContainerIp),
         name: "container.ip",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4356,9 +4867,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Main IPv4 address of the container or pod, per the runtime.",
+        extracted: false,
     },
     // 256
     FieldInfo {
+        id: Some(FieldId::ContainerCniJson),
         name: "container.cni.json",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4373,9 +4886,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Pod CNI result rendered as JSON (CRI runtimes only).",
+        extracted: false,
     },
     // 257
     FieldInfo {
+        id: Some(FieldId::ContainerHostPid),
         name: "container.host_pid",
         ty: FieldType::Bool,
         is_list: false,
@@ -4390,9 +4905,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the container uses the host's PID namespace.",
+        extracted: false,
     },
     // 258
     FieldInfo {
+        id: Some(FieldId::ContainerHostNetwork),
         name: "container.host_network",
         ty: FieldType::Bool,
         is_list: false,
@@ -4407,9 +4924,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the container uses the host's network namespace.",
+        extracted: false,
     },
     // 259
     FieldInfo {
+        id: Some(FieldId::ContainerHostIpc),
         name: "container.host_ipc",
         ty: FieldType::Bool,
         is_list: false,
@@ -4424,9 +4943,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the container uses the host's IPC namespace.",
+        extracted: false,
     },
     // 260
     FieldInfo {
+        id: Some(FieldId::ContainerLabel),
         name: "container.label",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4441,9 +4962,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Value of the container label named in brackets.",
+        extracted: true,
     },
     // 261
     FieldInfo {
+        id: Some(FieldId::ContainerLabels),
         name: "container.labels",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4458,9 +4981,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "All labels of the container, written key:value and joined by commas.",
+        extracted: true,
     },
     // 262
     FieldInfo {
+        id: Some(FieldId::ProcIsContainerHealthcheck),
         name: "proc.is_container_healthcheck",
         ty: FieldType::Bool,
         is_list: false,
@@ -4475,9 +5000,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the process is a container health check.",
+        extracted: false,
     },
     // 263
     FieldInfo {
+        id: Some(FieldId::ProcIsContainerLivenessProbe),
         name: "proc.is_container_liveness_probe",
         ty: FieldType::Bool,
         is_list: false,
@@ -4492,9 +5019,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the process is a liveness probe.",
+        extracted: false,
     },
     // 264
     FieldInfo {
+        id: Some(FieldId::ProcIsContainerReadinessProbe),
         name: "proc.is_container_readiness_probe",
         ty: FieldType::Bool,
         is_list: false,
@@ -4509,9 +5038,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Whether the process is a readiness probe.",
+        extracted: false,
     },
     // 265
     FieldInfo {
+        id: Some(FieldId::K8sPodName),
         name: "k8s.pod.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4526,9 +5057,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Name of the Kubernetes pod, per the container runtime.",
+        extracted: true,
     },
     // 266
     FieldInfo {
+        id: Some(FieldId::K8sNsName),
         name: "k8s.ns.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4543,9 +5076,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Name of the Kubernetes namespace.",
+        extracted: true,
     },
     // 267
     FieldInfo {
+        id: Some(FieldId::K8sPodId),
         name: "k8s.pod.id",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4560,9 +5095,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &["k8s.pod.uid"],
         description: "Older name of k8s.pod.uid; same value.",
+        extracted: false,
     },
     // 268
     FieldInfo {
+        id: Some(FieldId::K8sPodUid),
         name: "k8s.pod.uid",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4577,9 +5114,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "UID of the Kubernetes pod.",
+        extracted: false,
     },
     // 269
     FieldInfo {
+        id: Some(FieldId::K8sPodSandboxId),
         name: "k8s.pod.sandbox_id",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4594,9 +5133,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Pod sandbox id cut to 12 characters.",
+        extracted: false,
     },
     // 270
     FieldInfo {
+        id: Some(FieldId::K8sPodFullSandboxId),
         name: "k8s.pod.full_sandbox_id",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4611,9 +5152,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Complete pod sandbox id.",
+        extracted: false,
     },
     // 271
     FieldInfo {
+        id: Some(FieldId::K8sPodLabel),
         name: "k8s.pod.label",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4628,9 +5171,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Value of the pod label named in brackets (k8s.pod.label.KEY works too).",
+        extracted: false,
     },
     // 272
     FieldInfo {
+        id: Some(FieldId::K8sPodLabels),
         name: "k8s.pod.labels",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4645,9 +5190,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "All labels of the pod, written key:value and joined by commas.",
+        extracted: false,
     },
     // 273
     FieldInfo {
+        id: Some(FieldId::K8sPodIp),
         name: "k8s.pod.ip",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4662,9 +5209,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "IPv4 address of the pod.",
+        extracted: false,
     },
     // 274
     FieldInfo {
+        id: Some(FieldId::K8sPodCniJson),
         name: "k8s.pod.cni.json",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4679,9 +5228,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "CNI result for the pod, as JSON text.",
+        extracted: false,
     },
     // 275
     FieldInfo {
+        id: Some(FieldId::K8sRcName),
         name: "k8s.rc.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4696,9 +5247,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Replication controller name (now served by the k8smeta plugin).",
+        extracted: false,
     },
     // 276
     FieldInfo {
+        id: Some(FieldId::K8sRcId),
         name: "k8s.rc.id",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4713,9 +5266,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Replication controller id.",
+        extracted: false,
     },
     // 277
     FieldInfo {
+        id: Some(FieldId::K8sRcLabel),
         name: "k8s.rc.label",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4730,9 +5285,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "One replication controller label.",
+        extracted: false,
     },
     // 278
     FieldInfo {
+        id: Some(FieldId::K8sRcLabels),
         name: "k8s.rc.labels",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4747,9 +5304,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "All replication controller labels.",
+        extracted: false,
     },
     // 279
     FieldInfo {
+        id: Some(FieldId::K8sSvcName),
         name: "k8s.svc.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4764,9 +5323,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Service name (now served by the k8smeta plugin).",
+        extracted: false,
     },
     // 280
     FieldInfo {
+        id: Some(FieldId::K8sSvcId),
         name: "k8s.svc.id",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4781,9 +5342,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Service id.",
+        extracted: false,
     },
     // 281
     FieldInfo {
+        id: Some(FieldId::K8sSvcLabel),
         name: "k8s.svc.label",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4798,9 +5361,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "One service label.",
+        extracted: false,
     },
     // 282
     FieldInfo {
+        id: Some(FieldId::K8sSvcLabels),
         name: "k8s.svc.labels",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4815,9 +5380,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "All service labels.",
+        extracted: false,
     },
     // 283
     FieldInfo {
+        id: Some(FieldId::K8sRsName),
         name: "k8s.rs.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4832,9 +5399,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Replica set name (now served by the k8smeta plugin).",
+        extracted: false,
     },
     // 284
     FieldInfo {
+        id: Some(FieldId::K8sRsId),
         name: "k8s.rs.id",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4849,9 +5418,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Replica set id.",
+        extracted: false,
     },
     // 285
     FieldInfo {
+        id: Some(FieldId::K8sRsLabel),
         name: "k8s.rs.label",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4866,9 +5437,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "One replica set label.",
+        extracted: false,
     },
     // 286
     FieldInfo {
+        id: Some(FieldId::K8sRsLabels),
         name: "k8s.rs.labels",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4883,9 +5456,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "All replica set labels.",
+        extracted: false,
     },
     // 287
     FieldInfo {
+        id: Some(FieldId::K8sDeploymentName),
         name: "k8s.deployment.name",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4900,9 +5475,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Deployment name (now served by the k8smeta plugin).",
+        extracted: false,
     },
     // 288
     FieldInfo {
+        id: Some(FieldId::K8sDeploymentId),
         name: "k8s.deployment.id",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4917,9 +5494,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Deployment id.",
+        extracted: false,
     },
     // 289
     FieldInfo {
+        id: Some(FieldId::K8sDeploymentLabel),
         name: "k8s.deployment.label",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4934,9 +5513,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "One deployment label.",
+        extracted: false,
     },
     // 290
     FieldInfo {
+        id: Some(FieldId::K8sDeploymentLabels),
         name: "k8s.deployment.labels",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4951,9 +5532,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "All deployment labels.",
+        extracted: false,
     },
     // 291
     FieldInfo {
+        id: Some(FieldId::K8sNsId),
         name: "k8s.ns.id",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4968,9 +5551,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "Namespace id.",
+        extracted: false,
     },
     // 292
     FieldInfo {
+        id: Some(FieldId::K8sNsLabel),
         name: "k8s.ns.label",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -4985,9 +5570,11 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "One namespace label.",
+        extracted: false,
     },
     // 293
     FieldInfo {
+        id: Some(FieldId::K8sNsLabels),
         name: "k8s.ns.labels",
         ty: FieldType::Charbuf,
         is_list: false,
@@ -5002,6 +5589,7 @@ pub(crate) static FIELDS: &[FieldInfo] = &[
         any_ancestor: false,
         aliases: &[],
         description: "All namespace labels.",
+        extracted: false,
     },
 ];
 
@@ -5302,3 +5890,901 @@ pub(crate) static BY_NAME: &[(&str, u16)] = &[
     ("user.uid", 166),
     ("util.cnt", 226),
 ];
+
+/// Every field of the schema, by position in `FIELDS`: programs name fields by this id, never by a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[repr(u16)]
+pub enum FieldId {
+    /// `evt.num`
+    EvtNum = 0,
+    /// `evt.time`
+    EvtTime = 1,
+    /// `evt.time.s`
+    EvtTimeS = 2,
+    /// `evt.time.iso8601`
+    EvtTimeIso8601 = 3,
+    /// `evt.datetime`
+    EvtDatetime = 4,
+    /// `evt.datetime.s`
+    EvtDatetimeS = 5,
+    /// `evt.rawtime`
+    EvtRawtime = 6,
+    /// `evt.rawtime.s`
+    EvtRawtimeS = 7,
+    /// `evt.rawtime.ns`
+    EvtRawtimeNs = 8,
+    /// `evt.reltime`
+    EvtReltime = 9,
+    /// `evt.reltime.s`
+    EvtReltimeS = 10,
+    /// `evt.reltime.ns`
+    EvtReltimeNs = 11,
+    /// `evt.pluginname`
+    EvtPluginname = 12,
+    /// `evt.plugininfo`
+    EvtPlugininfo = 13,
+    /// `evt.source`
+    EvtSource = 14,
+    /// `evt.is_async`
+    EvtIsAsync = 15,
+    /// `evt.asynctype`
+    EvtAsynctype = 16,
+    /// `evt.hostname`
+    EvtHostname = 17,
+    /// `evt.latency`
+    EvtLatency = 18,
+    /// `evt.latency.s`
+    EvtLatencyS = 19,
+    /// `evt.latency.ns`
+    EvtLatencyNs = 20,
+    /// `evt.latency.quantized`
+    EvtLatencyQuantized = 21,
+    /// `evt.latency.human`
+    EvtLatencyHuman = 22,
+    /// `evt.deltatime`
+    EvtDeltatime = 23,
+    /// `evt.deltatime.s`
+    EvtDeltatimeS = 24,
+    /// `evt.deltatime.ns`
+    EvtDeltatimeNs = 25,
+    /// `evt.outputtime`
+    EvtOutputtime = 26,
+    /// `evt.dir`
+    EvtDir = 27,
+    /// `evt.type`
+    EvtType = 28,
+    /// `evt.type.is`
+    EvtTypeIs = 29,
+    /// `syscall.type`
+    SyscallType = 30,
+    /// `evt.category`
+    EvtCategory = 31,
+    /// `evt.cpu`
+    EvtCpu = 32,
+    /// `evt.args`
+    EvtArgs = 33,
+    /// `evt.arg`
+    EvtArg = 34,
+    /// `evt.rawarg`
+    EvtRawarg = 35,
+    /// `evt.info`
+    EvtInfo = 36,
+    /// `evt.buffer`
+    EvtBuffer = 37,
+    /// `evt.buflen`
+    EvtBuflen = 38,
+    /// `evt.res`
+    EvtRes = 39,
+    /// `evt.rawres`
+    EvtRawres = 40,
+    /// `evt.failed`
+    EvtFailed = 41,
+    /// `evt.is_io`
+    EvtIsIo = 42,
+    /// `evt.is_io_read`
+    EvtIsIoRead = 43,
+    /// `evt.is_io_write`
+    EvtIsIoWrite = 44,
+    /// `evt.io_dir`
+    EvtIoDir = 45,
+    /// `evt.is_wait`
+    EvtIsWait = 46,
+    /// `evt.wait_latency`
+    EvtWaitLatency = 47,
+    /// `evt.is_syslog`
+    EvtIsSyslog = 48,
+    /// `evt.count`
+    EvtCount = 49,
+    /// `evt.count.error`
+    EvtCountError = 50,
+    /// `evt.count.error.file`
+    EvtCountErrorFile = 51,
+    /// `evt.count.error.net`
+    EvtCountErrorNet = 52,
+    /// `evt.count.error.memory`
+    EvtCountErrorMemory = 53,
+    /// `evt.count.error.other`
+    EvtCountErrorOther = 54,
+    /// `evt.count.exit`
+    EvtCountExit = 55,
+    /// `evt.count.procinfo`
+    EvtCountProcinfo = 56,
+    /// `evt.count.threadinfo`
+    EvtCountThreadinfo = 57,
+    /// `evt.around`
+    EvtAround = 58,
+    /// `evt.abspath`
+    EvtAbspath = 59,
+    /// `evt.buflen.in`
+    EvtBuflenIn = 60,
+    /// `evt.buflen.out`
+    EvtBuflenOut = 61,
+    /// `evt.buflen.file`
+    EvtBuflenFile = 62,
+    /// `evt.buflen.file.in`
+    EvtBuflenFileIn = 63,
+    /// `evt.buflen.file.out`
+    EvtBuflenFileOut = 64,
+    /// `evt.buflen.net`
+    EvtBuflenNet = 65,
+    /// `evt.buflen.net.in`
+    EvtBuflenNetIn = 66,
+    /// `evt.buflen.net.out`
+    EvtBuflenNetOut = 67,
+    /// `evt.is_open_read`
+    EvtIsOpenRead = 68,
+    /// `evt.is_open_write`
+    EvtIsOpenWrite = 69,
+    /// `evt.infra.docker.name`
+    EvtInfraDockerName = 70,
+    /// `evt.infra.docker.container.id`
+    EvtInfraDockerContainerId = 71,
+    /// `evt.infra.docker.container.name`
+    EvtInfraDockerContainerName = 72,
+    /// `evt.infra.docker.container.image`
+    EvtInfraDockerContainerImage = 73,
+    /// `evt.is_open_exec`
+    EvtIsOpenExec = 74,
+    /// `evt.is_open_create`
+    EvtIsOpenCreate = 75,
+    /// `proc.exe`
+    ProcExe = 76,
+    /// `proc.pexe`
+    ProcPexe = 77,
+    /// `proc.aexe`
+    ProcAexe = 78,
+    /// `proc.exepath`
+    ProcExepath = 79,
+    /// `proc.pexepath`
+    ProcPexepath = 80,
+    /// `proc.aexepath`
+    ProcAexepath = 81,
+    /// `proc.name`
+    ProcName = 82,
+    /// `proc.pname`
+    ProcPname = 83,
+    /// `proc.aname`
+    ProcAname = 84,
+    /// `proc.args`
+    ProcArgs = 85,
+    /// `proc.aargs`
+    ProcAargs = 86,
+    /// `proc.cmdline`
+    ProcCmdline = 87,
+    /// `proc.pcmdline`
+    ProcPcmdline = 88,
+    /// `proc.acmdline`
+    ProcAcmdline = 89,
+    /// `proc.cmdnargs`
+    ProcCmdnargs = 90,
+    /// `proc.cmdlenargs`
+    ProcCmdlenargs = 91,
+    /// `proc.exeline`
+    ProcExeline = 92,
+    /// `proc.env`
+    ProcEnv = 93,
+    /// `proc.aenv`
+    ProcAenv = 94,
+    /// `proc.cwd`
+    ProcCwd = 95,
+    /// `proc.loginshellid`
+    ProcLoginshellid = 96,
+    /// `proc.tty`
+    ProcTty = 97,
+    /// `proc.pid`
+    ProcPid = 98,
+    /// `proc.ppid`
+    ProcPpid = 99,
+    /// `proc.apid`
+    ProcApid = 100,
+    /// `proc.vpid`
+    ProcVpid = 101,
+    /// `proc.pvpid`
+    ProcPvpid = 102,
+    /// `proc.sid`
+    ProcSid = 103,
+    /// `proc.sname`
+    ProcSname = 104,
+    /// `proc.sid.exe`
+    ProcSidExe = 105,
+    /// `proc.sid.exepath`
+    ProcSidExepath = 106,
+    /// `proc.vpgid`
+    ProcVpgid = 107,
+    /// `proc.vpgid.name`
+    ProcVpgidName = 108,
+    /// `proc.vpgid.exe`
+    ProcVpgidExe = 109,
+    /// `proc.vpgid.exepath`
+    ProcVpgidExepath = 110,
+    /// `proc.pgid`
+    ProcPgid = 111,
+    /// `proc.pgid.name`
+    ProcPgidName = 112,
+    /// `proc.pgid.exe`
+    ProcPgidExe = 113,
+    /// `proc.pgid.exepath`
+    ProcPgidExepath = 114,
+    /// `proc.duration`
+    ProcDuration = 115,
+    /// `proc.ppid.duration`
+    ProcPpidDuration = 116,
+    /// `proc.pid.ts`
+    ProcPidTs = 117,
+    /// `proc.ppid.ts`
+    ProcPpidTs = 118,
+    /// `proc.is_exe_writable`
+    ProcIsExeWritable = 119,
+    /// `proc.is_exe_upper_layer`
+    ProcIsExeUpperLayer = 120,
+    /// `proc.is_exe_lower_layer`
+    ProcIsExeLowerLayer = 121,
+    /// `proc.is_exe_from_memfd`
+    ProcIsExeFromMemfd = 122,
+    /// `proc.is_sid_leader`
+    ProcIsSidLeader = 123,
+    /// `proc.is_vpgid_leader`
+    ProcIsVpgidLeader = 124,
+    /// `proc.is_pgid_leader`
+    ProcIsPgidLeader = 125,
+    /// `proc.exe_ino`
+    ProcExeIno = 126,
+    /// `proc.exe_ino.ctime`
+    ProcExeInoCtime = 127,
+    /// `proc.exe_ino.mtime`
+    ProcExeInoMtime = 128,
+    /// `proc.exe_ino.ctime_duration_proc_start`
+    ProcExeInoCtimeDurationProcStart = 129,
+    /// `proc.exe_ino.ctime_duration_pidns_start`
+    ProcExeInoCtimeDurationPidnsStart = 130,
+    /// `proc.pidns_init_start_ts`
+    ProcPidnsInitStartTs = 131,
+    /// `thread.cap_permitted`
+    ThreadCapPermitted = 132,
+    /// `thread.cap_inheritable`
+    ThreadCapInheritable = 133,
+    /// `thread.cap_effective`
+    ThreadCapEffective = 134,
+    /// `proc.fdopencount`
+    ProcFdopencount = 135,
+    /// `proc.fdlimit`
+    ProcFdlimit = 136,
+    /// `proc.fdusage`
+    ProcFdusage = 137,
+    /// `proc.vmsize`
+    ProcVmsize = 138,
+    /// `proc.vmrss`
+    ProcVmrss = 139,
+    /// `proc.vmswap`
+    ProcVmswap = 140,
+    /// `thread.pfmajor`
+    ThreadPfmajor = 141,
+    /// `thread.pfminor`
+    ThreadPfminor = 142,
+    /// `thread.tid`
+    ThreadTid = 143,
+    /// `thread.ismain`
+    ThreadIsmain = 144,
+    /// `thread.vtid`
+    ThreadVtid = 145,
+    /// `thread.nametid`
+    ThreadNametid = 146,
+    /// `thread.exectime`
+    ThreadExectime = 147,
+    /// `thread.totexectime`
+    ThreadTotexectime = 148,
+    /// `thread.cgroups`
+    ThreadCgroups = 149,
+    /// `thread.cgroup`
+    ThreadCgroup = 150,
+    /// `proc.nthreads`
+    ProcNthreads = 151,
+    /// `proc.nchilds`
+    ProcNchilds = 152,
+    /// `thread.cpu`
+    ThreadCpu = 153,
+    /// `thread.cpu.user`
+    ThreadCpuUser = 154,
+    /// `thread.cpu.system`
+    ThreadCpuSystem = 155,
+    /// `thread.vmsize`
+    ThreadVmsize = 156,
+    /// `thread.vmrss`
+    ThreadVmrss = 157,
+    /// `thread.vmsize.b`
+    ThreadVmsizeB = 158,
+    /// `thread.vmrss.b`
+    ThreadVmrssB = 159,
+    /// `proc.stdin.type`
+    ProcStdinType = 160,
+    /// `proc.stdout.type`
+    ProcStdoutType = 161,
+    /// `proc.stderr.type`
+    ProcStderrType = 162,
+    /// `proc.stdin.name`
+    ProcStdinName = 163,
+    /// `proc.stdout.name`
+    ProcStdoutName = 164,
+    /// `proc.stderr.name`
+    ProcStderrName = 165,
+    /// `user.uid`
+    UserUid = 166,
+    /// `user.name`
+    UserName = 167,
+    /// `user.homedir`
+    UserHomedir = 168,
+    /// `user.shell`
+    UserShell = 169,
+    /// `user.loginuid`
+    UserLoginuid = 170,
+    /// `user.loginname`
+    UserLoginname = 171,
+    /// `group.gid`
+    GroupGid = 172,
+    /// `group.name`
+    GroupName = 173,
+    /// `fd.num`
+    FdNum = 174,
+    /// `fd.type`
+    FdType = 175,
+    /// `fd.typechar`
+    FdTypechar = 176,
+    /// `fd.name`
+    FdName = 177,
+    /// `fd.directory`
+    FdDirectory = 178,
+    /// `fd.filename`
+    FdFilename = 179,
+    /// `fd.ip`
+    FdIp = 180,
+    /// `fd.cip`
+    FdCip = 181,
+    /// `fd.sip`
+    FdSip = 182,
+    /// `fd.lip`
+    FdLip = 183,
+    /// `fd.rip`
+    FdRip = 184,
+    /// `fd.port`
+    FdPort = 185,
+    /// `fd.cport`
+    FdCport = 186,
+    /// `fd.sport`
+    FdSport = 187,
+    /// `fd.lport`
+    FdLport = 188,
+    /// `fd.rport`
+    FdRport = 189,
+    /// `fd.l4proto`
+    FdL4proto = 190,
+    /// `fd.sockfamily`
+    FdSockfamily = 191,
+    /// `fd.is_server`
+    FdIsServer = 192,
+    /// `fd.uid`
+    FdUid = 193,
+    /// `fd.containername`
+    FdContainername = 194,
+    /// `fd.containerdirectory`
+    FdContainerdirectory = 195,
+    /// `fd.proto`
+    FdProto = 196,
+    /// `fd.cproto`
+    FdCproto = 197,
+    /// `fd.sproto`
+    FdSproto = 198,
+    /// `fd.lproto`
+    FdLproto = 199,
+    /// `fd.rproto`
+    FdRproto = 200,
+    /// `fd.net`
+    FdNet = 201,
+    /// `fd.cnet`
+    FdCnet = 202,
+    /// `fd.snet`
+    FdSnet = 203,
+    /// `fd.lnet`
+    FdLnet = 204,
+    /// `fd.rnet`
+    FdRnet = 205,
+    /// `fd.connected`
+    FdConnected = 206,
+    /// `fd.name_changed`
+    FdNameChanged = 207,
+    /// `fd.cip.name`
+    FdCipName = 208,
+    /// `fd.sip.name`
+    FdSipName = 209,
+    /// `fd.lip.name`
+    FdLipName = 210,
+    /// `fd.rip.name`
+    FdRipName = 211,
+    /// `fd.dev`
+    FdDev = 212,
+    /// `fd.dev.major`
+    FdDevMajor = 213,
+    /// `fd.dev.minor`
+    FdDevMinor = 214,
+    /// `fd.ino`
+    FdIno = 215,
+    /// `fd.nameraw`
+    FdNameraw = 216,
+    /// `fd.types`
+    FdTypes = 217,
+    /// `fd.is_upper_layer`
+    FdIsUpperLayer = 218,
+    /// `fd.is_lower_layer`
+    FdIsLowerLayer = 219,
+    /// `fs.path.name`
+    FsPathName = 220,
+    /// `fs.path.nameraw`
+    FsPathNameraw = 221,
+    /// `fs.path.source`
+    FsPathSource = 222,
+    /// `fs.path.sourceraw`
+    FsPathSourceraw = 223,
+    /// `fs.path.target`
+    FsPathTarget = 224,
+    /// `fs.path.targetraw`
+    FsPathTargetraw = 225,
+    /// `util.cnt`
+    UtilCnt = 226,
+    /// `fdlist.nums`
+    FdlistNums = 227,
+    /// `fdlist.names`
+    FdlistNames = 228,
+    /// `fdlist.cips`
+    FdlistCips = 229,
+    /// `fdlist.sips`
+    FdlistSips = 230,
+    /// `fdlist.cports`
+    FdlistCports = 231,
+    /// `fdlist.sports`
+    FdlistSports = 232,
+    /// `container.id`
+    ContainerId = 233,
+    /// `container.full_id`
+    ContainerFullId = 234,
+    /// `container.name`
+    ContainerName = 235,
+    /// `container.image`
+    ContainerImage = 236,
+    /// `container.image.id`
+    ContainerImageId = 237,
+    /// `container.type`
+    ContainerType = 238,
+    /// `container.privileged`
+    ContainerPrivileged = 239,
+    /// `container.mounts`
+    ContainerMounts = 240,
+    /// `container.mount`
+    ContainerMount = 241,
+    /// `container.mount.source`
+    ContainerMountSource = 242,
+    /// `container.mount.dest`
+    ContainerMountDest = 243,
+    /// `container.mount.mode`
+    ContainerMountMode = 244,
+    /// `container.mount.rdwr`
+    ContainerMountRdwr = 245,
+    /// `container.mount.propagation`
+    ContainerMountPropagation = 246,
+    /// `container.image.repository`
+    ContainerImageRepository = 247,
+    /// `container.image.tag`
+    ContainerImageTag = 248,
+    /// `container.image.digest`
+    ContainerImageDigest = 249,
+    /// `container.healthcheck`
+    ContainerHealthcheck = 250,
+    /// `container.liveness_probe`
+    ContainerLivenessProbe = 251,
+    /// `container.readiness_probe`
+    ContainerReadinessProbe = 252,
+    /// `container.start_ts`
+    ContainerStartTs = 253,
+    /// `container.duration`
+    ContainerDuration = 254,
+    /// `container.ip`
+    ContainerIp = 255,
+    /// `container.cni.json`
+    ContainerCniJson = 256,
+    /// `container.host_pid`
+    ContainerHostPid = 257,
+    /// `container.host_network`
+    ContainerHostNetwork = 258,
+    /// `container.host_ipc`
+    ContainerHostIpc = 259,
+    /// `container.label`
+    ContainerLabel = 260,
+    /// `container.labels`
+    ContainerLabels = 261,
+    /// `proc.is_container_healthcheck`
+    ProcIsContainerHealthcheck = 262,
+    /// `proc.is_container_liveness_probe`
+    ProcIsContainerLivenessProbe = 263,
+    /// `proc.is_container_readiness_probe`
+    ProcIsContainerReadinessProbe = 264,
+    /// `k8s.pod.name`
+    K8sPodName = 265,
+    /// `k8s.ns.name`
+    K8sNsName = 266,
+    /// `k8s.pod.id`
+    K8sPodId = 267,
+    /// `k8s.pod.uid`
+    K8sPodUid = 268,
+    /// `k8s.pod.sandbox_id`
+    K8sPodSandboxId = 269,
+    /// `k8s.pod.full_sandbox_id`
+    K8sPodFullSandboxId = 270,
+    /// `k8s.pod.label`
+    K8sPodLabel = 271,
+    /// `k8s.pod.labels`
+    K8sPodLabels = 272,
+    /// `k8s.pod.ip`
+    K8sPodIp = 273,
+    /// `k8s.pod.cni.json`
+    K8sPodCniJson = 274,
+    /// `k8s.rc.name`
+    K8sRcName = 275,
+    /// `k8s.rc.id`
+    K8sRcId = 276,
+    /// `k8s.rc.label`
+    K8sRcLabel = 277,
+    /// `k8s.rc.labels`
+    K8sRcLabels = 278,
+    /// `k8s.svc.name`
+    K8sSvcName = 279,
+    /// `k8s.svc.id`
+    K8sSvcId = 280,
+    /// `k8s.svc.label`
+    K8sSvcLabel = 281,
+    /// `k8s.svc.labels`
+    K8sSvcLabels = 282,
+    /// `k8s.rs.name`
+    K8sRsName = 283,
+    /// `k8s.rs.id`
+    K8sRsId = 284,
+    /// `k8s.rs.label`
+    K8sRsLabel = 285,
+    /// `k8s.rs.labels`
+    K8sRsLabels = 286,
+    /// `k8s.deployment.name`
+    K8sDeploymentName = 287,
+    /// `k8s.deployment.id`
+    K8sDeploymentId = 288,
+    /// `k8s.deployment.label`
+    K8sDeploymentLabel = 289,
+    /// `k8s.deployment.labels`
+    K8sDeploymentLabels = 290,
+    /// `k8s.ns.id`
+    K8sNsId = 291,
+    /// `k8s.ns.label`
+    K8sNsLabel = 292,
+    /// `k8s.ns.labels`
+    K8sNsLabels = 293,
+}
+
+impl FieldId {
+    /// Every field id, in table order.
+    pub const ALL: &'static [FieldId] = &[
+        FieldId::EvtNum,
+        FieldId::EvtTime,
+        FieldId::EvtTimeS,
+        FieldId::EvtTimeIso8601,
+        FieldId::EvtDatetime,
+        FieldId::EvtDatetimeS,
+        FieldId::EvtRawtime,
+        FieldId::EvtRawtimeS,
+        FieldId::EvtRawtimeNs,
+        FieldId::EvtReltime,
+        FieldId::EvtReltimeS,
+        FieldId::EvtReltimeNs,
+        FieldId::EvtPluginname,
+        FieldId::EvtPlugininfo,
+        FieldId::EvtSource,
+        FieldId::EvtIsAsync,
+        FieldId::EvtAsynctype,
+        FieldId::EvtHostname,
+        FieldId::EvtLatency,
+        FieldId::EvtLatencyS,
+        FieldId::EvtLatencyNs,
+        FieldId::EvtLatencyQuantized,
+        FieldId::EvtLatencyHuman,
+        FieldId::EvtDeltatime,
+        FieldId::EvtDeltatimeS,
+        FieldId::EvtDeltatimeNs,
+        FieldId::EvtOutputtime,
+        FieldId::EvtDir,
+        FieldId::EvtType,
+        FieldId::EvtTypeIs,
+        FieldId::SyscallType,
+        FieldId::EvtCategory,
+        FieldId::EvtCpu,
+        FieldId::EvtArgs,
+        FieldId::EvtArg,
+        FieldId::EvtRawarg,
+        FieldId::EvtInfo,
+        FieldId::EvtBuffer,
+        FieldId::EvtBuflen,
+        FieldId::EvtRes,
+        FieldId::EvtRawres,
+        FieldId::EvtFailed,
+        FieldId::EvtIsIo,
+        FieldId::EvtIsIoRead,
+        FieldId::EvtIsIoWrite,
+        FieldId::EvtIoDir,
+        FieldId::EvtIsWait,
+        FieldId::EvtWaitLatency,
+        FieldId::EvtIsSyslog,
+        FieldId::EvtCount,
+        FieldId::EvtCountError,
+        FieldId::EvtCountErrorFile,
+        FieldId::EvtCountErrorNet,
+        FieldId::EvtCountErrorMemory,
+        FieldId::EvtCountErrorOther,
+        FieldId::EvtCountExit,
+        FieldId::EvtCountProcinfo,
+        FieldId::EvtCountThreadinfo,
+        FieldId::EvtAround,
+        FieldId::EvtAbspath,
+        FieldId::EvtBuflenIn,
+        FieldId::EvtBuflenOut,
+        FieldId::EvtBuflenFile,
+        FieldId::EvtBuflenFileIn,
+        FieldId::EvtBuflenFileOut,
+        FieldId::EvtBuflenNet,
+        FieldId::EvtBuflenNetIn,
+        FieldId::EvtBuflenNetOut,
+        FieldId::EvtIsOpenRead,
+        FieldId::EvtIsOpenWrite,
+        FieldId::EvtInfraDockerName,
+        FieldId::EvtInfraDockerContainerId,
+        FieldId::EvtInfraDockerContainerName,
+        FieldId::EvtInfraDockerContainerImage,
+        FieldId::EvtIsOpenExec,
+        FieldId::EvtIsOpenCreate,
+        FieldId::ProcExe,
+        FieldId::ProcPexe,
+        FieldId::ProcAexe,
+        FieldId::ProcExepath,
+        FieldId::ProcPexepath,
+        FieldId::ProcAexepath,
+        FieldId::ProcName,
+        FieldId::ProcPname,
+        FieldId::ProcAname,
+        FieldId::ProcArgs,
+        FieldId::ProcAargs,
+        FieldId::ProcCmdline,
+        FieldId::ProcPcmdline,
+        FieldId::ProcAcmdline,
+        FieldId::ProcCmdnargs,
+        FieldId::ProcCmdlenargs,
+        FieldId::ProcExeline,
+        FieldId::ProcEnv,
+        FieldId::ProcAenv,
+        FieldId::ProcCwd,
+        FieldId::ProcLoginshellid,
+        FieldId::ProcTty,
+        FieldId::ProcPid,
+        FieldId::ProcPpid,
+        FieldId::ProcApid,
+        FieldId::ProcVpid,
+        FieldId::ProcPvpid,
+        FieldId::ProcSid,
+        FieldId::ProcSname,
+        FieldId::ProcSidExe,
+        FieldId::ProcSidExepath,
+        FieldId::ProcVpgid,
+        FieldId::ProcVpgidName,
+        FieldId::ProcVpgidExe,
+        FieldId::ProcVpgidExepath,
+        FieldId::ProcPgid,
+        FieldId::ProcPgidName,
+        FieldId::ProcPgidExe,
+        FieldId::ProcPgidExepath,
+        FieldId::ProcDuration,
+        FieldId::ProcPpidDuration,
+        FieldId::ProcPidTs,
+        FieldId::ProcPpidTs,
+        FieldId::ProcIsExeWritable,
+        FieldId::ProcIsExeUpperLayer,
+        FieldId::ProcIsExeLowerLayer,
+        FieldId::ProcIsExeFromMemfd,
+        FieldId::ProcIsSidLeader,
+        FieldId::ProcIsVpgidLeader,
+        FieldId::ProcIsPgidLeader,
+        FieldId::ProcExeIno,
+        FieldId::ProcExeInoCtime,
+        FieldId::ProcExeInoMtime,
+        FieldId::ProcExeInoCtimeDurationProcStart,
+        FieldId::ProcExeInoCtimeDurationPidnsStart,
+        FieldId::ProcPidnsInitStartTs,
+        FieldId::ThreadCapPermitted,
+        FieldId::ThreadCapInheritable,
+        FieldId::ThreadCapEffective,
+        FieldId::ProcFdopencount,
+        FieldId::ProcFdlimit,
+        FieldId::ProcFdusage,
+        FieldId::ProcVmsize,
+        FieldId::ProcVmrss,
+        FieldId::ProcVmswap,
+        FieldId::ThreadPfmajor,
+        FieldId::ThreadPfminor,
+        FieldId::ThreadTid,
+        FieldId::ThreadIsmain,
+        FieldId::ThreadVtid,
+        FieldId::ThreadNametid,
+        FieldId::ThreadExectime,
+        FieldId::ThreadTotexectime,
+        FieldId::ThreadCgroups,
+        FieldId::ThreadCgroup,
+        FieldId::ProcNthreads,
+        FieldId::ProcNchilds,
+        FieldId::ThreadCpu,
+        FieldId::ThreadCpuUser,
+        FieldId::ThreadCpuSystem,
+        FieldId::ThreadVmsize,
+        FieldId::ThreadVmrss,
+        FieldId::ThreadVmsizeB,
+        FieldId::ThreadVmrssB,
+        FieldId::ProcStdinType,
+        FieldId::ProcStdoutType,
+        FieldId::ProcStderrType,
+        FieldId::ProcStdinName,
+        FieldId::ProcStdoutName,
+        FieldId::ProcStderrName,
+        FieldId::UserUid,
+        FieldId::UserName,
+        FieldId::UserHomedir,
+        FieldId::UserShell,
+        FieldId::UserLoginuid,
+        FieldId::UserLoginname,
+        FieldId::GroupGid,
+        FieldId::GroupName,
+        FieldId::FdNum,
+        FieldId::FdType,
+        FieldId::FdTypechar,
+        FieldId::FdName,
+        FieldId::FdDirectory,
+        FieldId::FdFilename,
+        FieldId::FdIp,
+        FieldId::FdCip,
+        FieldId::FdSip,
+        FieldId::FdLip,
+        FieldId::FdRip,
+        FieldId::FdPort,
+        FieldId::FdCport,
+        FieldId::FdSport,
+        FieldId::FdLport,
+        FieldId::FdRport,
+        FieldId::FdL4proto,
+        FieldId::FdSockfamily,
+        FieldId::FdIsServer,
+        FieldId::FdUid,
+        FieldId::FdContainername,
+        FieldId::FdContainerdirectory,
+        FieldId::FdProto,
+        FieldId::FdCproto,
+        FieldId::FdSproto,
+        FieldId::FdLproto,
+        FieldId::FdRproto,
+        FieldId::FdNet,
+        FieldId::FdCnet,
+        FieldId::FdSnet,
+        FieldId::FdLnet,
+        FieldId::FdRnet,
+        FieldId::FdConnected,
+        FieldId::FdNameChanged,
+        FieldId::FdCipName,
+        FieldId::FdSipName,
+        FieldId::FdLipName,
+        FieldId::FdRipName,
+        FieldId::FdDev,
+        FieldId::FdDevMajor,
+        FieldId::FdDevMinor,
+        FieldId::FdIno,
+        FieldId::FdNameraw,
+        FieldId::FdTypes,
+        FieldId::FdIsUpperLayer,
+        FieldId::FdIsLowerLayer,
+        FieldId::FsPathName,
+        FieldId::FsPathNameraw,
+        FieldId::FsPathSource,
+        FieldId::FsPathSourceraw,
+        FieldId::FsPathTarget,
+        FieldId::FsPathTargetraw,
+        FieldId::UtilCnt,
+        FieldId::FdlistNums,
+        FieldId::FdlistNames,
+        FieldId::FdlistCips,
+        FieldId::FdlistSips,
+        FieldId::FdlistCports,
+        FieldId::FdlistSports,
+        FieldId::ContainerId,
+        FieldId::ContainerFullId,
+        FieldId::ContainerName,
+        FieldId::ContainerImage,
+        FieldId::ContainerImageId,
+        FieldId::ContainerType,
+        FieldId::ContainerPrivileged,
+        FieldId::ContainerMounts,
+        FieldId::ContainerMount,
+        FieldId::ContainerMountSource,
+        FieldId::ContainerMountDest,
+        FieldId::ContainerMountMode,
+        FieldId::ContainerMountRdwr,
+        FieldId::ContainerMountPropagation,
+        FieldId::ContainerImageRepository,
+        FieldId::ContainerImageTag,
+        FieldId::ContainerImageDigest,
+        FieldId::ContainerHealthcheck,
+        FieldId::ContainerLivenessProbe,
+        FieldId::ContainerReadinessProbe,
+        FieldId::ContainerStartTs,
+        FieldId::ContainerDuration,
+        FieldId::ContainerIp,
+        FieldId::ContainerCniJson,
+        FieldId::ContainerHostPid,
+        FieldId::ContainerHostNetwork,
+        FieldId::ContainerHostIpc,
+        FieldId::ContainerLabel,
+        FieldId::ContainerLabels,
+        FieldId::ProcIsContainerHealthcheck,
+        FieldId::ProcIsContainerLivenessProbe,
+        FieldId::ProcIsContainerReadinessProbe,
+        FieldId::K8sPodName,
+        FieldId::K8sNsName,
+        FieldId::K8sPodId,
+        FieldId::K8sPodUid,
+        FieldId::K8sPodSandboxId,
+        FieldId::K8sPodFullSandboxId,
+        FieldId::K8sPodLabel,
+        FieldId::K8sPodLabels,
+        FieldId::K8sPodIp,
+        FieldId::K8sPodCniJson,
+        FieldId::K8sRcName,
+        FieldId::K8sRcId,
+        FieldId::K8sRcLabel,
+        FieldId::K8sRcLabels,
+        FieldId::K8sSvcName,
+        FieldId::K8sSvcId,
+        FieldId::K8sSvcLabel,
+        FieldId::K8sSvcLabels,
+        FieldId::K8sRsName,
+        FieldId::K8sRsId,
+        FieldId::K8sRsLabel,
+        FieldId::K8sRsLabels,
+        FieldId::K8sDeploymentName,
+        FieldId::K8sDeploymentId,
+        FieldId::K8sDeploymentLabel,
+        FieldId::K8sDeploymentLabels,
+        FieldId::K8sNsId,
+        FieldId::K8sNsLabel,
+        FieldId::K8sNsLabels,
+    ];
+}
+
+/// FNV-1a of every field's name, type, argument rule, flags and extraction mark, in table
+/// order: a serialised program records it and is refused by a schema with another.
+pub const SCHEMA_HASH: u64 = 0xd5f8e9ca76176af7;

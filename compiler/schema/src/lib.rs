@@ -30,6 +30,7 @@ mod render;
 mod resolve;
 mod transform;
 mod types;
+mod vocab;
 
 #[cfg(test)]
 mod codegen;
@@ -39,6 +40,7 @@ mod codegen;
 #[rustfmt::skip]
 mod generated;
 
+pub use generated::{FieldId, SCHEMA_HASH};
 pub use ops::{Modifier, Operator, operator_allowed, operator_allowed_with};
 pub use render::{ListingFormat, render, render_json, render_markdown, render_text};
 pub use resolve::{
@@ -49,10 +51,14 @@ pub use types::{
     ArgForm, ArgPresence, ArgSpec, Deprecation, FieldClass, FieldFlags, FieldType, FilterCheck,
     PrintFormat, Provider, TypeCategory, UnknownName, ValueType,
 };
+pub use vocab::{Priority, Source};
 
 /// Everything the schema knows about one field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldInfo {
+    /// The field's id (its position in the table); `None` for a field declared outside the
+    /// schema, such as a loaded plugin's, which the type checker is given separately.
+    pub id: Option<FieldId>,
     /// The field name without argument, e.g. `proc.aname`.
     pub name: &'static str,
     /// The value type. `DYN` only for `evt.rawarg`, whose type comes from the named parameter.
@@ -81,6 +87,9 @@ pub struct FieldInfo {
     pub aliases: &'static [&'static str],
     /// A one-line description.
     pub description: &'static str,
+    /// True if Lanner's runtime (lanner-state) extracts the field; a rule reading any other
+    /// field would see `<NA>` there, which `rulec check` reports.
+    pub extracted: bool,
 }
 
 impl FieldInfo {
@@ -112,6 +121,15 @@ impl FieldInfo {
         !self.flags.contains(FieldFlags::NO_RHS)
     }
 
+    /// True for the fields whose comparison looks at both endpoints of a socket (Falco's
+    /// `compare_ip`, `compare_port` and `compare_net`).
+    pub const fn compares_endpoints(&self) -> bool {
+        matches!(
+            self.id,
+            Some(FieldId::FdIp | FieldId::FdPort | FieldId::FdProto | FieldId::FdNet)
+        )
+    }
+
     /// The field as it is written with its argument placeholder, e.g. `proc.aname[N]`.
     pub fn display_name(&self) -> String {
         let syntax = self.arg.syntax();
@@ -120,6 +138,21 @@ impl FieldInfo {
         } else {
             format!("{}{}", self.name, syntax)
         }
+    }
+}
+
+impl FieldId {
+    /// The schema entry of the field.
+    pub fn info(self) -> &'static FieldInfo {
+        // INVARIANT: `FieldId`'s discriminants are the positions in `FIELDS` (generated
+        // together; `field_ids_index_the_table` checks it), so the index is in range.
+        #[allow(clippy::indexing_slicing)]
+        &generated::FIELDS[self as usize]
+    }
+
+    /// The field name without argument.
+    pub fn name(self) -> &'static str {
+        self.info().name
     }
 }
 

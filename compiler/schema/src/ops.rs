@@ -6,7 +6,9 @@ use std::str::FromStr;
 use crate::types::{FieldType, TypeCategory, UnknownName};
 
 /// A comparison operator of the condition language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Operator {
     /// `=`
     Eq,
@@ -101,6 +103,11 @@ impl Operator {
         }
     }
 
+    /// The operator spelled `text`, exactly.
+    pub fn parse(text: &str) -> Option<Operator> {
+        Operator::ALL.iter().copied().find(|op| op.as_str() == text)
+    }
+
     /// True for `exists`, the only operator without a right-hand side.
     pub const fn is_unary(self) -> bool {
         matches!(self, Operator::Exists)
@@ -167,7 +174,7 @@ impl FromStr for Operator {
 }
 
 /// A list modifier after a string operator (`proc.name startswith anyof (a, b)`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Modifier {
     /// Exactly one list element satisfies the operator.
     OneOf,
@@ -180,6 +187,11 @@ pub enum Modifier {
 impl Modifier {
     /// Every modifier.
     pub const ALL: &'static [Modifier] = &[Modifier::OneOf, Modifier::AnyOf, Modifier::AllOf];
+
+    /// The modifier spelled `text`, exactly.
+    pub fn parse(text: &str) -> Option<Modifier> {
+        Modifier::ALL.iter().copied().find(|m| m.as_str() == text)
+    }
 
     /// The modifier as written.
     pub const fn as_str(self) -> &'static str {

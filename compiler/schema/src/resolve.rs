@@ -14,7 +14,7 @@ use crate::types::{ArgForm, ArgSpec, FilterCheck};
 use crate::{FieldInfo, ValueType, fields};
 
 /// Which path of a two-path event `evt.abspath` reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum PathSide {
     /// `evt.abspath.src`.
     Src,
@@ -23,7 +23,7 @@ pub enum PathSide {
 }
 
 /// A parsed field argument.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum FieldArg {
     /// A decimal index in brackets: ancestor level, argument position, FD number, mount index.
     Index(u64),
@@ -370,7 +370,7 @@ pub fn suggest(name: &str) -> Vec<&'static str> {
     let mut scored: Vec<(usize, &'static str)> = fields()
         .iter()
         .filter_map(|f| {
-            let d = edit_distance(&wanted, f.name);
+            let d = strsim::osa_distance(&wanted, f.name);
             (d <= limit).then_some((d, f.name))
         })
         .collect();
@@ -389,51 +389,4 @@ pub fn suggest(name: &str) -> Vec<&'static str> {
         .take(3)
         .map(|(_, n)| n)
         .collect()
-}
-
-/// Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent
-/// transpositions each cost one, which fits typing mistakes such as `proc.nmae`.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let width = b.len() + 1;
-    // Three rolling rows are enough: the transposition step looks two rows back.
-    let mut before: Vec<usize> = vec![0; width];
-    let mut previous: Vec<usize> = (0..width).collect();
-    let mut current: Vec<usize> = vec![0; width];
-    for (i, ca) in a.iter().enumerate() {
-        if let Some(first) = current.first_mut() {
-            *first = i + 1;
-        }
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            let deletion = previous.get(j + 1).map_or(usize::MAX, |v| v + 1);
-            let insertion = current.get(j).map_or(usize::MAX, |v| v + 1);
-            let substitution = previous.get(j).map_or(usize::MAX, |v| v + cost);
-            let mut best = deletion.min(insertion).min(substitution);
-            if i > 0 && j > 0 && a.get(i - 1) == Some(cb) && b.get(j - 1) == Some(ca) {
-                best = best.min(before.get(j - 1).map_or(usize::MAX, |v| v + 1));
-            }
-            if let Some(slot) = current.get_mut(j + 1) {
-                *slot = best;
-            }
-        }
-        std::mem::swap(&mut before, &mut previous);
-        std::mem::swap(&mut previous, &mut current);
-    }
-    previous.get(b.len()).copied().unwrap_or(usize::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::edit_distance;
-
-    #[test]
-    fn distance_basics() {
-        assert_eq!(edit_distance("", ""), 0);
-        assert_eq!(edit_distance("abc", ""), 3);
-        assert_eq!(edit_distance("proc.nme", "proc.name"), 1);
-        assert_eq!(edit_distance("proc.nmae", "proc.name"), 1);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-    }
 }

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use crate::types::{FieldType, UnknownName, ValueType};
 
 /// A field transformer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Transformer {
     /// `tolower(x)`: ASCII lower case.
     ToLower,
@@ -107,6 +107,14 @@ impl Transformer {
             Transformer::Concat => "concat",
             Transformer::Getopt => "getopt",
         }
+    }
+
+    /// The transformer spelled `text` before `(`, exactly.
+    pub fn parse(text: &str) -> Option<Transformer> {
+        Transformer::ALL
+            .iter()
+            .copied()
+            .find(|t| t.as_str() == text)
     }
 
     /// True for `val`, which may only appear on the right-hand side, directly around a field.

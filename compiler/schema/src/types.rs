@@ -15,7 +15,7 @@ macro_rules! spelled_enum {
         pub enum $name:ident { $( $(#[$vmeta:meta])* $variant:ident => $text:literal, )+ }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         pub enum $name { $( $(#[$vmeta])* $variant, )+ }
 
         impl $name {
@@ -160,7 +160,7 @@ impl FieldType {
 }
 
 /// A value type as seen by the type checker: the base type plus list-ness.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct ValueType {
     /// The element type.
     pub ty: FieldType,

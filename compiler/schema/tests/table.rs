@@ -206,3 +206,18 @@ fn completion() {
     assert_eq!(lanner_schema::complete("").count(), 293);
     assert_eq!(lanner_schema::complete("util.").count(), 0);
 }
+
+/// INVARIANT: `FieldId`'s discriminants are the positions in the table, so `FieldId::info`
+/// can index it.
+#[test]
+fn field_ids_index_the_table() {
+    assert_eq!(
+        lanner_schema::FieldId::ALL.len(),
+        lanner_schema::fields().len()
+    );
+    for (i, id) in lanner_schema::FieldId::ALL.iter().enumerate() {
+        assert_eq!(*id as usize, i);
+        assert_eq!(id.info().id, Some(*id));
+        assert_eq!(lanner_schema::fields()[i].id, Some(*id));
+    }
+}

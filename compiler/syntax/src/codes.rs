@@ -60,6 +60,9 @@ codes! {
     DEPRECATED_ENABLED = "L015", "deprecated-enabled", Warning, Some("LOAD_DEPRECATED_ITEM"),
         "a rule item with only `enabled` is deprecated in favour of `override: {enabled: replace}`";
 
+    INTERNAL_ERROR = "L099", "internal-error", Error, None,
+        "the compiled program breaks one of its invariants: a bug in Lanner, not in the rules";
+
     // ---- L2xx: resolution (lists, macros, append/override, exceptions) ---------------
     UNDEFINED_MACRO = "L201", "undefined-macro", Error, VALIDATE,
         "a condition names a macro that is not defined (or not visible at that point)";
@@ -187,6 +190,8 @@ codes! {
         "a regex pattern could be written with `=`, `contains`, `startswith` or `endswith`";
     UNSAFE_NA_CHECK = "L343", "unsafe-na-check", Warning, Some("LOAD_UNSAFE_NA_CHECK"),
         "a `ka.`/`jevt.` field is compared with the literal `<NA>`, which matches missing values unreliably";
+    NOT_EXTRACTED = "L344", "field-not-extracted", Warning, None,
+        "Falco knows the field but Lanner's runtime does not extract it, so it always reads `<NA>`";
 
     // ---- L4xx: Lanner's own lints -----------------------------------------------------
     /// Falco has no code for this: its loader skips LOAD_NO_EVTTYPE on an empty event-type set

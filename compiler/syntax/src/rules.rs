@@ -96,50 +96,7 @@ pub struct RuleItem {
     pub override_: Option<Override>,
 }
 
-/// Falco's priorities, most severe first; the discriminant is Falco's number.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Priority {
-    Emergency = 0,
-    Alert = 1,
-    Critical = 2,
-    Error = 3,
-    Warning = 4,
-    Notice = 5,
-    Informational = 6,
-    Debug = 7,
-}
-
-impl Priority {
-    /// Case-insensitive, as Falco parses it; `info` is accepted for `Informational`.
-    pub fn parse(text: &str) -> Option<Priority> {
-        let lower = text.to_ascii_lowercase();
-        Some(match lower.as_str() {
-            "emergency" => Priority::Emergency,
-            "alert" => Priority::Alert,
-            "critical" => Priority::Critical,
-            "error" => Priority::Error,
-            "warning" => Priority::Warning,
-            "notice" => Priority::Notice,
-            "informational" | "info" => Priority::Informational,
-            "debug" => Priority::Debug,
-            _ => return None,
-        })
-    }
-
-    /// The name Falco prints in alerts.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::Emergency => "Emergency",
-            Priority::Alert => "Alert",
-            Priority::Critical => "Critical",
-            Priority::Error => "Error",
-            Priority::Warning => "Warning",
-            Priority::Notice => "Notice",
-            Priority::Informational => "Informational",
-            Priority::Debug => "Debug",
-        }
-    }
-}
+pub use lanner_schema::Priority;
 
 /// A YAML value that may be written as one scalar or as a sequence of scalars
 /// (exception `fields` and `comps`).

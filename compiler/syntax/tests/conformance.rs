@@ -19,7 +19,7 @@ use lanner_syntax::span::FileId;
 const TEST_MAX_DEPTH: usize = 100;
 
 fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    lanner_testkit::shared()
 }
 
 #[derive(serde::Deserialize)]
@@ -33,7 +33,7 @@ struct Case {
 fn exceptions() -> BTreeMap<String, String> {
     let path =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/parser_conformance_exceptions.txt");
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let text = lanner_testkit::read(&path);
     text.lines()
         .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
         .filter_map(|l| {

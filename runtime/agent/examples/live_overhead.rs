@@ -93,10 +93,9 @@ fn upstream_rules() -> RuleSet {
         )
     })
     .collect();
-    let checked = lanner_check::driver::check_sources(sources);
-    let (rules, fields) =
-        lanner_lower::compile_rules(&checked, lanner_lower::OutputOptions::default());
-    RuleSet::new(rules, fields).0
+    let program = lanner_check::driver::compile(sources)
+        .unwrap_or_else(|d| panic!("{:?}", d.errors().map(|e| &e.message).collect::<Vec<_>>()));
+    RuleSet::from_program(&program, lanner_engine::program::OutputOptions::default()).0
 }
 
 /// Runs the agent on CPU 1 for `secs` while `work` runs on this thread once it is ready.

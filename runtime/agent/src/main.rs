@@ -330,7 +330,7 @@ fn stats(url: &str, format: StatsFormat) -> ExitCode {
 /// Loads and checks rules files; on errors prints them and returns the exit code.
 fn load_rules(setup: &Setup) -> Result<RuleSet, ExitCode> {
     let suggested_output = setup.suggested_output;
-    let rule_files = match rulec::paths::expand(&setup.rules) {
+    let rule_files = match lanner_check::paths::expand(&setup.rules) {
         Ok(files) => files,
         Err(e) => {
             eprintln!("error: {e}");
@@ -347,20 +347,21 @@ fn load_rules(setup: &Setup) -> Result<RuleSet, ExitCode> {
             }
         }
     }
-    let mut checked = lanner_check::driver::check_sources(sources);
-    if checked.has_errors() {
-        let errors: Vec<_> = checked
-            .diagnostics
-            .iter()
-            .filter(|d| d.is_error())
-            .cloned()
-            .collect();
-        rulec::render::human_stderr(&checked.db, &errors, std::io::stderr().is_terminal());
-        eprintln!("error: the rules have {} error(s)", errors.len());
-        return Err(ExitCode::from(1));
-    }
-    match lanner::select::apply_to_checked(
-        &mut checked,
+    let mut program = match lanner_check::driver::compile(sources) {
+        Ok(p) => p,
+        Err(failed) => {
+            let errors: Vec<_> = failed.errors().cloned().collect();
+            lanner_check::render::human_stderr(
+                &failed.db,
+                &errors,
+                std::io::stderr().is_terminal(),
+            );
+            eprintln!("error: the rules have {} error(s)", errors.len());
+            return Err(ExitCode::from(1));
+        }
+    };
+    match lanner::select::apply_to_program(
+        &mut program,
         &setup.config.rules,
         &setup.legacy,
         setup.config.priority,
@@ -375,13 +376,14 @@ fn load_rules(setup: &Setup) -> Result<RuleSet, ExitCode> {
             return Err(ExitCode::from(1));
         }
     }
-    let (rules, fields) =
-        lanner_lower::compile_rules(&checked, lanner_lower::OutputOptions { suggested_output });
-    let (ruleset, unsupported) = RuleSet::new(rules, fields);
+    let (ruleset, unsupported) = RuleSet::from_program(
+        &program,
+        lanner_engine::program::OutputOptions { suggested_output },
+    );
     for (f, why) in &unsupported {
         eprintln!(
             "warning: field `{}` is not extracted yet ({why}); it reads as <NA>",
-            f.field
+            f.text
         );
     }
     Ok(ruleset)
@@ -464,7 +466,7 @@ fn run_live(setup: &Setup, duration: Option<f64>) -> ExitCode {
         &setup.pipeline_config(),
         &ruleset,
         // Hashed per file for `falcosecurity_falco_sha256_rules_files_info`.
-        &rulec::paths::expand(&setup.rules).unwrap_or_default(),
+        &lanner_check::paths::expand(&setup.rules).unwrap_or_default(),
         setup.config_file.as_deref(),
         lanner::pipeline::Mode::Live,
     ) {
@@ -523,7 +525,7 @@ fn run_replay(setup: &Setup, captures: &[PathBuf]) -> ExitCode {
         &setup.pipeline_config(),
         &ruleset,
         // Hashed per file for `falcosecurity_falco_sha256_rules_files_info`.
-        &rulec::paths::expand(&setup.rules).unwrap_or_default(),
+        &lanner_check::paths::expand(&setup.rules).unwrap_or_default(),
         setup.config_file.as_deref(),
         lanner::pipeline::Mode::Replay,
     ) {

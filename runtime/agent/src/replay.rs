@@ -81,8 +81,9 @@ pub fn json_value(field: &str, v: &Option<Value<'static>>, ruleset: &RuleSet) ->
             let info = ruleset
                 .fields
                 .iter()
-                .find(|f| f.field.to_string() == field || f.name() == field)
-                .map(|f| f.field.field);
+                .find(|f| f.text == field || f.name() == field)
+                .and_then(|f| f.field.as_ref())
+                .map(|f| f.field);
             match info {
                 Some(info) => lanner_state::render(info, Some(other)).into(),
                 None => format!("{other:?}").into(),

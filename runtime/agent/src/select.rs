@@ -196,37 +196,21 @@ pub fn apply(
     Ok(applied)
 }
 
-/// Falco's priority numbers (0 = Emergency … 7 = Debug), in order.
-const PRIORITIES: [Priority; 8] = [
-    Priority::Emergency,
-    Priority::Alert,
-    Priority::Critical,
-    Priority::Error,
-    Priority::Warning,
-    Priority::Notice,
-    Priority::Informational,
-    Priority::Debug,
-];
-
-/// The agent's one hook into rule loading: applies selection and threshold to the checked rules
-/// before they are compiled, so deselected rules are never compiled in.
-pub fn apply_to_checked(
-    checked: &mut lanner_check::driver::Checked,
+/// The agent's one hook into rule loading: applies selection and threshold to the compiled
+/// program before the engine is built from it, so deselected rules are never evaluated.
+pub fn apply_to_program(
+    program: &mut lanner_program::Program,
     selections: &[Selection],
     legacy: &Legacy,
     threshold: Priority,
 ) -> Result<Applied, SelectError> {
-    let mut views: Vec<RuleView<'_>> = checked
-        .resolved
+    let mut views: Vec<RuleView<'_>> = program
         .rules
         .iter_mut()
         .map(|r| RuleView {
             name: &r.name,
             tags: &r.tags,
-            priority: PRIORITIES
-                .get(r.priority as usize)
-                .copied()
-                .unwrap_or(Priority::Debug),
+            priority: r.priority,
             enabled: &mut r.enabled,
         })
         .collect();

@@ -22,7 +22,7 @@ use lanner_event::ScapReader;
 use lanner_state::{ContainerMatcher, Replay};
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    lanner_testkit::shared()
 }
 
 fn ruleset(suggested_output: bool) -> RuleSet {
@@ -42,11 +42,13 @@ fn ruleset(suggested_output: bool) -> RuleSet {
             )
         })
         .collect();
-    let checked = lanner_check::driver::check_sources(sources);
-    assert!(!checked.has_errors());
-    let (rules, fields) =
-        lanner_lower::compile_rules(&checked, lanner_lower::OutputOptions { suggested_output });
-    RuleSet::new(rules, fields).0
+    let program = lanner_check::driver::compile(sources)
+        .unwrap_or_else(|d| panic!("{:?}", d.errors().map(|e| &e.message).collect::<Vec<_>>()));
+    RuleSet::from_program(
+        &program,
+        lanner_engine::program::OutputOptions { suggested_output },
+    )
+    .0
 }
 
 type Key = (String, String, String); // capture, matching, rule

@@ -1,13 +1,12 @@
 //! The condition as the interpreter sees it: a small tree of checks whose constants are already
 //! parsed to the type they are compared with.
 //!
-//! This tree is the engine's own, built from the checker's typed expression by
-//! `lanner-lower`. Nothing in this module depends on the checker, so the interpreter keeps
-//! working unchanged when the typed program moves to a crate shared by compiler and runtime.
-
-use std::net::IpAddr;
+//! This tree is the engine's own, derived from a [`lanner_program::Program`]'s DAG by
+//! [`crate::program`] (shared nodes are expanded; the constants are the program's own).
 
 use lanner_schema::{Modifier, Operator, ResolvedField, Transformer, ValueType};
+
+pub use lanner_program::Lit;
 
 /// A condition.
 #[derive(Clone, Debug)]
@@ -52,12 +51,15 @@ pub enum Matching {
 /// A field reference, as handed to [`crate::Fields::get`].
 #[derive(Clone, Debug)]
 pub struct FieldRef {
-    /// The field's index in its `lanner_lower::Condition::fields` table: equal references
+    /// The field's index in its rule set's (or condition's) field table: equal references
     /// (same field, same argument) share one slot, so a source can compile an accessor per
     /// slot once and index it per event instead of looking fields up by name.
     pub slot: usize,
-    /// The schema entry and the parsed argument (`evt.arg[1]`, `proc.aname[2]`, ...).
-    pub field: ResolvedField,
+    /// The schema entry and the parsed argument (`evt.arg[1]`, `proc.aname[2]`, ...); `None`
+    /// for a field the program declares besides the schema (a plugin's).
+    pub field: Option<ResolvedField>,
+    /// The field as written, with its argument: `proc.aname[2]`.
+    pub text: String,
     /// The value type the checker assigned (for `evt.rawarg.NAME` the parameter's type).
     pub ty: ValueType,
     pub matching: Matching,
@@ -65,8 +67,16 @@ pub struct FieldRef {
 
 impl FieldRef {
     /// The field's name without argument.
-    pub fn name(&self) -> &'static str {
-        self.field.field.name
+    pub fn name(&self) -> &str {
+        self.field
+            .as_ref()
+            .map_or(self.text.as_str(), |r| r.field.name)
+    }
+}
+
+impl std::fmt::Display for FieldRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
     }
 }
 
@@ -133,22 +143,4 @@ pub enum Rhs {
     List(Vec<Lit>),
     /// A field-to-field comparison: `val(f)` or a transformer.
     Operand(Operand),
-}
-
-/// A constant parsed to the type of the value it is compared with.
-#[derive(Clone, Debug)]
-pub enum Lit {
-    Int(i64),
-    UInt(u64),
-    Double(f64),
-    Bool(bool),
-    Ip(IpAddr),
-    /// A CIDR network (address as written, prefix length).
-    Net(IpAddr, u8),
-    /// Text, glob patterns and pmatch paths: bytes, because values need not be UTF-8.
-    Str(Box<[u8]>),
-    /// Byte-buffer values, and the hex-decoded operand of `bcontains`/`bstartswith`.
-    Bytes(Box<[u8]>),
-    /// A regex compiled for a full match (anchored at both ends).
-    Regex(regex::Regex),
 }

@@ -6,8 +6,8 @@
 //! still does not allocate per event except where a transformer builds a new value or a
 //! field-to-field comparison copies its right side.
 //!
-//! - The engine's tree ([`ir`]) is produced on the compiler's side (`lanner-lower` lowers the
-//!   checker's typed condition into it), so the runtime needs no front end.
+//! - The engine's input is a [`lanner_program::Program`]; [`program`] unfolds its DAG into
+//!   the engine's tree ([`ir`]), so the runtime needs no front end.
 //! - [`eval::eval`] evaluates a tree against a [`Fields`] source: short-circuit `and`/`or`,
 //!   `not`, a missing value makes a check false (even `!=`), ancestor fields match if any
 //!   ancestor does, `fd.ip`/`fd.port`/`fd.proto`/`fd.net` if either endpoint does.
@@ -17,21 +17,28 @@
 //!
 //! ```
 //! use lanner_engine::{Fields, FieldRef, eval};
+//! use lanner_program::{Builder, Check, Field, FieldId, Lit, Node, Operand, Operator, Rhs};
 //! use lanner_state::value::Value;
-//! use lanner_syntax::{FileId, condition::{self, OffsetMap}};
 //!
 //! struct Event;
 //! impl Fields for Event {
 //!     fn get(&mut self, field: &FieldRef) -> Option<Value<'_>> {
-//!         (field.name() == "proc.name").then(|| Value::str("bash"))
+//!         (field.text == "proc.name").then(|| Value::str("bash"))
 //!     }
 //! }
 //!
-//! let map = OffsetMap { file: FileId(0), base: 0 };
-//! let (ast, _) = condition::parse("proc.name in (sh, bash) and not fd.name exists", &map, 100);
-//! let checked = lanner_check::typeck::check(&ast);
-//! let condition = lanner_lower::lower(&checked.expr);
-//! assert!(eval(&condition.expr, &mut Event));
+//! // `proc.name = bash`, as the checker would compile it.
+//! let mut b = Builder::new(1);
+//! let name = Field::schema(FieldId::ProcName, None, FieldId::ProcName.info().value_type());
+//! let root = b.node(Node::Check(Check {
+//!     lhs: Operand::Field(name),
+//!     op: Operator::Eq,
+//!     modifier: None,
+//!     rhs: Rhs::Value(Lit::Str(b"bash".to_vec())),
+//! }));
+//! let program = b.finish().unwrap();
+//! let (expr, _fields) = lanner_engine::program::condition(&program, root);
+//! assert!(eval(&expr, &mut Event));
 //! ```
 
 // Tests may unwrap, panic and index freely: a panic there is a test failure, which is the point.
@@ -51,6 +58,7 @@ pub mod eval;
 pub use lanner_state::glob;
 pub mod ir;
 pub mod ops;
+pub mod program;
 pub mod ruleset;
 pub mod state;
 pub mod transform;

@@ -64,13 +64,13 @@ impl<'a> Scalar<'a> {
         match lit {
             Lit::Int(v) => Scalar::Int(*v),
             Lit::UInt(v) => Scalar::UInt(*v),
-            Lit::Double(v) => Scalar::Double(*v),
+            Lit::Double(v) => Scalar::Double(v.get()),
             Lit::Bool(v) => Scalar::Bool(*v),
             Lit::Ip(a) => Scalar::Ip(*a),
-            Lit::Net(a, p) => Scalar::Net(*a, *p),
+            Lit::Net(n) => Scalar::Net(n.addr, n.prefix),
             Lit::Str(s) => Scalar::Text(s),
             Lit::Bytes(b) => Scalar::Bytes(b),
-            Lit::Regex(r) => Scalar::Regex(r),
+            Lit::Regex(r) => Scalar::Regex(r.regex()),
         }
     }
 
@@ -170,7 +170,7 @@ fn order(a: Scalar<'_>, b: Scalar<'_>) -> Option<Ordering> {
 
 /// `strstr`: `needle` occurs in `haystack` (an empty needle always does).
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(haystack, needle).is_some()
 }
 
 /// `strcasestr` in the C locale: ASCII letters match either case.

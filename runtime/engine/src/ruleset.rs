@@ -26,33 +26,7 @@ pub enum Part {
     },
 }
 
-/// Falco's priorities, most severe first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Priority {
-    Emergency,
-    Alert,
-    Critical,
-    Error,
-    Warning,
-    Notice,
-    Informational,
-    Debug,
-}
-
-impl Priority {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::Emergency => "Emergency",
-            Priority::Alert => "Alert",
-            Priority::Critical => "Critical",
-            Priority::Error => "Error",
-            Priority::Warning => "Warning",
-            Priority::Notice => "Notice",
-            Priority::Informational => "Informational",
-            Priority::Debug => "Debug",
-        }
-    }
-}
+pub use lanner_program::Priority;
 
 #[derive(Clone, Debug)]
 pub struct Rule {
@@ -153,6 +127,16 @@ impl RuleSet {
         )
     }
 
+    /// The rule set of the syscall rules of `program`; see [`RuleSet::new`] for the second
+    /// value.
+    pub fn from_program(
+        program: &lanner_program::Program,
+        options: crate::program::OutputOptions,
+    ) -> (RuleSet, Vec<(FieldRef, String)>) {
+        let (rules, fields) = crate::program::rules(program, options);
+        RuleSet::new(rules, fields)
+    }
+
     /// The accessors of the rule set's field table, to read an event's fields.
     pub fn accessors(&self) -> &Accessors {
         &self.accessors
@@ -237,7 +221,11 @@ fn render(index: usize, rule: &Rule, fields: &mut dyn Fields, evt_num: u64, ts: 
             Part::Text(t) => message.push_str(t),
             Part::Field { field, text, width } => {
                 let value = fields.get(field).map(Value::into_owned);
-                let mut shown = lanner_state::render(field.field.field, value.as_ref());
+                // A field outside the schema has no accessor, so no value: `<NA>`.
+                let mut shown = match &field.field {
+                    Some(rf) => lanner_state::render(rf.field, value.as_ref()),
+                    None => "<NA>".to_owned(),
+                };
                 if let Some(w) = width {
                     let w = *w as usize;
                     let n = shown.chars().count();

@@ -30,7 +30,13 @@ impl Accessors {
         for f in fields {
             // INVARIANT: `fields` is a slot-indexed table, so position and slot agree.
             debug_assert_eq!(f.slot, by_slot.len());
-            match Accessor::compile(&f.field) {
+            let compiled = match &f.field {
+                Some(rf) => Accessor::compile(rf),
+                None => Err(ExtractError::Unsupported {
+                    name: f.text.clone(),
+                }),
+            };
+            match compiled {
                 Ok(a) => by_slot.push(Some(a)),
                 Err(e) => {
                     unsupported.push((f.clone(), e));

@@ -6,7 +6,7 @@
 //! buffer next. The rule engine asks this crate for field values ([`value::Value`]) and never
 //! looks at raw events itself.
 //!
-//! * [`convert`] folds enter events into exits the way Falco 0.44's libscap converter does, so
+//! * [`fold`] folds enter events into exits the way Falco 0.44's libscap converter does, so
 //!   that the events (and `evt.num`) the engine sees are Falco's.
 //! * [`State`] holds threads, fds, users, groups and containers; [`State::process`] parses one
 //!   converted event into it.
@@ -15,9 +15,9 @@
 
 pub mod args;
 pub mod container;
-pub mod convert;
 pub mod errno;
 pub mod extract;
+pub mod fold;
 pub mod glob;
 pub mod idmap;
 pub mod procfs;
@@ -27,8 +27,8 @@ pub mod state;
 pub mod value;
 
 pub use container::{ContainerInfo, ContainerMatcher};
-pub use convert::{Decision, Folder, Folding};
 pub use extract::{Accessor, CAPABILITY_NAMES, ExtractError, extract};
+pub use fold::{Decision, Folder, Folding};
 pub use procfs::{ProcfsError, Snapshot, SnapshotOptions, SnapshotStats, snapshot};
 pub use render::render;
 pub use replay::{Replay, ReplayError};

@@ -5,7 +5,7 @@ use std::path::Path;
 use lanner_event::{Event, Record, ScapError, ScapReader};
 
 use crate::container::ContainerMatcher;
-use crate::convert::{Decision, Folder};
+use crate::fold::{Decision, Folder};
 use crate::state::State;
 
 /// Why a replay stopped.

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use lanner_state::{Accessor, ContainerMatcher, Replay, Value};
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    lanner_testkit::shared()
 }
 
 struct Cmp {

@@ -22,7 +22,7 @@ mod common;
 use common::{Tally, examples_wanted, listed_disagreements, oracle_text};
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    lanner_testkit::shared()
 }
 
 fn compare(

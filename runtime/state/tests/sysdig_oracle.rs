@@ -42,7 +42,7 @@ const NO_COUNTERPART: &str = "(sysdig events without counterpart)";
 const UNMAPPED: &str = "(events)";
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/scap")
+    lanner_testkit::shared().join("scap")
 }
 
 /// One row of evtnum_map.tsv.

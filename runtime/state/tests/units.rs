@@ -210,6 +210,34 @@ fn ancestor_list_matches_indexed_fields() {
     assert_eq!(checked, 1);
 }
 
+/// The schema's `extracted` mark (from `compiler/schema/data/extracted.txt`) says exactly which
+/// fields have an accessor, so `rulec check` warns (L344) on precisely the fields that would
+/// read `<NA>`.
+#[test]
+fn extracted_mark_matches_the_accessors() {
+    let mut wrong = Vec::new();
+    for info in lanner_schema::fields() {
+        let rf = lanner_schema::ResolvedField {
+            field: info,
+            arg: None,
+        };
+        if Accessor::compile(&rf).is_ok() != info.extracted {
+            wrong.push(info.name);
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "extracted.txt disagrees with the accessors: {wrong:?}"
+    );
+    assert_eq!(
+        lanner_schema::fields()
+            .iter()
+            .filter(|f| f.extracted)
+            .count(),
+        141
+    );
+}
+
 /// `container.start_ts` is the container plugin's: the start time of the thread's pid-namespace
 /// init from the thread table (not the container engine's), no value when the table has none.
 #[test]

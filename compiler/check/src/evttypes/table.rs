@@ -134,7 +134,7 @@ pub fn suggest_event(name: &str) -> Vec<&'static str> {
     let limit = (name.chars().count() / 4).clamp(1, 3);
     let mut scored: BTreeSet<(usize, &'static str)> = BTreeSet::new();
     for known in event_names() {
-        let d = edit_distance(name, known);
+        let d = strsim::osa_distance(name, known);
         if d <= limit {
             scored.insert((d, known));
         }
@@ -146,24 +146,4 @@ pub fn suggest_event(name: &str) -> Vec<&'static str> {
         .take(3)
         .map(|(_, n)| n)
         .collect()
-}
-
-/// Levenshtein distance over characters.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = Vec::with_capacity(b.len() + 1);
-        current.push(i + 1);
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous
-                .get(j)
-                .map_or(usize::MAX, |v| v + usize::from(ca != *cb));
-            let deletion = previous.get(j + 1).map_or(usize::MAX, |v| v + 1);
-            let insertion = current.get(j).map_or(usize::MAX, |v| v + 1);
-            current.push(substitution.min(deletion).min(insertion));
-        }
-        previous = current;
-    }
-    previous.last().copied().unwrap_or(0)
 }

@@ -17,9 +17,7 @@ use lanner_schema::{
     ValueType,
 };
 use lanner_syntax::codes;
-use lanner_syntax::condition::ast::{
-    self, Check, Expr, FieldRef, OpKind, Operand, Rhs, TrArg, TransformerKind,
-};
+use lanner_syntax::condition::ast::{self, Check, Expr, FieldRef, Operand, Rhs, TrArg};
 use lanner_syntax::{Code, Diagnostic, FileSpan};
 
 use crate::evttypes::table;
@@ -35,13 +33,13 @@ pub struct Options {
 
 /// The result of checking one condition.
 #[derive(Clone, Debug)]
-pub struct Checked {
+pub struct TypedCondition {
     pub expr: TExpr,
     /// Errors and warnings, in source order of discovery.
     pub diagnostics: Vec<Diagnostic>,
 }
 
-impl Checked {
+impl TypedCondition {
     /// True if any diagnostic is an error, i.e. Falco would reject the condition.
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
@@ -224,18 +222,18 @@ pub struct Const {
 }
 
 /// Checks `expr` against the schema with default options.
-pub fn check(expr: &Expr) -> Checked {
+pub fn check(expr: &Expr) -> TypedCondition {
     check_with(expr, &Options::default())
 }
 
 /// Checks `expr` against the schema and `options.extra_fields`.
-pub fn check_with(expr: &Expr, options: &Options) -> Checked {
+pub fn check_with(expr: &Expr, options: &Options) -> TypedCondition {
     let mut checker = Checker {
         options,
         diagnostics: Vec::new(),
     };
     let expr = checker.expr(expr);
-    Checked {
+    TypedCondition {
         expr,
         diagnostics: checker.diagnostics,
     }
@@ -244,53 +242,6 @@ pub fn check_with(expr: &Expr, options: &Options) -> Checked {
 struct Checker<'o> {
     options: &'o Options,
     diagnostics: Vec<Diagnostic>,
-}
-
-/// Maps the syntax tree's operator to the schema's.
-fn operator(kind: OpKind) -> Operator {
-    match kind {
-        OpKind::Eq => Operator::Eq,
-        OpKind::EqEq => Operator::EqEq,
-        OpKind::Ne => Operator::Ne,
-        OpKind::Lt => Operator::Lt,
-        OpKind::Le => Operator::Le,
-        OpKind::Gt => Operator::Gt,
-        OpKind::Ge => Operator::Ge,
-        OpKind::Glob => Operator::Glob,
-        OpKind::IGlob => Operator::IGlob,
-        OpKind::Contains => Operator::Contains,
-        OpKind::IContains => Operator::IContains,
-        OpKind::BContains => Operator::BContains,
-        OpKind::StartsWith => Operator::StartsWith,
-        OpKind::BStartsWith => Operator::BStartsWith,
-        OpKind::EndsWith => Operator::EndsWith,
-        OpKind::Regex => Operator::Regex,
-        OpKind::In => Operator::In,
-        OpKind::Intersects => Operator::Intersects,
-        OpKind::PMatch => Operator::PMatch,
-        OpKind::Exists => Operator::Exists,
-    }
-}
-
-fn modifier(m: ast::Modifier) -> Modifier {
-    match m {
-        ast::Modifier::OneOf => Modifier::OneOf,
-        ast::Modifier::AnyOf => Modifier::AnyOf,
-        ast::Modifier::AllOf => Modifier::AllOf,
-    }
-}
-
-fn transformer(kind: TransformerKind) -> Transformer {
-    match kind {
-        TransformerKind::ToLower => Transformer::ToLower,
-        TransformerKind::ToUpper => Transformer::ToUpper,
-        TransformerKind::B64 => Transformer::B64,
-        TransformerKind::Basename => Transformer::Basename,
-        TransformerKind::Len => Transformer::Len,
-        TransformerKind::Join => Transformer::Join,
-        TransformerKind::Concat => Transformer::Concat,
-        TransformerKind::Getopt => Transformer::Getopt,
-    }
 }
 
 /// How a type is named in messages: "a number", "a string", ...
@@ -422,8 +373,8 @@ impl Checker<'_> {
     }
 
     fn check(&mut self, check: &Check) -> Option<TCheck> {
-        let op = operator(check.op.kind);
-        let modifier = check.op.modifier.map(modifier);
+        let op = check.op.kind;
+        let modifier = check.op.modifier;
         let lhs = self.operand(&check.lhs);
         // The right side is checked even when the left failed, so that every problem of the
         // check is reported at once; only the parts that need the left type wait for it.
@@ -1017,7 +968,7 @@ impl Checker<'_> {
     }
 
     fn transformer(&mut self, t: &ast::Transformer) -> Option<TTransformer> {
-        let kind = transformer(t.kind);
+        let kind = t.kind;
         let mut args = Vec::with_capacity(t.args.len());
         let mut ok = true;
         for arg in &t.args {

@@ -11,6 +11,11 @@
 
 use crate::span::FileSpan;
 
+/// The operators, modifiers and transformers are the schema's: one definition for the parser,
+/// the checker, the program and the runtime. `TransformerKind` names the enum here because the
+/// syntax tree's call node is `Transformer`.
+pub use lanner_schema::{Modifier, Operator, Transformer as TransformerKind};
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Expr {
     /// `a and b and c`: flattened, at least two children.
@@ -53,125 +58,11 @@ pub struct Check {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Op {
-    pub kind: OpKind,
+    pub kind: Operator,
     pub modifier: Option<Modifier>,
     pub span: FileSpan,
     /// The modifier word's span, when there is one.
     pub modifier_span: Option<FileSpan>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum OpKind {
-    Eq,
-    EqEq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Glob,
-    IGlob,
-    Contains,
-    IContains,
-    BContains,
-    StartsWith,
-    BStartsWith,
-    EndsWith,
-    Regex,
-    In,
-    Intersects,
-    PMatch,
-    Exists,
-}
-
-impl OpKind {
-    pub const ALL: [OpKind; 20] = [
-        OpKind::Eq,
-        OpKind::EqEq,
-        OpKind::Ne,
-        OpKind::Lt,
-        OpKind::Le,
-        OpKind::Gt,
-        OpKind::Ge,
-        OpKind::Glob,
-        OpKind::IGlob,
-        OpKind::Contains,
-        OpKind::IContains,
-        OpKind::BContains,
-        OpKind::StartsWith,
-        OpKind::BStartsWith,
-        OpKind::EndsWith,
-        OpKind::Regex,
-        OpKind::In,
-        OpKind::Intersects,
-        OpKind::PMatch,
-        OpKind::Exists,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OpKind::Eq => "=",
-            OpKind::EqEq => "==",
-            OpKind::Ne => "!=",
-            OpKind::Lt => "<",
-            OpKind::Le => "<=",
-            OpKind::Gt => ">",
-            OpKind::Ge => ">=",
-            OpKind::Glob => "glob",
-            OpKind::IGlob => "iglob",
-            OpKind::Contains => "contains",
-            OpKind::IContains => "icontains",
-            OpKind::BContains => "bcontains",
-            OpKind::StartsWith => "startswith",
-            OpKind::BStartsWith => "bstartswith",
-            OpKind::EndsWith => "endswith",
-            OpKind::Regex => "regex",
-            OpKind::In => "in",
-            OpKind::Intersects => "intersects",
-            OpKind::PMatch => "pmatch",
-            OpKind::Exists => "exists",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<OpKind> {
-        OpKind::ALL.into_iter().find(|op| op.as_str() == text)
-    }
-
-    /// The operators whose value is a number (or a transformer) in the grammar.
-    pub fn is_numeric(self) -> bool {
-        matches!(self, OpKind::Lt | OpKind::Le | OpKind::Gt | OpKind::Ge)
-    }
-
-    /// The operators whose value is a list, an identifier or a transformer.
-    pub fn is_list(self) -> bool {
-        matches!(self, OpKind::In | OpKind::Intersects | OpKind::PMatch)
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Modifier {
-    OneOf,
-    AnyOf,
-    AllOf,
-}
-
-impl Modifier {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Modifier::OneOf => "oneof",
-            Modifier::AnyOf => "anyof",
-            Modifier::AllOf => "allof",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Modifier> {
-        match text {
-            "oneof" => Some(Modifier::OneOf),
-            "anyof" => Some(Modifier::AnyOf),
-            "allof" => Some(Modifier::AllOf),
-            _ => None,
-        }
-    }
 }
 
 /// The left-hand side of a check, or an argument of a transformer.
@@ -207,53 +98,10 @@ pub struct FieldArg {
     pub span: FileSpan,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TransformerKind {
-    ToLower,
-    ToUpper,
-    B64,
-    Basename,
-    Len,
-    Join,
-    Concat,
-    Getopt,
-}
-
-impl TransformerKind {
-    pub const ALL: [TransformerKind; 8] = [
-        TransformerKind::ToLower,
-        TransformerKind::ToUpper,
-        TransformerKind::B64,
-        TransformerKind::Basename,
-        TransformerKind::Len,
-        TransformerKind::Join,
-        TransformerKind::Concat,
-        TransformerKind::Getopt,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TransformerKind::ToLower => "tolower",
-            TransformerKind::ToUpper => "toupper",
-            TransformerKind::B64 => "b64",
-            TransformerKind::Basename => "basename",
-            TransformerKind::Len => "len",
-            TransformerKind::Join => "join",
-            TransformerKind::Concat => "concat",
-            TransformerKind::Getopt => "getopt",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<TransformerKind> {
-        TransformerKind::ALL
-            .into_iter()
-            .find(|t| t.as_str() == text)
-    }
-}
-
 /// `tolower(proc.name)`, `join(",", (a.b, c.d))`, `getopt(proc.args, "t:")[t]`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Transformer {
+    /// Never `val`, which the grammar reads as a right-hand-side field.
     pub kind: TransformerKind,
     pub name_span: FileSpan,
     pub args: Vec<TrArg>,

@@ -15,7 +15,7 @@
 use logos::Logos;
 
 use super::SpanMap;
-use super::ast::{Modifier, OpKind, TransformerKind};
+use super::ast::{Modifier, Operator, TransformerKind};
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 
@@ -64,7 +64,7 @@ pub enum Tok {
     ValOpen,
     /// The `)` closing `val(`, with a glued `[arg]`.
     ValClose(Option<ArgTok>),
-    Op(OpKind),
+    Op(Operator),
     Modifier(Modifier),
     Str(Lit),
     Num(String),
@@ -492,7 +492,7 @@ impl<'a> Lexer<'a> {
     /// A transformer name glued to `(` at the cursor (`len(`), not `val`.
     fn transformer_at(&self, word: &str, end: usize) -> Option<TransformerKind> {
         if self.byte_at(end) == Some(b'(') {
-            TransformerKind::parse(word)
+            TransformerKind::parse(word).filter(|t| *t != TransformerKind::Val)
         } else {
             None
         }
@@ -687,13 +687,13 @@ impl<'a> Lexer<'a> {
         let word = lex.slice();
         let end = start + len;
         let op = match tok {
-            Some(Ok(OpLex::EqEq)) => Some(OpKind::EqEq),
-            Some(Ok(OpLex::Eq)) => Some(OpKind::Eq),
-            Some(Ok(OpLex::Ne)) => Some(OpKind::Ne),
-            Some(Ok(OpLex::Le)) => Some(OpKind::Le),
-            Some(Ok(OpLex::Lt)) => Some(OpKind::Lt),
-            Some(Ok(OpLex::Ge)) => Some(OpKind::Ge),
-            Some(Ok(OpLex::Gt)) => Some(OpKind::Gt),
+            Some(Ok(OpLex::EqEq)) => Some(Operator::EqEq),
+            Some(Ok(OpLex::Eq)) => Some(Operator::Eq),
+            Some(Ok(OpLex::Ne)) => Some(Operator::Ne),
+            Some(Ok(OpLex::Le)) => Some(Operator::Le),
+            Some(Ok(OpLex::Lt)) => Some(Operator::Lt),
+            Some(Ok(OpLex::Ge)) => Some(Operator::Ge),
+            Some(Ok(OpLex::Gt)) => Some(Operator::Gt),
             Some(Ok(OpLex::Word)) => self.word_operator(word, end),
             _ => None,
         };
@@ -709,7 +709,7 @@ impl<'a> Lexer<'a> {
                 )
                 .with_label("expected an operator here");
             // A word operator glued to its value (`containsvalue`) gets a precise hint.
-            let glued = OpKind::ALL.into_iter().find(|k| {
+            let glued = Operator::ALL.iter().copied().find(|k| {
                 let s = k.as_str();
                 s.len() > 2 && word.len() > s.len() && word.starts_with(s)
             });
@@ -731,9 +731,9 @@ impl<'a> Lexer<'a> {
         };
         self.pos = end;
         self.mode = match op {
-            OpKind::Exists => Mode::AfterOperand,
-            k if k.is_numeric() => Mode::NumValue,
-            k if k.is_list() => Mode::ListValue,
+            Operator::Exists => Mode::AfterOperand,
+            k if k.is_relational() => Mode::NumValue,
+            k if k.takes_list() => Mode::ListValue,
             _ => Mode::StrValue {
                 blank_before: false,
             },
@@ -743,18 +743,18 @@ impl<'a> Lexer<'a> {
 
     /// A word operator. `exists`, `in`, `intersects` and `pmatch` need no blank after them;
     /// the others do (Falco matches them as `contains ` with the blank).
-    fn word_operator(&self, word: &str, end: usize) -> Option<OpKind> {
+    fn word_operator(&self, word: &str, end: usize) -> Option<Operator> {
         // The word lexer is greedy (`existsand`), so find the longest operator that prefixes it.
         let candidates = [
-            OpKind::Exists,
-            OpKind::Intersects,
-            OpKind::In,
-            OpKind::PMatch,
+            Operator::Exists,
+            Operator::Intersects,
+            Operator::In,
+            Operator::PMatch,
         ];
         let followed_by_blank = |n: usize| self.byte_at(end - word.len() + n).is_some_and(is_blank);
-        if let Some(op) = OpKind::parse(word)
-            && !op.is_numeric()
-            && !matches!(op, OpKind::Eq | OpKind::EqEq | OpKind::Ne)
+        if let Some(op) = Operator::parse(word)
+            && !op.is_relational()
+            && !matches!(op, Operator::Eq | Operator::EqEq | Operator::Ne)
         {
             if candidates.contains(&op) || followed_by_blank(word.len()) {
                 return Some(op);
@@ -766,7 +766,7 @@ impl<'a> Lexer<'a> {
             .find(|op| word.starts_with(op.as_str()))
             .filter(|op| {
                 // `existsand` is `exists` + `and`; `inx` is `in` + identifier `x`.
-                *op != OpKind::Exists || word.len() > op.as_str().len()
+                *op != Operator::Exists || word.len() > op.as_str().len()
             })
     }
 

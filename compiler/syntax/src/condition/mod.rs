@@ -19,7 +19,7 @@ use crate::diagnostic::Diagnostic;
 use crate::scalar::Scalar;
 use crate::span::{FileId, FileSpan, Span};
 use ast::{
-    Expr, FieldArg, FieldRef, Modifier, Op, OpKind, Operand, Rhs, TrArg, Transformer,
+    Expr, FieldArg, FieldRef, Modifier, Op, Operand, Operator, Rhs, TrArg, Transformer,
     TransformerKind,
 };
 use lexer::{ArgTok, FieldTok, Lexer, Tok};
@@ -196,7 +196,7 @@ pub(crate) mod build {
     use super::*;
 
     pub struct OpTok {
-        pub kind: OpKind,
+        pub kind: Operator,
         pub start: usize,
         pub end: usize,
         pub modifier: Option<(Modifier, usize, usize)>,

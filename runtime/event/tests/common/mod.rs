@@ -12,15 +12,10 @@ use std::path::PathBuf;
 
 use lanner_event::{Record, ScapError, ScapReader};
 
-/// The shared reference folder (laid beside the repository in CI), if present.
+/// The shared captures folder, or `None` outside CI when the reference folder is missing
+/// (the test skips and says so); under `CI=true` a missing folder is a failure.
 pub fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/scap");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipping: {} not found", p.display());
-        None
-    }
+    lanner_testkit::shared_or_skip().map(|p| p.join("scap"))
 }
 
 /// Every scap file of the shared folder (captures, synthetic, modern).

@@ -24,7 +24,6 @@ use std::path::PathBuf;
 
 use lanner_check::typeck::{self, Options};
 use lanner_engine::{FieldRef, Fields, eval};
-use lanner_lower as program;
 use lanner_schema::{
     ArgForm, ArgPresence, ArgSpec, Deprecation, FieldClass, FieldFlags, FieldInfo, FieldType,
     FilterCheck, PrintFormat, Provider,
@@ -35,6 +34,7 @@ use lanner_syntax::condition::{self, OffsetMap, RULE_MAX_DEPTH};
 
 const fn mock(name: &'static str, ty: FieldType) -> FieldInfo {
     FieldInfo {
+        id: None,
         name,
         ty,
         is_list: false,
@@ -52,6 +52,7 @@ const fn mock(name: &'static str, ty: FieldType) -> FieldInfo {
         any_ancestor: false,
         aliases: &[],
         description: "mock field of libsinsp's filter tests",
+        extracted: false,
     }
 }
 
@@ -261,7 +262,7 @@ struct Table {
 
 impl Fields for Table {
     fn get(&mut self, field: &FieldRef) -> Option<Value<'_>> {
-        let key = field.field.to_string();
+        let key = field.text.clone();
         let value = self.values.get(&key).cloned();
         if value.is_none() && !ABSENT.contains(&key.as_str()) {
             self.unknown.push(key);
@@ -271,7 +272,7 @@ impl Fields for Table {
 }
 
 fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    lanner_testkit::shared()
 }
 
 /// Runs one case: `Ok(verdict)` or `Err(why it could not be evaluated)`.
@@ -293,7 +294,9 @@ fn run(expr: &str, test: &str, line: u32) -> Result<bool, String> {
     if let Some(d) = checked.diagnostics.iter().find(|d| d.is_error()) {
         return Err(format!("check error: {}", d.message));
     }
-    let lowered = program::lower(&checked.expr).expr;
+    let (program, root) = lanner_check::program::build_condition(&checked.expr)
+        .map_err(|e| format!("invalid program: {e}"))?;
+    let (lowered, _) = lanner_engine::program::condition(&program, root);
     let mut table = Table {
         values: event(test, line)
             .into_iter()

@@ -32,7 +32,7 @@ use lanner_engine::ruleset::{RuleMatching, RuleSet};
 use lanner_state::{ContainerMatcher, Replay};
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    lanner_testkit::shared()
 }
 
 fn oracle(name: &str) -> PathBuf {
@@ -55,15 +55,15 @@ fn ruleset(files: &[PathBuf]) -> RuleSet {
             (name, fs::read_to_string(p).unwrap())
         })
         .collect();
-    let checked = lanner_check::driver::check_sources(sources);
-    assert!(!checked.has_errors(), "{files:?} do not check");
-    let (rules, fields) = lanner_lower::compile_rules(
-        &checked,
-        lanner_lower::OutputOptions {
+    let program =
+        lanner_check::driver::compile(sources).unwrap_or_else(|_| panic!("{files:?} do not check"));
+    RuleSet::from_program(
+        &program,
+        lanner_engine::program::OutputOptions {
             suggested_output: false,
         },
-    );
-    RuleSet::new(rules, fields).0
+    )
+    .0
 }
 
 /// The files of a ruleset as the oracle names it (`stable+incubating+sandbox+probe`).

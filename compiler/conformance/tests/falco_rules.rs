@@ -22,11 +22,10 @@ use std::path::{Path, PathBuf};
 use lanner_check::driver::check_sources;
 use lanner_engine::eval;
 use lanner_engine::state::Accessors;
-use lanner_lower::Lowering;
 use lanner_state::{ContainerMatcher, Replay};
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    lanner_testkit::shared()
 }
 
 /// `capture<TAB>rule<TAB>reason` lines; `#` starts a comment.
@@ -103,23 +102,22 @@ fn rules_alert_like_falco() {
         })
         .collect();
     let checked = check_sources(sources);
-    let mut lowering = Lowering::default();
+    let program = &checked.program;
+    let mut unfold = lanner_engine::program::Unfold::new(program);
     let mut rules = Vec::new();
-    for (rule, typed) in checked.resolved.rules.iter().zip(&checked.typed) {
-        if !rule.enabled || rule.source != "syscall" {
+    for rule in &program.rules {
+        if !rule.enabled || rule.source != lanner_program::Source::Syscall {
             continue;
         }
-        let Some(condition) = &typed.condition else {
+        let Some(root) = rule.condition else {
             panic!("rule {} did not check", rule.name);
         };
-        rules.push((rule.name.clone(), lowering.expr(condition)));
+        rules.push((rule.name.clone(), unfold.expr(root)));
     }
-    let (accessors, unsupported) = Accessors::compile(lowering.fields());
+    let fields = unfold.into_fields();
+    let (accessors, unsupported) = Accessors::compile(&fields);
     for (f, e) in &unsupported {
-        eprintln!(
-            "note: {} is not extracted by the state engine: {e}",
-            f.field
-        );
+        eprintln!("note: {} is not extracted by the state engine: {e}", f.text);
     }
 
     let want = falco_alerts();

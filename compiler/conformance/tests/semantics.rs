@@ -16,7 +16,6 @@ use lanner_syntax::condition::{self, OffsetMap};
 
 use lanner_engine::ir::{Arg, Check, Lit, Matching, Operand, Rhs, Transform};
 use lanner_engine::{Expr, FieldRef, Fields, eval};
-use lanner_lower as program;
 use lanner_schema::{Operator, Transformer};
 use lanner_state::value::Value;
 
@@ -30,7 +29,7 @@ struct Table {
 impl Fields for Table {
     fn get(&mut self, field: &FieldRef) -> Option<Value<'_>> {
         self.lookups += 1;
-        self.values.get(field.field.to_string().as_str()).cloned()
+        self.values.get(field.text.as_str()).cloned()
     }
 }
 
@@ -58,7 +57,8 @@ fn lower(text: &str) -> Expr {
     assert!(!diags.iter().any(|d| d.is_error()), "{text}: {diags:?}");
     let checked = lanner_check::typeck::check(&ast);
     assert!(!checked.has_errors(), "{text}: {:?}", checked.diagnostics);
-    program::lower(&checked.expr).expr
+    let (program, root) = lanner_check::program::build_condition(&checked.expr).unwrap();
+    lanner_engine::program::condition(&program, root).0
 }
 
 fn holds(text: &str, t: &mut Table) -> bool {
@@ -107,7 +107,9 @@ fn unknown_parts_are_false() {
         base: 0,
     };
     let (ast, _) = condition::parse("some_macro", &map, 100);
-    let expr = program::lower(&lanner_check::typeck::check(&ast).expr).expr;
+    let (program, root) =
+        lanner_check::program::build_condition(&lanner_check::typeck::check(&ast).expr).unwrap();
+    let expr = lanner_engine::program::condition(&program, root).0;
     assert!(!eval(&expr, &mut table(&[])));
     assert!(eval(&Expr::Not(Box::new(expr)), &mut table(&[])));
 }
@@ -242,7 +244,8 @@ fn element_wise_transformers_keep_ancestor_matching() {
     // Built by hand: the checker rejects transformers on ancestor fields.
     let field = FieldRef {
         slot: 0,
-        field: lanner_schema::resolve("proc.aname", None).unwrap(),
+        field: Some(lanner_schema::resolve("proc.aname", None).unwrap()),
+        text: "proc.aname".to_owned(),
         ty: lanner_schema::ValueType::single(lanner_schema::FieldType::Charbuf),
         matching: Matching::AnyAncestor,
     };

@@ -20,13 +20,12 @@ use std::path::{Path, PathBuf};
 
 use lanner_engine::eval;
 use lanner_engine::state::Accessors;
-use lanner_lower::Lowering;
 use lanner_state::{ContainerMatcher, Replay};
 use lanner_syntax::FileId;
 use lanner_syntax::condition::{self, OffsetMap, RULE_MAX_DEPTH};
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+    lanner_testkit::shared()
 }
 
 /// One row of a `filters.tsv`.
@@ -87,8 +86,7 @@ fn evaluate(scap: &Path, rows: &[Row]) -> Vec<Result<BTreeSet<u64>, String>> {
         file: FileId(0),
         base: 0,
     };
-    let mut lowering = Lowering::default();
-    let mut conditions = Vec::new();
+    let mut checked_rows = Vec::new();
     for row in rows {
         let (ast, parse_diags) = condition::parse(&row.expr, &map, RULE_MAX_DEPTH);
         let checked = lanner_check::typeck::check(&ast);
@@ -96,17 +94,26 @@ fn evaluate(scap: &Path, rows: &[Row]) -> Vec<Result<BTreeSet<u64>, String>> {
             .iter()
             .chain(checked.diagnostics.iter())
             .find(|d| d.is_error());
-        conditions.push(match error {
+        checked_rows.push(match error {
             Some(d) => Err(format!("does not check: {}", d.message)),
-            None => Ok(lowering.expr(&checked.expr)),
+            None => Ok(checked.expr),
         });
     }
-    let (accessors, unsupported) = Accessors::compile(lowering.fields());
+    // Every checked condition in one program, unfolded against one field table.
+    let (program, roots) = lanner_check::program::build_conditions(
+        checked_rows.iter().filter_map(|r| r.as_ref().ok()),
+    )
+    .unwrap();
+    let mut unfold = lanner_engine::program::Unfold::new(&program);
+    let mut roots = roots.into_iter();
+    let conditions: Vec<Result<_, String>> = checked_rows
+        .into_iter()
+        .map(|r| r.map(|_| unfold.expr(roots.next().unwrap())))
+        .collect();
+    let fields = unfold.into_fields();
+    let (accessors, unsupported) = Accessors::compile(&fields);
     for (f, e) in &unsupported {
-        eprintln!(
-            "note: {} is not extracted by the state engine: {e}",
-            f.field
-        );
+        eprintln!("note: {} is not extracted by the state engine: {e}", f.text);
     }
     let mut matched: Vec<BTreeSet<u64>> = vec![BTreeSet::new(); rows.len()];
     Replay::run_file(scap, ContainerMatcher::falco(), |ev, st, num| {
