@@ -322,6 +322,13 @@ pub fn syscall_name(id: i64) -> Option<&'static str> {
         435 => "clone3",
         57 => "fork",
         58 => "vfork",
+        308 => "setns",
+        272 => "unshare",
+        323 => "userfaultfd",
+        44 => "sendto",
+        45 => "recvfrom",
+        46 => "sendmsg",
+        47 => "recvmsg",
         _ => return None,
     })
 }
@@ -576,6 +583,96 @@ impl Ctx<'_> {
         }
     }
 
+    /// The tuple of a send or receive on an IP socket: the socket's own end
+    /// and its peer, or the address the call names when it names one (an
+    /// unconnected datagram socket); outbound for sends, inbound (peer
+    /// first) for receives. Absent without the kernel socket's ends.
+    fn put_io_tuple(&self, out: &mut Vec<u8>) {
+        let Some((local, remote)) = self.sock_ends() else {
+            return;
+        };
+        let named = match parse_sockaddr(self.item(1)) {
+            Some(a @ (Addr::V4(..) | Addr::V6(..))) => a,
+            _ => remote,
+        };
+        if matches!(self.name, "sendto" | "sendmsg") {
+            put_tuple_ends(out, &local, &named);
+        } else {
+            put_tuple_ends(out, &named, &local);
+        }
+    }
+
+    /// The `TASK_IDS` item's bytes.
+    fn task_item(&self) -> &[u8] {
+        (0..syscall_layout::ITEMS)
+            .find(|&k| plan::decode(self.rec.plan, k).0 == plan::TASK_IDS)
+            .map(|k| self.item(k))
+            .unwrap_or_default()
+    }
+
+    /// The `u32` at byte `at` of the `TASK_IDS` item.
+    fn task_u32(&self, at: i32) -> Option<u32> {
+        let at = usize::try_from(at).ok()?;
+        let b = self.task_item().get(at..at + 4)?;
+        Some(u32::from_le_bytes(b.try_into().ok()?))
+    }
+
+    /// The `u64` at byte `at` of the `TASK_IDS` item.
+    fn task_u64(&self, at: i32) -> Option<u64> {
+        let at = usize::try_from(at).ok()?;
+        let b = self.task_item().get(at..at + 8)?;
+        Some(u64::from_le_bytes(b.try_into().ok()?))
+    }
+
+    /// The executable's flags as the driver reports them (`PPM_EXE_*`):
+    /// writable by the task (owner, group or other write bit for its ids,
+    /// or `CAP_DAC_OVERRIDE`), and from a memfd (an unlinked file whose
+    /// dentry is named `memfd:…`). The overlay layers are not read.
+    fn exe_flags(&self) -> Option<u32> {
+        use plan::task_ids as at;
+        let ino = self.task_u64(at::EXE_INO)?;
+        if ino == 0 {
+            return None;
+        }
+        let mode = self.task_u32(at::EXE_MODE)?;
+        let (uid, gid) = (self.rec.header.uid, self.rec.header.gid);
+        let caps = self.task_u64(at::CAP_EFFECTIVE)?;
+        let writable = (self.task_u32(at::EXE_UID)? == uid && mode & 0o200 != 0)
+            || (self.task_u32(at::EXE_GID)? == gid && mode & 0o020 != 0)
+            || mode & 0o002 != 0
+            || caps & (1 << CAP_DAC_OVERRIDE) != 0;
+        let name = self.task_item().get(
+            usize::try_from(at::EXE_NAME).unwrap_or(0)..usize::try_from(at::ARG_LEN).unwrap_or(0),
+        )?;
+        let memfd = name.starts_with(b"memfd:") && self.task_u32(at::EXE_NLINK)? == 0;
+        let mut flags = 0;
+        if writable {
+            flags |= ppm_exe::WRITABLE;
+        }
+        if memfd {
+            flags |= ppm_exe::FROM_MEMFD;
+        }
+        Some(flags)
+    }
+
+    /// An inode time (`sec`, `nsec` members) as a `PT_ABSTIME`, absent
+    /// without an executable.
+    fn put_exe_time(&self, out: &mut Vec<u8>, sec: i32, nsec: i32) {
+        if self.task_u64(plan::task_ids::EXE_INO).unwrap_or(0) == 0 {
+            return;
+        }
+        if let (Some(s), Some(ns)) = (self.task_u64(sec), self.task_u32(nsec)) {
+            // The ctime's nsec word carries `I_CTIME_QUERIED` in its top
+            // bit (multigrain timestamps); a nanosecond count never does.
+            let ns = ns & !I_CTIME_QUERIED;
+            put_u64(
+                out,
+                s.saturating_mul(1_000_000_000)
+                    .saturating_add(u64::from(ns)),
+            );
+        }
+    }
+
     /// A task id of the `TASK_IDS` item as a `PT_PID`; absent when the item
     /// is missing or the kernel read failed (0 is no task's id here).
     fn put_task_id(&self, out: &mut Vec<u8>, i: usize) {
@@ -720,6 +817,13 @@ impl Ctx<'_> {
             }
             ("connect" | "bind", "addr") => put_sockaddr(out, self.item(0)),
             ("connect" | "accept" | "accept4", "tuple") => self.put_tuple(out),
+            ("sendto" | "sendmsg" | "recvfrom" | "recvmsg", "tuple") => self.put_io_tuple(out),
+            ("sendto" | "recvfrom", "size") => put_u32(out, self.arg(2) as u32),
+            ("setns", "nstype") => put_u32(out, clone_flags(self.arg(1))),
+            ("unshare", "flags") => put_u32(out, clone_flags(self.arg(0))),
+            // The kernel's bits (`O_CLOEXEC`, `O_NONBLOCK`,
+            // `UFFD_USER_MODE_ONLY`), as the modern probe writes them.
+            ("userfaultfd", "flags") => put_u32(out, self.arg(0) as u32),
             _ => {
                 if matches!(
                     p.ptype,
@@ -735,8 +839,16 @@ impl Ctx<'_> {
     /// execve/execveat: the filename, argv (`exe` is argv[0], `args` the
     /// rest), the ids and comm from the record header.
     fn exec_param(&self, name: &str, out: &mut Vec<u8>) {
+        use plan::task_ids as at;
         let h = &self.rec.header;
-        let argv = self.item(1);
+        // After a successful exec the item holds the argument strings and
+        // the environment after them; `ARG_LEN` says where they part.
+        let strings = self.item(1);
+        let split = match self.task_u32(at::ARG_LEN) {
+            Some(n) if self.rec.ret == 0 => usize::try_from(n).unwrap_or(0).min(strings.len()),
+            _ => strings.len(),
+        };
+        let (argv, env) = strings.split_at(split);
         let (exe, args) = match argv.iter().position(|&c| c == 0) {
             Some(i) => (argv.get(..i).unwrap_or_default(), argv.get(i + 1..)),
             None => (argv, None),
@@ -747,6 +859,35 @@ impl Ctx<'_> {
                 out.push(0);
             }
             "args" => out.extend_from_slice(args.unwrap_or_default()),
+            "env" => out.extend_from_slice(env),
+            "cap_inheritable" | "cap_permitted" | "cap_effective" => {
+                let off = match name {
+                    "cap_inheritable" => at::CAP_INHERITABLE,
+                    "cap_permitted" => at::CAP_PERMITTED,
+                    _ => at::CAP_EFFECTIVE,
+                };
+                if let Some(v) = self.task_u64(off) {
+                    put_u64(out, v);
+                }
+            }
+            "exe_ino" => {
+                if let Some(v) = self.task_u64(at::EXE_INO).filter(|&v| v != 0) {
+                    put_u64(out, v);
+                }
+            }
+            "exe_ino_ctime" => self.put_exe_time(out, at::EXE_CTIME_SEC, at::EXE_CTIME_NSEC),
+            "exe_ino_mtime" => self.put_exe_time(out, at::EXE_MTIME_SEC, at::EXE_MTIME_NSEC),
+            "flags" => {
+                if let Some(f) = self.exe_flags() {
+                    put_u32(out, f);
+                }
+            }
+            "pgid" | "vpgid" => {
+                let off = if name == "pgid" { at::PGID } else { at::VPGID };
+                if let Some(v) = self.task_u32(off).filter(|&v| v != 0) {
+                    put_i64(out, i64::from(v));
+                }
+            }
             "tid" => put_i64(out, i64::from(h.pid)),
             "pid" => put_i64(out, i64::from(h.tgid)),
             "comm" => put_cstr(out, &self.rec.comm),
@@ -800,6 +941,19 @@ impl Ctx<'_> {
             _ => {}
         }
     }
+}
+
+/// `I_CTIME_QUERIED` (include/linux/fs.h), a flag in `inode.i_ctime_nsec`.
+const I_CTIME_QUERIED: u32 = 1 << 31;
+
+/// `CAP_DAC_OVERRIDE` (include/uapi/linux/capability.h).
+const CAP_DAC_OVERRIDE: u32 = 1;
+
+/// The driver's `PPM_EXE_*` flags of the execve exit's `flags`
+/// (driver/ppm_events_public.h).
+mod ppm_exe {
+    pub const WRITABLE: u32 = 1 << 0;
+    pub const FROM_MEMFD: u32 = 1 << 2;
 }
 
 // Linux x86-64 `O_*` bits (include/uapi/asm-generic/fcntl.h).
@@ -1375,6 +1529,156 @@ mod tests {
         assert_eq!(val(&ev, "cwd"), ParamValue::Empty);
     }
 
+    /// A full `TASK_IDS` item: ids, capabilities, executable, group, and
+    /// the argument length `arg_len`.
+    fn task_item(exe_name: &[u8; 8], mode: u32, nlink: u32, arg_len: u32) -> Vec<u8> {
+        use crate::programs::plan::task_ids as at;
+        let mut b = vec![0u8; at::SIZE as usize];
+        let mut put = |off: i32, v: &[u8]| {
+            b[off as usize..off as usize + v.len()].copy_from_slice(v);
+        };
+        put(at::PTID, &40u32.to_le_bytes());
+        put(at::CAP_INHERITABLE, &0x1u64.to_le_bytes());
+        put(at::CAP_PERMITTED, &0x1ff_ffff_ffffu64.to_le_bytes());
+        put(at::CAP_EFFECTIVE, &0x2000u64.to_le_bytes());
+        put(at::EXE_INO, &4242u64.to_le_bytes());
+        put(at::EXE_CTIME_SEC, &1_700_000_000u64.to_le_bytes());
+        put(at::EXE_CTIME_NSEC, &5u32.to_le_bytes());
+        put(at::EXE_MTIME_SEC, &1_600_000_000u64.to_le_bytes());
+        put(at::EXE_MTIME_NSEC, &7u32.to_le_bytes());
+        put(at::EXE_MODE, &mode.to_le_bytes());
+        put(at::EXE_UID, &0u32.to_le_bytes());
+        put(at::EXE_NLINK, &nlink.to_le_bytes());
+        put(at::PGID, &300u32.to_le_bytes());
+        put(at::VPGID, &3u32.to_le_bytes());
+        put(at::EXE_NAME, exe_name);
+        put(at::ARG_LEN, &arg_len.to_le_bytes());
+        b
+    }
+
+    #[test]
+    fn execve_carries_env_caps_exe_and_group() {
+        let strings = b"sh\0-c\0x\0LD_PRELOAD=/tmp/a.so\0HOME=/root\0";
+        let ids = task_item(b"bash\0\0\0\0", 0o100755, 1, 8);
+        let rec = record_items(59, 0, [0; 6], &[b"/bin/sh\0", strings, &ids]);
+        let mut buf = Vec::new();
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(val(&ev, "exe"), ParamValue::Str(b"sh"));
+        assert_eq!(val(&ev, "args"), ParamValue::Bytes(b"-c\0x\0"));
+        assert_eq!(
+            val(&ev, "env"),
+            ParamValue::Bytes(b"LD_PRELOAD=/tmp/a.so\0HOME=/root\0")
+        );
+        assert_eq!(val(&ev, "cap_inheritable"), ParamValue::Uint64(1));
+        assert_eq!(
+            val(&ev, "cap_permitted"),
+            ParamValue::Uint64(0x1ff_ffff_ffff)
+        );
+        assert_eq!(val(&ev, "cap_effective"), ParamValue::Uint64(0x2000));
+        assert_eq!(val(&ev, "exe_ino"), ParamValue::Uint64(4242));
+        assert_eq!(
+            val(&ev, "exe_ino_ctime"),
+            ParamValue::AbsTime(1_700_000_000_000_000_005)
+        );
+        assert_eq!(
+            val(&ev, "exe_ino_mtime"),
+            ParamValue::AbsTime(1_600_000_000_000_000_007)
+        );
+        assert_eq!(val(&ev, "pgid"), ParamValue::Pid(300));
+        assert_eq!(val(&ev, "vpgid"), ParamValue::Pid(3));
+        // The record's uid 1000 does not own the root-owned 0755 file and
+        // CAP_DAC_OVERRIDE is not in 0x2000: not writable, not a memfd.
+        assert_eq!(flag_names(&ev, "flags"), Vec::<&str>::new());
+        // A memfd (unlinked, `memfd:` name) with other-write: both flags.
+        let ids = task_item(b"memfd:x\0", 0o100777, 0, 8);
+        let rec = record_items(59, 0, [0; 6], &[b"/bin/sh\0", strings, &ids]);
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(flag_names(&ev, "flags"), ["EXE_WRITABLE", "EXE_FROM_MEMFD"]);
+        // A failed exec's strings are argv from the registers, no env.
+        let rec = record_items(59, -2, [0; 6], &[b"/nope\0", b"nope\0a\0", &ids]);
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(val(&ev, "args"), ParamValue::Bytes(b"a\0"));
+        assert_eq!(val(&ev, "env"), ParamValue::Empty);
+    }
+
+    #[test]
+    fn namespace_syscalls_translate_clone_flags() {
+        let newns = libc::CLONE_NEWNS as u64;
+        let newnet = libc::CLONE_NEWNET as u64;
+        let mut buf = Vec::new();
+        let ev = convert(
+            &record(272, 0, [newns | newnet, 0, 0, 0, 0, 0], [b""; 3]),
+            &mut buf,
+        )
+        .event(&buf)
+        .unwrap();
+        assert_eq!(ev.event_type(), 285);
+        assert_eq!(flag_names(&ev, "flags"), ["CLONE_NEWNET", "CLONE_NEWNS"]);
+        let ev = convert(
+            &record(308, -1, [5, newnet, 0, 0, 0, 0], [b""; 3]),
+            &mut buf,
+        )
+        .event(&buf)
+        .unwrap();
+        assert_eq!(ev.event_type(), 241);
+        assert_eq!(val(&ev, "fd"), ParamValue::Fd(5));
+        assert_eq!(val(&ev, "res"), ParamValue::Errno(-1));
+        assert_eq!(flag_names(&ev, "nstype"), ["CLONE_NEWNET"]);
+        let cloexec = libc::O_CLOEXEC as u64;
+        let ev = convert(
+            &record(323, 4, [cloexec, 0, 0, 0, 0, 0], [b""; 3]),
+            &mut buf,
+        )
+        .event(&buf)
+        .unwrap();
+        assert_eq!(ev.event_type(), 321);
+        assert_eq!(val(&ev, "res"), ParamValue::Errno(4));
+    }
+
+    #[test]
+    fn sendto_names_its_destination() {
+        // An unconnected UDP socket bound to 127.0.0.1:5000 sends to
+        // 127.0.0.1:53: the socket's remote end is empty, the call names it.
+        let mut tuple = vec![0u8; 48];
+        tuple[..2].copy_from_slice(&2u16.to_le_bytes());
+        tuple[2..4].copy_from_slice(&5000u16.to_le_bytes());
+        tuple[8..12].copy_from_slice(&[127, 0, 0, 1]);
+        let dst = sockaddr_in([127, 0, 0, 1], 53);
+        let rec = record(44, 3, [7, 0x1000, 3, 0, 0x2000, 16], [&tuple, &dst, b""]);
+        let mut buf = Vec::new();
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(ev.event_type(), 31);
+        assert_eq!(val(&ev, "fd"), ParamValue::Fd(7));
+        assert_eq!(val(&ev, "size"), ParamValue::Uint32(3));
+        let lo = Ipv4Addr::LOCALHOST;
+        assert_eq!(
+            val(&ev, "tuple"),
+            ParamValue::SockTuple(SockTuple::Inet {
+                sip: lo,
+                sport: 5000,
+                dip: lo,
+                dport: 53
+            })
+        );
+        // A receive puts the peer first.
+        let rec = record(
+            45,
+            3,
+            [7, 0x1000, 3, 0, 0x2000, 0x3000],
+            [&tuple, &dst, b""],
+        );
+        let ev = convert(&rec, &mut buf).event(&buf).unwrap();
+        assert_eq!(
+            val(&ev, "tuple"),
+            ParamValue::SockTuple(SockTuple::Inet {
+                sip: lo,
+                sport: 53,
+                dip: lo,
+                dport: 5000
+            })
+        );
+    }
+
     fn sockaddr_in(ip: [u8; 4], port: u16) -> Vec<u8> {
         let mut b = vec![0u8; 16];
         b[..2].copy_from_slice(&2u16.to_le_bytes());
@@ -1607,7 +1911,7 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{name}.{:?}: {e}", p.name()));
             }
         }
-        assert_eq!(n, 57);
+        assert_eq!(n, 64);
         assert!(
             Converter::new()
                 .to_event(&record(0, 0, [0; 6], [b""; 3]), &mut buf)

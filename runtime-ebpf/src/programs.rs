@@ -150,11 +150,16 @@ pub mod plan {
     /// parent's process id, the audit login uid (`loginuid`, `u32::MAX` when
     /// the kernel has none), and the controlling terminal as
     /// `signal->tty->index`, `->driver->major`, `->driver->minor_start`
-    /// (zeros without one). For clone and execve, whose events carry them.
-    /// The argument register is unused.
+    /// (zeros without one). Then what Falco's modern probe reads at exec
+    /// (see [`task_ids`] for the byte layout): the credentials' capability
+    /// sets, the executable's inode (number, ctime, mtime, mode, owner,
+    /// link count, the first bytes of its dentry name), the process group
+    /// (global and namespaced ids) and the length of the argument strings
+    /// (which the environment follows in memory). For clone and execve,
+    /// whose events carry them. The argument register is unused.
     pub const TASK_IDS: u8 = 6;
     /// Size of a `TASK_IDS` item.
-    pub const TASK_IDS_LEN: i32 = 32;
+    pub const TASK_IDS_LEN: i32 = task_ids::SIZE;
     /// Both ends of the IPv4/IPv6 socket behind the file descriptor in
     /// `args[a]`, read from the kernel socket (`struct sock_common`): what
     /// only the kernel knows, such as the local port a connect chose. Read
@@ -186,6 +191,46 @@ pub mod plan {
     /// order), u16 remote port (network order), u16 zero, u32 local IPv4,
     /// u32 remote IPv4, [u8; 16] local IPv6, [u8; 16] remote IPv6`.
     pub const SOCK_TUPLE_LEN: i32 = 48;
+
+    /// Byte offsets in a `TASK_IDS` item (little-endian). The first eight
+    /// are `u32`s, then `u64`s, then `u32`s again.
+    pub mod task_ids {
+        pub const PTID: i32 = 0;
+        pub const VTID: i32 = 4;
+        pub const VPID: i32 = 8;
+        pub const PARENT_PID: i32 = 12;
+        pub const LOGINUID: i32 = 16;
+        pub const TTY_INDEX: i32 = 20;
+        pub const TTY_MAJOR: i32 = 24;
+        pub const TTY_MINOR_START: i32 = 28;
+        /// `cred.cap_inheritable`, `.cap_permitted`, `.cap_effective`.
+        pub const CAP_INHERITABLE: i32 = 32;
+        pub const CAP_PERMITTED: i32 = 40;
+        pub const CAP_EFFECTIVE: i32 = 48;
+        /// `mm->exe_file->f_inode`: `i_ino`, `i_ctime_sec`, `i_mtime_sec`
+        /// (`u64`), `i_ctime_nsec`, `i_mtime_nsec`, `i_mode` (its low 16
+        /// bits), `i_uid`, `i_gid`, `__i_nlink` (`u32`).
+        pub const EXE_INO: i32 = 56;
+        pub const EXE_CTIME_SEC: i32 = 64;
+        pub const EXE_MTIME_SEC: i32 = 72;
+        pub const EXE_CTIME_NSEC: i32 = 80;
+        pub const EXE_MTIME_NSEC: i32 = 84;
+        pub const EXE_MODE: i32 = 88;
+        pub const EXE_UID: i32 = 92;
+        pub const EXE_GID: i32 = 96;
+        pub const EXE_NLINK: i32 = 100;
+        /// The process group: `signal->pids[PIDTYPE_PGID]`'s global id and
+        /// its id at its own namespace level.
+        pub const PGID: i32 = 104;
+        pub const VPGID: i32 = 108;
+        /// The first eight bytes of `exe_file->f_path.dentry->d_name.name`
+        /// (a memfd's name starts with `memfd:`).
+        pub const EXE_NAME: i32 = 112;
+        /// Bytes of the argument strings (`mm->arg_end - mm->arg_start`),
+        /// where the environment starts in the `EXEC_ARGV` item.
+        pub const ARG_LEN: i32 = 120;
+        pub const SIZE: i32 = 124;
+    }
 
     /// Item byte of `kind` reading from argument register `arg`.
     pub const fn item(kind: u8, arg: u8) -> u32 {
@@ -259,6 +304,12 @@ pub fn default_plan(syscall: i64) -> u32 {
         // clone3: the start of `struct clone_args` (its flags), the task ids,
         // the cgroups.
         435 => of([item(BYTES, 0), ids, cg, 0]),
+        // sendto: the socket's ends and the destination sockaddr (for an
+        // unconnected socket); recvfrom: the ends and the source sockaddr
+        // (its length behind a pointer); sendmsg, recvmsg: the ends.
+        44 => of([item(SOCK_TUPLE, 0), item(BYTES, 4), 0, 0]),
+        45 => of([item(SOCK_TUPLE, 0), item(BYTES_LENPTR, 4), 0, 0]),
+        46 | 47 => of([item(SOCK_TUPLE, 0), 0, 0, 0]),
         _ => 0,
     }
 }
@@ -484,7 +535,31 @@ pub struct KernelLayout {
     pub tty_driver: i16,
     pub driver_major: i16,
     pub driver_minor_start: i16,
+    /// `mm_struct.env_end` bounds the environment, which follows the
+    /// argument strings; `task_struct.cred` and the `cred` capability sets.
+    pub task_cred: i16,
+    pub cap_inheritable: i16,
+    pub cap_permitted: i16,
+    pub cap_effective: i16,
+    /// The executable: `mm_struct.exe_file`, `file.f_path.dentry`,
+    /// `dentry.d_name.name`, and the `inode` members read from it.
+    pub mm_exe_file: i16,
+    pub file_dentry: i16,
+    pub dentry_name: i16,
+    pub inode_ctime_sec: i16,
+    pub inode_ctime_nsec: i16,
+    pub inode_mtime_sec: i16,
+    pub inode_mtime_nsec: i16,
+    pub inode_mode: i16,
+    pub inode_uid: i16,
+    pub inode_gid: i16,
+    pub inode_nlink: i16,
+    /// `signal_struct.pids[PIDTYPE_PGID]`.
+    pub signal_pgid: i16,
 }
+
+/// `enum pid_type`'s `PIDTYPE_PGID` (include/linux/pid_types.h).
+const PIDTYPE_PGID: i16 = 2;
 
 impl KernelLayout {
     pub fn from_btf(btf: &Btf) -> Result<Self, BtfError> {
@@ -499,6 +574,11 @@ impl KernelLayout {
         };
         let off = |strukt: &str, member: &str| -> Result<i16, BtfError> {
             Ok(insn_offset(btf, strukt, member)?.0)
+        };
+        let sum = |a: i16, b: i16| -> Result<i16, BtfError> {
+            a.checked_add(b).ok_or_else(|| BtfError::Malformed {
+                reason: format!("member offset {a} + {b} is beyond an i16 offset"),
+            })
         };
         // The namespaced id is read as numbers[level].nr: check the element
         // layout the program assumes.
@@ -567,6 +647,22 @@ impl KernelLayout {
             tty_driver: get("tty_struct", "driver")?,
             driver_major: off("tty_driver", "major")?,
             driver_minor_start: off("tty_driver", "minor_start")?,
+            task_cred: get("task_struct", "cred")?,
+            cap_inheritable: get("cred", "cap_inheritable")?,
+            cap_permitted: get("cred", "cap_permitted")?,
+            cap_effective: get("cred", "cap_effective")?,
+            mm_exe_file: get("mm_struct", "exe_file")?,
+            file_dentry: sum(off("file", "f_path")?, get("path", "dentry")?)?,
+            dentry_name: sum(off("dentry", "d_name")?, get("qstr", "name")?)?,
+            inode_ctime_sec: get("inode", "i_ctime_sec")?,
+            inode_ctime_nsec: off("inode", "i_ctime_nsec")?,
+            inode_mtime_sec: get("inode", "i_mtime_sec")?,
+            inode_mtime_nsec: off("inode", "i_mtime_nsec")?,
+            inode_mode: off("inode", "i_mode")?,
+            inode_uid: off("inode", "i_uid")?,
+            inode_gid: off("inode", "i_gid")?,
+            inode_nlink: off("inode", "__i_nlink")?,
+            signal_pgid: sum(off("signal_struct", "pids")?, 8 * PIDTYPE_PGID)?,
         })
     }
 }
@@ -620,11 +716,28 @@ fn emit_read_record_u32(b: &mut ProgramBuilder, off: i16, at: i32) {
         .call(Helper::ProbeReadKernel);
 }
 
+/// Reads `size` bytes at kernel address `R3 + off` into the record's
+/// current item (R6 + R8) at byte `at` (zeros on failure). Clobbers R0–R5.
+fn emit_read_record(b: &mut ProgramBuilder, off: i16, at: i32, size: i32) {
+    b.add64_imm(Reg::R3, i32::from(off))
+        .mov64_reg(Reg::R1, Reg::R6)
+        .add64_reg(Reg::R1, Reg::R8)
+        .add64_imm(Reg::R1, at)
+        .mov64_imm(Reg::R2, size)
+        .call(Helper::ProbeReadKernel);
+}
+
 /// Writes the id of the task at R3 in its own pid namespace
 /// (`task->thread_pid->numbers[level].nr`, what `task_pid_vnr` returns for
 /// the task itself) to the current item at byte `at`. Clobbers R0–R5.
 fn emit_read_vnr(b: &mut ProgramBuilder, layout: &KernelLayout, at: i32) {
     emit_read_kernel(b, slot::PTR, layout.thread_pid);
+    emit_pid_vnr(b, layout, at);
+}
+
+/// Writes `pid->numbers[pid->level].nr` of the `struct pid *` in the PTR
+/// slot to the current item at byte `at`. Clobbers R0–R5.
+fn emit_pid_vnr(b: &mut ProgramBuilder, layout: &KernelLayout, at: i32) {
     b.st(Size::DW, Reg::R10, slot::TMP, 0)
         .ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
     b.add64_imm(Reg::R3, i32::from(layout.pid_level))
@@ -761,6 +874,72 @@ fn emit_item_offset(b: &mut ProgramBuilder, k: usize, skip: crate::asm::Label) {
             .jmp_imm(JmpOp::Gt, Reg::R1, syscall_layout::MAX_ITEM, skip)
             .add64_reg(Reg::R8, Reg::R1);
     }
+}
+
+/// The rest of a `TASK_IDS` item (capabilities, the executable's inode,
+/// the process group, the argument length), for the task in the ARG_A slot,
+/// into the current item (R6 + R8). Every read goes through
+/// `bpf_probe_read_kernel`, so a missing link (a kernel thread's mm, a
+/// task without an executable) leaves zeros, which the converter reads as
+/// absent. Clobbers R0–R5 and the PTR, LEN and TMP slots.
+fn emit_task_exec_info(b: &mut ProgramBuilder, layout: &KernelLayout) {
+    use plan::task_ids as at;
+    // The capability sets of the task's (subjective) credentials.
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::ARG_A);
+    emit_read_kernel(b, slot::PTR, layout.task_cred);
+    for (off, to) in [
+        (layout.cap_inheritable, at::CAP_INHERITABLE),
+        (layout.cap_permitted, at::CAP_PERMITTED),
+        (layout.cap_effective, at::CAP_EFFECTIVE),
+    ] {
+        b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+        emit_read_record(b, off, to, 8);
+    }
+    // The process group: the global id and the one at its own level.
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::ARG_A);
+    emit_read_kernel(b, slot::PTR, layout.task_signal);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_kernel(b, slot::PTR, layout.signal_pgid);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_record_u32(b, layout.pid_numbers, at::PGID);
+    emit_pid_vnr(b, layout, at::VPGID);
+    // The argument strings' length (the environment follows them).
+    emit_read_mm(b, layout, layout.arg_start, slot::LEN);
+    emit_read_mm(b, layout, layout.arg_end, slot::PTR);
+    b.ldx(Size::DW, Reg::R1, Reg::R10, slot::PTR)
+        .ldx(Size::DW, Reg::R2, Reg::R10, slot::LEN)
+        .alu64_reg(AluOp::Sub, Reg::R1, Reg::R2)
+        .mov64_reg(Reg::R2, Reg::R6)
+        .add64_reg(Reg::R2, Reg::R8)
+        .stx(Size::W, Reg::R2, at::ARG_LEN as i16, Reg::R1);
+    // The executable's inode and dentry name.
+    emit_read_mm(b, layout, layout.mm_exe_file, slot::PTR);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_kernel(b, slot::LEN, layout.file_dentry);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_kernel(b, slot::PTR, layout.file_f_inode);
+    // i_mode is 16 bits: the word is cleared so its high half stays zero.
+    b.mov64_reg(Reg::R1, Reg::R6)
+        .add64_reg(Reg::R1, Reg::R8)
+        .st(Size::W, Reg::R1, at::EXE_MODE as i16, 0);
+    for (off, to, size) in [
+        (layout.inode_i_ino, at::EXE_INO, 8),
+        (layout.inode_ctime_sec, at::EXE_CTIME_SEC, 8),
+        (layout.inode_mtime_sec, at::EXE_MTIME_SEC, 8),
+        (layout.inode_ctime_nsec, at::EXE_CTIME_NSEC, 4),
+        (layout.inode_mtime_nsec, at::EXE_MTIME_NSEC, 4),
+        (layout.inode_mode, at::EXE_MODE, 2),
+        (layout.inode_uid, at::EXE_UID, 4),
+        (layout.inode_gid, at::EXE_GID, 4),
+        (layout.inode_nlink, at::EXE_NLINK, 4),
+    ] {
+        b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+        emit_read_record(b, off, to, size);
+    }
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::LEN);
+    emit_read_kernel(b, slot::PTR, layout.dentry_name);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
+    emit_read_record(b, 0, at::EXE_NAME, 8);
 }
 
 /// Emits item `k` of the plan in R7 for the record at R6: copies user memory
@@ -913,16 +1092,17 @@ fn emit_item(b: &mut ProgramBuilder, layout: &KernelLayout, k: usize) {
         .jmp_imm(JmpOp::Slt, Reg::R1, 0, done)
         .stx(Size::DW, Reg::R10, slot::ARG_A, Reg::R1)
         .ja(k_sock_read);
-    // SOCK_TUPLE: after a connect that succeeded or is in progress.
+    // SOCK_TUPLE: after a call that succeeded (a connect, or a send or
+    // receive, which returns a count) or a connect in progress.
     b.bind(k_sock)
         .ldx(Size::DW, Reg::R1, Reg::R6, syscall_layout::RET)
-        .jmp_imm(JmpOp::Eq, Reg::R1, 0, k_sock_read)
+        .jmp_imm(JmpOp::Sge, Reg::R1, 0, k_sock_read)
         .jmp_imm(JmpOp::Ne, Reg::R1, -EINPROGRESS, done);
     b.bind(k_sock_read);
     emit_sock_tuple(b, layout, k, done);
     b.mov64_imm(Reg::R0, plan::SOCK_TUPLE_LEN).ja(set_len);
 
-    // TASK_IDS: four u32s read from the current task.
+    // TASK_IDS: the ids and the exec information of the current task.
     b.bind(k_task_ids);
     emit_item_offset(b, k, done);
     b.call(Helper::GetCurrentTask)
@@ -963,6 +1143,7 @@ fn emit_item(b: &mut ProgramBuilder, layout: &KernelLayout, k: usize) {
     emit_read_record_u32(b, layout.driver_major, 24);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
     emit_read_record_u32(b, layout.driver_minor_start, 28);
+    emit_task_exec_info(b, layout);
     b.mov64_imm(Reg::R0, plan::TASK_IDS_LEN).ja(set_len);
 
     // EXEC_PATH: after a successful exec the filename sits at mm->env_end.
@@ -1020,14 +1201,16 @@ fn emit_item(b: &mut ProgramBuilder, layout: &KernelLayout, k: usize) {
         .ldx(Size::DW, Reg::R0, Reg::R10, slot::LEN)
         .ja(set_len);
 
-    // EXEC_ARGV after a successful exec: mm->arg_start..arg_end.
+    // EXEC_ARGV after a successful exec: mm->arg_start..env_end, the
+    // argument strings and the environment after them (TASK_IDS carries
+    // where one ends).
     let mm_clamped = b.new_label();
     let mm_copied = b.new_label();
     b.bind(k_exec_argv)
         .ldx(Size::DW, Reg::R1, Reg::R6, syscall_layout::RET)
         .jmp_imm(JmpOp::Ne, Reg::R1, 0, argv_regs);
     emit_read_mm(b, layout, layout.arg_start, slot::ARG_A);
-    emit_read_mm(b, layout, layout.arg_end, slot::ARG_B);
+    emit_read_mm(b, layout, layout.env_end, slot::ARG_B);
     emit_item_offset(b, k, done);
     b.ldx(Size::DW, Reg::R2, Reg::R10, slot::ARG_B)
         .ldx(Size::DW, Reg::R3, Reg::R10, slot::ARG_A)
@@ -1659,6 +1842,22 @@ mod tests {
         tty_driver: 24,
         driver_major: 12,
         driver_minor_start: 16,
+        task_cred: 3300,
+        cap_inheritable: 40,
+        cap_permitted: 48,
+        cap_effective: 56,
+        mm_exe_file: 900,
+        file_dentry: 24,
+        dentry_name: 40,
+        inode_ctime_sec: 96,
+        inode_ctime_nsec: 104,
+        inode_mtime_sec: 112,
+        inode_mtime_nsec: 120,
+        inode_mode: 0,
+        inode_uid: 4,
+        inode_gid: 8,
+        inode_nlink: 72,
+        signal_pgid: 376,
     };
     const TASK: TaskLayout = TaskLayout {
         pid: 2000,

@@ -622,3 +622,129 @@ fn execve_reports_the_controlling_terminal() {
     let want = ((136 + pts / 256) << 8) | (pts % 256);
     assert_eq!(tty, Some(want));
 }
+
+/// The `CapPrm` line of /proc/self/status, as a number.
+fn own_cap_permitted() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("CapPrm:")).unwrap();
+    u64::from_str_radix(line.trim_start_matches("CapPrm:").trim(), 16).unwrap()
+}
+
+/// A successful exec carries what Falco's modern probe reads at exec: the
+/// environment, the capability sets, the executable's inode and times and
+/// the process group; and the namespace syscalls (unshare, setns,
+/// userfaultfd) become events with their flags.
+#[test]
+fn execve_reports_env_caps_exe_and_group() {
+    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::process::CommandExt;
+
+    if !kernel_ready() {
+        return;
+    }
+    let opts = ObjectOptions {
+        flavor: Flavor::TpBtf,
+        proc_events: false,
+        ring_bytes: 1 << 20,
+    };
+    let wanted = [
+        libc::SYS_execve as u32,
+        libc::SYS_unshare as u32,
+        libc::SYS_setns as u32,
+        libc::SYS_userfaultfd as u32,
+    ];
+    let mut probe = Probe::start(opts, &wanted).unwrap_or_else(|e| panic!("{e}"));
+    let mark = format!("lanner-env-{}-{}", std::process::id(), gettid());
+    let mut cmd = std::process::Command::new("/bin/true");
+    cmd.arg(&mark)
+        .env_clear()
+        .env("LANNER_MARK", &mark)
+        .env("LD_PRELOAD", "/nonexistent.so")
+        .process_group(0);
+    // SAFETY: unshare, open and setns are async-signal-safe; the child
+    // changes only its own namespaces.
+    unsafe {
+        cmd.pre_exec(|| {
+            let ns = c"/proc/self/ns/uts";
+            if libc::unshare(libc::CLONE_NEWUTS) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let fd = libc::open(ns.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+            if fd < 0 || libc::setns(fd, libc::CLONE_NEWUTS) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    let child_pid = i64::from(child.id());
+    let mut child = child;
+    assert!(child.wait().unwrap().success());
+    // SAFETY: a plain syscall; the descriptor is closed right away.
+    let uffd = unsafe { libc::syscall(libc::SYS_userfaultfd, libc::O_CLOEXEC) };
+    if uffd >= 0 {
+        // SAFETY: closing the descriptor just created.
+        unsafe { libc::close(uffd as i32) };
+    }
+    let meta = std::fs::metadata("/bin/true").unwrap();
+    let conv = Converter::new();
+    let mut buf = Vec::new();
+    let mut exec = None;
+    let (mut unshare, mut setns, mut userfaultfd) = (None, None, None);
+    let me = gettid();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while (exec.is_none() || unshare.is_none() || setns.is_none() || userfaultfd.is_none())
+        && Instant::now() < deadline
+    {
+        probe.drain_events(&conv, &mut buf, |ev| match name_of(ev) {
+            "execve" if ev.tid() == child_pid => exec = Some(ev.to_owned_event()),
+            "unshare" if ev.tid() == child_pid => unshare = Some(flag_names(ev, "flags")),
+            "setns" if ev.tid() == child_pid => {
+                setns = Some((
+                    val(ev, "res") == ParamValue::Errno(0),
+                    flag_names(ev, "nstype"),
+                ))
+            }
+            "userfaultfd" if ev.tid() == me => {
+                userfaultfd = match val(ev, "res") {
+                    ParamValue::Errno(r) => Some(r),
+                    other => panic!("userfaultfd res is {other:?}"),
+                }
+            }
+            _ => {}
+        });
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let exec = exec.expect("the child's execve");
+    let ev = exec.as_event();
+    assert_eq!(
+        val(&ev, "env"),
+        ParamValue::Bytes(format!("LANNER_MARK={mark}\0LD_PRELOAD=/nonexistent.so\0").as_bytes())
+    );
+    assert_eq!(
+        val(&ev, "args"),
+        ParamValue::Bytes(format!("{mark}\0").as_bytes())
+    );
+    assert_eq!(
+        val(&ev, "cap_permitted"),
+        ParamValue::Uint64(own_cap_permitted())
+    );
+    assert_eq!(val(&ev, "exe_ino"), ParamValue::Uint64(meta.ino()));
+    let ns = |s: i64, n: i64| (s as u64) * 1_000_000_000 + n as u64;
+    assert_eq!(
+        val(&ev, "exe_ino_ctime"),
+        ParamValue::AbsTime(ns(meta.ctime(), meta.ctime_nsec()))
+    );
+    assert_eq!(
+        val(&ev, "exe_ino_mtime"),
+        ParamValue::AbsTime(ns(meta.mtime(), meta.mtime_nsec()))
+    );
+    // Its own process group, in the host's pid namespace.
+    assert_eq!(val(&ev, "pgid"), ParamValue::Pid(child_pid));
+    assert_eq!(val(&ev, "vpgid"), ParamValue::Pid(child_pid));
+    // Root: CAP_DAC_OVERRIDE makes the executable writable; not a memfd.
+    assert_eq!(flag_names(&ev, "flags"), ["EXE_WRITABLE"]);
+    assert_eq!(unshare.as_deref(), Some(&["CLONE_NEWUTS"][..]));
+    assert_eq!(setns, Some((true, vec!["CLONE_NEWUTS"])));
+    assert_eq!(userfaultfd, Some(uffd));
+}

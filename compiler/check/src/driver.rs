@@ -4,6 +4,7 @@
 use lanner_syntax::Diagnostic;
 use lanner_syntax::front::{ParsedFile, check_unparenthesised_lists, parse_file};
 use lanner_syntax::source::SourceDb;
+use lanner_syntax::span::FileId;
 
 use crate::evttypes::{self, EventSet};
 use crate::program::Program;
@@ -38,6 +39,16 @@ impl Checked {
 
 /// Checks files given as (name, text), in load order.
 pub fn check_sources(sources: Vec<(String, String)>) -> Checked {
+    check_sources_with(sources, &mut parse_file)
+}
+
+/// The front end of one file: what [`parse_file`] returns for a file id and its text.
+pub type FrontEnd<'a> = dyn FnMut(FileId, &str) -> (ParsedFile, Vec<Diagnostic>) + 'a;
+
+/// Like [`check_sources`], with each file's front end supplied by `front_end`, which must
+/// answer what [`parse_file`] would: the language server reuses the parse of files that did
+/// not change since the previous edit.
+pub fn check_sources_with(sources: Vec<(String, String)>, front_end: &mut FrontEnd<'_>) -> Checked {
     let mut db = SourceDb::new();
     let ids: Vec<_> = sources
         .into_iter()
@@ -47,7 +58,7 @@ pub fn check_sources(sources: Vec<(String, String)>) -> Checked {
     let mut front = Vec::new();
     for id in ids {
         let text = db.get(id).map(|f| f.text.as_str()).unwrap_or("");
-        let (parsed, diags) = parse_file(id, text);
+        let (parsed, diags) = front_end(id, text);
         files.push(parsed);
         front.extend(diags);
     }

@@ -99,6 +99,12 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: ExplainFormat,
     },
+    /// Run the language server over stdin/stdout (for editors).
+    Lsp {
+        /// Accepted for clients that pass it; stdio is the only transport.
+        #[arg(long)]
+        stdio: bool,
+    },
     /// Report every problem of every rules file in one run.
     Check {
         /// Rules files, loaded together in this order; a folder stands for its `*.yaml`/`*.yml`
@@ -148,6 +154,13 @@ fn main() -> ExitCode {
             format,
             quiet,
         } => run_check(&files, format, quiet),
+        Command::Lsp { stdio: _ } => match lanner_lsp::serve_stdio() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: cannot start the language server: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Fmt {
             files,
             check,

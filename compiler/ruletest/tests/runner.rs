@@ -144,3 +144,19 @@ fn a_rule_tested_by_two_files_counts_once() {
     assert_eq!(json["coverage"]["rules"]["Cat reads the secret"], 100.0);
     assert_eq!(json["coverage"]["rules"].as_object().unwrap().len(), 1);
 }
+
+/// Runtime fields that libsinsp derives from the event and its state (FINDINGS.md I1, 4, 7):
+/// `evt.arg` resolved, `fd.nameraw` as passed, container mounts, each with its near miss.
+#[test]
+fn runtime_fields_follow_libsinsp() {
+    let r = run_file(&manifest().join("tests/fixtures/runtime_fields.test.yaml"));
+    assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
+    assert_eq!(r.cases.len(), 14);
+    for c in &r.cases {
+        assert_eq!(c.status, Status::Pass, "{}: {:?}", c.name, c.problems);
+    }
+    assert_eq!(r.coverage.len(), 6);
+    for (rule, cov) in &r.coverage {
+        assert_eq!(cov.percent(), 100.0, "{rule}: {:?}", cov.missing);
+    }
+}

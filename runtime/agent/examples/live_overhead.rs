@@ -118,8 +118,15 @@ fn with_agent(ruleset: &RuleSet, secs: f64, work: impl FnOnce()) -> lanner::live
                 format: lanner::replay::Format::Json,
                 duration: Some(Duration::from_secs_f64(secs)),
                 include_self: true,
+                drop_privileges: false,
             };
-            let mut sink = std::io::sink();
+            let mut devnull = std::io::sink();
+            let mut sink = lanner::emit::Lines {
+                out: &mut devnull,
+                format: lanner::replay::Format::Json,
+                host: lanner::replay::hostname(),
+                flush: true,
+            };
             lanner::live::run(ruleset, &syscalls, &options, &mut sink, &mut |_| {
                 let _ = tx.send(());
             })

@@ -3,7 +3,6 @@
 //! /proc, and evaluates the rules on every event the kernel ships, printing alerts as `lanner
 //! replay` does. SIGINT and SIGTERM detach everything and end the run cleanly.
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +14,7 @@ use lanner_ebpf::programs::ObjectOptions;
 use lanner_engine::ruleset::{RuleMatching, RuleSet};
 use lanner_state::{ContainerMatcher, State};
 
-use crate::replay::{Format, Summary, alert_json, alert_text, hostname};
+use crate::replay::{Format, Summary};
 
 /// Why the agent could not run.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +38,8 @@ pub enum LiveError {
     },
     #[error("cannot write alerts: {source}")]
     Write { source: std::io::Error },
+    #[error("{0}")]
+    Privilege(#[from] crate::privilege::PrivilegeError),
     #[error("cannot install the signal handlers: {source}")]
     Signals { source: std::io::Error },
 }
@@ -53,6 +54,9 @@ pub struct LiveOptions {
     /// Evaluate the agent's own process's syscalls too (benchmarks that generate load from
     /// the same process); off for real runs, where they would only feed back.
     pub include_self: bool,
+    /// Drop every capability but those the running probe needs once it is attached and /proc is
+    /// read (see `privilege`).
+    pub drop_privileges: bool,
 }
 
 /// What the run saw.
@@ -82,7 +86,7 @@ pub fn run(
     ruleset: &RuleSet,
     syscalls: &[u32],
     options: &LiveOptions,
-    out: &mut dyn Write,
+    out: &mut dyn crate::emit::Emit,
     ready: &mut dyn FnMut(&lanner_state::procfs::SnapshotStats),
 ) -> Result<LiveSummary, LiveError> {
     preflight()?;
@@ -96,17 +100,20 @@ pub fn run(
     let mut probe = Probe::start(ObjectOptions::default(), syscalls)?;
     let mut state = State::with_matcher(options.matcher.clone());
     let stats = lanner_state::procfs::snapshot(&mut state, &Default::default())?;
+    if options.drop_privileges {
+        crate::privilege::restrict_thread(crate::privilege::KEPT_AFTER_ATTACH)?;
+    }
     ready(&stats);
 
     let conv = Converter::new();
     let mut buf = Vec::with_capacity(64 << 10);
     let mut alerts = Vec::new();
     let mut summary = LiveSummary::default();
-    let host = hostname();
     let me = i64::from(std::process::id());
     let started = Instant::now();
     let mut num = 0u64;
     let mut write_error = None;
+    let mut last_tick = Instant::now();
     while !stop.load(Ordering::Relaxed) && options.duration.is_none_or(|d| started.elapsed() < d) {
         let n = probe.drain_events(&conv, &mut buf, |ev| {
             // The agent's own syscalls would only feed back into it.
@@ -130,12 +137,20 @@ pub fn run(
                 .by_priority
                 .entry(rule.priority.as_str())
                 .or_default() += 1;
-            let line = match options.format {
-                Format::Json => alert_json(&a, ruleset, &host).to_string(),
-                Format::Text => alert_text(&a, ruleset),
-            };
-            if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+            // Event time is wall-clock time: the difference is the time to detect.
+            let latency = crate::metrics::now_ns()
+                .checked_sub(a.ts)
+                .map(Duration::from_nanos);
+            if let Err(e) = out.alert(&a, ruleset, latency) {
                 write_error = Some(e);
+            }
+        }
+        if last_tick.elapsed() >= Duration::from_millis(250) {
+            last_tick = Instant::now();
+            let drops = probe.drops().ok();
+            out.tick(summary.alerts.events, drops, crate::metrics::now_ns());
+            if out.should_stop() {
+                break;
             }
         }
         if let Some(source) = write_error.take() {

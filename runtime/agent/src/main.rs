@@ -1,6 +1,6 @@
 //! The `lanner` command.
 
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -42,6 +42,37 @@ enum Containers {
     None,
 }
 
+/// What every command that loads rules accepts: Falco's configuration and selection flags.
+#[derive(clap::Args, Clone)]
+struct Common {
+    /// Falco's configuration file (`falco.yaml`, read unchanged; Lanner's keys under `lanner:`).
+    #[arg(short = 'c', long = "config")]
+    config: Option<PathBuf>,
+    /// Override a configuration key, Falco's syntax: `-o a.b[0].c=value`, `-o rules[].disable.rule=*`.
+    #[arg(short = 'o', value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+    /// Legacy: disable the rules whose name contains this substring.
+    #[arg(short = 'D', value_name = "SUBSTRING")]
+    disable: Vec<String>,
+    /// Legacy: disable the rules with this tag.
+    #[arg(short = 'T', value_name = "TAG")]
+    disable_tag: Vec<String>,
+    /// Legacy: enable only the rules with this tag.
+    #[arg(short = 't', value_name = "TAG")]
+    enable_tag: Vec<String>,
+    /// Alert format; with `--config` the default is its `json_output`, otherwise JSON.
+    #[arg(long, value_enum)]
+    format: Option<OutFormat>,
+    /// Falco's `rule_matching` (the config's by default, else `first`).
+    #[arg(long = "rule-matching", value_enum)]
+    rule_matching: Option<Matching>,
+    /// Do not append the container fields Falco suggests to every output.
+    #[arg(long)]
+    no_suggested_output: bool,
+    #[arg(long, value_enum, default_value = "falco")]
+    containers: Containers,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Write what the live agent sees as a scap capture (root).
@@ -56,39 +87,56 @@ enum Command {
     /// Watch this machine live (root): eBPF programs, the rules' prefilter, alerts as replay.
     Run {
         /// Rules files, loaded together in this order; a folder stands for its `*.yaml`/`*.yml`
-        /// files in sorted order (not its sub-folders), as in Falco.
-        #[arg(long = "rules", required = true, num_args = 1..)]
+        /// files in sorted order (not its sub-folders), as in Falco. Default: the config's
+        /// `rules_files`.
+        #[arg(short = 'r', long = "rules", num_args = 1..)]
         rules: Vec<PathBuf>,
-        #[arg(long, value_enum, default_value = "json")]
-        format: OutFormat,
-        #[arg(long = "rule-matching", value_enum, default_value = "first")]
-        rule_matching: Matching,
-        /// Do not append the container fields Falco suggests to every output.
-        #[arg(long)]
-        no_suggested_output: bool,
-        #[arg(long, value_enum, default_value = "falco")]
-        containers: Containers,
+        #[command(flatten)]
+        common: Common,
         /// Stop after this many seconds (default: until SIGINT or SIGTERM).
         #[arg(long)]
         duration: Option<f64>,
     },
     /// Run rules over scap captures and print one alert per line.
     Replay {
-        /// Rules files (`.yaml`/`.yml`) or folders of them, loaded together in this order.
-        #[arg(long = "rules", required = true, num_args = 1..)]
+        /// Rules files (`.yaml`/`.yml`) or folders of them, loaded together in this order
+        /// (default: the config's `rules_files`).
+        #[arg(short = 'r', long = "rules", num_args = 1..)]
         rules: Vec<PathBuf>,
         /// Captures, replayed one after the other. (`--rules a.yaml b.yaml c.scap` works too:
         /// what follows `--rules` and is not YAML is a capture.)
         captures: Vec<PathBuf>,
-        #[arg(long, value_enum, default_value = "json")]
-        format: OutFormat,
-        #[arg(long = "rule-matching", value_enum, default_value = "first")]
-        rule_matching: Matching,
-        /// Do not append the container fields Falco suggests to every output.
-        #[arg(long)]
-        no_suggested_output: bool,
-        #[arg(long, value_enum, default_value = "falco")]
-        containers: Containers,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Configuration tools.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Print the metrics of a running agent.
+    Stats {
+        /// The agent's webserver.
+        #[arg(long, default_value = "http://127.0.0.1:8765")]
+        url: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: StatsFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StatsFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a configuration file without running: warnings and errors, located.
+    Check {
+        file: PathBuf,
+        #[arg(short = 'o', value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
     },
 }
 
@@ -102,28 +150,22 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Capture { write, duration } => run_capture(&write, duration),
+        Command::Config {
+            command: ConfigCommand::Check { file, overrides },
+        } => config_check(&file, &overrides),
+        Command::Stats { url, format } => stats(&url, format),
         Command::Run {
             rules,
-            format,
-            rule_matching,
-            no_suggested_output,
-            containers,
+            common,
             duration,
-        } => run_live(
-            &rules,
-            format,
-            rule_matching,
-            !no_suggested_output,
-            containers,
-            duration,
-        ),
+        } => match Setup::new(&common, rules) {
+            Ok(setup) => run_live(&setup, duration),
+            Err(code) => code,
+        },
         Command::Replay {
-            mut rules,
+            rules,
             mut captures,
-            format,
-            rule_matching,
-            no_suggested_output,
-            containers,
+            common,
         } => {
             // `--rules` takes every following value; the ones that are not rule files are the
             // captures of `lanner replay --rules FILE... CAPTURE...`.
@@ -134,29 +176,161 @@ fn main() -> ExitCode {
                     })
             };
             let (r, c): (Vec<PathBuf>, Vec<PathBuf>) = rules.into_iter().partition(is_yaml);
-            rules = r;
             captures.splice(0..0, c);
-            if rules.is_empty() || captures.is_empty() {
+            let setup = match Setup::new(&common, r) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            if setup.rules.is_empty() || captures.is_empty() {
                 eprintln!(
-                    "error: `lanner replay` needs `--rules FILE.yaml...` and at least one capture"
+                    "error: `lanner replay` needs rules (`--rules FILE.yaml...` or `rules_files` in `--config`) and at least one capture"
                 );
                 return ExitCode::from(2);
             }
-            run_replay(
-                &rules,
-                &captures,
-                format,
-                rule_matching,
-                !no_suggested_output,
-                containers,
-            )
+            run_replay(&setup, &captures)
         }
     }
 }
 
+/// The configuration, rules and selection of one run.
+struct Setup {
+    config: lanner::config::Config,
+    config_file: Option<PathBuf>,
+    rules: Vec<PathBuf>,
+    legacy: lanner::select::Legacy,
+    json: bool,
+    matching: RuleMatching,
+    suggested_output: bool,
+    containers: Containers,
+}
+
+impl Setup {
+    fn new(common: &Common, cli_rules: Vec<PathBuf>) -> Result<Setup, ExitCode> {
+        let loaded = match lanner::config::load(common.config.as_deref(), &common.overrides) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("Error: {e}");
+                return Err(ExitCode::from(1));
+            }
+        };
+        for line in loaded.render() {
+            eprintln!("{line}");
+        }
+        if loaded.has_errors() {
+            match &common.config {
+                Some(f) => eprintln!(
+                    "Error: Error reading config file ({}): see the error(s) above",
+                    f.display()
+                ),
+                None => eprintln!("Error: invalid `-o` override(s): see the error(s) above"),
+            }
+            return Err(ExitCode::from(1));
+        }
+        let config = loaded.config;
+        // `-r` replaces `rules_files`, as in Falco; config paths are relative to the config
+        // file's folder only if they do not exist as given.
+        let rules = if cli_rules.is_empty() {
+            config.rules_files.clone()
+        } else {
+            cli_rules
+        };
+        let explicit = common.config.is_some() || !common.overrides.is_empty();
+        let json = match common.format {
+            Some(OutFormat::Json) => true,
+            Some(OutFormat::Text) => false,
+            None => !explicit || config.json_output,
+        };
+        let matching = match common.rule_matching {
+            Some(Matching::All) => RuleMatching::All,
+            Some(Matching::First) => RuleMatching::First,
+            None if config.rule_matching_all => RuleMatching::All,
+            None => RuleMatching::First,
+        };
+        let suggested = if config.append_output.is_empty() {
+            true
+        } else {
+            config.append_output.iter().any(|a| a.suggested_output)
+        };
+        Ok(Setup {
+            legacy: lanner::select::Legacy {
+                disable_substrings: common.disable.clone(),
+                disable_tags: common.disable_tag.clone(),
+                enable_tags: common.enable_tag.clone(),
+            },
+            config_file: common.config.clone(),
+            rules,
+            json,
+            matching,
+            suggested_output: suggested && !common.no_suggested_output,
+            containers: common.containers,
+            config,
+        })
+    }
+
+    fn pipeline_config(&self) -> lanner::config::Config {
+        let mut c = self.config.clone();
+        c.json_output = self.json;
+        c
+    }
+}
+
+fn config_check(file: &std::path::Path, overrides: &[String]) -> ExitCode {
+    let loaded = match lanner::config::load(Some(file), overrides) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    for line in loaded.render() {
+        eprintln!("{line}");
+    }
+    if loaded.has_errors() {
+        eprintln!("{}: Invalid", file.display());
+        ExitCode::from(1)
+    } else if loaded.findings.is_empty() {
+        println!("{}: Ok", file.display());
+        ExitCode::SUCCESS
+    } else {
+        println!("{}: Ok, with warnings", file.display());
+        ExitCode::SUCCESS
+    }
+}
+
+fn stats(url: &str, format: StatsFormat) -> ExitCode {
+    let url = format!("{}/metrics", url.trim_end_matches('/'));
+    let body = ureq::get(&url)
+        .call()
+        .and_then(|mut r| r.body_mut().read_to_string());
+    let text = match body {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read `{url}`: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let series = lanner::metrics::parse_text(&text);
+    match format {
+        StatsFormat::Text => {
+            for (s, v) in &series {
+                println!("{s} {v}");
+            }
+        }
+        StatsFormat::Json => {
+            let map: serde_json::Map<String, serde_json::Value> = series
+                .into_iter()
+                .map(|(s, v)| (s, serde_json::json!(v)))
+                .collect();
+            println!("{}", serde_json::Value::Object(map));
+        }
+    }
+    ExitCode::SUCCESS
+}
+
 /// Loads and checks rules files; on errors prints them and returns the exit code.
-fn load_rules(rule_files: &[PathBuf], suggested_output: bool) -> Result<RuleSet, ExitCode> {
-    let rule_files = match rulec::paths::expand(rule_files) {
+fn load_rules(setup: &Setup) -> Result<RuleSet, ExitCode> {
+    let suggested_output = setup.suggested_output;
+    let rule_files = match rulec::paths::expand(&setup.rules) {
         Ok(files) => files,
         Err(e) => {
             eprintln!("error: {e}");
@@ -173,7 +347,7 @@ fn load_rules(rule_files: &[PathBuf], suggested_output: bool) -> Result<RuleSet,
             }
         }
     }
-    let checked = lanner_check::driver::check_sources(sources);
+    let mut checked = lanner_check::driver::check_sources(sources);
     if checked.has_errors() {
         let errors: Vec<_> = checked
             .diagnostics
@@ -184,6 +358,22 @@ fn load_rules(rule_files: &[PathBuf], suggested_output: bool) -> Result<RuleSet,
         rulec::render::human_stderr(&checked.db, &errors, std::io::stderr().is_terminal());
         eprintln!("error: the rules have {} error(s)", errors.len());
         return Err(ExitCode::from(1));
+    }
+    match lanner::select::apply_to_checked(
+        &mut checked,
+        &setup.config.rules,
+        &setup.legacy,
+        setup.config.priority,
+    ) {
+        Ok(applied) => {
+            for m in applied.messages {
+                eprintln!("{m}");
+            }
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return Err(ExitCode::from(1));
+        }
     }
     let (rules, fields) =
         lanner_lower::compile_rules(&checked, lanner_lower::OutputOptions { suggested_output });
@@ -242,19 +432,12 @@ fn run_capture(path: &std::path::Path, duration: Option<f64>) -> ExitCode {
     }
 }
 
-fn run_live(
-    rule_files: &[PathBuf],
-    format: OutFormat,
-    matching: Matching,
-    suggested_output: bool,
-    containers: Containers,
-    duration: Option<f64>,
-) -> ExitCode {
+fn run_live(setup: &Setup, duration: Option<f64>) -> ExitCode {
     if let Err(e) = lanner::live::preflight() {
         eprintln!("error: {e}");
         return ExitCode::from(1);
     }
-    let ruleset = match load_rules(rule_files, suggested_output) {
+    let ruleset = match load_rules(setup) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -266,34 +449,58 @@ fn run_live(
     let any = ruleset.rules.iter().any(|r| r.any_event);
     let syscalls = lanner::interest::syscalls(&codes, any);
     let options = lanner::live::LiveOptions {
-        matching: match matching {
-            Matching::First => RuleMatching::First,
-            Matching::All => RuleMatching::All,
-        },
-        matcher: matcher_of(containers),
-        format: match format {
-            OutFormat::Json => Format::Json,
-            OutFormat::Text => Format::Text,
+        matching: setup.matching,
+        matcher: matcher_of(setup.containers),
+        format: if setup.json {
+            Format::Json
+        } else {
+            Format::Text
         },
         duration: duration.map(std::time::Duration::from_secs_f64),
         include_self: false,
+        drop_privileges: true,
     };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut pipeline = match lanner::pipeline::start(
+        &setup.pipeline_config(),
+        &ruleset,
+        // Hashed per file for `falcosecurity_falco_sha256_rules_files_info`.
+        &rulec::paths::expand(&setup.rules).unwrap_or_default(),
+        setup.config_file.as_deref(),
+        lanner::pipeline::Mode::Live,
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    for n in &pipeline.notes {
+        eprintln!("{n}");
+    }
     let rules = ruleset.rules.len();
     let n = syscalls.len();
-    let result = lanner::live::run(&ruleset, &syscalls, &options, &mut out, &mut |stats| {
-        eprintln!(
-            "lanner: watching {n} syscall(s) with {rules} rule(s); {} process(es), {} fd(s) from /proc",
-            stats.processes, stats.fds
-        );
-    });
+    let result = lanner::live::run(
+        &ruleset,
+        &syscalls,
+        &options,
+        &mut pipeline.emitter,
+        &mut |stats| {
+            eprintln!(
+                "lanner: watching {n} syscall(s) with {rules} rule(s); {} process(es), {} fd(s) from /proc",
+                stats.processes, stats.fds
+            );
+        },
+    );
+    let report = lanner::pipeline::finish(&mut pipeline.emitter, SHUTDOWN_DRAIN);
     match result {
         Ok(s) => {
             eprintln!(
                 "lanner: stopped after {} event(s), {} alert(s), {} dropped, {} malformed",
                 s.alerts.events, s.alerts.alerts, s.drops, s.malformed
             );
+            for l in report {
+                eprintln!("{l}");
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -303,29 +510,32 @@ fn run_live(
     }
 }
 
-fn run_replay(
-    rule_files: &[PathBuf],
-    captures: &[PathBuf],
-    format: OutFormat,
-    matching: Matching,
-    suggested_output: bool,
-    containers: Containers,
-) -> ExitCode {
-    let ruleset = match load_rules(rule_files, suggested_output) {
+/// How long the sinks get to drain at exit (Falco's `output_timeout`).
+const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn run_replay(setup: &Setup, captures: &[PathBuf]) -> ExitCode {
+    let ruleset = match load_rules(setup) {
         Ok(r) => r,
         Err(code) => return code,
     };
-    let matching = match matching {
-        Matching::First => RuleMatching::First,
-        Matching::All => RuleMatching::All,
+    let matcher = matcher_of(setup.containers);
+    let mut pipeline = match lanner::pipeline::start(
+        &setup.pipeline_config(),
+        &ruleset,
+        // Hashed per file for `falcosecurity_falco_sha256_rules_files_info`.
+        &rulec::paths::expand(&setup.rules).unwrap_or_default(),
+        setup.config_file.as_deref(),
+        lanner::pipeline::Mode::Replay,
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::from(1);
+        }
     };
-    let matcher = matcher_of(containers);
-    let format = match format {
-        OutFormat::Json => Format::Json,
-        OutFormat::Text => Format::Text,
-    };
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    for n in &pipeline.notes {
+        eprintln!("{n}");
+    }
     let mut summary = Summary::default();
     let started = std::time::Instant::now();
     for capture in captures {
@@ -343,19 +553,23 @@ fn run_replay(
             }
         };
         let options = replay::Options {
-            matching,
+            matching: setup.matching,
             matcher: matcher.clone(),
-            format,
+            format: if setup.json {
+                Format::Json
+            } else {
+                Format::Text
+            },
         };
         if let Err(e) = replay::replay_capture(
             capture,
             &ruleset,
             &options,
-            &mut out,
+            &mut pipeline.emitter,
             &mut summary,
             &mut progress,
         ) {
-            let _ = out.flush();
+            lanner::pipeline::finish(&mut pipeline.emitter, SHUTDOWN_DRAIN);
             if let Some(b) = bar {
                 b.abandon();
             }
@@ -366,7 +580,7 @@ fn run_replay(
             b.finish_and_clear();
         }
     }
-    let _ = out.flush();
+    let report = lanner::pipeline::finish(&mut pipeline.emitter, SHUTDOWN_DRAIN);
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
         "replayed {} event(s) from {} capture(s) in {secs:.2} s with {} rule(s): {} alert(s)",
@@ -375,11 +589,8 @@ fn run_replay(
         ruleset.rules.len(),
         summary.alerts
     );
-    for (p, n) in &summary.by_priority {
-        eprintln!("  {p}: {n}");
-    }
-    for (r, n) in &summary.by_rule {
-        eprintln!("  {r}: {n}");
+    for l in report {
+        eprintln!("{l}");
     }
     ExitCode::SUCCESS
 }

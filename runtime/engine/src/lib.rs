@@ -46,7 +46,9 @@
 )]
 
 pub mod eval;
-pub mod glob;
+/// The matcher moved to the state crate, which also needs it (container mounts are chosen by a
+/// glob on their source); the engine keeps its path.
+pub use lanner_state::glob;
 pub mod ir;
 pub mod ops;
 pub mod ruleset;

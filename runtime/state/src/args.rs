@@ -35,12 +35,21 @@ pub fn render_args(ev: &Event<'_>, st: &State) -> Vec<u8> {
         }
         out.extend_from_slice(p.name.as_bytes());
         out.push(b'=');
-        out.extend_from_slice(&render_param(ev, st, i, p));
+        let (raw, resolved) = render_param(ev, st, i, p);
+        out.extend_from_slice(&raw);
+        if let Some(r) = resolved {
+            out.push(b'(');
+            out.extend_from_slice(&r);
+            out.push(b')');
+        }
     }
     out
 }
 
-/// `evt.arg.NAME` (or `evt.arg[N]`).
+/// `evt.arg.NAME` (or `evt.arg[N]`): libsinsp's extraction gives the parameter's resolved
+/// form when it has a non-empty one (the path of an fd, the names of flags, the user of a
+/// uid), else the raw value. Only `evt.args` shows both as `raw(resolved)`, so
+/// `evt.arg.cmd = BPF_PROG_LOAD` holds where `evt.args` shows `cmd=5(BPF_PROG_LOAD)`.
 pub fn render_arg(ev: &Event<'_>, st: &State, name: &str) -> Option<Vec<u8>> {
     let info = ev.info()?;
     let i = match name.parse::<usize>() {
@@ -51,7 +60,11 @@ pub fn render_arg(ev: &Event<'_>, st: &State, name: &str) -> Option<Vec<u8>> {
         return None;
     }
     let p = info.params.get(i)?;
-    Some(render_param(ev, st, i, p))
+    let (raw, resolved) = render_param(ev, st, i, p);
+    Some(match resolved {
+        Some(r) if !r.is_empty() => r,
+        _ => raw,
+    })
 }
 
 fn signal_name(sig: u8) -> Option<&'static str> {
@@ -112,11 +125,10 @@ fn number(v: i128, format: ParamFormat, out: &mut Vec<u8>) {
     out.extend_from_slice(s.as_bytes());
 }
 
-fn flags(value: u32, table: Option<&str>, is_enum: bool, out: &mut Vec<u8>) {
-    out.extend_from_slice(value.to_string().as_bytes());
-    let Some(t) = table.and_then(|t| TableVersion::Current.flag_table(t)) else {
-        return;
-    };
+/// The names of a flags or enum value from its table, joined by `|`; `None` when the
+/// parameter has no table or no name matches.
+fn flag_names(value: u32, table: Option<&str>, is_enum: bool) -> Option<Vec<u8>> {
+    let t = table.and_then(|t| TableVersion::Current.flag_table(t))?;
     let names: Vec<&str> = if is_enum {
         t.entries
             .iter()
@@ -126,11 +138,7 @@ fn flags(value: u32, table: Option<&str>, is_enum: bool, out: &mut Vec<u8>) {
     } else {
         t.decompose(value).collect()
     };
-    if !names.is_empty() {
-        out.push(b'(');
-        out.extend_from_slice(names.join("|").as_bytes());
-        out.push(b')');
-    }
+    (!names.is_empty()).then(|| names.join("|").into_bytes())
 }
 
 /// `YYYY-MM-DD HH:MM:SS.nnnnnnnnn` (UTC) for a time in ns since the epoch.
@@ -157,27 +165,21 @@ pub(crate) fn abstime(ns: u64) -> String {
     )
 }
 
-fn fd_text(st: &State, tid: i64, fd: i64, out: &mut Vec<u8>) {
-    out.extend_from_slice(fd.to_string().as_bytes());
+/// The resolved form of an fd parameter: `AT_FDCWD`, an errno name, or the fd's type
+/// letter(s) and name (`<f>/etc/passwd`).
+fn fd_resolved(st: &State, tid: i64, fd: i64) -> Option<Vec<u8>> {
     if fd == -100 {
-        out.extend_from_slice(b"(AT_FDCWD)");
-        return;
+        return Some(b"AT_FDCWD".to_vec());
     }
     if fd < 0 {
-        if let Some(n) = errno_name(-fd) {
-            out.push(b'(');
-            out.extend_from_slice(n.as_bytes());
-            out.push(b')');
-        }
-        return;
+        return errno_name(-fd).map(|n| n.as_bytes().to_vec());
     }
     let pid = st
         .thread(tid)
         .map_or(tid, |t| if t.pid > 0 { t.pid } else { tid });
-    let Some(f) = st.fd(pid, fd) else {
-        return;
-    };
-    out.extend_from_slice(b"(<");
+    let f = st.fd(pid, fd)?;
+    let mut out = Vec::new();
+    out.push(b'<');
     out.extend_from_slice(fd_typechar(f.kind).as_bytes());
     if f.sock != SockInfo::None {
         match f.l4proto {
@@ -190,14 +192,35 @@ fn fd_text(st: &State, tid: i64, fd: i64, out: &mut Vec<u8>) {
     }
     out.push(b'>');
     out.extend_from_slice(&f.name);
-    out.push(b')');
+    Some(out)
 }
 
-fn render_param(ev: &Event<'_>, st: &State, i: usize, p: &ParamInfo) -> Vec<u8> {
+/// The user (or group) name of a uid (gid) parameter. libsinsp keys its user and group
+/// tables by container and a capture's user list describes the host, so an id read by a
+/// thread in a container has no name (Falco 0.44.1 prints `uid=0(<NA>)` for `getuid` in
+/// run_as_user_0_container.scap) while a host thread's id is named from the table.
+fn id_name(ev: &Event<'_>, st: &State, id: u32, is_gid: bool) -> Vec<u8> {
+    let on_host = st
+        .thread(ev.tid())
+        .is_some_and(|t| t.container_id.is_empty());
+    let name = if !on_host {
+        None
+    } else if is_gid {
+        st.group(id).map(<[u8]>::to_vec)
+    } else {
+        st.user(id).map(|u| u.name.clone())
+    };
+    name.unwrap_or_else(|| b"<NA>".to_vec())
+}
+
+/// One parameter as libsinsp renders it: the raw text and, for parameters that have one,
+/// the resolved form (`evt.args` prints `raw(resolved)`, `evt.arg` prefers the resolved).
+fn render_param(ev: &Event<'_>, st: &State, i: usize, p: &ParamInfo) -> (Vec<u8>, Option<Vec<u8>>) {
     let mut out = Vec::new();
+    let mut resolved = None;
     let Ok(v) = ev.decode(i) else {
         out.extend_from_slice(b"<NA>");
-        return out;
+        return (out, None);
     };
     match v {
         ParamValue::Empty => match p.ptype {
@@ -220,15 +243,8 @@ fn render_param(ev: &Event<'_>, st: &State, i: usize, p: &ParamInfo) -> Vec<u8> 
             // (`chmod_mode`), as libsinsp prints flags: `04755(S_IXOTH|...|S_ISUID)`. Rules
             // test the names (`evt.arg.mode contains S_ISUID`).
             number(n.into(), p.format, &mut out);
-            if let lanner_event::table::ParamExtra::Flags(t) = p.extra
-                && let Some(table) = TableVersion::Current.flag_table(t)
-            {
-                let names: Vec<&str> = table.decompose(n).collect();
-                if !names.is_empty() {
-                    out.push(b'(');
-                    out.extend_from_slice(names.join("|").as_bytes());
-                    out.push(b')');
-                }
+            if let lanner_event::table::ParamExtra::Flags(t) = p.extra {
+                resolved = flag_names(n, Some(t), false);
             }
         }
         ParamValue::SigSet(n) => number(n.into(), p.format, &mut out),
@@ -238,28 +254,26 @@ fn render_param(ev: &Event<'_>, st: &State, i: usize, p: &ParamInfo) -> Vec<u8> 
         }
         ParamValue::Errno(n) => {
             out.extend_from_slice(n.to_string().as_bytes());
-            if n < 0
-                && let Some(name) = errno_name(-n)
-            {
-                out.push(b'(');
-                out.extend_from_slice(name.as_bytes());
-                out.push(b')');
+            if n < 0 {
+                resolved = errno_name(-n).map(|name| name.as_bytes().to_vec());
             }
         }
-        ParamValue::Fd(n) => fd_text(st, ev.tid(), n, &mut out),
+        ParamValue::Fd(n) => {
+            out.extend_from_slice(n.to_string().as_bytes());
+            resolved = fd_resolved(st, ev.tid(), n);
+        }
         ParamValue::Pid(n) => {
             out.extend_from_slice(n.to_string().as_bytes());
-            if let Some(t) = st.thread(n) {
-                out.push(b'(');
-                out.extend_from_slice(&t.comm);
-                out.push(b')');
-            }
+            resolved = st.thread(n).map(|t| t.comm.clone());
         }
         ParamValue::Uid(u) | ParamValue::Gid(u) => {
             if u == u32::MAX {
-                out.extend_from_slice(b"-1(<NONE>)");
+                out.extend_from_slice(b"-1");
+                resolved = Some(b"<NONE>".to_vec());
             } else {
-                out.extend_from_slice(format!("{u}(<NA>)").as_bytes());
+                out.extend_from_slice(u.to_string().as_bytes());
+                let is_gid = matches!(v, ParamValue::Gid(_));
+                resolved = Some(id_name(ev, st, u, is_gid));
             }
         }
         ParamValue::Str(s) => out.extend_from_slice(s),
@@ -267,9 +281,7 @@ fn render_param(ev: &Event<'_>, st: &State, i: usize, p: &ParamInfo) -> Vec<u8> 
             out.extend_from_slice(s);
             if !s.is_empty() && s.first() != Some(&b'/') {
                 let base = relpath_base(ev, st, p);
-                out.push(b'(');
-                out.extend_from_slice(&resolve_path(&base, s));
-                out.push(b')');
+                resolved = Some(resolve_path(&base, s));
             }
         }
         ParamValue::Bytes(b) => printable(b, &mut out),
@@ -315,30 +327,32 @@ fn render_param(ev: &Event<'_>, st: &State, i: usize, p: &ParamInfo) -> Vec<u8> 
         }
         ParamValue::Signal(s) => {
             out.extend_from_slice(s.to_string().as_bytes());
-            if let Some(n) = signal_name(s) {
-                out.push(b'(');
-                out.extend_from_slice(n.as_bytes());
-                out.push(b')');
-            }
+            resolved = signal_name(s).map(|n| n.as_bytes().to_vec());
         }
         ParamValue::RelTime(ns) => {
             out.extend_from_slice(ns.to_string().as_bytes());
             let secs = ns / 1_000_000_000;
             let frac = ns % 1_000_000_000;
             let text = if frac == 0 {
-                format!("({secs}s)")
+                format!("{secs}s")
             } else {
                 let f = format!("{frac:09}");
-                format!("({secs}.{}s)", f.trim_end_matches('0'))
+                format!("{secs}.{}s", f.trim_end_matches('0'))
             };
-            out.extend_from_slice(text.as_bytes());
+            resolved = Some(text.into_bytes());
         }
         ParamValue::AbsTime(ns) => out.extend_from_slice(abstime(ns).as_bytes()),
         ParamValue::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
         ParamValue::Ipv4(a) => out.extend_from_slice(a.to_string().as_bytes()),
         ParamValue::Ipv6(a) => out.extend_from_slice(a.to_string().as_bytes()),
-        ParamValue::Flags { bits, table } => flags(bits, table, false, &mut out),
-        ParamValue::Enum { value, table } => flags(value, table, true, &mut out),
+        ParamValue::Flags { bits, table } => {
+            out.extend_from_slice(bits.to_string().as_bytes());
+            resolved = flag_names(bits, table, false);
+        }
+        ParamValue::Enum { value, table } => {
+            out.extend_from_slice(value.to_string().as_bytes());
+            resolved = flag_names(value, table, true);
+        }
         ParamValue::Double(d) => {
             let _ = write!(DisplayBuf(&mut out), "{d}");
         }
@@ -355,7 +369,7 @@ fn render_param(ev: &Event<'_>, st: &State, i: usize, p: &ParamInfo) -> Vec<u8> 
         },
         ParamValue::Opaque(b) => printable(b, &mut out),
     }
-    out
+    (out, resolved)
 }
 
 /// The directory a relative path parameter is resolved against: its dirfd parameter's

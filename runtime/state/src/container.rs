@@ -113,6 +113,72 @@ pub struct ContainerInfo {
     pub privileged: Option<bool>,
     /// Labels (`io.kubernetes.pod.name`, ...).
     pub labels: Vec<(String, String)>,
+    /// Mounts, in the event's order (`container.mount*`).
+    pub mounts: Vec<Mount>,
+}
+
+/// One mount of a container, as the container engines write it in the `Mounts` array of the
+/// container event (`Source`, `Destination`, `Mode`, `RW`, `Propagation`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mount {
+    /// Host path.
+    pub source: Vec<u8>,
+    /// Path inside the container.
+    pub dest: Vec<u8>,
+    /// Mode (`ro`, `Z`, ...; often empty).
+    pub mode: Vec<u8>,
+    /// Writable.
+    pub rw: bool,
+    /// Propagation (`rprivate`, ...).
+    pub propagation: Vec<u8>,
+}
+
+impl Mount {
+    /// `source:dest:mode:rdrw:propagation`, the container plugin's rendering of one mount
+    /// (`container.mount[...]`, and each item of `container.mounts`).
+    pub fn render(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, part) in [
+            &self.source[..],
+            &self.dest,
+            &self.mode,
+            if self.rw { b"true" } else { b"false" },
+            &self.propagation,
+        ]
+        .iter()
+        .enumerate()
+        {
+            if i > 0 {
+                out.push(b':');
+            }
+            out.extend_from_slice(part);
+        }
+        out
+    }
+}
+
+/// How a `container.mount*` field picks its mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountKey {
+    /// By position (`container.mount.dest[0]`).
+    Index(usize),
+    /// By a glob on the source (`container.mount.dest[/proc*]`), or on the destination for
+    /// `container.mount.source`.
+    Glob(Vec<u8>),
+}
+
+impl ContainerInfo {
+    /// The mount a `container.mount*` field selects: by index, or the first whose source
+    /// (`by_dest`: destination) matches the glob, as the container plugin looks them up.
+    pub fn mount(&self, key: &MountKey, by_dest: bool) -> Option<&Mount> {
+        match key {
+            MountKey::Index(i) => self.mounts.get(*i),
+            MountKey::Glob(g) => self.mounts.iter().find(|m| {
+                let path = if by_dest { &m.dest } else { &m.source };
+                crate::glob::fnmatch(g, path, false)
+            }),
+        }
+    }
 }
 
 impl ContainerInfo {
@@ -142,6 +208,32 @@ impl ContainerInfo {
                         .collect()
                 })
                 .unwrap_or_default(),
+            mounts: c
+                .get("Mounts")
+                .and_then(serde_json::Value::as_array)
+                .map(|list| list.iter().map(mount_from_json).collect())
+                .unwrap_or_default(),
         })
+    }
+}
+
+/// One entry of the event's `Mounts` array; missing keys are empty (`RW` false).
+fn mount_from_json(m: &serde_json::Value) -> Mount {
+    let s = |k: &str| {
+        m.get(k)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .as_bytes()
+            .to_vec()
+    };
+    Mount {
+        source: s("Source"),
+        dest: s("Destination"),
+        mode: s("Mode"),
+        rw: m
+            .get("RW")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false),
+        propagation: s("Propagation"),
     }
 }

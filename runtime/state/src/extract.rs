@@ -13,6 +13,7 @@ use lanner_event::{Direction, Event, ParamValue, TableVersion};
 use lanner_schema::{FieldArg, FieldInfo, ResolvedField};
 
 use crate::args;
+use crate::container::{Mount, MountKey};
 use crate::errno::errno_name;
 use crate::state::{Fd, SockInfo, State, Thread, l4, oflags};
 use crate::value::Value;
@@ -154,7 +155,9 @@ enum Kind {
     ThreadIsmain,
     ThreadCgroup(String),
     /// Container fields the capture cannot supply (mounts, start time): always `<NA>`.
-    ContainerUnknown,
+    ContainerMounts,
+    ContainerMount(MountPart, MountKey),
+    ContainerStartTs,
     K8sLabel(&'static str),
     EvtBuffer,
     /// Host names of addresses: Falco resolves none in replay.
@@ -184,6 +187,27 @@ enum NetEnd {
 pub struct Accessor {
     field: &'static FieldInfo,
     kind: Kind,
+}
+
+/// Which part of a mount a `container.mount*` field gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MountPart {
+    All,
+    Source,
+    Dest,
+    Mode,
+    Rdwr,
+    Propagation,
+}
+
+/// The mount a `container.mount*[ARG]` field selects: a number is a position, anything else
+/// a glob (the loader requires an argument, so an empty key matches only an empty path).
+fn mount_key(arg: &Option<FieldArg>) -> MountKey {
+    match arg {
+        Some(FieldArg::Index(n)) => MountKey::Index(usize::try_from(*n).unwrap_or(usize::MAX)),
+        Some(FieldArg::Key(k)) => MountKey::Glob(k.as_bytes().to_vec()),
+        _ => MountKey::Glob(Vec::new()),
+    }
 }
 
 fn index_arg(arg: &Option<FieldArg>) -> Option<u64> {
@@ -338,9 +362,16 @@ impl Accessor {
                 Some(FieldArg::Subsystem(s)) => s.clone(),
                 _ => String::new(),
             }),
-            "container.mount.dest" | "container.mounts" | "container.start_ts" => {
-                Kind::ContainerUnknown
+            "container.mounts" => Kind::ContainerMounts,
+            "container.mount" => Kind::ContainerMount(MountPart::All, mount_key(&f.arg)),
+            "container.mount.source" => Kind::ContainerMount(MountPart::Source, mount_key(&f.arg)),
+            "container.mount.dest" => Kind::ContainerMount(MountPart::Dest, mount_key(&f.arg)),
+            "container.mount.mode" => Kind::ContainerMount(MountPart::Mode, mount_key(&f.arg)),
+            "container.mount.rdwr" => Kind::ContainerMount(MountPart::Rdwr, mount_key(&f.arg)),
+            "container.mount.propagation" => {
+                Kind::ContainerMount(MountPart::Propagation, mount_key(&f.arg))
             }
+            "container.start_ts" => Kind::ContainerStartTs,
             "k8s.ns.name" => Kind::K8sLabel("io.kubernetes.pod.namespace"),
             "k8s.pod.name" => Kind::K8sLabel("io.kubernetes.pod.name"),
             "evt.buffer" => Kind::EvtBuffer,
@@ -506,9 +537,13 @@ impl Accessor {
                 let c = fd().map_or("o", |f| fd_typechar(f.kind));
                 Some(Value::str(c))
             }
-            Kind::FdName | Kind::FdNameraw => {
+            Kind::FdName => {
                 st.current.fd_num?;
                 Some(fd().map_or(Value::str(""), |f| bytes(&f.name)))
+            }
+            Kind::FdNameraw => {
+                st.current.fd_num?;
+                Some(fd().map_or(Value::str(""), |f| bytes(&f.name_raw)))
             }
             Kind::FdDirectory => {
                 st.current.fd_num?;
@@ -600,7 +635,26 @@ impl Accessor {
                 let id = container_id()?;
                 st.container(id)?.privileged.map(Value::Bool)
             }
-            Kind::ContainerUnknown | Kind::FdHostName => None,
+            Kind::FdHostName => None,
+            Kind::ContainerMounts => {
+                let c = st.container(container_id()?)?;
+                let items: Vec<Vec<u8>> = c.mounts.iter().map(Mount::render).collect();
+                Some(Value::Str(Cow::Owned(items.join(&b','))))
+            }
+            Kind::ContainerMount(part, key) => {
+                let c = st.container(container_id()?)?;
+                // A key that selects no mount gives no value (the plugin sets none).
+                let m = c.mount(key, *part == MountPart::Source)?;
+                Some(match part {
+                    MountPart::All => Value::Str(Cow::Owned(m.render())),
+                    MountPart::Source => bytes(&m.source),
+                    MountPart::Dest => bytes(&m.dest),
+                    MountPart::Mode => bytes(&m.mode),
+                    MountPart::Rdwr => Value::str(if m.rw { "true" } else { "false" }),
+                    MountPart::Propagation => bytes(&m.propagation),
+                })
+            }
+            Kind::ContainerStartTs => thread().and_then(|t| nonzero(t.pidns_init_start_ts)),
             Kind::ContainerImageTag => {
                 let id = container_id()?;
                 if id.is_empty() {

@@ -18,6 +18,7 @@ pub mod container;
 pub mod convert;
 pub mod errno;
 pub mod extract;
+pub mod glob;
 pub mod idmap;
 pub mod procfs;
 pub mod render;

@@ -93,6 +93,10 @@ pub struct Fd {
     pub kind: u8,
     /// The name as Falco renders it in `fd.name`.
     pub name: Vec<u8>,
+    /// The path as the program passed it to open/openat/openat2/creat (`fd.nameraw`), with
+    /// repeated `/` folded as libsinsp folds them; empty for every fd not opened by path
+    /// (sockets, pipes, fds found by the start-up scan), as libsinsp's `m_name_raw`.
+    pub name_raw: Vec<u8>,
     /// `PPM_O_*` open flags.
     pub open_flags: u32,
     /// The addresses of a socket.
@@ -193,6 +197,10 @@ pub struct Thread {
     pub exe_ino_mtime: u64,
     /// Start time (clone time) in ns, 0 when unknown.
     pub clone_ts: u64,
+    /// Start time (ns since the epoch) of the init of the thread's pid namespace, from the
+    /// clone exit or the thread-table record; 0 when unknown. The container plugin's
+    /// `container.start_ts` is this value, not the container engine's.
+    pub pidns_init_start_ts: u64,
     /// Container id derived from the cgroups ("" on the host).
     pub container_id: Rc<str>,
 }
@@ -632,6 +640,7 @@ impl State {
             exe_ino_ctime: t.exe_ino_ctime,
             exe_ino_mtime: t.exe_ino_mtime,
             clone_ts: 0,
+            pidns_init_start_ts: t.pidns_init_start_ts,
             container_id,
         };
         self.threads.insert(t.tid, th);
@@ -980,6 +989,12 @@ impl State {
             }
         }
         t.flags = cflags;
+        if let Some(ParamValue::Uint64(x) | ParamValue::AbsTime(x)) =
+            param(ev, "pidns_init_start_ts")
+            && x != 0
+        {
+            t.pidns_init_start_ts = x;
+        }
         // The start time is the first clone exit seen for the child: the caller's when it
         // came first.
         if !(res == 0 && inherit_from == tid && t.clone_ts != 0) {
@@ -1124,6 +1139,7 @@ impl State {
         let fd = Fd {
             kind,
             name,
+            name_raw: fold_slashes(raw_name),
             open_flags,
             ino: param_i64(ev, "ino").unwrap_or(0) as u64,
             ..Fd::default()
@@ -1531,6 +1547,7 @@ impl State {
                 image_repo: Vec::new(),
                 privileged: None,
                 labels: Vec::new(),
+                mounts: Vec::new(),
             })
         };
         if let Some(info) = info {
@@ -1539,4 +1556,17 @@ impl State {
             self.current.container = Some(short);
         }
     }
+}
+
+/// A path with every run of `/` folded into one (libsinsp's `remove_duplicate_path_separators`
+/// on `fd.nameraw`): `a//b///c` is `a/b/c`.
+fn fold_slashes(path: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(path.len());
+    for &b in path {
+        if b == b'/' && out.last() == Some(&b'/') {
+            continue;
+        }
+        out.push(b);
+    }
+    out
 }

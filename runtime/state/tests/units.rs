@@ -209,3 +209,36 @@ fn ancestor_list_matches_indexed_fields() {
     .unwrap();
     assert_eq!(checked, 1);
 }
+
+/// `container.start_ts` is the container plugin's: the start time of the thread's pid-namespace
+/// init from the thread table (not the container engine's), no value when the table has none.
+#[test]
+fn container_start_ts_is_the_pidns_init_start() {
+    let mut state = State::new();
+    let cgroups =
+        b"cpuset=/docker/3ad7b26ded6d8e1f2a9c4b5d6e7f80919293949596979899a0a1a2a3a4a5a6a7\0";
+    state.add_thread_info(&lanner_event::records::ThreadInfo {
+        tid: 10,
+        pid: 10,
+        comm: b"nginx",
+        cgroups,
+        pidns_init_start_ts: 1_700_000_000_000_000_000,
+        ..Default::default()
+    });
+    state.add_thread_info(&lanner_event::records::ThreadInfo {
+        tid: 11,
+        pid: 11,
+        comm: b"bash",
+        ..Default::default()
+    });
+    let get = |tid: i64| {
+        let (l, v, h) = event(5, tid, 6, &[&3i64.to_le_bytes(), &16u32.to_le_bytes()]);
+        let ev = Event::from_parts(h, false, &l, &v).unwrap();
+        let acc =
+            Accessor::compile(&lanner_schema::resolve_text("container.start_ts").unwrap()).unwrap();
+        acc.extract(&ev, &state)
+            .map(|x| render(acc.field(), Some(&x)))
+    };
+    assert_eq!(get(10).as_deref(), Some("1700000000000000000"));
+    assert_eq!(get(11), None);
+}
