@@ -2,6 +2,7 @@
 //! tests drive them without spawning processes; `main.rs` only parses arguments.
 
 pub mod check;
+pub mod doc;
 pub mod explain;
 pub mod fmt;
 pub use lanner_check::paths;

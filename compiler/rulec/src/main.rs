@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use rulec::{check, explain, fmt, render};
+use rulec::{check, doc, explain, fmt, render};
 
 #[derive(Parser)]
 #[command(
@@ -81,6 +81,13 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: ListFormat,
     },
+    /// Write a Markdown reference of the rules (threat, ATT&CK ids, fields, allow-lists).
+    Doc {
+        /// Rules files, loaded together in this order; a folder stands for its `*.yaml`/`*.yml`
+        /// files in sorted order (not its sub-folders), as in Falco.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Show what a rule compiles to: expanded condition, macros, output.
     Explain {
         /// The rule's name.
@@ -136,6 +143,7 @@ fn main() -> ExitCode {
             print!("{}", lanner_schema::render(f));
             ExitCode::SUCCESS
         }
+        Command::Doc { files } => run_doc(&files),
         Command::Explain {
             rule,
             files,
@@ -188,6 +196,24 @@ fn read_sources(paths: &[PathBuf]) -> Result<Vec<(String, String)>, ExitCode> {
         }
     }
     Ok(sources)
+}
+
+fn run_doc(paths: &[PathBuf]) -> ExitCode {
+    let sources = match read_sources(paths) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let checked = check::check_sources(sources);
+    if checked.has_errors() {
+        render::human_stderr(
+            &checked.db,
+            &checked.diagnostics,
+            std::io::stderr().is_terminal(),
+        );
+        return ExitCode::from(1);
+    }
+    print!("{}", doc::markdown(&checked));
+    ExitCode::SUCCESS
 }
 
 fn run_explain(rule: &str, paths: &[PathBuf], format: ExplainFormat) -> ExitCode {
