@@ -130,3 +130,39 @@ fn legacy_container_info_prints_nothing_from_a_rules_folder() {
     );
     assert!(!stdout.contains("container.info"), "{stdout}");
 }
+
+/// The README's first command: Lanner's own rules over the capture the repository carries
+/// (recorded live with `lanner capture` while a shell read /etc/shadow, wrote below /usr/bin and
+/// set a setuid bit), with nothing outside the repository.
+#[test]
+fn readme_first_command_replays_the_repository_capture() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = lanner()
+        .args(["replay", "--rules"])
+        .arg(root.join("stdlib-rules/lanner_rules.yaml"))
+        .arg(root.join("examples/demo.scap.gz"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alerts: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut rules: Vec<&str> = alerts.iter().map(|a| a["rule"].as_str().unwrap()).collect();
+    rules.sort_unstable();
+    assert_eq!(
+        rules,
+        [
+            "Sensitive file read by untrusted program",
+            "Setuid or setgid bit set",
+            "Shell with CAP_SYS_ADMIN in a container",
+            "Write below binary directory",
+        ]
+    );
+}
