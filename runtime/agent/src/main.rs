@@ -196,6 +196,8 @@ fn main() -> ExitCode {
 struct Setup {
     config: lanner::config::Config,
     config_file: Option<PathBuf>,
+    /// The `-o` overrides, applied again when the config file reloads.
+    overrides: Vec<String>,
     rules: Vec<PathBuf>,
     legacy: lanner::select::Legacy,
     json: bool,
@@ -258,6 +260,7 @@ impl Setup {
                 enable_tags: common.enable_tag.clone(),
             },
             config_file: common.config.clone(),
+            overrides: common.overrides.clone(),
             rules,
             json,
             matching,
@@ -270,6 +273,7 @@ impl Setup {
     fn pipeline_config(&self) -> lanner::config::Config {
         let mut c = self.config.clone();
         c.json_output = self.json;
+        c.rule_matching_all = self.matching == RuleMatching::All;
         c
     }
 }
@@ -478,6 +482,18 @@ fn run_live(setup: &Setup, duration: Option<f64>) -> ExitCode {
     };
     for n in &pipeline.notes {
         eprintln!("{n}");
+    }
+    match lanner::pipeline::watch_config(
+        &mut pipeline,
+        &setup.config,
+        setup.config_file.as_deref(),
+        &setup.overrides,
+    ) {
+        Ok(note) => note.into_iter().for_each(|n| eprintln!("{n}")),
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::from(1);
+        }
     }
     let rules = ruleset.rules.len();
     let n = syscalls.len();
