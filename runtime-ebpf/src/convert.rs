@@ -636,10 +636,7 @@ impl Ctx<'_> {
             .task_item()
             .get(usize::try_from(at::SIZE).ok()?..)
             .unwrap_or_default();
-        let mut parts: Vec<&[u8]> = tail
-            .split(|&c| c == 0)
-            .filter(|p| !p.is_empty())
-            .collect();
+        let mut parts: Vec<&[u8]> = tail.split(|&c| c == 0).filter(|p| !p.is_empty()).collect();
         parts.reverse();
         let mut path = Vec::with_capacity(tail.len() + 1);
         for p in &parts {

@@ -283,8 +283,8 @@ pub mod plan {
 /// registers.
 pub fn default_plan(syscall: i64) -> u32 {
     use plan::{
-        BYTES, BYTES_LENPTR, BYTES_RET, CGROUPS, EXEC_ARGV, EXEC_PATH, FILE_INFO, INT_PAIR, SOCK_TUPLE,
-        SOCK_TUPLE_RET, STR, TASK_IDS, item, of,
+        BYTES, BYTES_LENPTR, BYTES_RET, CGROUPS, EXEC_ARGV, EXEC_PATH, FILE_INFO, INT_PAIR,
+        SOCK_TUPLE, SOCK_TUPLE_RET, STR, TASK_IDS, item, of,
     };
     let file = item(FILE_INFO, 0);
     let cg = item(CGROUPS, 0);
@@ -1124,8 +1124,7 @@ fn emit_cwd_walk(b: &mut ProgramBuilder, layout: &KernelLayout, k: usize) {
             .ja(l.next);
         // The root of a mount: continue from where it is mounted, unless
         // the mount is the namespace's root (its own parent).
-        b.bind(cross)
-            .ldx(Size::DW, Reg::R3, Reg::R10, slot::MNT);
+        b.bind(cross).ldx(Size::DW, Reg::R3, Reg::R10, slot::MNT);
         emit_read_kernel(b, slot::TMP, layout.mount_parent);
         b.ldx(Size::DW, Reg::R1, Reg::R10, slot::TMP)
             .ldx(Size::DW, Reg::R3, Reg::R10, slot::MNT)

@@ -895,7 +895,9 @@ fn cwd_overlay_layer_and_received_data() {
     }
     let _ = std::fs::remove_dir_all(&base);
     let cwd_of = |pid: i64| {
-        let ev = execs.get(&pid).unwrap_or_else(|| panic!("no execve of {pid}"));
+        let ev = execs
+            .get(&pid)
+            .unwrap_or_else(|| panic!("no execve of {pid}"));
         path_of(&ev.as_event(), "cwd").map(|p| String::from_utf8_lossy(p).into_owned())
     };
     assert_eq!(cwd_of(in_nested).as_deref(), canonical.to_str());
