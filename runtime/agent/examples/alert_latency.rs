@@ -54,12 +54,17 @@ fn upstream_rules() -> RuleSet {
 
 /// The pipeline the agent runs: JSON alerts to a file sink on /dev/null, metrics on.
 fn pipeline(ruleset: &RuleSet) -> lanner::pipeline::Pipeline {
-    let mut c = lanner::config::Config::default();
-    c.json_output = true;
-    c.stdout_output = false;
-    c.file_output.enabled = true;
-    c.file_output.keep_alive = true;
-    c.file_output.filename = PathBuf::from("/dev/null");
+    let d = lanner::config::Config::default();
+    let c = lanner::config::Config {
+        json_output: true,
+        stdout_output: false,
+        file_output: lanner::config::FileOutput {
+            enabled: true,
+            keep_alive: true,
+            filename: PathBuf::from("/dev/null"),
+        },
+        ..d
+    };
     lanner::pipeline::start(&c, ruleset, &[], None, lanner::pipeline::Mode::Live).expect("pipeline")
 }
 

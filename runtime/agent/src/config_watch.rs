@@ -167,9 +167,7 @@ fn watch(path: &Path, overrides: &[String], mut running: Config, registry: &Regi
         match failure(path, overrides) {
             Err(why) => {
                 registry.record_reload(ReloadKind::Config, false);
-                eprintln!(
-                    "lanner: config reload failed, the running configuration stays: {why}"
-                );
+                eprintln!("lanner: config reload failed, the running configuration stays: {why}");
                 slot.push(Change::Failed(why));
             }
             Ok(new) => {

@@ -180,7 +180,11 @@ impl Registry {
             .map_or(0, |m| usize::from(m) + 1);
         // Slot `max` is what every code past the typed ones dispatches to (the untyped rules).
         self.dispatch = (0..=max)
-            .map(|c| ruleset.rules_for(u16::try_from(c).unwrap_or(u16::MAX)).to_vec())
+            .map(|c| {
+                ruleset
+                    .rules_for(u16::try_from(c).unwrap_or(u16::MAX))
+                    .to_vec()
+            })
             .collect();
         self.events_by_slot = self.dispatch.iter().map(|_| AtomicU64::new(0)).collect();
         self.first_match = first;
@@ -256,7 +260,10 @@ impl Registry {
     /// Reloaded rules files.
     pub fn set_rules_files(&self, files: &[std::path::PathBuf]) {
         if let Ok(mut r) = self.rules_files.lock() {
-            *r = files.iter().map(|p| (basename(p), sha256_file(p))).collect();
+            *r = files
+                .iter()
+                .map(|p| (basename(p), sha256_file(p)))
+                .collect();
         }
     }
 
@@ -293,7 +300,11 @@ impl Registry {
             "falcosecurity_falco_sha256_rules_files_info",
             "gauge",
         );
-        let rules_files = self.rules_files.lock().map(|r| r.clone()).unwrap_or_default();
+        let rules_files = self
+            .rules_files
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default();
         for (f, h) in &rules_files {
             let _ = writeln!(
                 out,

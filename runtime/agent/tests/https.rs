@@ -93,10 +93,12 @@ fn serve(pki: &Pki) -> (u16, Arc<Mutex<Seen>>) {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots.add(pki.ca_der.clone()).unwrap();
-    let verifier =
-        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .build()
-            .unwrap();
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .unwrap();
     let config = Arc::new(
         rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -128,10 +130,7 @@ fn serve(pki: &Pki) -> (u16, Arc<Mutex<Seen>>) {
                         return;
                     }
                 }
-                let has_client_cert = tls
-                    .conn
-                    .peer_certificates()
-                    .is_some_and(|c| !c.is_empty());
+                let has_client_cert = tls.conn.peer_certificates().is_some_and(|c| !c.is_empty());
                 let mut r = BufReader::new(tls);
                 loop {
                     let mut line = String::new();
@@ -163,8 +162,7 @@ fn serve(pki: &Pki) -> (u16, Arc<Mutex<Seen>>) {
                         s.client_cert_subjects += usize::from(has_client_cert);
                     }
                     let w = r.get_mut();
-                    if w
-                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                    if w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
                         .and_then(|()| w.flush())
                         .is_err()
                     {
@@ -247,7 +245,10 @@ fn https_output_verifies_the_server_by_its_ca_and_presents_the_client_certificat
              client_cert: {d}/client.crt\n  client_key: {d}/client.key\n"
         ),
     );
-    assert!(stderr.contains(&format!("lanner: output http: {n} delivered")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("lanner: output http: {n} delivered")),
+        "{stderr}"
+    );
 
     // No client certificate: the receiver refuses the handshake; nothing counts as delivered.
     let before = seen.lock().unwrap().bodies.len();
@@ -278,7 +279,11 @@ fn https_output_verifies_the_server_by_its_ca_and_presents_the_client_certificat
         "{stderr}"
     );
     let s = seen.lock().unwrap();
-    assert_eq!(s.bodies.len(), before, "no alert crossed a refused connection");
+    assert_eq!(
+        s.bodies.len(),
+        before,
+        "no alert crossed a refused connection"
+    );
     assert!(s.failed_handshakes > 0);
 }
 

@@ -217,12 +217,7 @@ fn per_rule_evaluation_counts_match_an_oracle() {
     use lanner_engine::ruleset::{RuleMatching, RuleSet};
     let sources = rule_files()
         .iter()
-        .map(|p| {
-            (
-                p.display().to_string(),
-                std::fs::read_to_string(p).unwrap(),
-            )
-        })
+        .map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap()))
         .collect();
     let program = lanner_check::driver::compile(sources).unwrap_or_else(|_| panic!("rules"));
     let ruleset = RuleSet::from_program(&program, Default::default()).0;

@@ -735,7 +735,10 @@ fn watched_config_changes_apply_silences_without_a_restart() {
         );
         seen.push_str(&line);
     }
-    assert!(seen.contains("for changes (noise control applies without a restart)"), "{seen}");
+    assert!(
+        seen.contains("for changes (noise control applies without a restart)"),
+        "{seen}"
+    );
     let base = format!("http://127.0.0.1:{port}");
     let alerts = "lanner_alerts_total";
     let silenced =
@@ -761,7 +764,11 @@ fn watched_config_changes_apply_silences_without_a_restart() {
     assert_eq!(wait_metric(&base, ok, 1.0), 1.0);
     run(4);
     assert_eq!(wait_metric(&base, silenced, 4.0), 4.0);
-    assert_eq!(metric(&base, alerts), 7.0, "matches are counted, silenced or not");
+    assert_eq!(
+        metric(&base, alerts),
+        7.0,
+        "matches are counted, silenced or not"
+    );
     // 3. An invalid file is refused and counted; the silence stays.
     std::fs::write(&config, format!("{silence}priority: loud\n")).unwrap();
     assert_eq!(wait_metric(&base, failed, 1.0), 1.0);
@@ -777,7 +784,13 @@ fn watched_config_changes_apply_silences_without_a_restart() {
     // SAFETY: kill has no memory-safety preconditions; the pid is our child's.
     unsafe { libc::kill(agent.0.id() as i32, libc::SIGTERM) };
     let mut out = String::new();
-    agent.0.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    agent
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
     assert!(agent.0.wait().unwrap().success(), "{rest}");
@@ -804,6 +817,12 @@ fn watched_config_changes_apply_silences_without_a_restart() {
             .contains("Unknown priority \"loud\""),
         "{failure}"
     );
-    assert!(rest.contains("lanner: config reload failed, the running configuration stays"), "{rest}");
-    assert!(rest.contains("lanner: suppressed Reload probe exec (silence): 6"), "{rest}");
+    assert!(
+        rest.contains("lanner: config reload failed, the running configuration stays"),
+        "{rest}"
+    );
+    assert!(
+        rest.contains("lanner: suppressed Reload probe exec (silence): 6"),
+        "{rest}"
+    );
 }
