@@ -32,7 +32,7 @@
 
 pub mod keys;
 
-use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, Signer as _};
 use lanner_program::Program;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

@@ -12,4 +12,7 @@ pub mod outputs;
 pub mod pipeline;
 pub mod privilege;
 pub mod replay;
+pub mod reload;
 pub mod select;
+pub mod shadow;
+pub mod source;
