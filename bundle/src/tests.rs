@@ -78,7 +78,8 @@ fn an_untrusted_signer_is_refused_and_named() {
     let e = load(&bytes, &trusting(&key(2))).unwrap_err();
     assert!(matches!(e, BundleError::Untrusted { .. }), "{e}");
     assert!(
-        e.to_string().contains(&fingerprint(&key(1).verifying_key())),
+        e.to_string()
+            .contains(&fingerprint(&key(1).verifying_key())),
         "{e}"
     );
 }
@@ -120,8 +121,14 @@ fn a_newer_format_version_is_refused_naming_both_versions() {
     let e = load(&bytes, &Trust::default()).unwrap_err();
     let msg = e.to_string();
     assert!(matches!(e, BundleError::Version { .. }));
-    assert!(msg.contains(&format!("version {}", FORMAT_VERSION + 1)), "{msg}");
-    assert!(msg.contains(&format!("format version {FORMAT_VERSION}")), "{msg}");
+    assert!(
+        msg.contains(&format!("version {}", FORMAT_VERSION + 1)),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!("format version {FORMAT_VERSION}")),
+        "{msg}"
+    );
     assert!(msg.contains("newer"), "{msg}");
 }
 
@@ -168,11 +175,11 @@ fn key_files_round_trip_and_refuse_overwriting() {
     use std::os::unix::fs::PermissionsExt as _;
     let mode = std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    assert_eq!(keys::read_public(&keys::public_path(&secret)).unwrap(), public);
     assert_eq!(
-        keys::read_secret(&secret).unwrap().verifying_key(),
+        keys::read_public(&keys::public_path(&secret)).unwrap(),
         public
     );
+    assert_eq!(keys::read_secret(&secret).unwrap().verifying_key(), public);
     assert!(matches!(
         keys::generate(&secret),
         Err(KeyError::Exists { .. })
@@ -180,7 +187,10 @@ fn key_files_round_trip_and_refuse_overwriting() {
     // Only the public file existing is refused too, and the private file is not created.
     let lone = dir.join("lone");
     std::fs::write(keys::public_path(&lone), "x").unwrap();
-    assert!(matches!(keys::generate(&lone), Err(KeyError::Exists { .. })));
+    assert!(matches!(
+        keys::generate(&lone),
+        Err(KeyError::Exists { .. })
+    ));
     assert!(!lone.exists());
     assert!(matches!(
         keys::parse_public("lanner-ed25519-public 12", "p"),

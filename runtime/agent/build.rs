@@ -23,10 +23,11 @@ fn run() -> Result<(), String> {
     // The name as the repository spells it, not this machine's absolute path: the bundle's
     // bytes do not depend on where the clone is.
     let name = "stdlib-rules/lanner_rules.yaml".to_owned();
-    let program = lanner_check::driver::compile(vec![(name.clone(), text.clone())]).map_err(|d| {
-        let msgs: Vec<String> = d.errors().map(|e| e.message.clone()).collect();
-        format!("the rules have errors: {}", msgs.join("; "))
-    })?;
+    let program =
+        lanner_check::driver::compile(vec![(name.clone(), text.clone())]).map_err(|d| {
+            let msgs: Vec<String> = d.errors().map(|e| e.message.clone()).collect();
+            format!("the rules have errors: {}", msgs.join("; "))
+        })?;
     let info = lanner_bundle::BuildInfo {
         sources: vec![(name, text.into_bytes())],
         created: None,

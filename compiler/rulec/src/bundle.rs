@@ -167,7 +167,11 @@ pub fn text(i: &Inspection) -> String {
         let _ = writeln!(
             out,
             "trusted:        {}",
-            if t { "yes" } else { "NO: no --trust key signed it" }
+            if t {
+                "yes"
+            } else {
+                "NO: no --trust key signed it"
+            }
         );
     }
     let _ = writeln!(out, "sources:");
@@ -175,11 +179,7 @@ pub fn text(i: &Inspection) -> String {
         let _ = writeln!(out, "  {}  {}", hex(&s.sha256), s.name);
     }
     let enabled = i.program.rules.iter().filter(|r| r.enabled).count();
-    let _ = writeln!(
-        out,
-        "rules: {} ({enabled} enabled)",
-        i.program.rules.len()
-    );
+    let _ = writeln!(out, "rules: {} ({enabled} enabled)", i.program.rules.len());
     for r in &i.program.rules {
         let _ = writeln!(
             out,

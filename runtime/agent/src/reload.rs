@@ -68,9 +68,8 @@ impl Reloader {
         let (ready_tx, ready) = mpsc::sync_channel::<Swap>(1);
         let counters = Arc::new(Counters::default());
 
-        let mut signals =
-            signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])
-                .map_err(ReloadError::Signal)?;
+        let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])
+            .map_err(ReloadError::Signal)?;
         let tx = trigger_tx.clone();
         std::thread::Builder::new()
             .name("lanner-sighup".into())
@@ -116,8 +115,16 @@ fn watch_files(
     use notify::Watcher as _;
     // Absolute, so the event paths notify reports compare equal.
     let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let files: BTreeSet<PathBuf> = paths.iter().filter(|p| !p.is_dir()).map(|p| abs(p)).collect();
-    let dirs: BTreeSet<PathBuf> = paths.iter().filter(|p| p.is_dir()).map(|p| abs(p)).collect();
+    let files: BTreeSet<PathBuf> = paths
+        .iter()
+        .filter(|p| !p.is_dir())
+        .map(|p| abs(p))
+        .collect();
+    let dirs: BTreeSet<PathBuf> = paths
+        .iter()
+        .filter(|p| p.is_dir())
+        .map(|p| abs(p))
+        .collect();
     let folders: BTreeSet<PathBuf> = files
         .iter()
         .filter_map(|f| f.parent().map(Path::to_path_buf))
