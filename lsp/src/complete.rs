@@ -241,10 +241,13 @@ fn operator_after(
 ) -> Option<(Operator, Option<Modifier>)> {
     let word = |t: &scan::Token| value.get(t.start..t.end).unwrap_or("");
     // Skip the word the cursor is in (`proc.na|me startswith …`).
-    let mut rest = all.iter().filter(|t| t.start >= v || t.end > v).skip_while(|t| {
-        t.kind == Tok::Word && t.start <= v && Operator::parse(word(t)).is_none()
-    });
-    let op = rest.next().filter(|t| matches!(t.kind, Tok::Word | Tok::Symbol))?;
+    let mut rest = all
+        .iter()
+        .filter(|t| t.start >= v || t.end > v)
+        .skip_while(|t| t.kind == Tok::Word && t.start <= v && Operator::parse(word(t)).is_none());
+    let op = rest
+        .next()
+        .filter(|t| matches!(t.kind, Tok::Word | Tok::Symbol))?;
     let op = Operator::parse(word(op))?;
     let modifier = rest
         .next()

@@ -206,7 +206,10 @@ impl Backend {
             Ok(Ok(v)) => v,
             Ok(Err(e)) => {
                 self.client
-                    .log_message(MessageType::WARNING, format!("workspace/configuration: {e}"))
+                    .log_message(
+                        MessageType::WARNING,
+                        format!("workspace/configuration: {e}"),
+                    )
                     .await;
                 return None;
             }

@@ -181,7 +181,9 @@ async fn run(case: &Case, root: &Path) -> Value {
     // The client's settings, which it answers `workspace/configuration` from.
     let client_settings = Arc::new(Mutex::new(
         case.header("client-configuration")
-            .map_or(Value::Null, |c| serde_json::from_str(c).expect("client-configuration json")),
+            .map_or(Value::Null, |c| {
+                serde_json::from_str(c).expect("client-configuration json")
+            }),
     ));
     let settings = client_settings.clone();
     // The items of every `workspace/configuration` request, in order.
@@ -295,7 +297,9 @@ async fn run(case: &Case, root: &Path) -> Value {
                     latest.push(d);
                 }
                 latest.sort_by(|a, b| a["uri"].as_str().cmp(&b["uri"].as_str()));
-                steps.push(json!({ "step": format!("{k}: {v}"), "diagnostics": codes_by_file(&latest) }));
+                steps.push(
+                    json!({ "step": format!("{k}: {v}"), "diagnostics": codes_by_file(&latest) }),
+                );
             }
             let asked = asked.lock().expect("lock").clone();
             json!({ "steps": steps, "configuration_requests": asked })
@@ -305,10 +309,7 @@ async fn run(case: &Case, root: &Path) -> Value {
             // back gets "unchanged" for every file whose diagnostics did not change, and a
             // full report for the file an edit changed.
             let first = s
-                .request(
-                    "workspace/diagnostic",
-                    json!({ "previousResultIds": [] }),
-                )
+                .request("workspace/diagnostic", json!({ "previousResultIds": [] }))
                 .await;
             let ids: Vec<Value> = first["items"]
                 .as_array()
@@ -317,10 +318,7 @@ async fn run(case: &Case, root: &Path) -> Value {
                 .map(|r| json!({ "uri": r["uri"], "value": r["resultId"] }))
                 .collect();
             let again = s
-                .request(
-                    "workspace/diagnostic",
-                    json!({ "previousResultIds": ids }),
-                )
+                .request("workspace/diagnostic", json!({ "previousResultIds": ids }))
                 .await;
             let mut after_edit = Value::Null;
             if let Some(e) = case.header("edit") {
@@ -333,10 +331,7 @@ async fn run(case: &Case, root: &Path) -> Value {
                 )
                 .await;
                 let r = s
-                    .request(
-                        "workspace/diagnostic",
-                        json!({ "previousResultIds": ids }),
-                    )
+                    .request("workspace/diagnostic", json!({ "previousResultIds": ids }))
                     .await;
                 after_edit = kinds(&r);
             }
@@ -574,17 +569,19 @@ fn codes_by_file(published: &[Value]) -> Value {
 
 /// Per file of a workspace report, its kind and the number of diagnostics.
 fn kinds(report: &Value) -> Value {
-    json!(report["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| json!(format!(
-            "{} {} ({} items)",
-            r["uri"].as_str().unwrap_or("?"),
-            r["kind"].as_str().unwrap_or("?"),
-            r["items"].as_array().map_or(0, Vec::len)
-        )))
-        .collect::<Vec<_>>())
+    json!(
+        report["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| json!(format!(
+                "{} {} ({} items)",
+                r["uri"].as_str().unwrap_or("?"),
+                r["kind"].as_str().unwrap_or("?"),
+                r["items"].as_array().map_or(0, Vec::len)
+            )))
+            .collect::<Vec<_>>()
+    )
 }
 
 fn summarize_completion(v: Value) -> Value {
@@ -612,7 +609,13 @@ fn summarize_completion(v: Value) -> Value {
     let field_types: std::collections::BTreeSet<String> = items
         .iter()
         .filter(|i| i["kind"] == 5)
-        .filter_map(|i| i["detail"].as_str()?.rsplit(" : ").next().map(str::to_owned))
+        .filter_map(|i| {
+            i["detail"]
+                .as_str()?
+                .rsplit(" : ")
+                .next()
+                .map(str::to_owned)
+        })
         .collect();
     json!({ "total": items.len(), "fields": fields, "field_types": field_types, "first_fields": first_fields, "others": others.len(), "others_shown": others_shown })
 }
