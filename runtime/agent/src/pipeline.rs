@@ -183,7 +183,7 @@ pub fn watch_config(
     .map_err(PipelineError::Thread)?;
     pipeline.emitter.reload = Some(slot);
     Ok(Some(format!(
-        "lanner: watching {} for changes (noise control applies without a restart)",
+        "lanner: config {} is watched for changes (noise control applies without a restart)",
         path.display()
     )))
 }
