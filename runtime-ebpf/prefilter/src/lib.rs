@@ -29,9 +29,13 @@ mod state;
 use std::collections::BTreeMap;
 
 use lanner_event::table::{Direction, EventInfo, ParamType, TableVersion};
-use lanner_program::{Check, FieldArg, FieldId, FieldKey, Lit, Node, NodeId, Operand, Operator, Program, Rhs};
+use lanner_program::{
+    Check, FieldArg, FieldId, FieldKey, Lit, Node, NodeId, Operand, Operator, Program, Rhs,
+};
 
-pub use formula::{Atom, COMM_LEN, Cmp, Formula, Input, MAX_LITERAL, MAX_SCAN, PathKind, plain_path};
+pub use formula::{
+    Atom, COMM_LEN, Cmp, Formula, Input, MAX_LITERAL, MAX_SCAN, PathKind, plain_path,
+};
 pub use state::{StateNeed, state_need};
 
 /// The strings the capture plan copies at `sys_exit`, by event name: (item, parameter).
@@ -247,8 +251,7 @@ impl Lowering<'_> {
                 let Some(param) = param else {
                     return Err("`evt.arg` without a parameter is not lowered".into());
                 };
-                let Some((item, _)) = copied_strings(name).iter().find(|(_, p)| *p == param)
-                else {
+                let Some((item, _)) = copied_strings(name).iter().find(|(_, p)| *p == param) else {
                     return Err(format!(
                         "`evt.arg.{param}` of `{name}` is not copied by the kernel"
                     ));

@@ -196,7 +196,16 @@ fn random_check(r: &mut fastrand::Rng) -> Check {
     let (lhs, op, rhs) = match r.u8(..9) {
         0 => (
             field(FieldId::EvtRawres, None),
-            *pick(r, &[Operator::Eq, Operator::Ne, Operator::Lt, Operator::Ge, Operator::Gt]),
+            *pick(
+                r,
+                &[
+                    Operator::Eq,
+                    Operator::Ne,
+                    Operator::Lt,
+                    Operator::Ge,
+                    Operator::Gt,
+                ],
+            ),
             Rhs::Value(Lit::Int(*pick(r, &[-2, 0, 3, -13]))),
         ),
         1 => (
@@ -227,7 +236,12 @@ fn random_check(r: &mut fastrand::Rng) -> Check {
         4 => {
             let op = *pick(
                 r,
-                &[Operator::Eq, Operator::Ne, Operator::In, Operator::StartsWith],
+                &[
+                    Operator::Eq,
+                    Operator::Ne,
+                    Operator::In,
+                    Operator::StartsWith,
+                ],
             );
             let rhs = if op == Operator::In {
                 let mut l: Vec<Lit> = (0..r.usize(1..4)).map(|_| s(pick(r, &NAMES))).collect();
@@ -235,7 +249,10 @@ fn random_check(r: &mut fastrand::Rng) -> Check {
                 l.dedup();
                 Rhs::List(l)
             } else if op == Operator::StartsWith {
-                Rhs::Value(s(pick(r, &[&b"py"[..], b"abcdefghijklmno", b"abcdefghijklmnop"])))
+                Rhs::Value(s(pick(
+                    r,
+                    &[&b"py"[..], b"abcdefghijklmno", b"abcdefghijklmnop"],
+                )))
             } else {
                 Rhs::Value(s(pick(r, &NAMES)))
             };
@@ -424,7 +441,10 @@ fn lowers_the_kernel_decidable_parts() {
         &mut b,
         field(FieldId::ProcName, None),
         Operator::In,
-        Rhs::List(vec![Lit::Str(b"sshd".to_vec()), Lit::Str(b"useradd".to_vec())]),
+        Rhs::List(vec![
+            Lit::Str(b"sshd".to_vec()),
+            Lit::Str(b"useradd".to_vec()),
+        ]),
     );
     let not_sshd = b.node(Node::Not(sshd));
     let cmd = check(
@@ -442,7 +462,11 @@ fn lowers_the_kernel_decidable_parts() {
         "(item0.path startswith \"/etc/shadow\" and not comm = \"sshd\" and not comm = \"useradd\")"
     );
     assert_eq!(low.residue.len(), 1);
-    assert!(low.residue[0].reason.contains("proc.cmdline"), "{:?}", low.residue);
+    assert!(
+        low.residue[0].reason.contains("proc.cmdline"),
+        "{:?}",
+        low.residue
+    );
     // The whole program: the rule or, since it reads process state and fd.name, the state's
     // share (a successful open).
     let all = lower(&p);
@@ -476,7 +500,15 @@ fn a_program_reading_only_the_event_needs_no_state() {
 fn plain_paths() {
     assert!(plain_path(b"/etc/shadow"));
     assert!(plain_path(b"/home/u/x.txt"));
-    for p in [&b"/etc/"[..], b"//etc", b"/etc/./x", b"/etc/../x", b"/", b"etc", b"/a/.b"] {
+    for p in [
+        &b"/etc/"[..],
+        b"//etc",
+        b"/etc/./x",
+        b"/etc/../x",
+        b"/",
+        b"etc",
+        b"/a/.b",
+    ] {
         assert!(!plain_path(p), "{:?}", String::from_utf8_lossy(p));
     }
 }
@@ -493,7 +525,10 @@ fn copied_strings_name_string_parameters() {
                 assert!(i.is_some(), "{} has no `{param}`", info.name);
                 let t = info.params[i.unwrap()].ptype;
                 assert!(
-                    matches!(t, ParamType::FsPath | ParamType::FsRelPath | ParamType::CharBuf),
+                    matches!(
+                        t,
+                        ParamType::FsPath | ParamType::FsRelPath | ParamType::CharBuf
+                    ),
                     "{}.{param} is {t:?}",
                     info.name
                 );
