@@ -26,6 +26,7 @@ const RUNTIME: &[&str] = &[
     "lanner-state",
     "lanner-engine",
     "lanner-ebpf",
+    "lanner-prefilter",
 ];
 const FRONT_END: &[&str] = &["lanner-syntax", "lanner-check", "rulec", "lanner-lower"];
 const LSP: &str = "lanner-lsp";
