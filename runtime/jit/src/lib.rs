@@ -171,12 +171,6 @@ impl Jit {
 
     /// The rule-set indices of the rules that match `event`.
     fn run(&self, event: &Event<'_>, state: &State, matching: RuleMatching, hits: &mut Vec<u32>) {
-        let Some(group) = self.plan.group(event.event_type()) else {
-            return;
-        };
-        let Some(f) = self.code.groups.get(group as usize).copied() else {
-            return;
-        };
         // Re-entry is impossible (the callbacks never evaluate rules); should it happen, no
         // rule matches rather than a panic.
         let Ok(mut s) = self.scratch.try_borrow_mut() else {
@@ -189,8 +183,15 @@ impl Jit {
             s.pos.fill((0, 0));
             s.epoch = 0;
         }
+        // Every call is a new epoch, evaluated or not, so that no stamp outlives its event.
         s.epoch += 1;
         let epoch = s.epoch;
+        let Some(group) = self.plan.group(event.event_type()) else {
+            return;
+        };
+        let Some(f) = self.code.groups.get(group as usize).copied() else {
+            return;
+        };
         let mut ctx = Ctx {
             plan: &self.plan,
             fields: CachedFields {
