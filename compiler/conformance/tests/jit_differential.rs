@@ -73,8 +73,7 @@ fn check(files: &[PathBuf]) -> (u64, u64) {
                 events += 1;
                 interp.evaluate(ev, st, num, matching, &mut a);
                 jit_rs.evaluate(ev, st, num, matching, &mut b);
-                let left: Vec<(usize, String)> =
-                    a.drain(..).map(|x| (x.rule, x.message)).collect();
+                let left: Vec<(usize, String)> = a.drain(..).map(|x| (x.rule, x.message)).collect();
                 let right: Vec<(usize, String)> =
                     b.drain(..).map(|x| (x.rule, x.message)).collect();
                 assert_eq!(

@@ -74,13 +74,7 @@ pub struct Alert {
 /// differential suite in `compiler/conformance` holds every backend to it.
 pub trait Matcher: Send {
     /// Appends to `out` the indices into [`RuleSet::rules`] of the rules that match `event`.
-    fn matches(
-        &self,
-        event: &Event<'_>,
-        state: &State,
-        matching: RuleMatching,
-        out: &mut Vec<u32>,
-    );
+    fn matches(&self, event: &Event<'_>, state: &State, matching: RuleMatching, out: &mut Vec<u32>);
 
     /// The engine's name, as `--engine` spells it.
     fn name(&self) -> &'static str;

@@ -169,7 +169,12 @@ pub(crate) unsafe extern "C" fn lanner_jit_int(
     memo: *mut IntMemo,
 ) -> u32 {
     // SAFETY: see the function's contract.
-    let (ctx, epoch) = unsafe { (&mut *((*frame).ctx.cast::<Ctx<'_, '_, '_>>()), (*frame).epoch) };
+    let (ctx, epoch) = unsafe {
+        (
+            &mut *((*frame).ctx.cast::<Ctx<'_, '_, '_>>()),
+            (*frame).epoch,
+        )
+    };
     let (status, value) = match ctx.fields.load(slot as usize) {
         None => (INT_NONE, 0),
         Some(Value::Int(v)) => (INT_SMALL, *v),

@@ -88,7 +88,9 @@ pub(crate) fn compile(program: &Program, plan: &Plan) -> Result<Code, JitError> 
     let ptr = module.target_config().pointer_type();
 
     let mut sig_check = module.make_signature();
-    sig_check.params.extend([AbiParam::new(ptr), AbiParam::new(types::I32)]);
+    sig_check
+        .params
+        .extend([AbiParam::new(ptr), AbiParam::new(types::I32)]);
     sig_check.returns.push(AbiParam::new(types::I32));
     let mut sig_int = module.make_signature();
     sig_int.params.extend([
@@ -131,17 +133,45 @@ pub(crate) fn compile(program: &Program, plan: &Plan) -> Result<Code, JitError> 
 
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
-    let shared = Shared { program, plan, ids: &ids };
+    let shared = Shared {
+        program,
+        plan,
+        ids: &ids,
+    };
     for (m, node) in plan.memo_nodes.iter().enumerate() {
         let id = ids.nodes.get(m).copied().ok_or_else(|| cg("node id"))?;
-        define(&mut module, &mut ctx, &mut fctx, id, &sig_bool, &shared, Kind::Memo(*node, m))?;
+        define(
+            &mut module,
+            &mut ctx,
+            &mut fctx,
+            id,
+            &sig_bool,
+            &shared,
+            Kind::Memo(*node, m),
+        )?;
     }
     for (r, root) in plan.roots.iter().enumerate() {
         let id = ids.rules.get(r).copied().ok_or_else(|| cg("rule id"))?;
-        define(&mut module, &mut ctx, &mut fctx, id, &sig_bool, &shared, Kind::Rule(*root))?;
+        define(
+            &mut module,
+            &mut ctx,
+            &mut fctx,
+            id,
+            &sig_bool,
+            &shared,
+            Kind::Rule(*root),
+        )?;
     }
     for (g, id) in groups.iter().enumerate() {
-        define(&mut module, &mut ctx, &mut fctx, *id, &sig_group, &shared, Kind::Group(g))?;
+        define(
+            &mut module,
+            &mut ctx,
+            &mut fctx,
+            *id,
+            &sig_group,
+            &shared,
+            Kind::Group(g),
+        )?;
     }
     module.finalize_definitions().map_err(cg)?;
     let groups = groups
@@ -196,7 +226,10 @@ fn define(
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
         let params = b.block_params(entry).to_vec();
-        let frame = params.first().copied().ok_or_else(|| cg("no frame parameter"))?;
+        let frame = params
+            .first()
+            .copied()
+            .ok_or_else(|| cg("no frame parameter"))?;
         let config = module.target_config();
         let ptr = config.pointer_type();
         let flags = MemFlagsData::trusted();
@@ -278,7 +311,13 @@ impl Env<'_, '_> {
         if let Some(r) = self.refs.nodes.get(&m) {
             return Ok(*r);
         }
-        let id = self.s.ids.nodes.get(m).copied().ok_or_else(|| cg("node id"))?;
+        let id = self
+            .s
+            .ids
+            .nodes
+            .get(m)
+            .copied()
+            .ok_or_else(|| cg("node id"))?;
         let r = self.module.declare_func_in_func(id, b.func);
         self.refs.nodes.insert(m, r);
         Ok(r)
@@ -288,7 +327,13 @@ impl Env<'_, '_> {
         if let Some(f) = self.refs.rules.get(&r) {
             return Ok(*f);
         }
-        let id = self.s.ids.rules.get(r).copied().ok_or_else(|| cg("rule id"))?;
+        let id = self
+            .s
+            .ids
+            .rules
+            .get(r)
+            .copied()
+            .ok_or_else(|| cg("rule id"))?;
         let f = self.module.declare_func_in_func(id, b.func);
         self.refs.rules.insert(r, f);
         Ok(f)
@@ -332,8 +377,16 @@ impl Env<'_, '_> {
 
     /// `group{g}`: the candidates in load order, matches written to `out`.
     fn group_body(&mut self, b: &mut FunctionBuilder<'_>, g: usize) -> Result<(), JitError> {
-        let all = self.params.get(1).copied().ok_or_else(|| cg("no `all` parameter"))?;
-        let out = self.params.get(2).copied().ok_or_else(|| cg("no `out` parameter"))?;
+        let all = self
+            .params
+            .get(1)
+            .copied()
+            .ok_or_else(|| cg("no `all` parameter"))?;
+        let out = self
+            .params
+            .get(2)
+            .copied()
+            .ok_or_else(|| cg("no `out` parameter"))?;
         let members = self.s.plan.groups.get(g).ok_or_else(|| cg("group"))?;
         let n = b.declare_var(types::I32);
         let zero = b.ins().iconst(types::I32, 0);
@@ -342,7 +395,11 @@ impl Env<'_, '_> {
         for &r in members {
             let fref = self.rule_ref(b, r as usize)?;
             let call = b.ins().call(fref, &[self.frame]);
-            let res = b.inst_results(call).first().copied().ok_or_else(|| cg("call"))?;
+            let res = b
+                .inst_results(call)
+                .first()
+                .copied()
+                .ok_or_else(|| cg("call"))?;
             let (hit, next) = (b.create_block(), b.create_block());
             b.ins().brif(res, hit, &[], next, &[]);
             b.switch_to_block(hit);
@@ -389,7 +446,11 @@ impl Env<'_, '_> {
         b.switch_to_block(miss);
         let fref = self.node_ref(b, m)?;
         let call = b.ins().call(fref, &[self.frame]);
-        let res = b.inst_results(call).first().copied().ok_or_else(|| cg("call"))?;
+        let res = b
+            .inst_results(call)
+            .first()
+            .copied()
+            .ok_or_else(|| cg("call"))?;
         b.ins().brif(res, t, &[], f, &[]);
         Ok(())
     }
@@ -509,11 +570,15 @@ impl Env<'_, '_> {
         b.ins().brif(is_small, small, &[], not_small, &[]);
         b.switch_to_block(not_small);
         let (big, not_big) = (b.create_block(), b.create_block());
-        let is_big = b.ins().icmp_imm_s(IntCC::Equal, status, i64::from(abi::INT_BIG));
+        let is_big = b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, status, i64::from(abi::INT_BIG));
         b.ins().brif(is_big, big, &[], not_big, &[]);
         b.switch_to_block(not_big);
         let fallback = b.create_block();
-        let none = b.ins().icmp_imm_s(IntCC::Equal, status, i64::from(abi::INT_NONE));
+        let none = b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, status, i64::from(abi::INT_NONE));
         // No value: every check is false, `!=` included.
         b.ins().brif(none, f, &[], fallback, &[]);
         b.switch_to_block(fallback);

@@ -220,7 +220,13 @@ impl Jit {
 }
 
 impl Matcher for Jit {
-    fn matches(&self, event: &Event<'_>, state: &State, matching: RuleMatching, out: &mut Vec<u32>) {
+    fn matches(
+        &self,
+        event: &Event<'_>,
+        state: &State,
+        matching: RuleMatching,
+        out: &mut Vec<u32>,
+    ) {
         self.run(event, state, matching, out);
     }
 
