@@ -12,6 +12,9 @@
 //! `and`/`or`/`not` are branches, never values: `emit(node, t, f)` emits code that jumps to `t`
 //! when the node holds and to `f` otherwise, exactly the interpreter's evaluation order.
 
+// Cranelift's `ModuleError` is large; it only travels on the compile path, never per event.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 
 use cranelift_codegen::Context;
@@ -52,6 +55,7 @@ impl Drop for Code {
     }
 }
 
+#[allow(clippy::result_large_err)]
 fn cg<E: std::fmt::Display>(e: E) -> JitError {
     JitError::Codegen(e.to_string())
 }
