@@ -72,7 +72,7 @@ pub struct Alert {
 /// INVARIANT: a matcher installed with [`RuleSet::set_matcher`] reports exactly the rules the
 /// interpreter would, in load order (at most one with [`RuleMatching::First`]); the
 /// differential suite in `compiler/conformance` holds every backend to it.
-pub trait Matcher: Send {
+pub trait Matcher: Send + Sync {
     /// Appends to `out` the indices into [`RuleSet::rules`] of the rules that match `event`.
     fn matches(&self, event: &Event<'_>, state: &State, matching: RuleMatching, out: &mut Vec<u32>);
 

@@ -34,8 +34,8 @@ mod abi;
 mod codegen;
 mod plan;
 
-use std::cell::RefCell;
 use std::ffi::c_void;
+use std::sync::{Mutex, TryLockError};
 use std::time::{Duration, Instant};
 
 use lanner_engine::ruleset::{Matcher, RuleMatching, RuleSet};
@@ -86,19 +86,37 @@ struct Scratch {
     epoch: u32,
 }
 
+impl Scratch {
+    fn new(plan: &plan::Plan) -> Scratch {
+        Scratch {
+            memo: vec![0; plan.memo_nodes.len()],
+            ints: vec![IntMemo::default(); plan.int_slots.len()],
+            pos: vec![(0, 0); plan.fields.len()],
+            spare: Vec::new(),
+            out: vec![0; plan.max_candidates()],
+            epoch: 0,
+        }
+    }
+}
+
 /// The compiled conditions of one rule set.
 pub struct Jit {
     plan: plan::Plan,
     accessors: Vec<Option<Accessor>>,
     code: codegen::Code,
-    scratch: RefCell<Scratch>,
+    /// Locked for one event's evaluation; uncontended in the agent (one consumer thread).
+    scratch: Mutex<Scratch>,
     stats: Stats,
 }
 
-// SAFETY: the generated code and its module are owned by the `Jit` alone and only run through
-// `&self` (the `RefCell` makes it `!Sync`, so one thread at a time); moving the owner to
-// another thread moves nothing the code points to except through `Frame`, built per call.
+// SAFETY: the generated code and its module are owned by the `Jit` alone and never change after
+// `compile`; through `&self` the code only runs, reading the plan (immutable) and writing the
+// scratch memory it is handed, which is behind a `Mutex` (or private to the call when another
+// thread holds it). Moving the owner to another thread moves nothing the code points to except
+// through `Frame`, built per call.
 unsafe impl Send for Jit {}
+// SAFETY: as above: shared use only runs immutable code over per-call or locked memory.
+unsafe impl Sync for Jit {}
 
 /// Epochs run from 1 to this, then every stamp is cleared and they start again.
 const EPOCH_MAX: u32 = (1 << 31) - 1;
@@ -123,19 +141,12 @@ impl Jit {
             functions: code.functions,
             compile_time: started.elapsed(),
         };
-        let scratch = Scratch {
-            memo: vec![0; plan.memo_nodes.len()],
-            ints: vec![IntMemo::default(); plan.int_slots.len()],
-            pos: vec![(0, 0); plan.fields.len()],
-            spare: Vec::new(),
-            out: vec![0; plan.max_candidates()],
-            epoch: 0,
-        };
+        let scratch = Scratch::new(&plan);
         Ok(Jit {
             plan,
             accessors,
             code,
-            scratch: RefCell::new(scratch),
+            scratch: Mutex::new(scratch),
             stats,
         })
     }
@@ -156,8 +167,10 @@ impl Jit {
     /// by short-circuiting are not listed). The differential tests compare them with the
     /// interpreter's value of the same node.
     pub fn memo_values(&self) -> Vec<(NodeId, bool)> {
-        let Ok(s) = self.scratch.try_borrow() else {
-            return Vec::new();
+        let s = match self.scratch.try_lock() {
+            Ok(s) => s,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return Vec::new(),
         };
         let e2 = s.epoch << 1;
         self.plan
@@ -171,12 +184,29 @@ impl Jit {
 
     /// The rule-set indices of the rules that match `event`.
     fn run(&self, event: &Event<'_>, state: &State, matching: RuleMatching, hits: &mut Vec<u32>) {
-        // Re-entry is impossible (the callbacks never evaluate rules); should it happen, no
-        // rule matches rather than a panic.
-        let Ok(mut s) = self.scratch.try_borrow_mut() else {
-            return;
-        };
-        let s = &mut *s;
+        // Another thread evaluating with this matcher gets fresh memory rather than waiting
+        // (re-entry from the callbacks is impossible: they never evaluate rules). A poisoned
+        // lock holds memory as valid as any: stamps are only trusted for the current epoch.
+        match self.scratch.try_lock() {
+            Ok(mut s) => self.run_with(&mut s, event, state, matching, hits),
+            Err(TryLockError::Poisoned(p)) => {
+                self.run_with(&mut p.into_inner(), event, state, matching, hits);
+            }
+            Err(TryLockError::WouldBlock) => {
+                let mut s = Scratch::new(&self.plan);
+                self.run_with(&mut s, event, state, matching, hits);
+            }
+        }
+    }
+
+    fn run_with(
+        &self,
+        s: &mut Scratch,
+        event: &Event<'_>,
+        state: &State,
+        matching: RuleMatching,
+        hits: &mut Vec<u32>,
+    ) {
         if s.epoch >= EPOCH_MAX {
             s.memo.fill(0);
             s.ints.fill(IntMemo::default());
