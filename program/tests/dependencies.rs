@@ -27,6 +27,7 @@ const RUNTIME: &[&str] = &[
     "lanner-engine",
     "lanner-ebpf",
     "lanner-jit",
+    "lanner-prefilter",
 ];
 const FRONT_END: &[&str] = &["lanner-syntax", "lanner-check", "rulec", "lanner-lower"];
 const LSP: &str = "lanner-lsp";
