@@ -30,6 +30,8 @@ pub trait Emit {
     /// One event of type `code` went through the rules; `first_alert` is the rule index of the
     /// first alert it raised (for the per-rule evaluation counts).
     fn evaluated(&mut self, _code: u16, _first_alert: Option<usize>) {}
+    /// A reload swapped `ruleset` in: the alerts and evaluations that follow index its rules.
+    fn rules_changed(&mut self, _ruleset: &RuleSet) {}
     /// Whether detection should stop (the `exit` action of `syscall_event_drops`).
     fn should_stop(&self) -> bool {
         false
@@ -97,6 +99,10 @@ pub struct Emitter {
     pub drops: crate::drops::DropMonitor,
     /// Changes from `watch_config_files`, applied between two alerts.
     pub reload: Option<Arc<crate::config_watch::Slot>>,
+    /// The registry's per-rule counters for the running rule set (cached: no lock per event).
+    table: Arc<crate::metrics::RuleTable>,
+    /// Whether `rule_matching` is `first` (for the table a reload makes).
+    first_match: bool,
 }
 
 impl Emitter {
@@ -111,10 +117,13 @@ impl Emitter {
         if let Ok(mut s) = registry.sinks.lock() {
             *s = outputs.stats();
         }
+        let table = registry.rules();
         Emitter {
             outputs,
             format,
             host: crate::replay::hostname(),
+            first_match: registry.first_match(),
+            table,
             registry,
             noise: Filter::new(noise),
             last_summary: 0,
@@ -247,9 +256,7 @@ impl Emit for Emitter {
         let Some(rule) = ruleset.rules.get(a.rule) else {
             return Ok(());
         };
-        if let Some(n) = self.registry.rule_matches.get(a.rule) {
-            n.fetch_add(1, Ordering::Relaxed);
-        }
+        self.table.matched(a.rule);
         let mut folded = 0;
         if self.noise.is_active() {
             let rendered: Vec<(String, String)> = a
@@ -327,7 +334,11 @@ impl Emit for Emitter {
     }
 
     fn evaluated(&mut self, code: u16, first_alert: Option<usize>) {
-        self.registry.evaluated(code, first_alert);
+        self.table.evaluated(code, first_alert);
+    }
+
+    fn rules_changed(&mut self, ruleset: &RuleSet) {
+        self.table = self.registry.swap_rules(ruleset, self.first_match);
     }
 
     fn tick(&mut self, events: u64, drops: Option<u64>, now: u64) {

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use lanner_engine::ruleset::RuleSet;
+
 use crate::outputs::SinkStats;
 
 /// Upper bounds (seconds) of the event→alert latency histogram.
@@ -29,10 +31,163 @@ pub struct RuleMeta {
     pub tags: Vec<String>,
 }
 
+impl RuleMeta {
+    pub fn of(r: &lanner_engine::ruleset::Rule) -> RuleMeta {
+        RuleMeta {
+            name: r.name.clone(),
+            priority: r.priority as u8,
+            source: r.source.clone(),
+            tags: r.tags.clone(),
+        }
+    }
+}
+
+/// The per-rule counters of one rule set. Index `i < running` is rule `i` of the running rule
+/// set (an alert's `rule`); past `running` are rules a reload removed, kept with their counts.
+// INVARIANT: `rules`, `matches`, `skipped` and `base_evaluations` have the same length, and
+// names are unique in `rules` (tested in `a_reload_keeps_counts_by_rule_name`).
+pub struct RuleTable {
+    pub rules: Vec<RuleMeta>,
+    pub running: usize,
+    /// Alerts per rule (`falcosecurity_falco_rules_matches_total`).
+    pub matches: Vec<AtomicU64>,
+    /// Evaluations not done because an earlier rule matched first (`rule_matching: first`).
+    pub skipped: Vec<AtomicU64>,
+    /// Evaluations counted under earlier rule sets (carried over by name at a reload).
+    base_evaluations: Vec<u64>,
+    /// Events evaluated per dispatch slot (an event code; the last slot stands for every code
+    /// no typed rule names).
+    pub events_by_slot: Vec<AtomicU64>,
+    /// The rules each slot dispatches to, in evaluation order.
+    dispatch: Vec<Vec<u32>>,
+    /// Whether `rule_matching` is `first`.
+    first_match: bool,
+}
+
+impl RuleTable {
+    fn new(
+        mut rules: Vec<RuleMeta>,
+        ruleset: Option<&RuleSet>,
+        first_match: bool,
+        carry: Option<&RuleTable>,
+    ) -> RuleTable {
+        let running = rules.len();
+        let mut matches: Vec<u64> = vec![0; running];
+        let mut base_evaluations: Vec<u64> = vec![0; running];
+        if let Some(old) = carry {
+            let index: std::collections::HashMap<&str, usize> = rules
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.name.as_str(), i))
+                .collect();
+            let mut retired = Vec::new();
+            for ((meta, n), e) in old.rules.iter().zip(&old.matches).zip(old.evaluations()) {
+                let n = n.load(Ordering::Relaxed);
+                match index.get(meta.name.as_str()) {
+                    Some(&i) => {
+                        if let (Some(m), Some(b)) =
+                            (matches.get_mut(i), base_evaluations.get_mut(i))
+                        {
+                            *m = n;
+                            *b = e;
+                        }
+                    }
+                    None => retired.push((meta.clone(), n, e)),
+                }
+            }
+            for (meta, n, e) in retired {
+                rules.push(meta);
+                matches.push(n);
+                base_evaluations.push(e);
+            }
+        }
+        let dispatch: Vec<Vec<u32>> = ruleset.map_or_else(Vec::new, |rs| {
+            let max = rs
+                .rules
+                .iter()
+                .flat_map(|r| r.event_codes.iter().copied())
+                .max()
+                .map_or(0, |m| usize::from(m) + 1);
+            // Slot `max` is what every code past the typed ones dispatches to (the untyped rules).
+            (0..=max)
+                .map(|c| rs.rules_for(u16::try_from(c).unwrap_or(u16::MAX)).to_vec())
+                .collect()
+        });
+        RuleTable {
+            skipped: rules.iter().map(|_| AtomicU64::new(0)).collect(),
+            rules,
+            running,
+            matches: matches.into_iter().map(AtomicU64::new).collect(),
+            base_evaluations,
+            events_by_slot: dispatch.iter().map(|_| AtomicU64::new(0)).collect(),
+            dispatch,
+            first_match,
+        }
+    }
+
+    /// An alert of rule `rule` (an index into the running rule set).
+    pub fn matched(&self, rule: usize) {
+        if rule < self.running
+            && let Some(n) = self.matches.get(rule)
+        {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// One event of type `code` was evaluated; `first_alert` is the first rule that matched.
+    /// Cheap on the event path: one relaxed add, more only when a rule matched.
+    pub fn evaluated(&self, code: u16, first_alert: Option<usize>) {
+        let Some(last) = self.events_by_slot.len().checked_sub(1) else {
+            return;
+        };
+        let slot = usize::from(code).min(last);
+        if let Some(n) = self.events_by_slot.get(slot) {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
+        if self.first_match
+            && let Some(r) = first_alert
+            && let Some(list) = self.dispatch.get(slot)
+            && let Some(pos) = list.iter().position(|i| *i as usize == r)
+        {
+            for later in list.iter().skip(pos + 1) {
+                if let Some(n) = self.skipped.get(*later as usize) {
+                    n.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// How many times each rule's condition was evaluated, in table order.
+    pub fn evaluations(&self) -> Vec<u64> {
+        let mut evals = self.base_evaluations.clone();
+        for (list, n) in self.dispatch.iter().zip(&self.events_by_slot) {
+            let n = n.load(Ordering::Relaxed);
+            for i in list {
+                if let Some(e) = evals.get_mut(*i as usize) {
+                    *e += n;
+                }
+            }
+        }
+        for (e, s) in evals.iter_mut().zip(&self.skipped) {
+            *e = e.saturating_sub(s.load(Ordering::Relaxed));
+        }
+        evals
+    }
+
+    /// Alerts per rule now, in table order.
+    pub fn match_counts(&self) -> Vec<u64> {
+        self.matches
+            .iter()
+            .map(|n| n.load(Ordering::Relaxed))
+            .collect()
+    }
+}
+
 /// Every counter the agent exports, shared between detection, the sinks and the endpoint.
 pub struct Registry {
-    pub rules: Vec<RuleMeta>,
-    pub rule_matches: Vec<AtomicU64>,
+    /// The per-rule counters, by rule name; a rules reload swaps in a new table that carries
+    /// the counts over (see [`RuleTable`]).
+    table: Mutex<Arc<RuleTable>>,
     pub n_evts: AtomicU64,
     pub n_drops: AtomicU64,
     /// Records the kernel probe could not convert.
@@ -51,16 +206,6 @@ pub struct Registry {
     pub start_ns: u64,
     pub engine: &'static str,
     pub ready: AtomicBool,
-    /// Events evaluated per dispatch slot (an event code; the last slot stands for every code
-    /// no typed rule names), for the per-rule evaluation counts.
-    pub events_by_slot: Vec<AtomicU64>,
-    /// The rules each slot dispatches to, in evaluation order.
-    dispatch: Vec<Vec<u32>>,
-    /// Per rule: evaluations not done because an earlier rule matched first (`rule_matching:
-    /// first`).
-    pub rule_skipped: Vec<AtomicU64>,
-    /// Whether `rule_matching` is `first`.
-    first_match: bool,
     /// The in-kernel prefilter's counters by event type (cumulative, as the kernel keeps them).
     pub prefilter: Mutex<BTreeMap<String, PrefilterCounts>>,
     /// Reloads by `(kind, outcome)`.
@@ -133,9 +278,7 @@ impl Registry {
     ) -> Registry {
         let start_ns = now_ns();
         Registry {
-            rule_matches: rules.iter().map(|_| AtomicU64::new(0)).collect(),
-            rule_skipped: rules.iter().map(|_| AtomicU64::new(0)).collect(),
-            rules,
+            table: Mutex::new(Arc::new(RuleTable::new(rules, None, true, None))),
             n_evts: AtomicU64::new(0),
             n_drops: AtomicU64::new(0),
             n_malformed: AtomicU64::new(0),
@@ -160,9 +303,6 @@ impl Registry {
             start_ns,
             engine,
             ready: AtomicBool::new(false),
-            events_by_slot: Vec::new(),
-            dispatch: Vec::new(),
-            first_match: true,
             prefilter: Mutex::new(BTreeMap::new()),
             reloads: Mutex::new(BTreeMap::new()),
             reload_ns: AtomicU64::new(start_ns),
@@ -171,64 +311,51 @@ impl Registry {
 
     /// Takes the rule dispatch of `ruleset` (which rules each event code is evaluated against)
     /// for the per-rule evaluation counts.
-    pub fn with_dispatch(mut self, ruleset: &lanner_engine::ruleset::RuleSet, first: bool) -> Self {
-        let max = ruleset
-            .rules
-            .iter()
-            .flat_map(|r| r.event_codes.iter().copied())
-            .max()
-            .map_or(0, |m| usize::from(m) + 1);
-        // Slot `max` is what every code past the typed ones dispatches to (the untyped rules).
-        self.dispatch = (0..=max)
-            .map(|c| {
-                ruleset
-                    .rules_for(u16::try_from(c).unwrap_or(u16::MAX))
-                    .to_vec()
-            })
-            .collect();
-        self.events_by_slot = self.dispatch.iter().map(|_| AtomicU64::new(0)).collect();
-        self.first_match = first;
+    pub fn with_dispatch(self, ruleset: &RuleSet, first: bool) -> Self {
+        if let Ok(mut t) = self.table.lock() {
+            let metas = t.rules.clone();
+            *t = Arc::new(RuleTable::new(metas, Some(ruleset), first, None));
+        }
         self
     }
 
-    /// One event of type `code` was evaluated; `first_alert` is the first rule that matched.
-    /// Cheap on the event path: one relaxed add, more only when a rule matched.
-    pub fn evaluated(&self, code: u16, first_alert: Option<usize>) {
-        let Some(last) = self.events_by_slot.len().checked_sub(1) else {
-            return;
-        };
-        let slot = usize::from(code).min(last);
-        if let Some(n) = self.events_by_slot.get(slot) {
-            n.fetch_add(1, Ordering::Relaxed);
-        }
-        if self.first_match
-            && let Some(r) = first_alert
-            && let Some(list) = self.dispatch.get(slot)
-            && let Some(pos) = list.iter().position(|i| *i as usize == r)
-        {
-            for later in list.iter().skip(pos + 1) {
-                if let Some(n) = self.rule_skipped.get(*later as usize) {
-                    n.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }
+    /// Whether the rule set counts `rule_matching: first` (evaluations stop at a match).
+    pub fn first_match(&self) -> bool {
+        self.rules().first_match
     }
 
-    /// How many times each rule's condition was evaluated, in rule order.
+    /// The per-rule counters now (what the event loop counts into, and what `render` reads).
+    pub fn rules(&self) -> Arc<RuleTable> {
+        self.table
+            .lock()
+            .map(|t| Arc::clone(&t))
+            .unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+    }
+
+    /// A rules reload swapped `ruleset` in: a new table indexed like it, where every rule keeps
+    /// the counts it had under its name (matches and evaluations), new rules start at 0, and
+    /// rules the reload removed stay exported with their final counts (a Prometheus counter
+    /// must not go backwards or vanish while the process lives). Called by the event loop
+    /// between two events: the only writer of the counters, so no count is lost in the swap.
+    pub fn swap_rules(&self, ruleset: &RuleSet, first: bool) -> Arc<RuleTable> {
+        let old = self.rules();
+        let metas = ruleset.rules.iter().map(RuleMeta::of).collect();
+        let new = Arc::new(RuleTable::new(metas, Some(ruleset), first, Some(&old)));
+        if let Ok(mut t) = self.table.lock() {
+            *t = Arc::clone(&new);
+        }
+        self.record_reload(ReloadKind::Rules, true);
+        new
+    }
+
+    /// One event of type `code` was evaluated (see [`RuleTable::evaluated`]).
+    pub fn evaluated(&self, code: u16, first_alert: Option<usize>) {
+        self.rules().evaluated(code, first_alert);
+    }
+
+    /// How many times each rule's condition was evaluated, in the table's rule order.
     pub fn rule_evaluations(&self) -> Vec<u64> {
-        let mut evals = vec![0u64; self.rules.len()];
-        for (list, n) in self.dispatch.iter().zip(&self.events_by_slot) {
-            let n = n.load(Ordering::Relaxed);
-            for i in list {
-                if let Some(e) = evals.get_mut(*i as usize) {
-                    *e += n;
-                }
-            }
-        }
-        for (e, s) in evals.iter_mut().zip(&self.rule_skipped) {
-            *e = e.saturating_sub(s.load(Ordering::Relaxed));
-        }
-        evals
+        self.rules().evaluations()
     }
 
     /// The prefilter's counters now (replaces the previous snapshot: the kernel's counters are
@@ -419,7 +546,8 @@ impl Registry {
             "falcosecurity_falco_rules_matches_total",
             "counter",
         );
-        for (meta, n) in self.rules.iter().zip(&self.rule_matches) {
+        let table = self.rules();
+        for (meta, n) in table.rules.iter().zip(&table.matches) {
             let n = r(n);
             // As Falco: only rules that matched appear.
             if n == 0 {
@@ -441,7 +569,7 @@ impl Registry {
         }
         // Lanner's own.
         family(&mut out, "lanner_alerts_total", "counter");
-        let total: u64 = self.rule_matches.iter().map(r).sum();
+        let total: u64 = table.matches.iter().map(r).sum();
         let _ = writeln!(out, "lanner_alerts_total {total}");
         family(&mut out, "lanner_event_alert_latency_seconds", "histogram");
         let mut cumulative = 0u64;
@@ -535,7 +663,7 @@ impl Registry {
             }
         }
         family(&mut out, "lanner_rule_evaluations_total", "counter");
-        for (meta, n) in self.rules.iter().zip(self.rule_evaluations()) {
+        for (meta, n) in table.rules.iter().zip(table.evaluations()) {
             let _ = writeln!(
                 out,
                 "lanner_rule_evaluations_total{{rule_name=\"{}\"}} {n}",
@@ -774,7 +902,7 @@ mod tests {
             None,
             "replay",
         );
-        reg.rule_matches[0].fetch_add(3, Ordering::Relaxed);
+        reg.rules().matches[0].fetch_add(3, Ordering::Relaxed);
         let text = reg.render();
         assert!(text.contains(
             "falcosecurity_falco_rules_matches_total{rule_name=\"A \\\"q\\\"\",priority=\"4\",source=\"syscall\",tag_mitre_t1=\"true\",tag_k8s_io=\"true\"} 3"

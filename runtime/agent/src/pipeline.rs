@@ -103,16 +103,7 @@ pub fn start(
             .map_err(PipelineError::Signal)?;
     }
     let outputs = Outputs { sinks: handles };
-    let metas = ruleset
-        .rules
-        .iter()
-        .map(|r| RuleMeta {
-            name: r.name.clone(),
-            priority: r.priority as u8,
-            source: r.source.clone(),
-            tags: r.tags.clone(),
-        })
-        .collect();
+    let metas = ruleset.rules.iter().map(RuleMeta::of).collect();
     let registry = Arc::new(
         Registry::new(
             metas,
@@ -190,11 +181,8 @@ pub fn watch_config(
 
 /// Falco's summary: `Events detected: N`, counts by severity and by rule (in definition order).
 pub fn falco_summary(registry: &Registry) -> Vec<String> {
-    let counts: Vec<u64> = registry
-        .rule_matches
-        .iter()
-        .map(|n| n.load(Ordering::Relaxed))
-        .collect();
+    let table = registry.rules();
+    let counts = table.match_counts();
     let mut lines = vec![format!("Events detected: {}", counts.iter().sum::<u64>())];
     lines.push("Rule counts by severity:".into());
     const SHORT: [&str; 8] = [
@@ -208,7 +196,7 @@ pub fn falco_summary(registry: &Registry) -> Vec<String> {
         "DEBUG",
     ];
     let mut by_priority = [0u64; 8];
-    for (meta, n) in registry.rules.iter().zip(&counts) {
+    for (meta, n) in table.rules.iter().zip(&counts) {
         if let Some(p) = by_priority.get_mut(usize::from(meta.priority)) {
             *p += n;
         }
@@ -219,7 +207,7 @@ pub fn falco_summary(registry: &Registry) -> Vec<String> {
         }
     }
     lines.push("Triggered rules by rule name:".into());
-    for (meta, n) in registry.rules.iter().zip(&counts) {
+    for (meta, n) in table.rules.iter().zip(&counts) {
         if *n > 0 {
             lines.push(format!("   {}: {n}", meta.name));
         }
