@@ -33,11 +33,14 @@ fn shared() -> PathBuf {
 }
 
 fn upstream_rules() -> RuleSet {
-    let dir = shared().join("upstream-rules");
+    // Falco's rules, plus the oracle's probe rules (which fire on the shared captures: without
+    // them there would be no alert to time).
+    let dir = shared();
     let sources = [
-        "falco_rules.yaml",
-        "falco-incubating_rules.yaml",
-        "falco-sandbox_rules.yaml",
+        "upstream-rules/falco_rules.yaml",
+        "upstream-rules/falco-incubating_rules.yaml",
+        "upstream-rules/falco-sandbox_rules.yaml",
+        "scap/oracle-falco/probe_rules.yaml",
     ]
     .iter()
     .map(|n| {
