@@ -215,7 +215,10 @@ impl Drop for ContainerCgroup {
 #[test]
 fn every_upstream_rule_has_an_action_or_a_reason() {
     let dir = std::env::temp_dir();
-    let acted: Vec<String> = actions("0", &dir, "0").into_iter().map(|a| a.rule).collect();
+    let acted: Vec<String> = actions("0", &dir, "0")
+        .into_iter()
+        .map(|a| a.rule)
+        .collect();
     let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/live-actions");
     let untriggerable: BTreeMap<String, String> = serde_json::from_str(
         &std::fs::read_to_string(fixtures.join("untriggerable.json")).unwrap(),
@@ -232,7 +235,10 @@ fn every_upstream_rule_has_an_action_or_a_reason() {
     }
     assert_eq!(all.len(), 93, "rules in the upstream files");
     for r in &all {
-        match (acted.iter().filter(|a| *a == r).count(), untriggerable.get(r)) {
+        match (
+            acted.iter().filter(|a| *a == r).count(),
+            untriggerable.get(r),
+        ) {
             (0, None) => problems.push(format!("`{r}`: no action and no reason")),
             (1, None) | (0, Some(_)) => {}
             (n, None) => problems.push(format!("`{r}`: {n} actions")),
