@@ -103,8 +103,10 @@ impl Analysis {
             .collect();
         // The previous parses move out of the cache: a hit is cloned once, for the checker,
         // and its cached copy moves into the next cache.
-        let mut previous: Vec<Option<CachedParse>> =
-            std::mem::take(&mut cache.files).into_iter().map(Some).collect();
+        let mut previous: Vec<Option<CachedParse>> = std::mem::take(&mut cache.files)
+            .into_iter()
+            .map(Some)
+            .collect();
         let mut next: Vec<CachedParse> = Vec::new();
         let checked = check_sources_with(inputs, &mut |id, text| {
             let hit = previous

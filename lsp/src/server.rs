@@ -229,8 +229,11 @@ impl Backend {
         // The answer is the section's value itself; an object with a `lanner` key is read too.
         // No section (`null`: Neovim without `settings`) keeps what the server has, such as
         // its initializationOptions.
-        self.accept_settings(SettingsValue::read(values.first()), "workspace/configuration")
-            .await
+        self.accept_settings(
+            SettingsValue::read(values.first()),
+            "workspace/configuration",
+        )
+        .await
     }
 
     /// The one reading of a settings value the client sent (initializationOptions, a

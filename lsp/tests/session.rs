@@ -711,4 +711,4 @@ fn sessions() {
 }
 
 /// The number of `sessions/*.case` files.
-const CASES: usize = 52;
+const CASES: usize = 53;

@@ -440,6 +440,9 @@ mod tests {
             reported += full.len();
         }
         // The broken-by-a-later-append fixture makes the comparison meaningful.
-        assert!(reported > 0, "some case reports an unused item from a prefix");
+        assert!(
+            reported > 0,
+            "some case reports an unused item from a prefix"
+        );
     }
 }

@@ -786,7 +786,13 @@ fn compile(mut c: Collector) -> (Resolved, Vec<Diagnostic>) {
         let Some(m) = c.macros.get(i) else { continue };
         let raw = m.cond.clone();
         let name = m.name.clone();
-        let text = substitute_all(&raw, &mut c.lists, &c.list_by_name, &untokened, &compiled_lists);
+        let text = substitute_all(
+            &raw,
+            &mut c.lists,
+            &c.list_by_name,
+            &untokened,
+            &compiled_lists,
+        );
         macro_asts.push(parse_reported(&raw, &text, &name, &mut diags));
     }
     let mut comp = Compiled {
@@ -845,7 +851,13 @@ fn compile(mut c: Collector) -> (Resolved, Vec<Diagnostic>) {
         let mut ex_diags = Vec::new();
         let with_ex = exceptions::apply(&r.cond, &r.exceptions, &r.name, &mut ex_diags);
         diags.extend(ex_diags);
-        let text = substitute_all(&with_ex, &mut c.lists, &c.list_by_name, &untokened, &compiled_lists);
+        let text = substitute_all(
+            &with_ex,
+            &mut c.lists,
+            &c.list_by_name,
+            &untokened,
+            &compiled_lists,
+        );
         let mut macros_used = Vec::new();
         let condition = parse_reported(&with_ex, &text, &r.name, &mut diags).map(|mut e| {
             let mut used = Vec::new();
@@ -1204,7 +1216,9 @@ mod tests {
         .iter()
         .map(|n| std::fs::read_to_string(upstream.join(n)).unwrap())
         .collect();
-        ws.push(std::fs::read_to_string(root.join("../../stdlib-rules/lanner_rules.yaml")).unwrap());
+        ws.push(
+            std::fs::read_to_string(root.join("../../stdlib-rules/lanner_rules.yaml")).unwrap(),
+        );
         let mut out = vec![ws];
         for e in std::fs::read_dir(root.join("tests/fixtures/loader")).unwrap() {
             let p = e.unwrap().path();
@@ -1244,7 +1258,13 @@ mod tests {
                 .chain(fast.rules.iter().map(|r| r.cond.clone()))
                 .collect();
             for cond in &conds {
-                let a = substitute_all(cond, &mut fast.lists, &fast.list_by_name, &untokened, &compiled);
+                let a = substitute_all(
+                    cond,
+                    &mut fast.lists,
+                    &fast.list_by_name,
+                    &untokened,
+                    &compiled,
+                );
                 let b = substitute_all_naive(cond, &mut naive.lists, &compiled);
                 assert_eq!(a.as_str(), b.as_str());
                 texts += 1;
