@@ -240,9 +240,10 @@ pub fn run_file(path: &Path, engine: Engine) -> FileReport {
     if engine == Engine::Jit
         && let Err(e) = lanner_jit::Jit::install(&checked.program, &mut ruleset)
     {
-        report
-            .notes
-            .push(format!("warning: {e}; `{}` runs on the interpreter", path.display()));
+        report.notes.push(format!(
+            "warning: {e}; `{}` runs on the interpreter",
+            path.display()
+        ));
     }
     // Each rule's own condition (lists substituted, macros not expanded), for coverage.
     let own: Vec<Option<lanner_syntax::condition::ast::Expr>> = ruleset

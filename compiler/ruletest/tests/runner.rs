@@ -13,7 +13,6 @@ fn run_file(path: &std::path::Path) -> FileReport {
     runner::run_file(path, Engine::Jit)
 }
 
-
 fn manifest() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -56,5 +56,8 @@ fn an_unknown_engine_is_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("llvm") && stderr.contains("jit"), "{stderr}");
+    assert!(
+        stderr.contains("llvm") && stderr.contains("jit"),
+        "{stderr}"
+    );
 }
