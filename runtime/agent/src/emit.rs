@@ -31,6 +31,8 @@ pub trait Emit {
     fn should_stop(&self) -> bool {
         false
     }
+    /// A reload swapped `ruleset` in: the alerts that follow index its rules.
+    fn rules_changed(&mut self, _ruleset: &RuleSet) {}
 }
 
 /// Alerts as lines on one writer.
@@ -92,6 +94,10 @@ pub struct Emitter {
     summary_interval: u64,
     summarized: u64,
     pub drops: crate::drops::DropMonitor,
+    /// After a reload: the registry's index of each rule of the running rule set (by name;
+    /// `None` for a rule the registry, made at start, does not know). Empty: the rule set the
+    /// registry was made from, same indices.
+    rule_map: Vec<Option<usize>>,
 }
 
 impl Emitter {
@@ -116,6 +122,7 @@ impl Emitter {
             summary_interval,
             summarized: 0,
             drops,
+            rule_map: Vec::new(),
         }
     }
 
@@ -217,7 +224,12 @@ impl Emit for Emitter {
         let Some(rule) = ruleset.rules.get(a.rule) else {
             return Ok(());
         };
-        if let Some(n) = self.registry.rule_matches.get(a.rule) {
+        let counted = if self.rule_map.is_empty() {
+            Some(a.rule)
+        } else {
+            self.rule_map.get(a.rule).copied().flatten()
+        };
+        if let Some(n) = counted.and_then(|i| self.registry.rule_matches.get(i)) {
             n.fetch_add(1, Ordering::Relaxed);
         }
         let mut folded = 0;
@@ -294,6 +306,21 @@ impl Emit for Emitter {
 
     fn should_stop(&self) -> bool {
         self.drops.exit_requested
+    }
+
+    fn rules_changed(&mut self, ruleset: &RuleSet) {
+        let index: std::collections::HashMap<&str, usize> = self
+            .registry
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.name.as_str(), i))
+            .collect();
+        self.rule_map = ruleset
+            .rules
+            .iter()
+            .map(|r| index.get(r.name.as_str()).copied())
+            .collect();
     }
 
     fn tick(&mut self, events: u64, drops: Option<u64>, now: u64) {
