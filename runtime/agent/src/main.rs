@@ -459,7 +459,10 @@ fn shadow_of(
     match lanner::shadow::Shadow::new(ruleset, args.shadow_output.as_deref(), format) {
         Ok(s) => Ok(Some(s)),
         Err(e) => {
-            let path = args.shadow_output.as_deref().unwrap_or(std::path::Path::new(""));
+            let path = args
+                .shadow_output
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""));
             eprintln!("error: cannot create `{}`: {e}", path.display());
             Err(ExitCode::from(1))
         }
@@ -580,8 +583,7 @@ fn run_live(
         eprintln!("{n}");
     }
     // SIGHUP and changes of the bundle or rules files load the rules again, off the event path.
-    let reloader = match lanner::reload::Reloader::start(loader.clone(), &loader.origin.watched())
-    {
+    let reloader = match lanner::reload::Reloader::start(loader.clone(), &loader.origin.watched()) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");

@@ -69,7 +69,10 @@ fn wait_for(rx: &mpsc::Receiver<String>, what: &str, log: &mut Vec<String>) -> S
 
 /// The number after `key` in `line`.
 fn number_after(line: &str, key: &str) -> u64 {
-    let at = line.find(key).unwrap_or_else(|| panic!("no `{key}` in `{line}`")) + key.len();
+    let at = line
+        .find(key)
+        .unwrap_or_else(|| panic!("no `{key}` in `{line}`"))
+        + key.len();
     line[at..]
         .chars()
         .take_while(char::is_ascii_digit)
@@ -158,7 +161,10 @@ fn hundred_reloads_under_load_lose_nothing_and_switch_at_the_swap() {
             "a change"
         };
         let line = wait_for(&err_rx, "lanner: rules reloaded after", &mut log);
-        assert!(line.contains(why), "reload {i}: `{line}` is not after {why}");
+        assert!(
+            line.contains(why),
+            "reload {i}: `{line}` is not after {why}"
+        );
         assert_eq!(number_after(&line, "program "), i + 1, "{line}");
         expected.push(if name == "A" { "Reload A" } else { "Reload B" });
         from_event.push(number_after(&line, "from event "));
@@ -211,7 +217,10 @@ fn hundred_reloads_under_load_lose_nothing_and_switch_at_the_swap() {
             from_event[program]
         );
         per_program[program] += 1;
-        assert!(seen.insert(file.clone(), num).is_none(), "{file} alerted twice");
+        assert!(
+            seen.insert(file.clone(), num).is_none(),
+            "{file} alerted twice"
+        );
     }
     let want: BTreeSet<String> = (0..n)
         .map(|i| dir.join(format!("mark-{i}")).display().to_string())
@@ -225,6 +234,9 @@ fn hundred_reloads_under_load_lose_nothing_and_switch_at_the_swap() {
     assert_eq!(got.len() as u64, n);
     // The switch is visible: both rules alerted, under many programs.
     let busy = per_program.iter().filter(|c| **c > 0).count();
-    eprintln!("{counters}\n{n} marker file(s), {} alert(s), per program: {per_program:?}", alerts.len());
+    eprintln!(
+        "{counters}\n{n} marker file(s), {} alert(s), per program: {per_program:?}",
+        alerts.len()
+    );
     assert!(busy > 50, "alerts under {busy} program(s): {per_program:?}");
 }
