@@ -160,6 +160,7 @@ pub fn run(
             let before = alerts.len();
             ruleset.evaluate(ev, &state, num, options.matching, &mut alerts);
             summary.alerts.events += 1;
+            out.evaluated(ev.event_type(), alerts.get(before).map(|a| a.rule));
             if let Some(last) = summary.evaluated_by_program.last_mut() {
                 *last += 1;
             }
@@ -208,38 +209,44 @@ pub fn run(
         }
         // Between two batches of events, so between two events: every alert of the batch was
         // emitted with the program that raised it.
-        if let Some(swap) = reloader.and_then(crate::reload::Reloader::take) {
-            match update_prefilter(&mut probe, &mut wanted, &swap.ruleset) {
-                Ok(()) => {
-                    summary.reloads_ok += 1;
-                    summary.evaluated_by_program.push(0);
-                    out.rules_changed(&swap.ruleset);
-                    eprintln!(
-                        "lanner: rules reloaded after {}: program {} with {} rule(s) from event {}",
-                        swap.why,
-                        summary.evaluated_by_program.len() - 1,
-                        swap.ruleset.rules.len(),
-                        num + 1
-                    );
-                    reloaded = Some(swap.ruleset);
-                }
-                Err(e) => {
-                    summary.reloads_failed += 1;
-                    eprintln!(
-                        "lanner: reload after {} failed, keeping the running rules: {e}",
-                        swap.why
-                    );
+        match reloader.and_then(crate::reload::Reloader::take) {
+            Some(crate::reload::Outcome::Swap(swap)) => {
+                match update_prefilter(&mut probe, &mut wanted, &swap.ruleset) {
+                    Ok(()) => {
+                        summary.reloads_ok += 1;
+                        summary.evaluated_by_program.push(0);
+                        out.rules_changed(&swap.ruleset);
+                        out.reloaded(true);
+                        eprintln!(
+                            "lanner: rules reloaded after {}: program {} with {} rule(s) from event {}",
+                            swap.why,
+                            summary.evaluated_by_program.len() - 1,
+                            swap.ruleset.rules.len(),
+                            num + 1
+                        );
+                        reloaded = Some(swap.ruleset);
+                    }
+                    Err(e) => {
+                        summary.reloads_failed += 1;
+                        out.reloaded(false);
+                        eprintln!(
+                            "lanner: reload after {} failed, keeping the running rules: {e}",
+                            swap.why
+                        );
+                    }
                 }
             }
+            Some(crate::reload::Outcome::Failed { why, error }) => {
+                summary.reloads_failed += 1;
+                out.reloaded(false);
+                eprintln!("lanner: reload after {why} failed, keeping the running rules: {error}");
+            }
+            None => {}
         }
         if n == 0 {
             // The ring buffer wakes nobody (no wakeup per record): poll it.
             std::thread::sleep(Duration::from_millis(2));
         }
-    }
-    if let Some(r) = reloader {
-        // Loads that failed before reaching the event loop.
-        summary.reloads_failed += r.counters.failed.load(Ordering::Relaxed);
     }
     if let Some(s) = shadow {
         s.flush().map_err(|source| LiveError::Write { source })?;

@@ -241,6 +241,8 @@ fn main() -> ExitCode {
 struct Setup {
     config: lanner::config::Config,
     config_file: Option<PathBuf>,
+    /// The `-o` overrides, applied again when the config file reloads.
+    overrides: Vec<String>,
     rules: Vec<PathBuf>,
     legacy: lanner::select::Legacy,
     json: bool,
@@ -303,6 +305,7 @@ impl Setup {
                 enable_tags: common.enable_tag.clone(),
             },
             config_file: common.config.clone(),
+            overrides: common.overrides.clone(),
             rules,
             json,
             matching,
@@ -315,6 +318,7 @@ impl Setup {
     fn pipeline_config(&self) -> lanner::config::Config {
         let mut c = self.config.clone();
         c.json_output = self.json;
+        c.rule_matching_all = self.matching == RuleMatching::All;
         c
     }
 }
@@ -581,6 +585,18 @@ fn run_live(
     };
     for n in &pipeline.notes {
         eprintln!("{n}");
+    }
+    match lanner::pipeline::watch_config(
+        &mut pipeline,
+        &setup.config,
+        setup.config_file.as_deref(),
+        &setup.overrides,
+    ) {
+        Ok(note) => note.into_iter().for_each(|n| eprintln!("{n}")),
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::from(1);
+        }
     }
     // SIGHUP and changes of the bundle or rules files load the rules again, off the event path.
     let reloader = match lanner::reload::Reloader::start(loader.clone(), &loader.origin.watched()) {

@@ -53,9 +53,17 @@ pub struct Swap {
     pub why: &'static str,
 }
 
+/// What a reload came to, for the event loop (which logs it and counts it in the metrics).
+pub enum Outcome {
+    /// A rule set to swap in.
+    Swap(Swap),
+    /// A load that failed: the running rules stay.
+    Failed { why: &'static str, error: String },
+}
+
 /// The event loop's handle on reloading.
 pub struct Reloader {
-    ready: mpsc::Receiver<Swap>,
+    ready: mpsc::Receiver<Outcome>,
     pub counters: Arc<Counters>,
 }
 
@@ -90,7 +98,7 @@ impl Reloader {
     /// starts (the SIGHUP listener, notify's watcher) inherit that empty set.
     pub fn start(loader: Loader, watch: &[PathBuf]) -> Result<Reloader, ReloadError> {
         let (trigger_tx, trigger_rx) = mpsc::channel::<Trigger>();
-        let (ready_tx, ready) = mpsc::sync_channel::<Swap>(1);
+        let (ready_tx, ready) = mpsc::sync_channel::<Outcome>(1);
         let (setup_tx, setup_rx) = mpsc::channel::<Result<(), ReloadError>>();
         let counters = Arc::new(Counters::default());
         let c = Arc::clone(&counters);
@@ -124,8 +132,9 @@ impl Reloader {
         Ok(Reloader { ready, counters })
     }
 
-    /// A new rule set if one is ready; called by the event loop between two events.
-    pub fn take(&self) -> Option<Swap> {
+    /// A new rule set (or a failure) if one is ready; called by the event loop between two
+    /// events.
+    pub fn take(&self) -> Option<Outcome> {
         self.ready.try_recv().ok()
     }
 }
@@ -185,7 +194,7 @@ fn watch_files(
 fn worker(
     loader: &Loader,
     triggers: &mpsc::Receiver<Trigger>,
-    ready: &mpsc::SyncSender<Swap>,
+    ready: &mpsc::SyncSender<Outcome>,
     counters: &Counters,
 ) {
     while let Ok(first) = triggers.recv() {
@@ -214,10 +223,10 @@ fn worker(
                 // Blocks while the event loop has not taken the previous one: the newest load
                 // wins only after the older is swapped in, so no load is lost silently.
                 if ready
-                    .send(Swap {
+                    .send(Outcome::Swap(Swap {
                         ruleset: loaded.ruleset,
                         why,
-                    })
+                    }))
                     .is_err()
                 {
                     return;
@@ -225,10 +234,10 @@ fn worker(
             }
             Err(e) => {
                 counters.failed.fetch_add(1, Ordering::Relaxed);
-                eprintln!(
-                    "lanner: reload after {why} failed, keeping the running rules: {e} (from {})",
-                    loader.origin.describe()
-                );
+                let error = format!("{e} (from {})", loader.origin.describe());
+                if ready.send(Outcome::Failed { why, error }).is_err() {
+                    return;
+                }
             }
         }
     }

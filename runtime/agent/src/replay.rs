@@ -159,6 +159,7 @@ pub fn replay_capture(
         {
             summary.events += 1;
             ruleset.evaluate(&ev, &replay.state, d.num, matching, &mut alerts);
+            out.evaluated(ev.event_type(), alerts.first().map(|a| a.rule));
             if let Some(s) = shadow.as_deref_mut() {
                 s.evaluate(&ev, &replay.state, d.num, matching, &alerts, ruleset)
                     .map_err(|source| ReplayFailure::Write { source })?;
