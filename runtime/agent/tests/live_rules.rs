@@ -313,6 +313,24 @@ fn every_action_raises_its_upstream_rule() {
     }
 
     let (mut agent, rx) = start_agent(&rules);
+    // `lanner capture` beside the agent: its replay must give the same alerts (below).
+    let capture = std::env::temp_dir().join(format!("lanner-actions-{id}.scap"));
+    let mut capturer = Command::new(env!("CARGO_BIN_EXE_lanner"))
+        .args(["capture", "--write"])
+        .arg(&capture)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut cap_err = BufReader::new(capturer.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("lanner: capturing") {
+        line.clear();
+        assert!(
+            cap_err.read_line(&mut line).unwrap() > 0,
+            "lanner capture ended before it was ready"
+        );
+    }
+    std::thread::spawn(move || for _ in cap_err.lines() {});
     let mut seen: Vec<serde_json::Value> = Vec::new();
     let mut failures = Vec::new();
     for a in &actions {
@@ -385,8 +403,56 @@ fn every_action_raises_its_upstream_rule() {
         libc::kill(agent.id() as libc::pid_t, libc::SIGINT);
     }
     let status = agent.wait().unwrap();
+    // SAFETY: kill with a valid pid and signal number.
+    unsafe {
+        libc::kill(capturer.id() as libc::pid_t, libc::SIGINT);
+    }
+    let cap_status = capturer.wait().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
     drop(cgroup);
     assert!(status.success(), "lanner run exited with {status}");
+    assert!(
+        cap_status.success(),
+        "lanner capture exited with {cap_status}"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // The capture replayed with the same rules and options raises every action's alert.
+    let out = Command::new(env!("CARGO_BIN_EXE_lanner"))
+        .args([
+            "replay",
+            "--format",
+            "json",
+            "--rule-matching",
+            "all",
+            "--containers",
+            "runtimes",
+            "-o",
+            "rules[].enable.rule=*",
+        ])
+        .arg(&capture)
+        .arg("--rules")
+        .args(&rules)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&capture);
+    assert!(
+        out.status.success(),
+        "lanner replay: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let replayed: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let missing: Vec<&str> = actions
+        .iter()
+        .filter(|a| a.pending.is_none())
+        .filter(|a| !replayed.iter().any(|al| matches(al, a)))
+        .map(|a| a.rule.as_str())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "live alerts the replay of `lanner capture` misses: {missing:?}"
+    );
 }
