@@ -240,8 +240,7 @@ fn every_upstream_rule_has_an_action_or_a_reason() {
             untriggerable.get(r),
         ) {
             (0, None) => problems.push(format!("`{r}`: no action and no reason")),
-            (1, None) | (0, Some(_)) => {}
-            (n, None) => problems.push(format!("`{r}`: {n} actions")),
+            (_, None) | (0, Some(_)) => {}
             (_, Some(_)) => problems.push(format!("`{r}`: an action and a reason")),
         }
     }
@@ -296,7 +295,9 @@ fn every_action_raises_its_upstream_rule() {
     .map(|f| shared().join("upstream-rules").join(f))
     .collect();
     let actions = actions(&id, &dir, cid);
-    assert_eq!(actions.len(), 86, "actions in tests/live-actions");
+    // 86 rules, and two more actions for `Read sensitive file untrusted`: relative paths after
+    // `chdir` and `fchdir`, whose `fd.name` is made absolute with the cwd the agent tracks.
+    assert_eq!(actions.len(), 88, "actions in tests/live-actions");
 
     // Processes the actions prompt later, started before the agent as a server would be.
     let mut background = Vec::new();
