@@ -34,6 +34,10 @@ pub trait Emit {
     fn should_stop(&self) -> bool {
         false
     }
+    /// A reload swapped `ruleset` in: the alerts that follow index its rules.
+    fn rules_changed(&mut self, _ruleset: &RuleSet) {}
+    /// A rules reload was swapped in (`true`) or refused (`false`).
+    fn reloaded(&mut self, _ok: bool) {}
 }
 
 /// Alerts as lines on one writer.
@@ -95,6 +99,10 @@ pub struct Emitter {
     summary_interval: u64,
     summarized: u64,
     pub drops: crate::drops::DropMonitor,
+    /// After a reload: the registry's index of each rule of the running rule set (by name;
+    /// `None` for a rule the registry, made at start, does not know). Empty: the rule set the
+    /// registry was made from, same indices.
+    rule_map: Vec<Option<usize>>,
     /// Changes from `watch_config_files`, applied between two alerts.
     pub reload: Option<Arc<crate::config_watch::Slot>>,
 }
@@ -121,6 +129,7 @@ impl Emitter {
             summary_interval,
             summarized: 0,
             drops,
+            rule_map: Vec::new(),
             reload: None,
         }
     }
@@ -247,7 +256,12 @@ impl Emit for Emitter {
         let Some(rule) = ruleset.rules.get(a.rule) else {
             return Ok(());
         };
-        if let Some(n) = self.registry.rule_matches.get(a.rule) {
+        let counted = if self.rule_map.is_empty() {
+            Some(a.rule)
+        } else {
+            self.rule_map.get(a.rule).copied().flatten()
+        };
+        if let Some(n) = counted.and_then(|i| self.registry.rule_matches.get(i)) {
             n.fetch_add(1, Ordering::Relaxed);
         }
         let mut folded = 0;
@@ -326,8 +340,34 @@ impl Emit for Emitter {
         self.drops.exit_requested
     }
 
+    fn rules_changed(&mut self, ruleset: &RuleSet) {
+        let index: std::collections::HashMap<&str, usize> = self
+            .registry
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.name.as_str(), i))
+            .collect();
+        self.rule_map = ruleset
+            .rules
+            .iter()
+            .map(|r| index.get(r.name.as_str()).copied())
+            .collect();
+    }
+
+    fn reloaded(&mut self, ok: bool) {
+        self.registry
+            .record_reload(crate::metrics::ReloadKind::Rules, ok);
+    }
+
     fn evaluated(&mut self, code: u16, first_alert: Option<usize>) {
-        self.registry.evaluated(code, first_alert);
+        // After a reload the registry's dispatch is the one of the rules it was made from: the
+        // skip counts are by rule name from then on, approximate for rules that moved.
+        let first = match first_alert {
+            Some(r) if !self.rule_map.is_empty() => self.rule_map.get(r).copied().flatten(),
+            other => other,
+        };
+        self.registry.evaluated(code, first);
     }
 
     fn tick(&mut self, events: u64, drops: Option<u64>, now: u64) {

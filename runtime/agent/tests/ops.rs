@@ -248,6 +248,7 @@ fn per_rule_evaluation_counts_match_an_oracle() {
                 &mut Counting(&registry),
                 &mut Default::default(),
                 &mut |_| {},
+                None,
             )
             .unwrap();
             // The oracle: every rule's verdict on every event (`all`), then who was evaluated.
