@@ -36,8 +36,14 @@ fn main() -> Result<()> {
         jit = jit.min(t.elapsed());
         stats = Some(compiled.stats().clone());
     }
-    println!("front end (rules text to program): {:.1} ms", front.as_secs_f64() * 1e3);
-    println!("jit (program to native code): {:.1} ms", jit.as_secs_f64() * 1e3);
+    println!(
+        "front end (rules text to program): {:.1} ms",
+        front.as_secs_f64() * 1e3
+    );
+    println!(
+        "jit (program to native code): {:.1} ms",
+        jit.as_secs_f64() * 1e3
+    );
     println!("{stats:?}");
     Ok(())
 }
