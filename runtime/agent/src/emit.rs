@@ -36,6 +36,8 @@ pub trait Emit {
     fn should_stop(&self) -> bool {
         false
     }
+    /// A rules reload was swapped in (`true`) or refused (`false`).
+    fn reloaded(&mut self, _ok: bool) {}
 }
 
 /// Alerts as lines on one writer.
@@ -331,6 +333,11 @@ impl Emit for Emitter {
 
     fn should_stop(&self) -> bool {
         self.drops.exit_requested
+    }
+
+    fn reloaded(&mut self, ok: bool) {
+        self.registry
+            .record_reload(crate::metrics::ReloadKind::Rules, ok);
     }
 
     fn evaluated(&mut self, code: u16, first_alert: Option<usize>) {

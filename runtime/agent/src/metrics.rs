@@ -344,7 +344,6 @@ impl Registry {
         if let Ok(mut t) = self.table.lock() {
             *t = Arc::clone(&new);
         }
-        self.record_reload(ReloadKind::Rules, true);
         new
     }
 

@@ -248,6 +248,7 @@ fn per_rule_evaluation_counts_match_an_oracle() {
                 &mut Counting(&registry),
                 &mut Default::default(),
                 &mut |_| {},
+                None,
             )
             .unwrap();
             // The oracle: every rule's verdict on every event (`all`), then who was evaluated.
@@ -315,6 +316,7 @@ fn replay_all(ruleset: &lanner_engine::ruleset::RuleSet, out: &mut dyn lanner::e
             out,
             &mut Default::default(),
             &mut |_| {},
+            None,
         )
         .unwrap();
     }
@@ -365,6 +367,7 @@ fn per_rule_metrics_survive_a_rules_reload_by_name() {
     let mut p = quiet_pipeline(&before);
     replay_all(&before, &mut p.emitter);
     lanner::emit::Emit::rules_changed(&mut p.emitter, &after);
+    lanner::emit::Emit::reloaded(&mut p.emitter, true);
     replay_all(&after, &mut p.emitter);
     let text = p.emitter.registry.render();
 
