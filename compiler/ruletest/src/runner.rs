@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use lanner_check::driver::check_sources;
 use lanner_engine::eval_traced;
 use lanner_engine::ir::Expr;
-use lanner_engine::ruleset::{Alert, RuleSet};
+use lanner_engine::ruleset::{Alert, RuleMatching, RuleSet};
 use lanner_event::{Record, ScapSliceReader};
 use lanner_state::{ContainerMatcher, Replay};
 use lanner_syntax::Diagnostic;
@@ -69,6 +69,8 @@ impl RuleCoverage {
 /// The result of one test file.
 pub struct FileReport {
     pub path: PathBuf,
+    /// Lines for stderr that are no test result: the JIT could not compile the rules.
+    pub notes: Vec<String>,
     pub db: SourceDb,
     /// Problems of the test file and of the rules it loads.
     pub diagnostics: Vec<Diagnostic>,
@@ -155,8 +157,19 @@ fn operand_ids(own: Option<&lanner_syntax::condition::ast::Expr>, expr: &Expr) -
     out
 }
 
+/// Which engine decides the matches of a test run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// The reference interpreter alone.
+    Interp,
+    /// The Cranelift JIT decides; the interpreter's traced evaluation (coverage) runs beside
+    /// it, and a rule on which the two disagree fails its case.
+    #[default]
+    Jit,
+}
+
 /// Runs one test file.
-pub fn run_file(path: &Path) -> FileReport {
+pub fn run_file(path: &Path, engine: Engine) -> FileReport {
     let mut db = SourceDb::new();
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let id = db.add(path.display().to_string(), text.clone());
@@ -167,6 +180,7 @@ pub fn run_file(path: &Path) -> FileReport {
     if diagnostics.iter().any(Diagnostic::is_error) {
         return FileReport {
             path: path.to_path_buf(),
+            notes: Vec::new(),
             db,
             diagnostics,
             cases: Vec::new(),
@@ -195,6 +209,7 @@ pub fn run_file(path: &Path) -> FileReport {
     }
     let mut report = FileReport {
         path: path.to_path_buf(),
+        notes: Vec::new(),
         db,
         diagnostics,
         cases: Vec::new(),
@@ -216,12 +231,20 @@ pub fn run_file(path: &Path) -> FileReport {
         report.diagnostics.extend(errors);
         return report;
     }
-    let (ruleset, _unsupported) = RuleSet::from_program(
+    let (mut ruleset, _unsupported) = RuleSet::from_program(
         &checked.program,
         lanner_engine::program::OutputOptions {
             suggested_output: false,
         },
     );
+    if engine == Engine::Jit
+        && let Err(e) = lanner_jit::Jit::install(&checked.program, &mut ruleset)
+    {
+        report.notes.push(format!(
+            "warning: {e}; `{}` runs on the interpreter",
+            path.display()
+        ));
+    }
     // Each rule's own condition (lists substituted, macros not expanded), for coverage.
     let own: Vec<Option<lanner_syntax::condition::ast::Expr>> = ruleset
         .rules
@@ -436,6 +459,13 @@ fn evaluate_capture(
             index
         };
         index += 1;
+        // The compiled matcher's verdict on every candidate: the loop below evaluates every
+        // rule of the first group (`all`), so that each case sees every rule it names.
+        let compiled = rs.matcher().map(|m| {
+            let mut hits = Vec::new();
+            m.matches(&ev, &replay.state, RuleMatching::All, &mut hits);
+            hits
+        });
         let mut fields = rs.accessors().on(&ev, &replay.state);
         let (specific, any) = rs.dispatch(ev.event_type());
         let mut matched = false;
@@ -443,15 +473,30 @@ fn evaluate_capture(
             if matched {
                 break;
             }
-            for &i in group {
-                let i = i as usize;
+            for &ri in group {
+                let i = ri as usize;
                 let Some(rule) = rs.rules.get(i) else {
                     continue;
                 };
                 let mut hits: Vec<(usize, bool)> = Vec::new();
-                let fired = eval_traced(&rule.condition, &mut fields, &mut |id, r| {
+                let traced = eval_traced(&rule.condition, &mut fields, &mut |id, r| {
                     hits.push((id, r))
                 });
+                let fired = match &compiled {
+                    None => traced,
+                    Some(c) => {
+                        let jit = c.contains(&ri);
+                        if jit != traced {
+                            problems.push(format!(
+                                "event {event}: the JIT says rule `{}` {} but the interpreter says it {}",
+                                rule.name,
+                                if jit { "matches" } else { "does not match" },
+                                if traced { "does" } else { "does not" },
+                            ));
+                        }
+                        jit
+                    }
+                };
                 if let Some(o) = outcomes.get_mut(i) {
                     for (id, r) in hits {
                         let e = o.entry(id).or_insert((false, false));

@@ -126,9 +126,16 @@ fn with_agent(ruleset: &RuleSet, secs: f64, work: impl FnOnce()) -> lanner::live
                 host: lanner::replay::hostname(),
                 flush: true,
             };
-            lanner::live::run(ruleset, &syscalls, &options, &mut sink, &mut |_| {
-                let _ = tx.send(());
-            })
+            lanner::live::run(
+                ruleset,
+                &syscalls,
+                &options,
+                &mut sink,
+                &mut |_| {
+                    let _ = tx.send(());
+                },
+                lanner::live::Extras::default(),
+            )
             .expect("the agent runs")
         });
         rx.recv().expect("agent ready");

@@ -27,10 +27,17 @@ pub trait Emit {
     /// Progress: events seen so far, kernel drops so far (`None` when the source has no drop
     /// counter) and the current time in ns (event time in replay).
     fn tick(&mut self, _events: u64, _drops: Option<u64>, _now: u64) {}
+    /// One event of type `code` went through the rules; `first_alert` is the rule index of the
+    /// first alert it raised (for the per-rule evaluation counts).
+    fn evaluated(&mut self, _code: u16, _first_alert: Option<usize>) {}
     /// Whether detection should stop (the `exit` action of `syscall_event_drops`).
     fn should_stop(&self) -> bool {
         false
     }
+    /// A reload swapped `ruleset` in: the alerts that follow index its rules.
+    fn rules_changed(&mut self, _ruleset: &RuleSet) {}
+    /// A rules reload was swapped in (`true`) or refused (`false`).
+    fn reloaded(&mut self, _ok: bool) {}
 }
 
 /// Alerts as lines on one writer.
@@ -92,6 +99,12 @@ pub struct Emitter {
     summary_interval: u64,
     summarized: u64,
     pub drops: crate::drops::DropMonitor,
+    /// After a reload: the registry's index of each rule of the running rule set (by name;
+    /// `None` for a rule the registry, made at start, does not know). Empty: the rule set the
+    /// registry was made from, same indices.
+    rule_map: Vec<Option<usize>>,
+    /// Changes from `watch_config_files`, applied between two alerts.
+    pub reload: Option<Arc<crate::config_watch::Slot>>,
 }
 
 impl Emitter {
@@ -116,6 +129,31 @@ impl Emitter {
             summary_interval,
             summarized: 0,
             drops,
+            rule_map: Vec::new(),
+            reload: None,
+        }
+    }
+
+    /// Applies what the config watcher handed over (one atomic load when nothing did).
+    fn apply_reload(&mut self, ts: u64) {
+        let Some(slot) = &self.reload else {
+            return;
+        };
+        for change in slot.take() {
+            match change {
+                crate::config_watch::Change::Noise(n) => {
+                    self.noise.reconfigure(n);
+                    self.summary_interval =
+                        u64::try_from(self.noise.summary_interval().as_nanos()).unwrap_or(0);
+                }
+                crate::config_watch::Change::Failed(why) => self.internal(
+                    "Falco internal: hot restart failure",
+                    lanner_engine::ruleset::Priority::Critical,
+                    &format!("Falco internal: hot restart failure: {why}"),
+                    serde_json::Map::new(),
+                    ts,
+                ),
+            }
         }
     }
 
@@ -214,10 +252,16 @@ impl Emit for Emitter {
         ruleset: &RuleSet,
         latency: Option<Duration>,
     ) -> std::io::Result<()> {
+        self.apply_reload(a.ts);
         let Some(rule) = ruleset.rules.get(a.rule) else {
             return Ok(());
         };
-        if let Some(n) = self.registry.rule_matches.get(a.rule) {
+        let counted = if self.rule_map.is_empty() {
+            Some(a.rule)
+        } else {
+            self.rule_map.get(a.rule).copied().flatten()
+        };
+        if let Some(n) = counted.and_then(|i| self.registry.rule_matches.get(i)) {
             n.fetch_add(1, Ordering::Relaxed);
         }
         let mut folded = 0;
@@ -296,7 +340,38 @@ impl Emit for Emitter {
         self.drops.exit_requested
     }
 
+    fn rules_changed(&mut self, ruleset: &RuleSet) {
+        let index: std::collections::HashMap<&str, usize> = self
+            .registry
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.name.as_str(), i))
+            .collect();
+        self.rule_map = ruleset
+            .rules
+            .iter()
+            .map(|r| index.get(r.name.as_str()).copied())
+            .collect();
+    }
+
+    fn reloaded(&mut self, ok: bool) {
+        self.registry
+            .record_reload(crate::metrics::ReloadKind::Rules, ok);
+    }
+
+    fn evaluated(&mut self, code: u16, first_alert: Option<usize>) {
+        // After a reload the registry's dispatch is the one of the rules it was made from: the
+        // skip counts are by rule name from then on, approximate for rules that moved.
+        let first = match first_alert {
+            Some(r) if !self.rule_map.is_empty() => self.rule_map.get(r).copied().flatten(),
+            other => other,
+        };
+        self.registry.evaluated(code, first);
+    }
+
     fn tick(&mut self, events: u64, drops: Option<u64>, now: u64) {
+        self.apply_reload(now);
         self.registry.n_evts.store(events, Ordering::Relaxed);
         if let Some(d) = drops {
             self.registry.n_drops.store(d, Ordering::Relaxed);

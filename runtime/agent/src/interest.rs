@@ -108,6 +108,16 @@ pub fn syscalls(event_codes: &BTreeSet<u16>, all: bool) -> Vec<u32> {
         .collect()
 }
 
+/// The syscalls a rule set needs: [`syscalls`] of every event code its rules name.
+pub fn for_ruleset(ruleset: &lanner_engine::ruleset::RuleSet) -> Vec<u32> {
+    let codes: BTreeSet<u16> = ruleset
+        .rules
+        .iter()
+        .flat_map(|r| r.event_codes.iter().copied())
+        .collect();
+    syscalls(&codes, ruleset.rules.iter().any(|r| r.any_event))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {

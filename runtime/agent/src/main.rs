@@ -71,6 +71,17 @@ struct Common {
     no_suggested_output: bool,
     #[arg(long, value_enum, default_value = "falco")]
     containers: Containers,
+    /// The engine that decides matches: compiled conditions, or the reference interpreter.
+    #[arg(long, value_enum, default_value = "jit")]
+    engine: EngineArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EngineArg {
+    /// Cranelift-compiled conditions (the interpreter, with a warning, where they do not compile).
+    Jit,
+    /// The reference interpreter.
+    Interp,
 }
 
 /// Where the rules come from besides `--rules` (see `lanner::source`).
@@ -86,6 +97,19 @@ struct BundleArgs {
     /// Development only: accept unsigned bundles and untrusted signers (loudly warned).
     #[arg(long)]
     allow_unsigned: bool,
+}
+
+/// Shadow mode: a candidate evaluated beside the active rules (see `lanner::shadow`).
+#[derive(clap::Args, Clone)]
+struct ShadowArgs {
+    /// A candidate bundle or rules file(s)/folder evaluated on the same events as the active
+    /// rules; its alerts never reach the outputs, a per-rule diff is printed on stderr at the end
+    /// (JSON with `--format json`). Verified with the same `--trust` keys.
+    #[arg(long, value_name = "CANDIDATE")]
+    shadow: Vec<PathBuf>,
+    /// Write the candidate's alerts to this file.
+    #[arg(long, value_name = "FILE", requires = "shadow")]
+    shadow_output: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -110,6 +134,8 @@ enum Command {
         common: Common,
         #[command(flatten)]
         bundle: BundleArgs,
+        #[command(flatten)]
+        shadow: ShadowArgs,
         /// Stop after this many seconds (default: until SIGINT or SIGTERM).
         #[arg(long)]
         duration: Option<f64>,
@@ -127,6 +153,8 @@ enum Command {
         common: Common,
         #[command(flatten)]
         bundle: BundleArgs,
+        #[command(flatten)]
+        shadow: ShadowArgs,
     },
     /// Configuration tools.
     Config {
@@ -177,12 +205,14 @@ fn main() -> ExitCode {
             rules,
             common,
             bundle,
+            shadow,
             duration,
         } => match Setup::new(&common, rules).and_then(|s| {
             let l = loader(&s, &bundle)?;
-            Ok((s, l))
+            let sh = shadow_of(&s, &l, &shadow)?;
+            Ok((s, l, sh))
         }) {
-            Ok((setup, loader)) => run_live(&setup, &loader, duration),
+            Ok((setup, loader, sh)) => run_live(&setup, &loader, sh, duration),
             Err(code) => code,
         },
         Command::Replay {
@@ -190,16 +220,12 @@ fn main() -> ExitCode {
             mut captures,
             common,
             bundle,
+            shadow,
         } => {
             // `--rules` takes every following value; the ones that are not rule files are the
             // captures of `lanner replay --rules FILE... CAPTURE...`.
-            let is_yaml = |p: &PathBuf| {
-                p.is_dir()
-                    || p.extension().is_some_and(|e| {
-                        e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml")
-                    })
-            };
-            let (r, c): (Vec<PathBuf>, Vec<PathBuf>) = rules.into_iter().partition(is_yaml);
+            let (r, c): (Vec<PathBuf>, Vec<PathBuf>) =
+                rules.into_iter().partition(|p| is_rules_path(p));
             captures.splice(0..0, c);
             let setup = match Setup::new(&common, r) {
                 Ok(s) => s,
@@ -213,7 +239,11 @@ fn main() -> ExitCode {
                 Ok(l) => l,
                 Err(code) => return code,
             };
-            run_replay(&setup, &loader, &captures)
+            let sh = match shadow_of(&setup, &loader, &shadow) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            run_replay(&setup, &loader, sh, &captures)
         }
     }
 }
@@ -222,12 +252,15 @@ fn main() -> ExitCode {
 struct Setup {
     config: lanner::config::Config,
     config_file: Option<PathBuf>,
+    /// The `-o` overrides, applied again when the config file reloads.
+    overrides: Vec<String>,
     rules: Vec<PathBuf>,
     legacy: lanner::select::Legacy,
     json: bool,
     matching: RuleMatching,
     suggested_output: bool,
     containers: Containers,
+    engine: lanner::source::Engine,
 }
 
 impl Setup {
@@ -284,11 +317,16 @@ impl Setup {
                 enable_tags: common.enable_tag.clone(),
             },
             config_file: common.config.clone(),
+            overrides: common.overrides.clone(),
             rules,
             json,
             matching,
             suggested_output: suggested && !common.no_suggested_output,
             containers: common.containers,
+            engine: match common.engine {
+                EngineArg::Jit => lanner::source::Engine::Jit,
+                EngineArg::Interp => lanner::source::Engine::Interp,
+            },
             config,
         })
     }
@@ -296,6 +334,7 @@ impl Setup {
     fn pipeline_config(&self) -> lanner::config::Config {
         let mut c = self.config.clone();
         c.json_output = self.json;
+        c.rule_matching_all = self.matching == RuleMatching::All;
         c
     }
 }
@@ -384,6 +423,7 @@ fn loader(setup: &Setup, b: &BundleArgs) -> Result<lanner::source::Loader, ExitC
         legacy: setup.legacy.clone(),
         threshold: setup.config.priority,
         suggested_output: setup.suggested_output,
+        engine: setup.engine,
     })
 }
 
@@ -399,6 +439,71 @@ fn load_rules(loader: &lanner::source::Loader) -> Result<RuleSet, ExitCode> {
         Err(e) => {
             eprintln!("error: {e}");
             Err(ExitCode::from(e.exit_code()))
+        }
+    }
+}
+
+/// The shadow candidate, loaded as the active rules are (same trust, selection, thresholds).
+fn shadow_of(
+    setup: &Setup,
+    active: &lanner::source::Loader,
+    args: &ShadowArgs,
+) -> Result<Option<lanner::shadow::Shadow>, ExitCode> {
+    if args.shadow.is_empty() {
+        return Ok(None);
+    }
+    let origin = match args.shadow.as_slice() {
+        [one] if !is_rules_path(one) => lanner::source::Origin::Bundle(one.clone()),
+        many => lanner::source::Origin::Files(many.to_vec()),
+    };
+    let loader = lanner::source::Loader {
+        origin,
+        ..active.clone()
+    };
+    let ruleset = match loader.load() {
+        Ok(l) => {
+            for n in &l.notes {
+                eprintln!("shadow: {n}");
+            }
+            l.ruleset
+        }
+        Err(e) => {
+            eprintln!("error: shadow candidate: {e}");
+            return Err(ExitCode::from(e.exit_code()));
+        }
+    };
+    let format = if setup.json {
+        Format::Json
+    } else {
+        Format::Text
+    };
+    match lanner::shadow::Shadow::new(ruleset, args.shadow_output.as_deref(), format) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) => {
+            let path = args
+                .shadow_output
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""));
+            eprintln!("error: cannot create `{}`: {e}", path.display());
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+/// A rules file or folder (not a bundle or a capture).
+fn is_rules_path(p: &std::path::Path) -> bool {
+    p.is_dir()
+        || p.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+}
+
+/// The shadow's diff on stderr: text lines, or one JSON object with `--format json`.
+fn print_shadow(setup: &Setup, shadow: &lanner::shadow::Shadow) {
+    if setup.json {
+        eprintln!("{}", serde_json::json!({ "shadow": shadow.summary_json() }));
+    } else {
+        for l in shadow.summary_text() {
+            eprintln!("{l}");
         }
     }
 }
@@ -448,7 +553,12 @@ fn run_capture(path: &std::path::Path, duration: Option<f64>) -> ExitCode {
     }
 }
 
-fn run_live(setup: &Setup, loader: &lanner::source::Loader, duration: Option<f64>) -> ExitCode {
+fn run_live(
+    setup: &Setup,
+    loader: &lanner::source::Loader,
+    mut shadow: Option<lanner::shadow::Shadow>,
+    duration: Option<f64>,
+) -> ExitCode {
     if let Err(e) = lanner::live::preflight() {
         eprintln!("error: {e}");
         return ExitCode::from(1);
@@ -457,13 +567,13 @@ fn run_live(setup: &Setup, loader: &lanner::source::Loader, duration: Option<f64
         Ok(r) => r,
         Err(code) => return code,
     };
-    let codes: std::collections::BTreeSet<u16> = ruleset
-        .rules
-        .iter()
-        .flat_map(|r| r.event_codes.iter().copied())
-        .collect();
-    let any = ruleset.rules.iter().any(|r| r.any_event);
-    let syscalls = lanner::interest::syscalls(&codes, any);
+    let mut syscalls = lanner::interest::for_ruleset(&ruleset);
+    if let Some(s) = &shadow {
+        // The candidate sees every event the active rules see, and those it needs itself.
+        syscalls.extend(lanner::interest::for_ruleset(&s.ruleset));
+        syscalls.sort_unstable();
+        syscalls.dedup();
+    }
     let options = lanner::live::LiveOptions {
         matching: setup.matching,
         matcher: matcher_of(setup.containers),
@@ -493,6 +603,26 @@ fn run_live(setup: &Setup, loader: &lanner::source::Loader, duration: Option<f64
     for n in &pipeline.notes {
         eprintln!("{n}");
     }
+    match lanner::pipeline::watch_config(
+        &mut pipeline,
+        &setup.config,
+        setup.config_file.as_deref(),
+        &setup.overrides,
+    ) {
+        Ok(note) => note.into_iter().for_each(|n| eprintln!("{n}")),
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::from(1);
+        }
+    }
+    // SIGHUP and changes of the bundle or rules files load the rules again, off the event path.
+    let reloader = match lanner::reload::Reloader::start(loader.clone(), &loader.origin.watched()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let rules = ruleset.rules.len();
     let n = syscalls.len();
     let result = lanner::live::run(
@@ -506,6 +636,10 @@ fn run_live(setup: &Setup, loader: &lanner::source::Loader, duration: Option<f64
                 stats.processes, stats.fds
             );
         },
+        lanner::live::Extras {
+            reloader: Some(&reloader),
+            shadow: shadow.as_mut(),
+        },
     );
     let report = lanner::pipeline::finish(&mut pipeline.emitter, SHUTDOWN_DRAIN);
     match result {
@@ -514,8 +648,20 @@ fn run_live(setup: &Setup, loader: &lanner::source::Loader, duration: Option<f64
                 "lanner: stopped after {} event(s), {} alert(s), {} dropped, {} malformed",
                 s.alerts.events, s.alerts.alerts, s.drops, s.malformed
             );
+            eprintln!(
+                "lanner: events in {}, evaluated {} (by {} program(s): {:?}); reloads {} ok, {} failed",
+                s.events_in,
+                s.alerts.events,
+                s.evaluated_by_program.len(),
+                s.evaluated_by_program,
+                s.reloads_ok,
+                s.reloads_failed
+            );
             for l in report {
                 eprintln!("{l}");
+            }
+            if let Some(sh) = &shadow {
+                print_shadow(setup, sh);
             }
             ExitCode::SUCCESS
         }
@@ -529,7 +675,12 @@ fn run_live(setup: &Setup, loader: &lanner::source::Loader, duration: Option<f64
 /// How long the sinks get to drain at exit (Falco's `output_timeout`).
 const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
 
-fn run_replay(setup: &Setup, loader: &lanner::source::Loader, captures: &[PathBuf]) -> ExitCode {
+fn run_replay(
+    setup: &Setup,
+    loader: &lanner::source::Loader,
+    mut shadow: Option<lanner::shadow::Shadow>,
+    captures: &[PathBuf],
+) -> ExitCode {
     let ruleset = match load_rules(loader) {
         Ok(r) => r,
         Err(code) => return code,
@@ -584,6 +735,7 @@ fn run_replay(setup: &Setup, loader: &lanner::source::Loader, captures: &[PathBu
             &mut pipeline.emitter,
             &mut summary,
             &mut progress,
+            shadow.as_mut(),
         ) {
             lanner::pipeline::finish(&mut pipeline.emitter, SHUTDOWN_DRAIN);
             if let Some(b) = bar {
@@ -607,6 +759,13 @@ fn run_replay(setup: &Setup, loader: &lanner::source::Loader, captures: &[PathBu
     );
     for l in report {
         eprintln!("{l}");
+    }
+    if let Some(sh) = &mut shadow {
+        if let Err(e) = sh.flush() {
+            eprintln!("error: cannot write the shadow's alerts: {e}");
+            return ExitCode::from(1);
+        }
+        print_shadow(setup, sh);
     }
     ExitCode::SUCCESS
 }

@@ -53,55 +53,88 @@ pub struct Swap {
     pub why: &'static str,
 }
 
+/// What a reload came to, for the event loop (which logs it and counts it in the metrics).
+pub enum Outcome {
+    /// A rule set to swap in.
+    Swap(Swap),
+    /// A load that failed: the running rules stay.
+    Failed { why: &'static str, error: String },
+}
+
 /// The event loop's handle on reloading.
 pub struct Reloader {
-    ready: mpsc::Receiver<Swap>,
+    ready: mpsc::Receiver<Outcome>,
     pub counters: Arc<Counters>,
-    // Kept alive: dropping the watcher stops it.
-    _watcher: Option<notify::RecommendedWatcher>,
+}
+
+/// The SIGHUP listener and the file watcher (kept alive by the caller: dropping it stops it).
+fn setup(
+    watch: &[PathBuf],
+    trigger_tx: &mpsc::Sender<Trigger>,
+) -> Result<Option<notify::RecommendedWatcher>, ReloadError> {
+    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])
+        .map_err(ReloadError::Signal)?;
+    let tx = trigger_tx.clone();
+    std::thread::Builder::new()
+        .name("lanner-sighup".into())
+        .spawn(move || {
+            for _ in signals.forever() {
+                if tx.send(Trigger::Signal).is_err() {
+                    break;
+                }
+            }
+        })
+        .map_err(ReloadError::Thread)?;
+    if watch.is_empty() {
+        Ok(None)
+    } else {
+        watch_files(watch, trigger_tx.clone()).map(Some)
+    }
 }
 
 impl Reloader {
-    /// Starts the reload thread for `loader`: SIGHUP always, file watching for `watch`.
+    /// Starts the reload thread for `loader`: SIGHUP always, file watching for `watch`. The
+    /// reload thread drops every capability first (it only reads files), and the threads it
+    /// starts (the SIGHUP listener, notify's watcher) inherit that empty set.
     pub fn start(loader: Loader, watch: &[PathBuf]) -> Result<Reloader, ReloadError> {
         let (trigger_tx, trigger_rx) = mpsc::channel::<Trigger>();
-        let (ready_tx, ready) = mpsc::sync_channel::<Swap>(1);
+        let (ready_tx, ready) = mpsc::sync_channel::<Outcome>(1);
+        let (setup_tx, setup_rx) = mpsc::channel::<Result<(), ReloadError>>();
         let counters = Arc::new(Counters::default());
-
-        let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGHUP])
-            .map_err(ReloadError::Signal)?;
-        let tx = trigger_tx.clone();
-        std::thread::Builder::new()
-            .name("lanner-sighup".into())
-            .spawn(move || {
-                for _ in signals.forever() {
-                    if tx.send(Trigger::Signal).is_err() {
-                        break;
-                    }
-                }
-            })
-            .map_err(ReloadError::Thread)?;
-
-        let watcher = if watch.is_empty() {
-            None
-        } else {
-            Some(watch_files(watch, trigger_tx)?)
-        };
-
         let c = Arc::clone(&counters);
+        let watch = watch.to_vec();
         std::thread::Builder::new()
             .name("lanner-reload".into())
-            .spawn(move || worker(&loader, &trigger_rx, &ready_tx, &c))
+            .spawn(move || {
+                crate::privilege::drop_all_in_this_thread();
+                let watcher = match setup(&watch, &trigger_tx) {
+                    Ok(w) => w,
+                    Err(e) => {
+                        let _ = setup_tx.send(Err(e));
+                        return;
+                    }
+                };
+                drop(trigger_tx);
+                let _ = setup_tx.send(Ok(()));
+                worker(&loader, &trigger_rx, &ready_tx, &c);
+                drop(watcher);
+            })
             .map_err(ReloadError::Thread)?;
-        Ok(Reloader {
-            ready,
-            counters,
-            _watcher: watcher,
-        })
+        match setup_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                return Err(ReloadError::Thread(std::io::Error::other(
+                    "the reload thread ended while starting",
+                )));
+            }
+        }
+        Ok(Reloader { ready, counters })
     }
 
-    /// A new rule set if one is ready; called by the event loop between two events.
-    pub fn take(&self) -> Option<Swap> {
+    /// A new rule set (or a failure) if one is ready; called by the event loop between two
+    /// events.
+    pub fn take(&self) -> Option<Outcome> {
         self.ready.try_recv().ok()
     }
 }
@@ -161,7 +194,7 @@ fn watch_files(
 fn worker(
     loader: &Loader,
     triggers: &mpsc::Receiver<Trigger>,
-    ready: &mpsc::SyncSender<Swap>,
+    ready: &mpsc::SyncSender<Outcome>,
     counters: &Counters,
 ) {
     while let Ok(first) = triggers.recv() {
@@ -190,10 +223,10 @@ fn worker(
                 // Blocks while the event loop has not taken the previous one: the newest load
                 // wins only after the older is swapped in, so no load is lost silently.
                 if ready
-                    .send(Swap {
+                    .send(Outcome::Swap(Swap {
                         ruleset: loaded.ruleset,
                         why,
-                    })
+                    }))
                     .is_err()
                 {
                     return;
@@ -201,10 +234,10 @@ fn worker(
             }
             Err(e) => {
                 counters.failed.fetch_add(1, Ordering::Relaxed);
-                eprintln!(
-                    "lanner: reload after {why} failed, keeping the running rules: {e} (from {})",
-                    loader.origin.describe()
-                );
+                let error = format!("{e} (from {})", loader.origin.describe());
+                if ready.send(Outcome::Failed { why, error }).is_err() {
+                    return;
+                }
             }
         }
     }

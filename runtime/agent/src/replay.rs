@@ -140,6 +140,7 @@ pub fn replay_capture(
     out: &mut dyn crate::emit::Emit,
     summary: &mut Summary,
     progress: &mut dyn FnMut(u64),
+    mut shadow: Option<&mut crate::shadow::Shadow>,
 ) -> Result<(), ReplayFailure> {
     let matching = options.matching;
     let matcher = options.matcher.clone();
@@ -158,6 +159,11 @@ pub fn replay_capture(
         {
             summary.events += 1;
             ruleset.evaluate(&ev, &replay.state, d.num, matching, &mut alerts);
+            out.evaluated(ev.event_type(), alerts.first().map(|a| a.rule));
+            if let Some(s) = shadow.as_deref_mut() {
+                s.evaluate(&ev, &replay.state, d.num, matching, &alerts, ruleset)
+                    .map_err(|source| ReplayFailure::Write { source })?;
+            }
             // A capture has no drop counter: 0, so `simulate_drops` works in replay as in Falco.
             out.tick(summary.events, Some(0), ev.ts());
         }

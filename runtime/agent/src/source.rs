@@ -109,6 +109,17 @@ pub struct Loader {
     pub legacy: Legacy,
     pub threshold: Priority,
     pub suggested_output: bool,
+    /// Which engine decides matches.
+    pub engine: Engine,
+}
+
+/// `--engine`: the Cranelift JIT (the default), or the reference interpreter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// Compiled conditions; the interpreter, with a warning, where they do not compile.
+    #[default]
+    Jit,
+    Interp,
 }
 
 /// A loaded rule set and what the caller reports about it.
@@ -213,7 +224,7 @@ impl Loader {
     pub fn load(&self) -> Result<Loaded, LoadError> {
         let mut notes = Vec::new();
         let program = self.selected(&mut notes)?;
-        let (ruleset, unsupported) = RuleSet::from_program(
+        let (mut ruleset, unsupported) = RuleSet::from_program(
             &program,
             lanner_engine::program::OutputOptions {
                 suggested_output: self.suggested_output,
@@ -224,6 +235,11 @@ impl Loader {
                 "warning: field `{}` is not extracted yet ({why}); it reads as <NA>",
                 f.text
             ));
+        }
+        if self.engine == Engine::Jit
+            && let Err(e) = lanner_jit::Jit::install(&program, &mut ruleset)
+        {
+            notes.push(format!("warning: {e}; the rules run on the interpreter"));
         }
         Ok(Loaded { ruleset, notes })
     }
