@@ -244,12 +244,7 @@ impl Cx {
             .jmp_imm(JmpOp::Gt, Reg::R2, syscall_layout::MAX_ITEM, done)
             .mov64_reg(Reg::R3, rec)
             .add64_reg(Reg::R3, Reg::R2)
-            .ldx(
-                Size::B,
-                Reg::R4,
-                Reg::R3,
-                (syscall_layout::SIZE - 1) as i16,
-            )
+            .ldx(Size::B, Reg::R4, Reg::R3, (syscall_layout::SIZE - 1) as i16)
             .jmp_imm(JmpOp::Ne, Reg::R4, 0, done);
         set(b, Class::Raw);
         b.ldx(Size::B, Reg::R4, rec, syscall_layout::SIZE as i16)
@@ -346,13 +341,8 @@ impl Cx {
                 }
                 bytes_eq(b, rec, syscall_layout::COMM, v, no);
                 if matches!(a, Atom::CommEq(_)) {
-                    b.ldx(
-                        Size::B,
-                        Reg::R1,
-                        rec,
-                        syscall_layout::COMM + v.len() as i16,
-                    )
-                    .jmp_imm(JmpOp::Ne, Reg::R1, 0, no);
+                    b.ldx(Size::B, Reg::R1, rec, syscall_layout::COMM + v.len() as i16)
+                        .jmp_imm(JmpOp::Ne, Reg::R1, 0, no);
                 }
                 b.ja(yes);
             }
@@ -406,8 +396,12 @@ fn bytes_eq(b: &mut ProgramBuilder, rec: Reg, off: i16, v: &[u8], no: Label) {
                     .jmp_reg(JmpOp::Ne, Reg::R1, Reg::R2, no);
             }
             4 => {
-                b.ldx(Size::W, Reg::R1, rec, o)
-                    .jmp32_imm(JmpOp::Ne, Reg::R1, value as u32 as i32, no);
+                b.ldx(Size::W, Reg::R1, rec, o).jmp32_imm(
+                    JmpOp::Ne,
+                    Reg::R1,
+                    value as u32 as i32,
+                    no,
+                );
             }
             2 => {
                 b.ldx(Size::H, Reg::R1, rec, o)
@@ -459,7 +453,12 @@ pub fn filter_program(filter: &KernelFilter, early: bool) -> Result<BpfProgram, 
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 mod tests {
     use super::*;
     use crate::programs::SyscallRecord;
@@ -468,7 +467,9 @@ mod tests {
     const BYTES: &[u8] = b"/a.b";
 
     fn random_bytes(r: &mut fastrand::Rng, max: usize) -> Vec<u8> {
-        (0..r.usize(0..=max)).map(|_| BYTES[r.usize(..BYTES.len())]).collect()
+        (0..r.usize(0..=max))
+            .map(|_| BYTES[r.usize(..BYTES.len())])
+            .collect()
     }
 
     fn random_atom(r: &mut fastrand::Rng) -> Atom {
@@ -498,8 +499,16 @@ mod tests {
     fn random_formula(r: &mut fastrand::Rng, depth: u32) -> Formula {
         match if depth == 0 { 0 } else { r.u8(..4) } {
             0 | 1 => Formula::Lit(random_atom(r), r.bool()),
-            2 => Formula::and((0..r.usize(2..4)).map(|_| random_formula(r, depth - 1)).collect()),
-            _ => Formula::or((0..r.usize(2..4)).map(|_| random_formula(r, depth - 1)).collect()),
+            2 => Formula::and(
+                (0..r.usize(2..4))
+                    .map(|_| random_formula(r, depth - 1))
+                    .collect(),
+            ),
+            _ => Formula::or(
+                (0..r.usize(2..4))
+                    .map(|_| random_formula(r, depth - 1))
+                    .collect(),
+            ),
         }
     }
 

@@ -57,10 +57,8 @@ pub fn run(insns: &[Insn], ctx: &mut [u8]) -> Result<u64, InterpError> {
                 } else {
                     u64::from(i.imm as u32)
                 };
-                let v = alu(i.code & 0xf0, rd, operand, wide).ok_or(InterpError::Unsupported {
-                    at,
-                    code: i.code,
-                })?;
+                let v = alu(i.code & 0xf0, rd, operand, wide)
+                    .ok_or(InterpError::Unsupported { at, code: i.code })?;
                 set(&mut r, dst, if wide { v } else { v & 0xffff_ffff });
             }
             op::CLASS_LD if i.code == op::LD_IMM64 && i.src == 0 => {

@@ -5,12 +5,12 @@ use lanner_event::Event;
 
 use crate::btf::{Btf, BtfError};
 use crate::convert::Converter;
+use crate::filter::KernelFilter;
 use crate::loader::{Loaded, LoaderError, RingReader};
 use crate::programs::{
     self, DROPS_MAP, EVENTS_MAP, GenerateError, INTEREST_MAP, MAX_SYSCALLS, ObjectOptions,
     PF_COUNTS_MAP, PLANS_MAP, Record, default_plan,
 };
-use crate::filter::KernelFilter;
 
 /// Writes [`default_plan`] of every syscall that has one into the plans map
 /// of a loaded object, so its `sys_exit` program copies the strings and

@@ -1631,14 +1631,7 @@ pub fn sys_exit_program_with(
     emit_comm(&mut b, syscall_layout::COMM);
     if !filter.by_syscall.is_empty() {
         let early_pass = b.new_label();
-        crate::filter::emit(
-            &mut b,
-            filter,
-            Reg::R9,
-            Phase::Early,
-            early_pass,
-            filtered,
-        );
+        crate::filter::emit(&mut b, filter, Reg::R9, Phase::Early, early_pass, filtered);
         b.bind(early_pass);
     }
 
@@ -1840,9 +1833,11 @@ pub fn generate_with(
         ob.map(map);
     }
     let sys_exit =
-        sys_exit_program_with(&regs, &layout, opts.flavor, filter).map_err(|source| GenerateError::Asm {
-            program: SYS_EXIT_PROG,
-            source,
+        sys_exit_program_with(&regs, &layout, opts.flavor, filter).map_err(|source| {
+            GenerateError::Asm {
+                program: SYS_EXIT_PROG,
+                source,
+            }
         })?;
     let attach = match opts.flavor {
         Flavor::TpBtf => AttachPoint::tp_btf("sys_exit"),
