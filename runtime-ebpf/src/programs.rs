@@ -2161,7 +2161,7 @@ mod tests {
     fn programs_assemble() {
         for flavor in [Flavor::TpBtf, Flavor::RawTracepoint] {
             let p = sys_exit_program(&REGS, &MM, flavor).unwrap();
-            assert_eq!(p.map_refs().len(), 5);
+            assert_eq!(p.map_refs().len(), 6);
             let listing = p.disassemble();
             assert!(listing.contains("r8 = *(u64 *)(r7 +120)") || flavor == Flavor::RawTracepoint);
             assert!(listing.contains("call bpf_ringbuf_output#130"));
