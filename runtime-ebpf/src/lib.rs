@@ -16,6 +16,8 @@
 //! - [`btf`]: a reader for the running kernel's BTF, so field offsets are
 //!   resolved at load time instead of being hard-coded;
 //! - [`programs`]: the programs themselves and the layouts of their records;
+//! - [`filter`]: the rules' kernel part (`lanner-prefilter` formulas) as eBPF,
+//!   and [`interp`], the interpreter that checks the emitted code in user space;
 //! - [`loader`]: a thin wrapper over aya that loads, attaches and reads;
 //! - [`probe`]: the standard object running, with its prefilter and typed
 //!   records;
@@ -27,7 +29,9 @@ pub mod btf;
 pub mod convert;
 pub mod disasm;
 pub mod elf;
+pub mod filter;
 pub mod insn;
+pub mod interp;
 pub mod loader;
 pub mod probe;
 pub mod programs;

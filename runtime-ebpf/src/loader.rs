@@ -297,6 +297,25 @@ impl Loaded {
         Ok(values.iter().copied().fold(0u64, u64::wrapping_add))
     }
 
+    /// `map[index]` of a per-CPU array of `[u64; 2]` values, summed over CPUs per element.
+    pub fn per_cpu_sum2(&self, map: &str, index: u32) -> Result<[u64; 2], LoaderError> {
+        let m = self.ebpf.map(map).ok_or_else(|| LoaderError::NoSuchMap {
+            map: map.to_owned(),
+        })?;
+        let array: PerCpuArray<&MapData, [u64; 2]> =
+            PerCpuArray::try_from(m).map_err(|source| LoaderError::Map {
+                map: map.to_owned(),
+                source,
+            })?;
+        let values = array.get(&index, 0).map_err(|source| LoaderError::Map {
+            map: map.to_owned(),
+            source,
+        })?;
+        Ok(values.iter().fold([0u64; 2], |[a, b], [x, y]| {
+            [a.wrapping_add(*x), b.wrapping_add(*y)]
+        }))
+    }
+
     /// Takes the ring buffer out of the object for a reader (one per map).
     pub fn take_ring(&mut self, map: &str) -> Result<RingReader, LoaderError> {
         let m = self

@@ -5,10 +5,11 @@ use lanner_event::Event;
 
 use crate::btf::{Btf, BtfError};
 use crate::convert::Converter;
+use crate::filter::KernelFilter;
 use crate::loader::{Loaded, LoaderError, RingReader};
 use crate::programs::{
     self, DROPS_MAP, EVENTS_MAP, GenerateError, INTEREST_MAP, MAX_SYSCALLS, ObjectOptions,
-    PLANS_MAP, Record, default_plan,
+    PF_COUNTS_MAP, PLANS_MAP, Record, default_plan,
 };
 
 /// Writes [`default_plan`] of every syscall that has one into the plans map
@@ -58,8 +59,17 @@ impl Probe {
     /// Generates the object for the running kernel, loads every program,
     /// marks `syscalls` as wanted and attaches.
     pub fn start(opts: ObjectOptions, syscalls: &[u32]) -> Result<Self, ProbeError> {
+        Self::start_with(opts, syscalls, &KernelFilter::none())
+    }
+
+    /// [`Probe::start`] with the rule prefilter `filter` in the `sys_exit` program.
+    pub fn start_with(
+        opts: ObjectOptions,
+        syscalls: &[u32],
+        filter: &KernelFilter,
+    ) -> Result<Self, ProbeError> {
         let btf = Btf::from_sys_fs()?;
-        let object = programs::generate(&btf, opts)?;
+        let object = programs::generate_with(&btf, opts, filter)?;
         let mut loaded = Loaded::open(&object)?;
         loaded.load_all()?;
         install_default_plans(&mut loaded)?;
@@ -146,6 +156,13 @@ impl Probe {
     /// Records lost because the ring buffer was full, summed over CPUs.
     pub fn drops(&self) -> Result<u64, ProbeError> {
         Ok(self.loaded.per_cpu_sum(DROPS_MAP, 0)?)
+    }
+
+    /// What the rule prefilter saw and dropped of syscall `id` so far, summed over CPUs:
+    /// `(seen, dropped)`. "Seen" counts what passed the interest array.
+    pub fn prefilter_counts(&self, id: u32) -> Result<(u64, u64), ProbeError> {
+        let [seen, dropped] = self.loaded.per_cpu_sum2(PF_COUNTS_MAP, id)?;
+        Ok((seen, dropped))
     }
 
     /// Records that could not be decoded (a layout mismatch: a bug).

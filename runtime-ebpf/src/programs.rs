@@ -16,6 +16,7 @@
 use crate::asm::{AsmError, BpfProgram, ProgramBuilder};
 use crate::btf::{Btf, BtfError, insn_offset};
 use crate::elf::{AttachPoint, EmitError, EmittedObject, MapDef, ObjectBuilder};
+use crate::filter::{KernelFilter, Phase};
 use crate::insn::{AluOp, Helper, JmpOp, Reg, Size, ringbuf_flags};
 
 /// Name of the ring buffer every program writes to.
@@ -30,6 +31,12 @@ pub const PLANS_MAP: &str = "plans";
 /// Name of the one-entry per-CPU array in which the syscall program builds
 /// its variable-length record before copying it into the ring buffer.
 pub const SCRATCH_MAP: &str = "scratch";
+/// Name of the per-CPU array indexed by syscall id counting, after the
+/// interest array, what the rule prefilter saw and dropped: `[u64; 2]`
+/// (seen, dropped) per id.
+pub const PF_COUNTS_MAP: &str = "pf_counts";
+/// Stack slot holding the syscall's `pf_counts` value pointer.
+const COUNTS_SLOT: i16 = -88;
 /// Entries of the interest array. Syscall ids at or above it (including the
 /// x32 ids with bit 30 set and the `-1` of a syscall that was not one) fall
 /// outside the array, so the lookup fails and they are dropped.
@@ -1510,6 +1517,18 @@ pub fn sys_exit_program(
     layout: &KernelLayout,
     flavor: Flavor,
 ) -> Result<BpfProgram, AsmError> {
+    sys_exit_program_with(regs, layout, flavor, &KernelFilter::none())
+}
+
+/// [`sys_exit_program`] with the rule prefilter `filter` (see [`crate::filter`]): run once
+/// before the user memory is copied (string atoms undecided) and once after; what it drops
+/// is counted in [`PF_COUNTS_MAP`] and never reaches the ring buffer.
+pub fn sys_exit_program_with(
+    regs: &PtRegsLayout,
+    layout: &KernelLayout,
+    flavor: Flavor,
+    filter: &KernelFilter,
+) -> Result<BpfProgram, AsmError> {
     let mut b = ProgramBuilder::new();
     let out = b.new_label();
     // R6 = ctx, R7 = regs, R8 = syscall id, R9 = record; all survive calls.
@@ -1562,6 +1581,19 @@ pub fn sys_exit_program(
     }
     b.jmp_imm(JmpOp::Set, Reg::R1, TS_COMPAT, out);
 
+    // Seen by the rule prefilter. The id is below MAX_SYSCALLS (the interest
+    // lookup succeeded), so this lookup cannot fail; the pointer is kept on
+    // the stack for the drop count.
+    let filtered = b.new_label();
+    b.stx(Size::W, Reg::R10, slot::KEY, Reg::R8)
+        .stack_ptr(Reg::R2, slot::KEY)
+        .ld_map(Reg::R1, PF_COUNTS_MAP)
+        .call(Helper::MapLookupElem)
+        .jmp_imm(JmpOp::Eq, Reg::R0, 0, out)
+        .stx(Size::DW, Reg::R10, COUNTS_SLOT, Reg::R0)
+        .mov64_imm(Reg::R1, 1)
+        .atomic_add(Size::DW, Reg::R0, 0, Reg::R1);
+
     // The record is built in this CPU's scratch value.
     // INVARIANT: a run of this program is never interleaved with another run
     // of it on the same CPU: the kernel skips a tracing program that is
@@ -1597,6 +1629,11 @@ pub fn sys_exit_program(
         }
     }
     emit_comm(&mut b, syscall_layout::COMM);
+    if !filter.by_syscall.is_empty() {
+        let early_pass = b.new_label();
+        crate::filter::emit(&mut b, filter, Reg::R9, Phase::Early, early_pass, filtered);
+        b.bind(early_pass);
+    }
 
     // The plan: plans[id], or none.
     let have_plan = b.new_label();
@@ -1626,6 +1663,11 @@ pub fn sys_exit_program(
         emit_item(&mut b, layout, k);
     }
     b.bind(output);
+    if !filter.by_syscall.is_empty() {
+        let full_pass = b.new_label();
+        crate::filter::emit(&mut b, filter, Reg::R6, Phase::Full, full_pass, filtered);
+        b.bind(full_pass);
+    }
     emit_item_offset(&mut b, syscall_layout::ITEMS, out);
     b.ld_map(Reg::R1, EVENTS_MAP)
         .mov64_reg(Reg::R2, Reg::R6)
@@ -1635,6 +1677,13 @@ pub fn sys_exit_program(
         .jmp_imm(JmpOp::Eq, Reg::R0, 0, out);
     // The ring buffer is full: count the loss so userspace can report it.
     emit_count_drop(&mut b, out);
+    // Dropped by the rule prefilter (only code with a filter jumps here).
+    if !filter.by_syscall.is_empty() {
+        b.bind(filtered)
+            .ldx(Size::DW, Reg::R1, Reg::R10, COUNTS_SLOT)
+            .mov64_imm(Reg::R2, 1)
+            .atomic_add(Size::DW, Reg::R1, 8, Reg::R2);
+    }
     b.bind(out).ret(0);
     b.finish()
 }
@@ -1754,7 +1803,7 @@ impl Default for ObjectOptions {
 }
 
 /// The maps every Lanner object declares.
-pub fn standard_maps(ring_bytes: u32) -> [MapDef; 5] {
+pub fn standard_maps(ring_bytes: u32) -> [MapDef; 6] {
     [
         MapDef::ring_buf(EVENTS_MAP, ring_bytes),
         MapDef::array(INTEREST_MAP, 1, MAX_SYSCALLS),
@@ -1762,11 +1811,21 @@ pub fn standard_maps(ring_bytes: u32) -> [MapDef; 5] {
         MapDef::array(PLANS_MAP, 4, MAX_SYSCALLS),
         // The record's bytes, as `bpf_ringbuf_output` copies them.
         MapDef::per_cpu_array(SCRATCH_MAP, syscall_layout::MAX_SIZE as u32, 1),
+        MapDef::per_cpu_array(PF_COUNTS_MAP, 16, MAX_SYSCALLS),
     ]
 }
 
 /// Generates Lanner's object against the given kernel BTF.
 pub fn generate(btf: &Btf, opts: ObjectOptions) -> Result<EmittedObject, GenerateError> {
+    generate_with(btf, opts, &KernelFilter::none())
+}
+
+/// [`generate`] with the rule prefilter `filter` in the `sys_exit` program.
+pub fn generate_with(
+    btf: &Btf,
+    opts: ObjectOptions,
+    filter: &KernelFilter,
+) -> Result<EmittedObject, GenerateError> {
     let regs = PtRegsLayout::from_btf(btf)?;
     let layout = KernelLayout::from_btf(btf)?;
     let mut ob = ObjectBuilder::new();
@@ -1774,9 +1833,11 @@ pub fn generate(btf: &Btf, opts: ObjectOptions) -> Result<EmittedObject, Generat
         ob.map(map);
     }
     let sys_exit =
-        sys_exit_program(&regs, &layout, opts.flavor).map_err(|source| GenerateError::Asm {
-            program: SYS_EXIT_PROG,
-            source,
+        sys_exit_program_with(&regs, &layout, opts.flavor, filter).map_err(|source| {
+            GenerateError::Asm {
+                program: SYS_EXIT_PROG,
+                source,
+            }
         })?;
     let attach = match opts.flavor {
         Flavor::TpBtf => AttachPoint::tp_btf("sys_exit"),
@@ -2100,7 +2161,7 @@ mod tests {
     fn programs_assemble() {
         for flavor in [Flavor::TpBtf, Flavor::RawTracepoint] {
             let p = sys_exit_program(&REGS, &MM, flavor).unwrap();
-            assert_eq!(p.map_refs().len(), 5);
+            assert_eq!(p.map_refs().len(), 6);
             let listing = p.disassemble();
             assert!(listing.contains("r8 = *(u64 *)(r7 +120)") || flavor == Flavor::RawTracepoint);
             assert!(listing.contains("call bpf_ringbuf_output#130"));
