@@ -158,8 +158,25 @@ fn operand_ids(own: Option<&lanner_syntax::condition::ast::Expr>, expr: &Expr) -
 /// Runs one test file.
 pub fn run_file(path: &Path) -> FileReport {
     let mut db = SourceDb::new();
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    // A test file that cannot be read is an error, never an empty (and so passing) file.
+    let (text, unreadable) = match std::fs::read_to_string(path) {
+        Ok(t) => (t, None),
+        Err(e) => (String::new(), Some(e)),
+    };
     let id = db.add(path.display().to_string(), text.clone());
+    if let Some(e) = unreadable {
+        return FileReport {
+            path: path.to_path_buf(),
+            db,
+            diagnostics: vec![Diagnostic::new(
+                lanner_syntax::codes::TEST_FILE_STRUCTURE,
+                lanner_syntax::FileSpan::new(id, lanner_syntax::Span::default()),
+                format!("cannot read test file `{}`: {e}", path.display()),
+            )],
+            cases: Vec::new(),
+            coverage: Vec::new(),
+        };
+    }
     let (test, mut diagnostics) = format::load(id, &text);
     let dir = path.parent().unwrap_or(Path::new("."));
     // A test file that does not load is reported as it is; guessing its rules would only add
@@ -216,12 +233,14 @@ pub fn run_file(path: &Path) -> FileReport {
         report.diagnostics.extend(errors);
         return report;
     }
-    let (ruleset, _unsupported) = RuleSet::from_program(
+    let (mut ruleset, _unsupported) = RuleSet::from_program(
         &checked.program,
         lanner_engine::program::OutputOptions {
             suggested_output: false,
         },
     );
+    // The test's `hosts:` are its DNS: names resolve only to what the file says.
+    ruleset.resolve_host_names(&lanner_state::StaticResolver::new(test.hosts.clone()));
     // Each rule's own condition (lists substituted, macros not expanded), for coverage.
     let own: Vec<Option<lanner_syntax::condition::ast::Expr>> = ruleset
         .rules

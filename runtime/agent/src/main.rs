@@ -376,7 +376,7 @@ fn load_rules(setup: &Setup) -> Result<RuleSet, ExitCode> {
             return Err(ExitCode::from(1));
         }
     }
-    let (ruleset, unsupported) = RuleSet::from_program(
+    let (mut ruleset, unsupported) = RuleSet::from_program(
         &program,
         lanner_engine::program::OutputOptions { suggested_output },
     );
@@ -385,6 +385,16 @@ fn load_rules(setup: &Setup) -> Result<RuleSet, ExitCode> {
             "warning: field `{}` is not extracted yet ({why}); it reads as <NA>",
             f.text
         );
+    }
+    // `fd.*ip.name` compares addresses with the rules' host names as the system resolves
+    // them (/etc/hosts, DNS), refreshed in the background on Falco's schedule.
+    let names = ruleset.host_names();
+    if !names.is_empty() {
+        let resolver = lanner_state::SystemResolver;
+        let table = ruleset.resolve_host_names(&resolver);
+        if let Err(e) = lanner_state::hostnames::spawn_refresh(table, names, resolver) {
+            eprintln!("warning: host names will not be refreshed: {e}");
+        }
     }
     Ok(ruleset)
 }

@@ -19,6 +19,7 @@ pub mod errno;
 pub mod extract;
 pub mod fold;
 pub mod glob;
+pub mod hostnames;
 pub mod idmap;
 pub mod procfs;
 pub mod render;
@@ -28,6 +29,7 @@ pub mod value;
 
 pub use container::{ContainerInfo, ContainerMatcher};
 pub use extract::{Accessor, CAPABILITY_NAMES, ExtractError, extract};
+pub use hostnames::{HostNames, Resolver, SharedHostNames, StaticResolver, SystemResolver};
 pub use fold::{Decision, Folder, Folding};
 pub use procfs::{ProcfsError, Snapshot, SnapshotOptions, SnapshotStats, snapshot};
 pub use render::render;
