@@ -1,8 +1,17 @@
 //! Completion: item keys valid at the cursor, priorities, fields (for conditions, outputs and
-//! `val()`), operators valid for the field's type, macros and lists visible at that point of
-//! the load order, `evt.type` names and list names inside lists.
+//! `val()`) filtered to those the operator context allows, operators (and modifiers) valid for
+//! the field's type, macros and lists visible at that point of the load order, `evt.type`
+//! names and list names inside lists.
+//!
+//! Operator context: an operand followed by an operator (`| startswith /etc`) takes only the
+//! fields whose type accepts that operator (and no macro, which is a whole condition); the
+//! field inside `val(…)` must have the type of the field on the left, as the type checker
+//! demands of a field-to-field comparison.
 
-use lanner_schema::{Operator, fields, operator_allowed, resolve_text};
+use lanner_schema::{
+    FieldInfo, Modifier, Operator, ResolvedField, fields, operator_allowed, operator_allowed_with,
+    resolve_text,
+};
 use lanner_syntax::rules::ItemKind;
 use lanner_syntax::span::FileId;
 use tower_lsp_server::ls_types::{CompletionItem, CompletionItemKind, Documentation};
@@ -214,9 +223,44 @@ fn is_operator_word(w: &str) -> bool {
     Operator::ALL.iter().any(|o| o.as_str() == w)
 }
 
+/// Whether a field of type `f` may stand on the right of `lhs op val(f)`: the type checker's
+/// rule for field-to-field comparisons (same type, or both strings; list-ness equal).
+fn rhs_compatible(lhs: &ResolvedField, op: Operator, f: &FieldInfo) -> bool {
+    let (lt, rt) = (lhs.value_type(), f.value_type());
+    f.usable_as_rhs()
+        && op.accepts_field_rhs()
+        && lt.is_list == rt.is_list
+        && (lt.ty == rt.ty || (lt.ty.is_string() && rt.ty.is_string()))
+}
+
+/// The operator (and modifier) written right after the cursor's operand, if any.
+fn operator_after(
+    all: &[scan::Token],
+    value: &str,
+    v: usize,
+) -> Option<(Operator, Option<Modifier>)> {
+    let word = |t: &scan::Token| value.get(t.start..t.end).unwrap_or("");
+    // Skip the word the cursor is in (`proc.na|me startswith …`).
+    let mut rest = all
+        .iter()
+        .filter(|t| t.start >= v || t.end > v)
+        .skip_while(|t| t.kind == Tok::Word && t.start <= v && Operator::parse(word(t)).is_none());
+    let op = rest
+        .next()
+        .filter(|t| matches!(t.kind, Tok::Word | Tok::Symbol))?;
+    let op = Operator::parse(word(op))?;
+    let modifier = rest
+        .next()
+        .filter(|t| t.kind == Tok::Word)
+        .and_then(|t| Modifier::parse(word(t)));
+    Some((op, modifier))
+}
+
 fn condition(cx: &Ctx<'_>, file: FileId, idx: usize, value: &str, v: usize) -> Vec<CompletionItem> {
-    let toks: Vec<_> = scan::condition(value)
-        .into_iter()
+    let all = scan::condition(value);
+    let toks: Vec<_> = all
+        .iter()
+        .copied()
         .filter(|t| t.end < v || (t.end == v && t.kind != Tok::Word))
         .collect();
     let word = |t: &scan::Token| value.get(t.start..t.end).unwrap_or("");
@@ -240,6 +284,7 @@ fn condition(cx: &Ctx<'_>, file: FileId, idx: usize, value: &str, v: usize) -> V
                 .collect();
         }
     }
+    let is_modifier = |t: &scan::Token| t.kind == Tok::Word && Modifier::parse(word(t)).is_some();
     // Right after an operator, or inside `op (…`: values for the field on the left.
     let is_op = |t: &scan::Token| {
         t.kind == Tok::Symbol || (t.kind == Tok::Word && is_operator_word(word(t)))
@@ -255,7 +300,13 @@ fn condition(cx: &Ctx<'_>, file: FileId, idx: usize, value: &str, v: usize) -> V
             let Some(t) = toks.get(i) else { break };
             let w = word(t);
             if t.kind == Tok::Punct && w == "(" {
-                if let Some(op) = i.checked_sub(1).filter(|j| toks.get(*j).is_some_and(is_op)) {
+                // `op (` or `op modifier (`.
+                let before = i.checked_sub(1);
+                let before = before
+                    .filter(|j| toks.get(*j).is_some_and(is_modifier))
+                    .and_then(|j| j.checked_sub(1))
+                    .or(before);
+                if let Some(op) = before.filter(|j| toks.get(*j).is_some_and(is_op)) {
                     op_idx = Some(op);
                     in_parens = true;
                 }
@@ -274,6 +325,25 @@ fn condition(cx: &Ctx<'_>, file: FileId, idx: usize, value: &str, v: usize) -> V
             .map(word)
             .unwrap_or("");
         let mut out = Vec::new();
+        // Right after a string operator: the modifiers the field's type takes with it.
+        if !in_parens
+            && oi + 1 == toks.len()
+            && let (Some(o), Ok(f)) = (Operator::parse(op), resolve_text(field))
+        {
+            let vt = f.value_type();
+            out.extend(
+                Modifier::ALL
+                    .iter()
+                    .filter(|m| operator_allowed_with(vt.ty, vt.is_list, o, Some(**m)))
+                    .map(|m| {
+                        item(
+                            m.as_str(),
+                            CompletionItemKind::KEYWORD,
+                            Some(format!("modifier: `{op} {m} (…)`")),
+                        )
+                    }),
+            );
+        }
         if LIST_OPS.contains(&op) || in_parens {
             out.extend(lists(cx, file, Some(idx)));
         }
@@ -294,7 +364,20 @@ fn condition(cx: &Ctx<'_>, file: FileId, idx: usize, value: &str, v: usize) -> V
         && toks.len() >= 2
         && toks.get(toks.len() - 2).is_some_and(|t| word(t) == "val")
     {
+        // `lhs op val(|`: fields of the left side's type, when the left side is a field.
+        let n = toks.len();
+        let op = n.checked_sub(3).and_then(|i| toks.get(i)).map(word);
+        let lhs = n.checked_sub(4).and_then(|i| toks.get(i)).map(word);
+        if let (Some(op), Some(Ok(lhs))) = (op.and_then(Operator::parse), lhs.map(resolve_text)) {
+            return field_items(|f| rhs_compatible(&lhs, op, f));
+        }
         return field_items(|f| f.usable_as_rhs());
+    }
+    // An operand followed by an operator: only fields whose type accepts it.
+    if let Some((op, modifier)) = operator_after(&all, value, v) {
+        return field_items(|f| {
+            f.usable_in_filter() && operator_allowed_with(f.ty, f.is_list, op, modifier)
+        });
     }
     // An operand: fields, visible macros, `not`.
     let mut out = field_items(|f| f.usable_in_filter());

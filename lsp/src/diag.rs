@@ -75,3 +75,16 @@ pub fn convert(cx: &Ctx<'_>, d: &Diagnostic) -> lsp::Diagnostic {
         data: Some(data),
     }
 }
+
+/// The `resultId` of a pull report: a digest of the version and the diagnostics, so that a
+/// client asking again with it gets "unchanged" when nothing it shows would change. FNV-1a,
+/// not `DefaultHasher`, whose algorithm may change between Rust releases.
+pub fn result_id(version: Option<i32>, diags: &[lsp::Diagnostic]) -> String {
+    let text = serde_json::to_string(&(version, diags)).unwrap_or_default();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}

@@ -1,5 +1,6 @@
-//! Hover: a field's type, argument form and description; a macro's or list's definition and
-//! effective value after appends and overrides; a rule's event types and expanded condition.
+//! Hover: a field's type, argument form, description and whether Lanner's runtime extracts
+//! it; a macro's or list's definition and effective value after appends and overrides; a
+//! rule's event types and expanded condition.
 
 use lanner_schema::{FieldInfo, resolve_text};
 use lanner_syntax::condition::print::canonical;
@@ -78,6 +79,16 @@ pub fn field(info: &FieldInfo, written: &str) -> String {
         usable.push("outputs");
     }
     md.push_str(&format!("\n- usable in {}", usable.join(" and ")));
+    // What `rulec check` warns about (L344), said where the author looks at the field.
+    if info.id.is_none() {
+        md.push_str("\n- extracted by its plugin, not by Lanner's runtime");
+    } else if info.extracted {
+        md.push_str("\n- extracted by Lanner's runtime");
+    } else {
+        md.push_str(
+            "\n- **not extracted by Lanner's runtime**: Falco fills it, but under Lanner it is always `<NA>` and no check on it holds",
+        );
+    }
     if info.deprecation.is_deprecated() {
         md.push_str("\n- **deprecated**");
     }

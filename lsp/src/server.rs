@@ -28,6 +28,8 @@ struct State {
     revision: u64,
     encoding: Encoding,
     parses: ParseCache,
+    /// The client answers `workspace/configuration` (its `workspace.configuration` capability).
+    pull_configuration: bool,
 }
 
 pub struct Backend {
@@ -46,16 +48,94 @@ pub struct Backend {
 /// The version and diagnostics last published for a document.
 type Published = (Option<i32>, Vec<Diagnostic>);
 
-/// `initializationOptions` (and `workspace/didChangeConfiguration` settings) of the server.
-#[derive(Debug, Default, serde::Deserialize)]
+/// The server's settings: the `lanner` section of the client's configuration, as VS Code
+/// nests it (`lanner.rulesFiles`, `lanner.server.path`), read from `initializationOptions`,
+/// `workspace/didChangeConfiguration` and `workspace/configuration`. The flat `rulecPath` of
+/// older clients is still read. Keys the server does not use (`filePatterns`,
+/// `server.extraArgs`) are the client's business and ignored.
+#[derive(Debug, Default, PartialEq, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Options {
-    /// Rule files in load order, relative to the workspace root.
-    rules_files: Option<Vec<String>>,
-    /// The `rulec` binary for rule tests (default: this executable when it is rulec, else
-    /// `rulec` on PATH).
+struct Settings {
+    /// Rule files in load order, relative to the workspace root; empty means Falco's default
+    /// (a falco.yaml, a lanner.toml, else every rules file sorted).
+    #[serde(default)]
+    rules_files: Vec<String>,
+    #[serde(default)]
+    server: ServerSettings,
+    /// The `rulec` binary for rule tests (legacy flat form of `server.path`).
     rulec_path: Option<String>,
 }
+
+#[derive(Debug, Default, PartialEq, serde::Deserialize)]
+struct ServerSettings {
+    /// The `rulec` binary the client starts as the server; rule tests run it too.
+    #[serde(default)]
+    path: String,
+}
+
+/// How a settings value sent by the client reads.
+#[derive(Debug, PartialEq)]
+enum SettingsValue {
+    /// Settings the server understands.
+    Settings(Settings),
+    /// No `lanner` settings in it (`null`, `{}`, another tool's section): a client that
+    /// answers `workspace/configuration` is asked instead.
+    Absent,
+    /// A `lanner` section of the wrong shape.
+    Invalid(String),
+}
+
+impl SettingsValue {
+    /// Reads either the `lanner` section itself or an object holding it under `lanner`.
+    fn read(v: Option<&serde_json::Value>) -> SettingsValue {
+        let Some(v) = v.filter(|v| v.is_object()) else {
+            return SettingsValue::Absent;
+        };
+        let section = match v.get("lanner") {
+            Some(s) if s.is_object() => s,
+            Some(s) if s.is_null() => return SettingsValue::Absent,
+            Some(_) => return SettingsValue::Invalid("`lanner` is not an object".to_owned()),
+            None if ["rulesFiles", "rulecPath", "server"]
+                .iter()
+                .any(|k| v.get(k).is_some()) =>
+            {
+                v
+            }
+            None => return SettingsValue::Absent,
+        };
+        match serde_json::from_value(section.clone()) {
+            Ok(s) => SettingsValue::Settings(s),
+            Err(e) => SettingsValue::Invalid(e.to_string()),
+        }
+    }
+}
+
+impl Settings {
+    fn rules_files(&self) -> Option<Vec<String>> {
+        let files: Vec<String> = self
+            .rules_files
+            .iter()
+            .map(|f| f.trim().to_owned())
+            .filter(|f| !f.is_empty())
+            .collect();
+        (!files.is_empty()).then_some(files)
+    }
+
+    fn rulec(&self) -> PathBuf {
+        let path = self.server.path.trim();
+        if !path.is_empty() {
+            return PathBuf::from(path);
+        }
+        match self.rulec_path.as_deref().map(str::trim) {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => default_rulec(),
+        }
+    }
+}
+
+/// How long the server waits for the client's `workspace/configuration` answer before it goes
+/// on with the settings it has (a client may claim the capability and never answer).
+const CONFIGURATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn default_rulec() -> PathBuf {
     std::env::current_exe()
@@ -74,6 +154,7 @@ impl Backend {
                 revision: 0,
                 encoding: Encoding::Utf16,
                 parses: ParseCache::default(),
+                pull_configuration: false,
             }),
             published: tokio::sync::Mutex::new(HashMap::new()),
             disk_generation: AtomicU64::new(0),
@@ -109,6 +190,76 @@ impl Backend {
         };
         *cache = Some((generation, summary.clone()));
         Some(summary)
+    }
+
+    /// The `lanner` section of the client's configuration, or `None` when the client does not
+    /// answer (in time) or has no such section.
+    async fn pull_settings(&self) -> Option<Settings> {
+        let item = ConfigurationItem {
+            scope_uri: None,
+            section: Some("lanner".to_owned()),
+        };
+        let answer =
+            tokio::time::timeout(CONFIGURATION_TIMEOUT, self.client.configuration(vec![item]))
+                .await;
+        let values = match answer {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => {
+                self.client
+                    .log_message(
+                        MessageType::WARNING,
+                        format!("workspace/configuration: {e}"),
+                    )
+                    .await;
+                return None;
+            }
+            Err(_) => {
+                self.client
+                    .log_message(
+                        MessageType::WARNING,
+                        "workspace/configuration: no answer; the previous settings stay",
+                    )
+                    .await;
+                return None;
+            }
+        };
+        // The answer is the section's value itself; an object with a `lanner` key is read too.
+        // No section (`null`: Neovim without `settings`) keeps what the server has, such as
+        // its initializationOptions.
+        match SettingsValue::read(values.first()) {
+            SettingsValue::Settings(s) => Some(s),
+            SettingsValue::Absent => None,
+            SettingsValue::Invalid(e) => {
+                self.client
+                    .log_message(
+                        MessageType::WARNING,
+                        format!("settings: {e}; the previous settings stay"),
+                    )
+                    .await;
+                None
+            }
+        }
+    }
+
+    /// Applies settings; returns the new analysis when the load order changed.
+    fn apply_settings(&self, settings: Settings) -> Option<(u64, Arc<Analysis>)> {
+        let rulec = settings.rulec();
+        {
+            let mut current = self.rulec.lock().unwrap_or_else(|e| e.into_inner());
+            if *current != rulec {
+                *current = rulec;
+                // The cached test report came from the other binary.
+                self.disk_generation.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let files = settings.rules_files();
+        let mut s = self.lock();
+        if s.ws.setting == files {
+            return None;
+        }
+        s.ws.setting = files;
+        s.ws.reload_disk();
+        Some(Self::reanalyse(&mut s))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -235,18 +386,31 @@ impl LanguageServer for Backend {
                 .as_ref()
                 .and_then(|g| g.position_encodings.as_deref()),
         );
-        let opts: Options = params
-            .initialization_options
-            .clone()
-            .and_then(|v| serde_json::from_value(v).ok())
-            .unwrap_or_default();
+        let opts = match SettingsValue::read(params.initialization_options.as_ref()) {
+            SettingsValue::Settings(s) => s,
+            SettingsValue::Absent => Settings::default(),
+            SettingsValue::Invalid(e) => {
+                self.client
+                    .log_message(
+                        MessageType::WARNING,
+                        format!("initializationOptions: {e}; the defaults apply"),
+                    )
+                    .await;
+                Settings::default()
+            }
+        };
+        let pull = params
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.configuration)
+            .unwrap_or(false);
         {
             let mut s = self.lock();
             s.encoding = enc;
-            s.ws = Workspace::new(root_of(&params), opts.rules_files);
-            if let Some(p) = opts.rulec_path {
-                *self.rulec.lock().unwrap_or_else(|e| e.into_inner()) = PathBuf::from(p);
-            }
+            s.pull_configuration = pull;
+            s.ws = Workspace::new(root_of(&params), opts.rules_files());
+            *self.rulec.lock().unwrap_or_else(|e| e.into_inner()) = opts.rulec();
             Self::reanalyse(&mut s);
         }
         Ok(InitializeResult {
@@ -260,6 +424,14 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
+        // The client's live settings win over the initializationOptions it started us with.
+        if self.lock().pull_configuration
+            && let Some(settings) = self.pull_settings().await
+            && let Some((rev, a)) = self.apply_settings(settings)
+        {
+            self.publish(rev, a).await;
+            return;
+        }
         let (rev, a) = {
             let s = self.lock();
             (s.revision, s.analysis.clone())
@@ -332,29 +504,99 @@ impl LanguageServer for Backend {
     }
 
     async fn did_change_configuration(&self, p: DidChangeConfigurationParams) {
-        let opts: Options = serde_json::from_value(p.settings).unwrap_or_default();
-        if opts.rules_files.is_none() {
-            return;
+        // VS Code pushes `{ "lanner": { … } }` (its `configurationSection`); clients of the
+        // pull model send `null` and are asked.
+        let settings = match SettingsValue::read(Some(&p.settings)) {
+            SettingsValue::Settings(s) => Some(s),
+            SettingsValue::Absent if self.lock().pull_configuration => self.pull_settings().await,
+            SettingsValue::Absent => None,
+            SettingsValue::Invalid(e) => {
+                self.client
+                    .log_message(
+                        MessageType::WARNING,
+                        format!("settings: {e}; the previous settings stay"),
+                    )
+                    .await;
+                None
+            }
+        };
+        if let Some((rev, a)) = settings.and_then(|s| self.apply_settings(s)) {
+            self.publish(rev, a).await;
         }
-        let (rev, a) = self.change(|ws, _| {
-            ws.setting = opts.rules_files;
-            ws.reload_disk();
-        });
-        self.publish(rev, a).await;
+    }
+
+    async fn workspace_diagnostic(
+        &self,
+        p: WorkspaceDiagnosticParams,
+    ) -> Result<WorkspaceDiagnosticReportResult> {
+        let (a, enc) = self.snapshot();
+        let cx = Ctx { a: &a, enc };
+        let previous: HashMap<&str, &str> = p
+            .previous_result_ids
+            .iter()
+            .map(|r| (r.uri.as_str(), r.value.as_str()))
+            .collect();
+        let items = a
+            .sources
+            .iter()
+            .enumerate()
+            .map(|(i, src)| {
+                let file = lanner_syntax::span::FileId(u32::try_from(i).unwrap_or(u32::MAX));
+                let diags = diag::for_file(&cx, file);
+                let id = diag::result_id(src.version, &diags);
+                let version = src.version.map(i64::from);
+                if previous.get(src.uri.as_str()) == Some(&id.as_str()) {
+                    WorkspaceDocumentDiagnosticReport::Unchanged(
+                        WorkspaceUnchangedDocumentDiagnosticReport {
+                            uri: src.uri.clone(),
+                            version,
+                            unchanged_document_diagnostic_report:
+                                UnchangedDocumentDiagnosticReport { result_id: id },
+                        },
+                    )
+                } else {
+                    WorkspaceDocumentDiagnosticReport::Full(WorkspaceFullDocumentDiagnosticReport {
+                        uri: src.uri.clone(),
+                        version,
+                        full_document_diagnostic_report: FullDocumentDiagnosticReport {
+                            result_id: Some(id),
+                            items: diags,
+                        },
+                    })
+                }
+            })
+            .collect();
+        Ok(WorkspaceDiagnosticReportResult::Report(
+            WorkspaceDiagnosticReport { items },
+        ))
     }
 
     async fn diagnostic(
         &self,
         p: DocumentDiagnosticParams,
     ) -> Result<DocumentDiagnosticReportResult> {
-        let items = self
-            .in_doc(&p.text_document.uri, diag::for_file)
+        let (items, version) = self
+            .in_doc(&p.text_document.uri, |cx, f| {
+                let version = cx.a.sources.get(f.0 as usize).and_then(|s| s.version);
+                (diag::for_file(cx, f), version)
+            })
             .unwrap_or_default();
+        let id = diag::result_id(version, &items);
+        if p.previous_result_id.as_deref() == Some(id.as_str()) {
+            return Ok(DocumentDiagnosticReportResult::Report(
+                DocumentDiagnosticReport::Unchanged(RelatedUnchangedDocumentDiagnosticReport {
+                    related_documents: None,
+                    unchanged_document_diagnostic_report: UnchangedDocumentDiagnosticReport {
+                        result_id: id,
+                    },
+                }),
+            ));
+        }
         Ok(DocumentDiagnosticReportResult::Report(
             DocumentDiagnosticReport::Full(RelatedFullDocumentDiagnosticReport {
                 related_documents: None,
                 full_document_diagnostic_report: FullDocumentDiagnosticReport {
-                    result_id: None,
+                    result_id: Some(id),
                     items,
                 },
             }),
@@ -616,7 +858,7 @@ fn capabilities(enc: Encoding) -> ServerCapabilities {
         diagnostic_provider: Some(DiagnosticServerCapabilities::Options(DiagnosticOptions {
             identifier: Some("lanner".to_owned()),
             inter_file_dependencies: true,
-            workspace_diagnostics: false,
+            workspace_diagnostics: true,
             work_done_progress_options: WorkDoneProgressOptions::default(),
         })),
         ..ServerCapabilities::default()

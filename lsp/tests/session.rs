@@ -7,12 +7,20 @@
 //! - `request: METHOD` — `hover`, `completion`, `definition`, `references`, `rename`,
 //!   `prepare-rename`, `highlight`, `symbols`, `workspace-symbols`, `folding`,
 //!   `semantic-tokens`, `code-action`, `formatting`, `range-formatting`, `diagnostics` (push),
-//!   `pull-diagnostics`, `edits`, `add-exception` (with `alert: JSON`);
+//!   `pull-diagnostics`, `workspace-diagnostics`, `edits`, `add-exception` (with
+//!   `alert: JSON`), `configuration` (the diagnostics after each configuration step),
+//!   `code-lens` (with the server's log messages);
 //! - `encoding: utf-8|utf-32` — offered in `general.positionEncodings` (default: none, UTF-16);
 //! - `new-name: NAME` for rename, `query: TEXT` for workspace symbols;
 //! - `edit: TEXT` (repeatable) for `edits`: each inserted at the cursor as its own didChange;
 //! - `open: NAME` — the file to open (default: the one holding the cursor, else the first);
-//! - `setting: A, B` — the `rulesFiles` initialization option.
+//! - `setting: A, B` — the `rulesFiles` initialization option;
+//! - `client-configuration: JSON` — the client declares `workspace.configuration` and answers
+//!   `workspace/configuration` from this settings object (section `lanner` is its `lanner` key);
+//! - `change-configuration: JSON` (repeatable, in order with `change-configuration-pull`): the
+//!   client's settings become JSON and it pushes them in `workspace/didChangeConfiguration`;
+//!   `change-configuration-pull: JSON`: the settings become JSON and the notification carries
+//!   `null` (the pull model: the server must ask).
 
 #![allow(
     clippy::unwrap_used,
@@ -25,10 +33,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tower::{Service, ServiceExt};
-use tower_lsp_server::jsonrpc::Request;
+use tower_lsp_server::jsonrpc::{Request, Response};
 
 struct Case {
     headers: Vec<(String, String)>,
@@ -170,10 +178,43 @@ async fn run(case: &Case, root: &Path) -> Value {
     let (service, socket) = lanner_lsp::service();
     let received = Arc::new(Mutex::new(Vec::new()));
     let sink = received.clone();
+    // The client's settings, which it answers `workspace/configuration` from.
+    let client_settings = Arc::new(Mutex::new(
+        case.header("client-configuration")
+            .map_or(Value::Null, |c| {
+                serde_json::from_str(c).expect("client-configuration json")
+            }),
+    ));
+    let settings = client_settings.clone();
+    // The items of every `workspace/configuration` request, in order.
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let asked_sink = asked.clone();
     tokio::spawn(async move {
-        let mut socket = socket;
-        while let Some(msg) = socket.next().await {
+        let (mut requests, mut responses) = socket.split();
+        while let Some(msg) = requests.next().await {
             let v = serde_json::to_value(&msg).expect("message json");
+            if msg.method() == "workspace/configuration"
+                && let Some(id) = msg.id().cloned()
+            {
+                asked_sink
+                    .lock()
+                    .expect("lock")
+                    .push(v["params"]["items"].clone());
+                let current = settings.lock().expect("lock").clone();
+                let answer: Vec<Value> = v["params"]["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|item| match item["section"].as_str() {
+                        Some(section) => current.get(section).cloned().unwrap_or(Value::Null),
+                        None => current.clone(),
+                    })
+                    .collect();
+                responses
+                    .send(Response::from_ok(id, json!(answer)))
+                    .await
+                    .expect("answer the server");
+            }
             sink.lock().expect("lock").push(v);
         }
     });
@@ -186,6 +227,9 @@ async fn run(case: &Case, root: &Path) -> Value {
     let mut caps = json!({});
     if enc != "utf-16" {
         caps = json!({ "general": { "positionEncodings": [enc] } });
+    }
+    if case.header("client-configuration").is_some() {
+        caps["workspace"] = json!({ "configuration": true });
     }
     let mut init = json!({
         "processId": null,
@@ -231,6 +275,85 @@ async fn run(case: &Case, root: &Path) -> Value {
     let mut out = json!({ "request": method, "positionEncoding": negotiated });
     let response = match method {
         "diagnostics" => json!(opened),
+        "configuration" => {
+            let mut steps = vec![json!({ "step": "open", "diagnostics": codes_by_file(&opened) })];
+            let mut latest = opened.clone();
+            for (k, v) in &case.headers {
+                let pull = match k.as_str() {
+                    "change-configuration" => false,
+                    "change-configuration-pull" => true,
+                    _ => continue,
+                };
+                let value: Value = serde_json::from_str(v).expect("configuration json");
+                *client_settings.lock().expect("lock") = value.clone();
+                let sent = if pull { Value::Null } else { value };
+                s.notify(
+                    "workspace/didChangeConfiguration",
+                    json!({ "settings": sent }),
+                )
+                .await;
+                for d in s.take_diagnostics() {
+                    latest.retain(|o| o["uri"] != d["uri"]);
+                    latest.push(d);
+                }
+                latest.sort_by(|a, b| a["uri"].as_str().cmp(&b["uri"].as_str()));
+                steps.push(
+                    json!({ "step": format!("{k}: {v}"), "diagnostics": codes_by_file(&latest) }),
+                );
+            }
+            let asked = asked.lock().expect("lock").clone();
+            json!({ "steps": steps, "configuration_requests": asked })
+        }
+        "workspace-diagnostics" => {
+            // A first pull gets full reports with result ids; a second one that sends them
+            // back gets "unchanged" for every file whose diagnostics did not change, and a
+            // full report for the file an edit changed.
+            let first = s
+                .request("workspace/diagnostic", json!({ "previousResultIds": [] }))
+                .await;
+            let ids: Vec<Value> = first["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| json!({ "uri": r["uri"], "value": r["resultId"] }))
+                .collect();
+            let again = s
+                .request("workspace/diagnostic", json!({ "previousResultIds": ids }))
+                .await;
+            let mut after_edit = Value::Null;
+            if let Some(e) = case.header("edit") {
+                s.notify(
+                    "textDocument/didChange",
+                    json!({
+                        "textDocument": { "uri": doc, "version": 2 },
+                        "contentChanges": [{ "range": { "start": pos, "end": pos }, "text": e }]
+                    }),
+                )
+                .await;
+                let r = s
+                    .request("workspace/diagnostic", json!({ "previousResultIds": ids }))
+                    .await;
+                after_edit = kinds(&r);
+            }
+            json!({ "first": first, "again": kinds(&again), "after_edit": after_edit })
+        }
+        "code-lens" => {
+            let lenses = s
+                .request(
+                    "textDocument/codeLens",
+                    json!({ "textDocument": { "uri": doc } }),
+                )
+                .await;
+            let logs: Vec<Value> = s
+                .received
+                .lock()
+                .expect("lock")
+                .iter()
+                .filter(|m| m["method"] == "window/logMessage")
+                .map(|m| m["params"]["message"].clone())
+                .collect();
+            json!({ "lenses": lenses, "log": logs })
+        }
         "pull-diagnostics" => {
             s.request(
                 "textDocument/diagnostic",
@@ -429,6 +552,38 @@ fn with_result(text: &str, edits: &Value, enc: &str) -> Value {
     json!({ "edits": list.len(), "result": out })
 }
 
+/// Per file, the codes of its diagnostics (configuration steps show what changed).
+fn codes_by_file(published: &[Value]) -> Value {
+    let mut out = serde_json::Map::new();
+    for p in published {
+        let codes: Vec<Value> = p["diagnostics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| d["code"].clone())
+            .collect();
+        out.insert(p["uri"].as_str().unwrap_or("?").to_owned(), json!(codes));
+    }
+    Value::Object(out)
+}
+
+/// Per file of a workspace report, its kind and the number of diagnostics.
+fn kinds(report: &Value) -> Value {
+    json!(
+        report["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| json!(format!(
+                "{} {} ({} items)",
+                r["uri"].as_str().unwrap_or("?"),
+                r["kind"].as_str().unwrap_or("?"),
+                r["items"].as_array().map_or(0, Vec::len)
+            )))
+            .collect::<Vec<_>>()
+    )
+}
+
 fn summarize_completion(v: Value) -> Value {
     let items = v.as_array().cloned().unwrap_or_default();
     let fields = items.iter().filter(|i| i["kind"] == 5).count();
@@ -450,7 +605,19 @@ fn summarize_completion(v: Value) -> Value {
         .map(|i| i["detail"].clone())
         .collect();
     let others_shown: Vec<Value> = others.iter().take(60).cloned().collect();
-    json!({ "total": items.len(), "fields": fields, "first_fields": first_fields, "others": others.len(), "others_shown": others_shown })
+    // The types of the fields offered: what operator-aware filtering decides.
+    let field_types: std::collections::BTreeSet<String> = items
+        .iter()
+        .filter(|i| i["kind"] == 5)
+        .filter_map(|i| {
+            i["detail"]
+                .as_str()?
+                .rsplit(" : ")
+                .next()
+                .map(str::to_owned)
+        })
+        .collect();
+    json!({ "total": items.len(), "fields": fields, "field_types": field_types, "first_fields": first_fields, "others": others.len(), "others_shown": others_shown })
 }
 
 fn decode_tokens(text: &str, data: &Value, legend: &Value) -> Value {
@@ -519,4 +686,4 @@ fn sessions() {
 }
 
 /// The number of `sessions/*.case` files.
-const CASES: usize = 43;
+const CASES: usize = 52;

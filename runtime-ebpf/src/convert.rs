@@ -624,10 +624,35 @@ impl Ctx<'_> {
         Some(u64::from_le_bytes(b.try_into().ok()?))
     }
 
+    /// The working directory the kernel walk found, as `d_path` writes it
+    /// (`/` and the components root first), absent when the walk stopped
+    /// before the namespace's root (then the state keeps what it knows).
+    fn cwd(&self) -> Option<Vec<u8>> {
+        use plan::task_ids as at;
+        if self.task_u32(at::CWD_DONE)? != 1 {
+            return None;
+        }
+        let tail = self
+            .task_item()
+            .get(usize::try_from(at::SIZE).ok()?..)
+            .unwrap_or_default();
+        let mut parts: Vec<&[u8]> = tail.split(|&c| c == 0).filter(|p| !p.is_empty()).collect();
+        parts.reverse();
+        let mut path = Vec::with_capacity(tail.len() + 1);
+        for p in &parts {
+            path.push(b'/');
+            path.extend_from_slice(p);
+        }
+        if path.is_empty() {
+            path.push(b'/');
+        }
+        Some(path)
+    }
+
     /// The executable's flags as the driver reports them (`PPM_EXE_*`):
     /// writable by the task (owner, group or other write bit for its ids,
-    /// or `CAP_DAC_OVERRIDE`), and from a memfd (an unlinked file whose
-    /// dentry is named `memfd:…`). The overlay layers are not read.
+    /// or `CAP_DAC_OVERRIDE`), from a memfd (an unlinked file whose
+    /// dentry is named `memfd:…`), and its overlayfs layer.
     fn exe_flags(&self) -> Option<u32> {
         use plan::task_ids as at;
         let ino = self.task_u64(at::EXE_INO)?;
@@ -646,6 +671,15 @@ impl Ctx<'_> {
         )?;
         let memfd = name.starts_with(b"memfd:") && self.task_u32(at::EXE_NLINK)? == 0;
         let mut flags = 0;
+        // On overlayfs a file with an upper dentry lives in (or was copied
+        // up to) the upper layer; otherwise it is only in a lower one.
+        if self.task_u32(at::EXE_SB_MAGIC) == Some(plan::OVERLAYFS_SUPER_MAGIC_U32) {
+            if self.task_u64(at::EXE_UPPER_INO).unwrap_or(0) != 0 {
+                flags |= ppm_exe::UPPER_LAYER;
+            } else {
+                flags |= ppm_exe::LOWER_LAYER;
+            }
+        }
         if writable {
             flags |= ppm_exe::WRITABLE;
         }
@@ -819,6 +853,9 @@ impl Ctx<'_> {
             ("connect" | "accept" | "accept4", "tuple") => self.put_tuple(out),
             ("sendto" | "sendmsg" | "recvfrom" | "recvmsg", "tuple") => self.put_io_tuple(out),
             ("sendto" | "recvfrom", "size") => put_u32(out, self.arg(2) as u32),
+            // The first bytes received (at most `plan::SNAPLEN`), as the
+            // driver's snapshot of the buffer.
+            ("recvfrom", "data") => out.extend_from_slice(self.item(2)),
             ("setns", "nstype") => put_u32(out, clone_flags(self.arg(1))),
             ("unshare", "flags") => put_u32(out, clone_flags(self.arg(0))),
             // The kernel's bits (`O_CLOEXEC`, `O_NONBLOCK`,
@@ -906,6 +943,11 @@ impl Ctx<'_> {
                     put_u32(out, tty);
                 }
             }
+            "cwd" => {
+                if let Some(cwd) = self.cwd() {
+                    put_cstr(out, &cwd);
+                }
+            }
             _ => {}
         }
     }
@@ -921,6 +963,11 @@ impl Ctx<'_> {
             "gid" => put_u32(out, h.gid),
             "ptid" => self.put_task_id(out, 0),
             "cgroups" => self.put_cgroups(out),
+            "cwd" => {
+                if let Some(cwd) = self.cwd() {
+                    put_cstr(out, &cwd);
+                }
+            }
             "vtid" => self.put_task_id(out, 1),
             "vpid" => self.put_task_id(out, 2),
             "flags" => {
@@ -953,7 +1000,9 @@ const CAP_DAC_OVERRIDE: u32 = 1;
 /// (driver/ppm_events_public.h).
 mod ppm_exe {
     pub const WRITABLE: u32 = 1 << 0;
+    pub const UPPER_LAYER: u32 = 1 << 1;
     pub const FROM_MEMFD: u32 = 1 << 2;
+    pub const LOWER_LAYER: u32 = 1 << 3;
 }
 
 // Linux x86-64 `O_*` bits (include/uapi/asm-generic/fcntl.h).

@@ -185,6 +185,15 @@ pub mod plan {
     pub const FILE_INFO: u8 = 11;
     /// Size of a `FILE_INFO` item.
     pub const FILE_INFO_LEN: i32 = 16;
+    /// The data a read-like syscall returned: the first `min(result,
+    /// SNAPLEN)` bytes at `args[a]`, after success (Falco's default
+    /// snapshot length).
+    pub const BYTES_RET: u8 = 12;
+    /// `OVERLAYFS_SUPER_MAGIC` (include/uapi/linux/magic.h), compared with
+    /// the `TASK_IDS` item's `EXE_SB_MAGIC`.
+    pub const OVERLAYFS_SUPER_MAGIC_U32: u32 = 0x794c_7630;
+    /// Bytes of I/O data copied (`snaplen`, 80 in Falco by default).
+    pub const SNAPLEN: i32 = 80;
     /// Path components copied per cgroup subsystem.
     pub const CGROUP_DEPTH: usize = 8;
     /// Size of a socket-tuple item: `u16 family, u16 local port (host
@@ -229,8 +238,26 @@ pub mod plan {
         /// Bytes of the argument strings (`mm->arg_end - mm->arg_start`),
         /// where the environment starts in the `EXEC_ARGV` item.
         pub const ARG_LEN: i32 = 120;
-        pub const SIZE: i32 = 124;
+        /// The executable's upper-layer inode number when it lies on an
+        /// overlay filesystem whose inode has an upper dentry (0 otherwise),
+        /// and the low 32 bits of its superblock's `s_magic`.
+        pub const EXE_UPPER_INO: i32 = 124;
+        pub const EXE_SB_MAGIC: i32 = 132;
+        /// 1 when the working directory's walk reached the root of the
+        /// mount namespace (the components after [`SIZE`] are the whole
+        /// path), 0 when it stopped early (too deep, a failed read).
+        pub const CWD_DONE: i32 = 136;
+        /// Fixed size; the working directory's components follow, leaf
+        /// first, each NUL-terminated, at most [`super::CWD_DEPTH`] steps
+        /// of [`super::CWD_NAME`] bytes within the item's 4096.
+        pub const SIZE: i32 = 140;
     }
+
+    /// Steps of the working directory's walk (path components and mount
+    /// crossings together).
+    pub const CWD_DEPTH: i32 = 24;
+    /// Bytes copied of one path component (`NAME_MAX` and its NUL).
+    pub const CWD_NAME: i32 = 256;
 
     /// Item byte of `kind` reading from argument register `arg`.
     pub const fn item(kind: u8, arg: u8) -> u32 {
@@ -256,8 +283,8 @@ pub mod plan {
 /// registers.
 pub fn default_plan(syscall: i64) -> u32 {
     use plan::{
-        BYTES, BYTES_LENPTR, CGROUPS, EXEC_ARGV, EXEC_PATH, FILE_INFO, INT_PAIR, SOCK_TUPLE,
-        SOCK_TUPLE_RET, STR, TASK_IDS, item, of,
+        BYTES, BYTES_LENPTR, BYTES_RET, CGROUPS, EXEC_ARGV, EXEC_PATH, FILE_INFO, INT_PAIR,
+        SOCK_TUPLE, SOCK_TUPLE_RET, STR, TASK_IDS, item, of,
     };
     let file = item(FILE_INFO, 0);
     let cg = item(CGROUPS, 0);
@@ -308,7 +335,13 @@ pub fn default_plan(syscall: i64) -> u32 {
         // unconnected socket); recvfrom: the ends and the source sockaddr
         // (its length behind a pointer); sendmsg, recvmsg: the ends.
         44 => of([item(SOCK_TUPLE, 0), item(BYTES, 4), 0, 0]),
-        45 => of([item(SOCK_TUPLE, 0), item(BYTES_LENPTR, 4), 0, 0]),
+        // recvfrom also copies the data it received (`evt.buffer`).
+        45 => of([
+            item(SOCK_TUPLE, 0),
+            item(BYTES_LENPTR, 4),
+            item(BYTES_RET, 1),
+            0,
+        ]),
         46 | 47 => of([item(SOCK_TUPLE, 0), 0, 0, 0]),
         _ => 0,
     }
@@ -556,6 +589,26 @@ pub struct KernelLayout {
     pub inode_nlink: i16,
     /// `signal_struct.pids[PIDTYPE_PGID]`.
     pub signal_pgid: i16,
+    /// The working directory's walk: `task_struct.fs`, `fs_struct.pwd`'s
+    /// `mnt` and `dentry`, `dentry.d_parent`, `vfsmount.mnt_root`, and in
+    /// `struct mount` the embedded `mnt`, `mnt_parent` and
+    /// `mnt_mountpoint` (a mount's root is crossed to the dentry it is
+    /// mounted on, as `d_path` does).
+    pub task_fs: i16,
+    pub fs_pwd_mnt: i16,
+    pub fs_pwd_dentry: i16,
+    pub dentry_parent: i16,
+    pub vfsmount_root: i16,
+    pub mount_mnt: i16,
+    pub mount_parent: i16,
+    pub mount_mountpoint: i16,
+    /// The executable's overlay layer: `super_block.s_magic`,
+    /// `dentry.d_inode`, and the offset from an overlay inode's VFS inode
+    /// to its upper dentry (`ovl_inode.__upperdentry - .vfs_inode`),
+    /// absent when the kernel has no overlayfs types.
+    pub sb_magic: i16,
+    pub dentry_inode: i16,
+    pub ovl_upper: Option<i16>,
 }
 
 /// `enum pid_type`'s `PIDTYPE_PGID` (include/linux/pid_types.h).
@@ -663,6 +716,23 @@ impl KernelLayout {
             inode_gid: off("inode", "i_gid")?,
             inode_nlink: off("inode", "__i_nlink")?,
             signal_pgid: sum(off("signal_struct", "pids")?, 8 * PIDTYPE_PGID)?,
+            task_fs: get("task_struct", "fs")?,
+            fs_pwd_mnt: sum(off("fs_struct", "pwd")?, get("path", "mnt")?)?,
+            fs_pwd_dentry: sum(off("fs_struct", "pwd")?, get("path", "dentry")?)?,
+            dentry_parent: get("dentry", "d_parent")?,
+            vfsmount_root: get("vfsmount", "mnt_root")?,
+            mount_mnt: off("mount", "mnt")?,
+            mount_parent: get("mount", "mnt_parent")?,
+            mount_mountpoint: get("mount", "mnt_mountpoint")?,
+            sb_magic: get("super_block", "s_magic")?,
+            dentry_inode: get("dentry", "d_inode")?,
+            ovl_upper: match (
+                insn_offset(btf, "ovl_inode", "__upperdentry"),
+                insn_offset(btf, "ovl_inode", "vfs_inode"),
+            ) {
+                (Ok((upper, 8)), Ok((inode, _))) => upper.checked_sub(inode),
+                _ => None,
+            },
         })
     }
 }
@@ -683,6 +753,11 @@ mod slot {
     pub const TMP: i16 = -48;
     /// `u64` a `struct pid *` or a task pointer kept across reads.
     pub const PTR: i16 = -56;
+    /// `u64` the working directory walk's `struct mount *` (or the
+    /// executable's inode while its layer is read).
+    pub const MNT: i16 = -64;
+    /// `u64` the walk's current mount root dentry.
+    pub const ROOT: i16 = -72;
 }
 
 /// Reads the 8-byte kernel value at `*(u64 *)(R3 + off)` into the stack slot
@@ -936,10 +1011,140 @@ fn emit_task_exec_info(b: &mut ProgramBuilder, layout: &KernelLayout) {
         b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
         emit_read_record(b, off, to, size);
     }
+    // The overlay layer; the fields are cleared first (the reads are
+    // conditional).
+    b.mov64_reg(Reg::R1, Reg::R6)
+        .add64_reg(Reg::R1, Reg::R8)
+        .st(Size::DW, Reg::R1, at::EXE_UPPER_INO as i16, 0)
+        .st(Size::W, Reg::R1, at::EXE_SB_MAGIC as i16, 0)
+        .st(Size::W, Reg::R1, at::CWD_DONE as i16, 0);
+    emit_exe_layer(b, layout);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::LEN);
     emit_read_kernel(b, slot::PTR, layout.dentry_name);
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
     emit_read_record(b, 0, at::EXE_NAME, 8);
+}
+
+/// The executable's overlay layer for the inode in the PTR slot: its
+/// superblock's magic, and on an overlay filesystem the inode number of
+/// the upper dentry's inode (`ovl_inode.__upperdentry->d_inode->i_ino`;
+/// a file only in a lower layer has no upper dentry). Clobbers R0–R5 and
+/// the PTR slot.
+fn emit_exe_layer(b: &mut ProgramBuilder, layout: &KernelLayout) {
+    use plan::task_ids as at;
+    let end = b.new_label();
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR)
+        .stx(Size::DW, Reg::R10, slot::MNT, Reg::R3);
+    emit_read_kernel(b, slot::TMP, layout.inode_i_sb);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::TMP);
+    emit_read_record_u32(b, layout.sb_magic, at::EXE_SB_MAGIC);
+    let Some(upper) = layout.ovl_upper else {
+        return;
+    };
+    b.mov64_reg(Reg::R1, Reg::R6)
+        .add64_reg(Reg::R1, Reg::R8)
+        .ldx(Size::W, Reg::R1, Reg::R1, at::EXE_SB_MAGIC as i16);
+    // The magic is compared as a 32-bit value: an immediate is sign-extended
+    // in a 64-bit comparison.
+    b.alu32_imm(AluOp::Xor, Reg::R1, plan::OVERLAYFS_SUPER_MAGIC_U32 as i32)
+        .jmp32_imm(JmpOp::Ne, Reg::R1, 0, end)
+        .ldx(Size::DW, Reg::R3, Reg::R10, slot::MNT);
+    emit_read_kernel(b, slot::TMP, upper);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::TMP)
+        .jmp_imm(JmpOp::Eq, Reg::R3, 0, end);
+    emit_read_kernel(b, slot::TMP, layout.dentry_inode);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::TMP)
+        .jmp_imm(JmpOp::Eq, Reg::R3, 0, end);
+    emit_read_record(b, layout.inode_i_ino, at::EXE_UPPER_INO, 8);
+    b.bind(end);
+}
+
+/// The current task's working directory, appended to the `TASK_IDS` item
+/// `k` after its fixed part: from `fs->pwd` up through `d_parent`, a
+/// mount's root crossed to the dentry it is mounted on in its parent
+/// mount, until the root of the mount namespace (a mount that is its own
+/// parent) — the walk `d_path` makes, which a program cannot call here.
+/// Components go leaf first, NUL-terminated; `CWD_DONE` says whether the
+/// walk got to the root. The running length lives in `ITEM_LENS[k]` (map
+/// memory), and the walk's pointers in stack slots, so every iteration
+/// reaches the copy with the same register state. Clobbers R0–R5, R9 and
+/// the PTR, MNT, ROOT, TMP and LEN slots.
+fn emit_cwd_walk(b: &mut ProgramBuilder, layout: &KernelLayout, k: usize) {
+    use plan::task_ids as at;
+    let len_off = syscall_layout::ITEM_LENS + 4 * k as i16;
+    let walked = b.new_label();
+    b.st(Size::W, Reg::R6, len_off, plan::TASK_IDS_LEN);
+    b.call(Helper::GetCurrentTask).mov64_reg(Reg::R3, Reg::R0);
+    emit_read_kernel(b, slot::TMP, layout.task_fs);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::TMP);
+    emit_read_kernel(b, slot::PTR, layout.fs_pwd_dentry);
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::TMP);
+    emit_read_kernel(b, slot::MNT, layout.fs_pwd_mnt);
+    // ROOT = vfsmount->mnt_root; MNT becomes the `struct mount` around it.
+    b.ldx(Size::DW, Reg::R3, Reg::R10, slot::MNT);
+    emit_read_kernel(b, slot::ROOT, layout.vfsmount_root);
+    b.ldx(Size::DW, Reg::R1, Reg::R10, slot::MNT)
+        .jmp_imm(JmpOp::Eq, Reg::R1, 0, walked)
+        .add64_imm(Reg::R1, -i32::from(layout.mount_mnt))
+        .stx(Size::DW, Reg::R10, slot::MNT, Reg::R1);
+    b.bounded_loop(Reg::R9, plan::CWD_DEPTH, |b, l| {
+        let cross = b.new_label();
+        b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR)
+            .jmp_imm(JmpOp::Eq, Reg::R3, 0, l.exit)
+            .ldx(Size::DW, Reg::R1, Reg::R10, slot::ROOT)
+            .jmp_reg(JmpOp::Eq, Reg::R3, Reg::R1, cross);
+        emit_read_kernel(b, slot::TMP, layout.dentry_parent);
+        // A dentry that is its own parent is the root of its filesystem.
+        b.ldx(Size::DW, Reg::R1, Reg::R10, slot::TMP)
+            .ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR)
+            .jmp_reg(JmpOp::Eq, Reg::R1, Reg::R3, cross)
+            .jmp_imm(JmpOp::Eq, Reg::R1, 0, l.exit);
+        emit_read_kernel(b, slot::LEN, layout.dentry_name);
+        emit_item_offset(b, k, l.exit);
+        b.ldx(Size::W, Reg::R4, Reg::R6, len_off)
+            .jmp_imm(
+                JmpOp::Gt,
+                Reg::R4,
+                syscall_layout::MAX_ITEM - plan::CWD_NAME - 1,
+                l.exit,
+            )
+            .mov64_reg(Reg::R1, Reg::R6)
+            .add64_reg(Reg::R1, Reg::R8)
+            .add64_reg(Reg::R1, Reg::R4)
+            .mov64_imm(Reg::R2, plan::CWD_NAME)
+            .ldx(Size::DW, Reg::R3, Reg::R10, slot::LEN)
+            .call(Helper::ProbeReadKernelStr)
+            .jmp_imm(JmpOp::Sle, Reg::R0, 0, l.exit)
+            .jmp_imm(JmpOp::Gt, Reg::R0, plan::CWD_NAME, l.exit)
+            .ldx(Size::W, Reg::R4, Reg::R6, len_off)
+            .add64_reg(Reg::R4, Reg::R0)
+            .stx(Size::W, Reg::R6, len_off, Reg::R4)
+            .ldx(Size::DW, Reg::R1, Reg::R10, slot::TMP)
+            .stx(Size::DW, Reg::R10, slot::PTR, Reg::R1)
+            .ja(l.next);
+        // The root of a mount: continue from where it is mounted, unless
+        // the mount is the namespace's root (its own parent).
+        b.bind(cross).ldx(Size::DW, Reg::R3, Reg::R10, slot::MNT);
+        emit_read_kernel(b, slot::TMP, layout.mount_parent);
+        b.ldx(Size::DW, Reg::R1, Reg::R10, slot::TMP)
+            .ldx(Size::DW, Reg::R3, Reg::R10, slot::MNT)
+            .jmp_reg(JmpOp::Eq, Reg::R1, Reg::R3, walked)
+            .jmp_imm(JmpOp::Eq, Reg::R1, 0, l.exit);
+        emit_read_kernel(b, slot::PTR, layout.mount_mountpoint);
+        b.ldx(Size::DW, Reg::R3, Reg::R10, slot::TMP)
+            .stx(Size::DW, Reg::R10, slot::MNT, Reg::R3)
+            .add64_imm(Reg::R3, i32::from(layout.mount_mnt));
+        emit_read_kernel(b, slot::ROOT, layout.vfsmount_root);
+    });
+    // Out of steps or a failed read: CWD_DONE stays 0.
+    let end = b.new_label();
+    b.ja(end);
+    b.bind(walked);
+    emit_item_offset(b, k, end);
+    b.mov64_reg(Reg::R1, Reg::R6)
+        .add64_reg(Reg::R1, Reg::R8)
+        .st(Size::W, Reg::R1, at::CWD_DONE as i16, 1);
+    b.bind(end);
 }
 
 /// Emits item `k` of the plan in R7 for the record at R6: copies user memory
@@ -961,6 +1166,7 @@ fn emit_item(b: &mut ProgramBuilder, layout: &KernelLayout, k: usize) {
     let k_cgroups = b.new_label();
     let k_pair = b.new_label();
     let k_file = b.new_label();
+    let k_bytes_ret = b.new_label();
     let len_off = syscall_layout::ITEM_LENS + 4 * k as i16;
     let shift = 8 * k as i32;
 
@@ -999,7 +1205,20 @@ fn emit_item(b: &mut ProgramBuilder, layout: &KernelLayout, k: usize) {
         .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::CGROUPS), k_cgroups)
         .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::INT_PAIR), k_pair)
         .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::FILE_INFO), k_file)
+        .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(plan::BYTES_RET), k_bytes_ret)
         .ja(done);
+
+    // BYTES_RET: as many bytes as the call returned, at most SNAPLEN,
+    // copied as BYTES are.
+    let ret_clamped = b.new_label();
+    b.bind(k_bytes_ret)
+        .ldx(Size::DW, Reg::R1, Reg::R6, syscall_layout::RET)
+        .jmp_imm(JmpOp::Sle, Reg::R1, 0, done)
+        .jmp_imm(JmpOp::Le, Reg::R1, plan::SNAPLEN, ret_clamped)
+        .mov64_imm(Reg::R1, plan::SNAPLEN)
+        .bind(ret_clamped)
+        .stx(Size::DW, Reg::R10, slot::ARG_B, Reg::R1)
+        .ja(k_bytes);
 
     // FILE_INFO: the file the syscall returned.
     b.bind(k_file)
@@ -1144,7 +1363,8 @@ fn emit_item(b: &mut ProgramBuilder, layout: &KernelLayout, k: usize) {
     b.ldx(Size::DW, Reg::R3, Reg::R10, slot::PTR);
     emit_read_record_u32(b, layout.driver_minor_start, 28);
     emit_task_exec_info(b, layout);
-    b.mov64_imm(Reg::R0, plan::TASK_IDS_LEN).ja(set_len);
+    emit_cwd_walk(b, layout, k);
+    b.ja(done);
 
     // EXEC_PATH: after a successful exec the filename sits at mm->env_end.
     b.bind(k_exec_path)
@@ -1858,6 +2078,17 @@ mod tests {
         inode_gid: 8,
         inode_nlink: 72,
         signal_pgid: 376,
+        task_fs: 1904,
+        fs_pwd_mnt: 40,
+        fs_pwd_dentry: 48,
+        dentry_parent: 24,
+        vfsmount_root: 0,
+        mount_mnt: 32,
+        mount_parent: 16,
+        mount_mountpoint: 24,
+        sb_magic: 96,
+        dentry_inode: 48,
+        ovl_upper: Some(632),
     };
     const TASK: TaskLayout = TaskLayout {
         pid: 2000,

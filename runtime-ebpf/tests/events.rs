@@ -748,3 +748,169 @@ fn execve_reports_env_caps_exe_and_group() {
     assert_eq!(setns, Some((true, vec!["CLONE_NEWUTS"])));
     assert_eq!(userfaultfd, Some(uffd));
 }
+
+/// Runs `exe` in a child that first mounts `lower`, `upper` and `work` as an
+/// overlay on `merged` in a mount namespace of its own (so nothing outside
+/// the child sees the mount), and returns the child's pid.
+fn exec_in_overlay(exe: &str, lower: &str, upper: &str, work: &str, merged: &str) -> i64 {
+    use std::os::unix::process::CommandExt;
+    let opts = CString::new(format!("lowerdir={lower},upperdir={upper},workdir={work}")).unwrap();
+    let target = CString::new(merged).unwrap();
+    let mut cmd = std::process::Command::new(exe);
+    // SAFETY: unshare and mount are async-signal-safe and the strings were
+    // built before the fork; the child changes only its own namespace.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::unshare(libc::CLONE_NEWNS) != 0
+                || libc::mount(
+                    c"none".as_ptr(),
+                    c"/".as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                ) != 0
+                || libc::mount(
+                    c"overlay".as_ptr(),
+                    target.as_ptr(),
+                    c"overlay".as_ptr(),
+                    0,
+                    opts.as_ptr().cast(),
+                ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let pid = i64::from(child.id());
+    assert!(child.wait().unwrap().success(), "{exe} in the overlay");
+    pid
+}
+
+/// The kernel's walk of the working directory fills execve's and clone's
+/// `cwd` (through a mount point, as `d_path` would write it), the
+/// executable's overlayfs layer is in execve's `flags`, and recvfrom
+/// carries the first 80 bytes it received.
+#[test]
+fn cwd_overlay_layer_and_received_data() {
+    use std::os::unix::process::CommandExt;
+
+    if !kernel_ready() {
+        return;
+    }
+    let opts = ObjectOptions {
+        flavor: Flavor::TpBtf,
+        proc_events: false,
+        ring_bytes: 1 << 22,
+    };
+    let wanted = [
+        libc::SYS_execve as u32,
+        libc::SYS_clone as u32,
+        libc::SYS_clone3 as u32,
+        libc::SYS_vfork as u32,
+        libc::SYS_recvfrom as u32,
+    ];
+    let mut probe = Probe::start(opts, &wanted).unwrap_or_else(|e| panic!("{e}"));
+    let base = std::env::temp_dir().join(format!("lanner-cwd-{}-{}", std::process::id(), gettid()));
+    let nested = base.join("deep/er dir/x");
+    std::fs::create_dir_all(&nested).unwrap();
+    for d in ["lower", "upper", "work", "merged"] {
+        std::fs::create_dir_all(base.join(d)).unwrap();
+    }
+    std::fs::copy("/bin/true", base.join("lower/lower-true")).unwrap();
+    std::fs::copy("/bin/true", base.join("upper/upper-true")).unwrap();
+    let canonical = std::fs::canonicalize(&nested).unwrap();
+
+    // An exec in a nested directory, one in /dev/shm (a tmpfs mounted on
+    // the root filesystem: the walk crosses the mount).
+    let spawn_in = |dir: &std::path::Path| {
+        let mut child = std::process::Command::new("/bin/true")
+            .current_dir(dir)
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = i64::from(child.id());
+        assert!(child.wait().unwrap().success());
+        pid
+    };
+    let in_nested = spawn_in(&nested);
+    let in_shm = spawn_in(std::path::Path::new("/dev/shm"));
+    let s = |p: &str| base.join(p).display().to_string();
+    let (lower, upper, work, merged) = (s("lower"), s("upper"), s("work"), s("merged"));
+    let lower_exec = exec_in_overlay(&s("merged/lower-true"), &lower, &upper, &work, &merged);
+    let upper_exec = exec_in_overlay(&s("merged/upper-true"), &lower, &upper, &work, &merged);
+    let plain_exec = in_nested;
+
+    // 100 bytes over UDP on 127.0.0.1: recvfrom reports the first 80.
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let payload: Vec<u8> = (0..100u8).map(|i| i.wrapping_mul(7)).collect();
+    tx.send_to(&payload, rx.local_addr().unwrap()).unwrap();
+    let mut got = [0u8; 128];
+    let mut from: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    let mut from_len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: the buffers outlive the call and their lengths are right.
+    let n = unsafe {
+        libc::recvfrom(
+            rx.as_raw_fd(),
+            got.as_mut_ptr().cast(),
+            got.len(),
+            0,
+            (&raw mut from).cast(),
+            &mut from_len,
+        )
+    };
+    assert_eq!(n, 100);
+
+    let me = gettid();
+    let here = std::env::current_dir().unwrap();
+    let conv = Converter::new();
+    let mut buf = Vec::new();
+    let mut execs = std::collections::BTreeMap::new();
+    let mut child_clone_cwd = None;
+    let mut data = None;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while (execs.len() < 4 || data.is_none() || child_clone_cwd.is_none())
+        && Instant::now() < deadline
+    {
+        probe.drain_events(&conv, &mut buf, |ev| match name_of(ev) {
+            "execve" if [in_nested, in_shm, lower_exec, upper_exec].contains(&ev.tid()) => {
+                execs.insert(ev.tid(), ev.to_owned_event());
+            }
+            // The child's own clone exit of a process this test spawned.
+            "clone" | "clone3" | "vfork"
+                if val(ev, "res") == ParamValue::Pid(0) && ev.tid() == plain_exec =>
+            {
+                child_clone_cwd = path_of(ev, "cwd").map(<[u8]>::to_vec);
+            }
+            "recvfrom" if ev.tid() == me => {
+                if let ParamValue::Bytes(b) = val(ev, "data") {
+                    data = Some(b.to_vec());
+                }
+            }
+            _ => {}
+        });
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let _ = std::fs::remove_dir_all(&base);
+    let cwd_of = |pid: i64| {
+        let ev = execs
+            .get(&pid)
+            .unwrap_or_else(|| panic!("no execve of {pid}"));
+        path_of(&ev.as_event(), "cwd").map(|p| String::from_utf8_lossy(p).into_owned())
+    };
+    assert_eq!(cwd_of(in_nested).as_deref(), canonical.to_str());
+    assert_eq!(cwd_of(in_shm).as_deref(), Some("/dev/shm"));
+    // The clone child starts where its parent was, before it changes
+    // directory for the exec.
+    assert_eq!(
+        child_clone_cwd.as_deref(),
+        Some(here.as_os_str().as_encoded_bytes())
+    );
+    let flags_of = |pid: i64| flag_names(&execs[&pid].as_event(), "flags");
+    assert_eq!(flags_of(lower_exec), ["EXE_WRITABLE", "EXE_LOWER_LAYER"]);
+    assert_eq!(flags_of(upper_exec), ["EXE_WRITABLE", "EXE_UPPER_LAYER"]);
+    assert_eq!(flags_of(in_nested), ["EXE_WRITABLE"]);
+    assert_eq!(data.as_deref(), Some(&payload[..80]));
+}

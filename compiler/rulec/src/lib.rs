@@ -1,6 +1,7 @@
 //! `rulec`: the rule compiler's command-line edge. The commands live here as functions so that
 //! tests drive them without spawning processes; `main.rs` only parses arguments.
 
+pub mod bundle;
 pub mod check;
 pub mod doc;
 pub mod explain;

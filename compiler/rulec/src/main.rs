@@ -53,6 +53,44 @@ enum FmtFormat {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Check and compile rules files into a bundle (`.lnb`) the agent loads without compiling.
+    Build {
+        /// Rules files, loaded together in this order; a folder stands for its `*.yaml`/`*.yml`
+        /// files in sorted order (not its sub-folders), as in Falco.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The bundle to write (replaced atomically).
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+        /// Sign with this private key (from `rulec keygen`).
+        #[arg(long)]
+        sign: Option<PathBuf>,
+        /// A name label recorded in the header.
+        #[arg(long)]
+        name: Option<String>,
+        /// A revision label recorded in the header (a commit, a release).
+        #[arg(long)]
+        revision: Option<String>,
+        /// Record the creation time (a build is otherwise reproducible: same inputs, same bytes).
+        #[arg(long)]
+        timestamp: bool,
+        #[arg(long, value_enum, default_value = "human")]
+        format: FmtFormat,
+    },
+    /// Write a new Ed25519 key pair: the private key `NAME` (mode 0600) and `NAME.pub`.
+    Keygen {
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
+    /// Show a bundle's header, rules and signer, and verify it.
+    Inspect {
+        bundle: PathBuf,
+        /// Public keys to check the signer against (as `lanner --trust`).
+        #[arg(long, num_args = 1..)]
+        trust: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ExplainFormat,
+    },
     /// Format rules files in place: conditions one `and`/`or` operand per line, lists filled.
     Fmt {
         /// Rules files or folders (their `*.yaml`/`*.yml` files, as Falco loads a folder) to
@@ -129,6 +167,45 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Build {
+            files,
+            output,
+            sign,
+            name,
+            revision,
+            timestamp,
+            format,
+        } => run_build(
+            &files,
+            &output,
+            sign.as_deref(),
+            &rulec::bundle::BuildOptions {
+                name,
+                revision,
+                timestamp,
+            },
+            format,
+        ),
+        Command::Keygen { output } => match lanner_bundle::keys::generate(&output) {
+            Ok(key) => {
+                eprintln!(
+                    "wrote private key {} (keep it secret) and public key {}: {}",
+                    output.display(),
+                    lanner_bundle::keys::public_path(&output).display(),
+                    lanner_bundle::fingerprint(&key)
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Inspect {
+            bundle,
+            trust,
+            format,
+        } => run_inspect(&bundle, &trust, format),
         Command::Test {
             paths,
             format,
@@ -166,6 +243,106 @@ fn main() -> ExitCode {
             check,
             format,
         } => run_fmt(&files, check, format),
+    }
+}
+
+fn run_build(
+    paths: &[PathBuf],
+    output: &std::path::Path,
+    sign: Option<&std::path::Path>,
+    options: &rulec::bundle::BuildOptions,
+    format: FmtFormat,
+) -> ExitCode {
+    // The key first: a typo in its path should not cost a compile.
+    let key = match sign.map(lanner_bundle::keys::read_secret).transpose() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let sources = match read_sources(paths) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let (bytes, program) = match rulec::bundle::build(sources, options, key.as_ref()) {
+        Ok(b) => b,
+        Err(rulec::bundle::BuildFailure::Rules(d)) => {
+            render::human_stderr(&d.db, &d.diagnostics, std::io::stderr().is_terminal());
+            let errors = d.diagnostics.iter().filter(|d| d.is_error()).count();
+            eprintln!("error: the rules have {errors} error(s); no bundle written");
+            return ExitCode::from(1);
+        }
+        Err(rulec::bundle::BuildFailure::Bundle(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Err(e) = rulec::bundle::write_atomically(output, &bytes) {
+        eprintln!("error: cannot write `{}`: {e}", output.display());
+        return ExitCode::from(1);
+    }
+    let signer = key
+        .as_ref()
+        .map(|k| lanner_bundle::fingerprint(&k.verifying_key()));
+    match format {
+        FmtFormat::Human => eprintln!(
+            "wrote {}: {} rule(s), {} bytes, {}",
+            output.display(),
+            program.rules.len(),
+            bytes.len(),
+            signer.map_or_else(|| "unsigned".to_owned(), |s| format!("signed by {s}"))
+        ),
+        FmtFormat::Json => println!(
+            "{}",
+            serde_json::json!({
+                "output": output.display().to_string(),
+                "rules": program.rules.len(),
+                "bytes": bytes.len(),
+                "signer": signer,
+            })
+        ),
+    }
+    ExitCode::SUCCESS
+}
+
+fn run_inspect(path: &std::path::Path, trust: &[PathBuf], format: ExplainFormat) -> ExitCode {
+    let mut keys = Vec::new();
+    for t in trust {
+        match lanner_bundle::keys::read_public(t) {
+            Ok(k) => keys.push(k),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: cannot read bundle `{}`: {e}", path.display());
+            return ExitCode::from(1);
+        }
+    };
+    let inspection = match rulec::bundle::inspect(&bytes, &keys) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: `{}`: {e}", path.display());
+            return ExitCode::from(1);
+        }
+    };
+    match format {
+        ExplainFormat::Text => print!("{}", rulec::bundle::text(&inspection)),
+        ExplainFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&rulec::bundle::json(&inspection)).unwrap_or_default()
+        ),
+    }
+    if inspection.ok() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("error: `{}` does not verify", path.display());
+        ExitCode::from(1)
     }
 }
 

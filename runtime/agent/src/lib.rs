@@ -11,5 +11,8 @@ pub mod noise;
 pub mod outputs;
 pub mod pipeline;
 pub mod privilege;
+pub mod reload;
 pub mod replay;
 pub mod select;
+pub mod shadow;
+pub mod source;

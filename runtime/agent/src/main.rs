@@ -73,6 +73,21 @@ struct Common {
     containers: Containers,
 }
 
+/// Where the rules come from besides `--rules` (see `lanner::source`).
+#[derive(clap::Args, Clone)]
+struct BundleArgs {
+    /// A compiled bundle (`rulec build`), verified before anything is loaded; replaces
+    /// `--rules` and the built-in rules.
+    #[arg(long)]
+    bundle: Option<PathBuf>,
+    /// A public key (`rulec keygen`'s `NAME.pub`) whose signatures are trusted; repeatable.
+    #[arg(long)]
+    trust: Vec<PathBuf>,
+    /// Development only: accept unsigned bundles and untrusted signers (loudly warned).
+    #[arg(long)]
+    allow_unsigned: bool,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Write what the live agent sees as a scap capture (root).
@@ -93,6 +108,8 @@ enum Command {
         rules: Vec<PathBuf>,
         #[command(flatten)]
         common: Common,
+        #[command(flatten)]
+        bundle: BundleArgs,
         /// Stop after this many seconds (default: until SIGINT or SIGTERM).
         #[arg(long)]
         duration: Option<f64>,
@@ -108,6 +125,8 @@ enum Command {
         captures: Vec<PathBuf>,
         #[command(flatten)]
         common: Common,
+        #[command(flatten)]
+        bundle: BundleArgs,
     },
     /// Configuration tools.
     Config {
@@ -157,15 +176,20 @@ fn main() -> ExitCode {
         Command::Run {
             rules,
             common,
+            bundle,
             duration,
-        } => match Setup::new(&common, rules) {
-            Ok(setup) => run_live(&setup, duration),
+        } => match Setup::new(&common, rules).and_then(|s| {
+            let l = loader(&s, &bundle)?;
+            Ok((s, l))
+        }) {
+            Ok((setup, loader)) => run_live(&setup, &loader, duration),
             Err(code) => code,
         },
         Command::Replay {
             rules,
             mut captures,
             common,
+            bundle,
         } => {
             // `--rules` takes every following value; the ones that are not rule files are the
             // captures of `lanner replay --rules FILE... CAPTURE...`.
@@ -181,13 +205,15 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            if setup.rules.is_empty() || captures.is_empty() {
-                eprintln!(
-                    "error: `lanner replay` needs rules (`--rules FILE.yaml...` or `rules_files` in `--config`) and at least one capture"
-                );
+            if captures.is_empty() {
+                eprintln!("error: `lanner replay` needs at least one capture");
                 return ExitCode::from(2);
             }
-            run_replay(&setup, &captures)
+            let loader = match loader(&setup, &bundle) {
+                Ok(l) => l,
+                Err(code) => return code,
+            };
+            run_replay(&setup, &loader, &captures)
         }
     }
 }
@@ -327,76 +353,54 @@ fn stats(url: &str, format: StatsFormat) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Loads and checks rules files; on errors prints them and returns the exit code.
-fn load_rules(setup: &Setup) -> Result<RuleSet, ExitCode> {
-    let suggested_output = setup.suggested_output;
-    let rule_files = match lanner_check::paths::expand(&setup.rules) {
-        Ok(files) => files,
-        Err(e) => {
-            eprintln!("error: {e}");
+/// Where this run's rules come from: `--bundle`, else `--rules` or the config's `rules_files`,
+/// else the built-in rules.
+fn loader(setup: &Setup, b: &BundleArgs) -> Result<lanner::source::Loader, ExitCode> {
+    use lanner::source::Origin;
+    let origin = match &b.bundle {
+        Some(_) if !setup.rules.is_empty() => {
+            eprintln!(
+                "error: `--bundle` replaces the rules files: give `--bundle` or `--rules`/`rules_files`, not both"
+            );
             return Err(ExitCode::from(2));
         }
+        Some(path) => Origin::Bundle(path.clone()),
+        None if setup.rules.is_empty() => Origin::BuiltIn,
+        None => Origin::Files(setup.rules.clone()),
     };
-    let mut sources = Vec::new();
-    for p in &rule_files {
-        match std::fs::read_to_string(p) {
-            Ok(t) => sources.push((p.display().to_string(), t)),
-            Err(e) => {
-                eprintln!("error: cannot read rules `{}`: {e}", p.display());
-                return Err(ExitCode::from(2));
-            }
-        }
-    }
-    let mut program = match lanner_check::driver::compile(sources) {
-        Ok(p) => p,
-        Err(failed) => {
-            let errors: Vec<_> = failed.errors().cloned().collect();
-            lanner_check::render::human_stderr(
-                &failed.db,
-                &errors,
-                std::io::stderr().is_terminal(),
-            );
-            eprintln!("error: the rules have {} error(s)", errors.len());
-            return Err(ExitCode::from(1));
-        }
-    };
-    match lanner::select::apply_to_program(
-        &mut program,
-        &setup.config.rules,
-        &setup.legacy,
-        setup.config.priority,
-    ) {
-        Ok(applied) => {
-            for m in applied.messages {
-                eprintln!("{m}");
-            }
-        }
-        Err(e) => {
-            eprintln!("Error: {e}");
-            return Err(ExitCode::from(1));
-        }
-    }
-    let (mut ruleset, unsupported) = RuleSet::from_program(
-        &program,
-        lanner_engine::program::OutputOptions { suggested_output },
-    );
-    for (f, why) in &unsupported {
+    let trust = lanner::source::read_trust(&b.trust, b.allow_unsigned).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    })?;
+    if b.allow_unsigned {
         eprintln!(
-            "warning: field `{}` is not extracted yet ({why}); it reads as <NA>",
-            f.text
+            "WARNING: `--allow-unsigned` is for development: unsigned bundles and untrusted signers are accepted"
         );
     }
-    // `fd.*ip.name` compares addresses with the rules' host names as the system resolves
-    // them (/etc/hosts, DNS), refreshed in the background on Falco's schedule.
-    let names = ruleset.host_names();
-    if !names.is_empty() {
-        let resolver = lanner_state::SystemResolver;
-        let table = ruleset.resolve_host_names(&resolver);
-        if let Err(e) = lanner_state::hostnames::spawn_refresh(table, names, resolver) {
-            eprintln!("warning: host names will not be refreshed: {e}");
+    Ok(lanner::source::Loader {
+        origin,
+        trust,
+        selections: setup.config.rules.clone(),
+        legacy: setup.legacy.clone(),
+        threshold: setup.config.priority,
+        suggested_output: setup.suggested_output,
+    })
+}
+
+/// Loads the rules; on errors prints them and returns the exit code.
+fn load_rules(loader: &lanner::source::Loader) -> Result<RuleSet, ExitCode> {
+    match loader.load() {
+        Ok(loaded) => {
+            for n in &loaded.notes {
+                eprintln!("{n}");
+            }
+            Ok(loaded.ruleset)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Err(ExitCode::from(e.exit_code()))
         }
     }
-    Ok(ruleset)
 }
 
 fn matcher_of(containers: Containers) -> ContainerMatcher {
@@ -444,12 +448,12 @@ fn run_capture(path: &std::path::Path, duration: Option<f64>) -> ExitCode {
     }
 }
 
-fn run_live(setup: &Setup, duration: Option<f64>) -> ExitCode {
+fn run_live(setup: &Setup, loader: &lanner::source::Loader, duration: Option<f64>) -> ExitCode {
     if let Err(e) = lanner::live::preflight() {
         eprintln!("error: {e}");
         return ExitCode::from(1);
     }
-    let ruleset = match load_rules(setup) {
+    let ruleset = match load_rules(loader) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -476,7 +480,7 @@ fn run_live(setup: &Setup, duration: Option<f64>) -> ExitCode {
         &setup.pipeline_config(),
         &ruleset,
         // Hashed per file for `falcosecurity_falco_sha256_rules_files_info`.
-        &lanner_check::paths::expand(&setup.rules).unwrap_or_default(),
+        &loader.origin.files(),
         setup.config_file.as_deref(),
         lanner::pipeline::Mode::Live,
     ) {
@@ -525,8 +529,8 @@ fn run_live(setup: &Setup, duration: Option<f64>) -> ExitCode {
 /// How long the sinks get to drain at exit (Falco's `output_timeout`).
 const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
 
-fn run_replay(setup: &Setup, captures: &[PathBuf]) -> ExitCode {
-    let ruleset = match load_rules(setup) {
+fn run_replay(setup: &Setup, loader: &lanner::source::Loader, captures: &[PathBuf]) -> ExitCode {
+    let ruleset = match load_rules(loader) {
         Ok(r) => r,
         Err(code) => return code,
     };
@@ -535,7 +539,7 @@ fn run_replay(setup: &Setup, captures: &[PathBuf]) -> ExitCode {
         &setup.pipeline_config(),
         &ruleset,
         // Hashed per file for `falcosecurity_falco_sha256_rules_files_info`.
-        &lanner_check::paths::expand(&setup.rules).unwrap_or_default(),
+        &loader.origin.files(),
         setup.config_file.as_deref(),
         lanner::pipeline::Mode::Replay,
     ) {

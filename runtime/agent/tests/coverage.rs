@@ -161,6 +161,10 @@ fn full_item(kind: u8) -> Vec<u8> {
             let mut b = vec![1u8; plan::TASK_IDS_LEN as usize];
             let at = plan::task_ids::ARG_LEN as usize;
             b[at..at + 4].copy_from_slice(&4u32.to_le_bytes());
+            let at = plan::task_ids::CWD_DONE as usize;
+            b[at..at + 4].copy_from_slice(&1u32.to_le_bytes());
+            // The working directory's components, leaf first.
+            b.extend_from_slice(b"d\0");
             b
         }
         plan::SOCK_TUPLE | plan::SOCK_TUPLE_RET => {
@@ -175,6 +179,7 @@ fn full_item(kind: u8) -> Vec<u8> {
         plan::CGROUPS => b"leaf\0\0".to_vec(),
         plan::INT_PAIR => [3i32.to_le_bytes(), 4i32.to_le_bytes()].concat(),
         plan::FILE_INFO => vec![1u8; plan::FILE_INFO_LEN as usize],
+        plan::BYTES_RET => b"\xca\xfe\xba\xbe".to_vec(),
         _ => Vec::new(),
     }
 }

@@ -154,7 +154,8 @@ pub fn refresh_intervals() -> impl Iterator<Item = Duration> {
 }
 
 /// Re-resolves `names` into `table` on Falco's schedule ([`refresh_intervals`]), on a thread
-/// of its own so that detection never waits for DNS.
+/// of its own so that detection never waits for DNS; the thread ends when `table` has no other
+/// holder.
 pub fn spawn_refresh(
     table: SharedHostNames,
     names: Vec<String>,
@@ -163,9 +164,14 @@ pub fn spawn_refresh(
     std::thread::Builder::new()
         .name("lanner-dns".into())
         .spawn(move || {
+            // Only a weak hold: once every rule set reading the table is gone, the thread ends.
+            let weak = Arc::downgrade(&table.0);
+            drop(table);
             for wait in refresh_intervals() {
                 std::thread::sleep(wait);
-                table.replace(HostNames::resolve(names.iter().map(String::as_str), &resolver));
+                let Some(strong) = weak.upgrade() else { return };
+                let fresh = HostNames::resolve(names.iter().map(String::as_str), &resolver);
+                SharedHostNames(strong).replace(fresh);
             }
         })
 }
