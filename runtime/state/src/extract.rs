@@ -1420,16 +1420,21 @@ fn is_server(f: &Fd, st: &State) -> bool {
 
 /// The local or remote end of a connected IP socket, as libsinsp picks it for `fd.lip`,
 /// `fd.rip`, `fd.lport`, `fd.rport`, `fd.lnet`, `fd.rnet` and their `.name`s: the client end
-/// is the local one when the client address is one of this machine's (the same interface test
-/// as `fd.is_server`, applied to the other end), else the server end is. A listening socket
-/// has neither.
-fn local_remote(f: &Fd, _st: &State, local: bool) -> Option<(IpAddr, u16)> {
-    // TODO(issue 9): libsinsp picks the local end by the interface test on the client
-    // address; that needs the rule-test synthesiser to write an interface list first.
-    let server_side = f.role_server;
-    let end = match (local, server_side) {
-        (true, true) | (false, false) => End::Server,
-        (true, false) | (false, true) => End::Client,
+/// is the local one when the client address is one of this machine's (the interface test of
+/// `fd.is_server`, applied to the other end), else the server end is. The role the socket got
+/// from connect or accept plays no part, so a socket first met mid-capture and an unconnected
+/// UDP socket get the same answer as a fresh one. A listening socket has neither end.
+fn local_remote(f: &Fd, st: &State, local: bool) -> Option<(IpAddr, u16)> {
+    let ifaces = st.interfaces();
+    let client_is_local = match &f.sock {
+        SockInfo::V4 { cip, .. } => ifaces.has_v4(*cip),
+        SockInfo::V6 { cip, .. } => ifaces.has_v6(*cip),
+        _ => return None,
+    };
+    let end = if client_is_local == local {
+        End::Client
+    } else {
+        End::Server
     };
     endpoint(f, end)
 }
