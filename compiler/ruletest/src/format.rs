@@ -1008,7 +1008,14 @@ impl Reader {
 /// Reads a test file. Never fails: problems are diagnostics, good cases are kept.
 pub fn load(file: FileId, text: &str) -> (TestFile, Vec<Diagnostic>) {
     const KEYS: [&str; 8] = [
-        "rules", "users", "groups", "hosts", "interfaces", "process", "parents", "cases",
+        "rules",
+        "users",
+        "groups",
+        "hosts",
+        "interfaces",
+        "process",
+        "parents",
+        "cases",
     ];
     let docs = tree::parse(text);
     let mut r = Reader {

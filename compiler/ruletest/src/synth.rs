@@ -688,7 +688,10 @@ fn local_addresses(file: &TestFile, case: &Case) -> Vec<IpAddr> {
                 && matches!(e.syscall.node.as_str(), "accept" | "accept4")
         })
     };
-    let fds = case.fds.iter().chain(case.events.iter().filter_map(|e| e.fd.as_ref()));
+    let fds = case
+        .fds
+        .iter()
+        .chain(case.events.iter().filter_map(|e| e.fd.as_ref()));
     for f in fds {
         let (FdKind::Tcp(t) | FdKind::Udp(t)) = &f.kind else {
             continue;
@@ -724,22 +727,26 @@ pub fn synthesize(file: &TestFile, case: &Case) -> Result<Synthesized, SynthErro
     })?;
 
     // The machine's addresses, which decide `fd.is_server` and which end is `fd.lip`/`fd.rip`.
-    w.write_interfaces(local_addresses(file, case).into_iter().map(|addr| Interface {
-        name: if addr.is_loopback() { b"lo" } else { b"eth0" },
-        addr: match addr {
-            IpAddr::V4(addr) => IfAddr::V4 {
-                addr,
-                netmask: std::net::Ipv4Addr::new(255, 255, 255, 0),
-                bcast: std::net::Ipv4Addr::UNSPECIFIED,
-            },
-            IpAddr::V6(addr) => IfAddr::V6 {
-                addr,
-                netmask: std::net::Ipv6Addr::UNSPECIFIED,
-                bcast: std::net::Ipv6Addr::UNSPECIFIED,
-            },
-        },
-        linkspeed: None,
-    }))?;
+    w.write_interfaces(
+        local_addresses(file, case)
+            .into_iter()
+            .map(|addr| Interface {
+                name: if addr.is_loopback() { b"lo" } else { b"eth0" },
+                addr: match addr {
+                    IpAddr::V4(addr) => IfAddr::V4 {
+                        addr,
+                        netmask: std::net::Ipv4Addr::new(255, 255, 255, 0),
+                        bcast: std::net::Ipv4Addr::UNSPECIFIED,
+                    },
+                    IpAddr::V6(addr) => IfAddr::V6 {
+                        addr,
+                        netmask: std::net::Ipv6Addr::UNSPECIFIED,
+                        bcast: std::net::Ipv6Addr::UNSPECIFIED,
+                    },
+                },
+                linkspeed: None,
+            }),
+    )?;
 
     // Users and groups, root always known.
     let mut users = file.users.clone();

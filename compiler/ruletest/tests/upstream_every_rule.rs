@@ -56,12 +56,10 @@ const SANDBOX: Suite = Suite {
     tests: "falco-sandbox_rules.test.yaml",
     rule_count: 37,
     case_count: 231,
-    cannot_fire: &[
-        (
-            "Launch Disallowed Container",
-            "sandbox: `allowed_containers` is `container.id exists`, true on every container start",
-        ),
-    ],
+    cannot_fire: &[(
+        "Launch Disallowed Container",
+        "sandbox: `allowed_containers` is `container.id exists`, true on every container start",
+    )],
     clean: false,
     min_coverage: None,
 };

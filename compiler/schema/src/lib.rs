@@ -138,9 +138,7 @@ impl FieldInfo {
     pub const fn compares_host_names(&self) -> bool {
         matches!(
             self.id,
-            Some(
-                FieldId::FdCipName | FieldId::FdSipName | FieldId::FdLipName | FieldId::FdRipName
-            )
+            Some(FieldId::FdCipName | FieldId::FdSipName | FieldId::FdLipName | FieldId::FdRipName)
         )
     }
 

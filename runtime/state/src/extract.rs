@@ -772,7 +772,9 @@ impl Accessor {
             Kind::FdCport => fd().and_then(|f| endpoint(f, End::Client).map(|(_, p)| port(p))),
             Kind::FdLip => fd().and_then(|f| local_remote(f, st, true).map(|(ip, _)| ip_value(ip))),
             Kind::FdLport => fd().and_then(|f| local_remote(f, st, true).map(|(_, p)| port(p))),
-            Kind::FdRip => fd().and_then(|f| local_remote(f, st, false).map(|(ip, _)| ip_value(ip))),
+            Kind::FdRip => {
+                fd().and_then(|f| local_remote(f, st, false).map(|(ip, _)| ip_value(ip)))
+            }
             Kind::FdRport => fd().and_then(|f| local_remote(f, st, false).map(|(_, p)| port(p))),
             Kind::FdSockfamily => fd().and_then(|f| match f.kind {
                 fd_type::IPV4_SOCK | fd_type::IPV6_SOCK => Some(Value::str("ip")),
@@ -844,7 +846,12 @@ impl Accessor {
                 let found = table.names_of(addr);
                 // A listening socket's address without a name is no value: Falco's
                 // name comparison only applies to connected sockets.
-                if found.is_empty() && matches!(f.sock, SockInfo::V4Server { .. } | SockInfo::V6Server { .. }) {
+                if found.is_empty()
+                    && matches!(
+                        f.sock,
+                        SockInfo::V4Server { .. } | SockInfo::V6Server { .. }
+                    )
+                {
                     return None;
                 }
                 Some(Value::List(

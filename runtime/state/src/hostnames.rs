@@ -192,7 +192,12 @@ mod tests {
             ("nowhere.example".to_owned(), vec![]),
         ]);
         let t = HostNames::resolve(
-            ["zeta.example", "alpha.example", "nowhere.example", "zeta.example"],
+            [
+                "zeta.example",
+                "alpha.example",
+                "nowhere.example",
+                "zeta.example",
+            ],
             &r,
         );
         let names = |ip| {
@@ -214,7 +219,10 @@ mod tests {
         let reader = shared.clone();
         assert!(reader.current().is_empty());
         let a: IpAddr = "10.0.0.1".parse().unwrap();
-        shared.replace(HostNames::from_resolved([("a.example".to_owned(), vec![a])]));
+        shared.replace(HostNames::from_resolved([(
+            "a.example".to_owned(),
+            vec![a],
+        )]));
         assert_eq!(reader.current().names_of(a).len(), 1);
         assert_eq!(shared, reader);
         assert_ne!(shared, SharedHostNames::default());

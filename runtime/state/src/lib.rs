@@ -29,8 +29,8 @@ pub mod value;
 
 pub use container::{ContainerInfo, ContainerMatcher};
 pub use extract::{Accessor, CAPABILITY_NAMES, ExtractError, extract};
-pub use hostnames::{HostNames, Resolver, SharedHostNames, StaticResolver, SystemResolver};
 pub use fold::{Decision, Folder, Folding};
+pub use hostnames::{HostNames, Resolver, SharedHostNames, StaticResolver, SystemResolver};
 pub use procfs::{ProcfsError, Snapshot, SnapshotOptions, SnapshotStats, snapshot};
 pub use render::render;
 pub use replay::{Replay, ReplayError};
