@@ -1,6 +1,6 @@
 //! The dependency rule, enforced over `cargo metadata`: data flows one way.
 //!
-//! - A runtime crate (event, state, engine, ebpf) never depends, normally or for dev, on the
+//! - A runtime crate (event, state, engine, ebpf, jit) never depends, normally or for dev, on the
 //!   front end (syntax, check, rulec, lower): it runs programs, it does not compile rules.
 //! - The program crate depends on neither side, nor does the bundle crate (the compiler writes
 //!   bundles, the agent reads them; the agent's `build.rs` compiles the built-in rules through
@@ -26,6 +26,8 @@ const RUNTIME: &[&str] = &[
     "lanner-state",
     "lanner-engine",
     "lanner-ebpf",
+    "lanner-jit",
+    "lanner-prefilter",
 ];
 const FRONT_END: &[&str] = &["lanner-syntax", "lanner-check", "rulec", "lanner-lower"];
 const LSP: &str = "lanner-lsp";

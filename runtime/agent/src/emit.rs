@@ -27,6 +27,9 @@ pub trait Emit {
     /// Progress: events seen so far, kernel drops so far (`None` when the source has no drop
     /// counter) and the current time in ns (event time in replay).
     fn tick(&mut self, _events: u64, _drops: Option<u64>, _now: u64) {}
+    /// One event of type `code` went through the rules; `first_alert` is the rule index of the
+    /// first alert it raised (for the per-rule evaluation counts).
+    fn evaluated(&mut self, _code: u16, _first_alert: Option<usize>) {}
     /// Whether detection should stop (the `exit` action of `syscall_event_drops`).
     fn should_stop(&self) -> bool {
         false
@@ -92,6 +95,8 @@ pub struct Emitter {
     summary_interval: u64,
     summarized: u64,
     pub drops: crate::drops::DropMonitor,
+    /// Changes from `watch_config_files`, applied between two alerts.
+    pub reload: Option<Arc<crate::config_watch::Slot>>,
 }
 
 impl Emitter {
@@ -116,6 +121,30 @@ impl Emitter {
             summary_interval,
             summarized: 0,
             drops,
+            reload: None,
+        }
+    }
+
+    /// Applies what the config watcher handed over (one atomic load when nothing did).
+    fn apply_reload(&mut self, ts: u64) {
+        let Some(slot) = &self.reload else {
+            return;
+        };
+        for change in slot.take() {
+            match change {
+                crate::config_watch::Change::Noise(n) => {
+                    self.noise.reconfigure(n);
+                    self.summary_interval =
+                        u64::try_from(self.noise.summary_interval().as_nanos()).unwrap_or(0);
+                }
+                crate::config_watch::Change::Failed(why) => self.internal(
+                    "Falco internal: hot restart failure",
+                    lanner_engine::ruleset::Priority::Critical,
+                    &format!("Falco internal: hot restart failure: {why}"),
+                    serde_json::Map::new(),
+                    ts,
+                ),
+            }
         }
     }
 
@@ -214,6 +243,7 @@ impl Emit for Emitter {
         ruleset: &RuleSet,
         latency: Option<Duration>,
     ) -> std::io::Result<()> {
+        self.apply_reload(a.ts);
         let Some(rule) = ruleset.rules.get(a.rule) else {
             return Ok(());
         };
@@ -296,7 +326,12 @@ impl Emit for Emitter {
         self.drops.exit_requested
     }
 
+    fn evaluated(&mut self, code: u16, first_alert: Option<usize>) {
+        self.registry.evaluated(code, first_alert);
+    }
+
     fn tick(&mut self, events: u64, drops: Option<u64>, now: u64) {
+        self.apply_reload(now);
         self.registry.n_evts.store(events, Ordering::Relaxed);
         if let Some(d) = drops {
             self.registry.n_drops.store(d, Ordering::Relaxed);

@@ -2,6 +2,7 @@
 
 pub mod capture;
 pub mod config;
+pub mod config_watch;
 pub mod drops;
 pub mod emit;
 pub mod interest;

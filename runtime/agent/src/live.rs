@@ -124,7 +124,9 @@ pub fn run(
             state.process(ev);
             state.current.num = num;
             summary.alerts.events += 1;
+            let before = alerts.len();
             ruleset.evaluate(ev, &state, num, options.matching, &mut alerts);
+            out.evaluated(ev.event_type(), alerts.get(before).map(|a| a.rule));
         });
         for a in alerts.drain(..) {
             let Some(rule) = ruleset.rules.get(a.rule) else {

@@ -222,6 +222,8 @@ fn main() -> ExitCode {
 struct Setup {
     config: lanner::config::Config,
     config_file: Option<PathBuf>,
+    /// The `-o` overrides, applied again when the config file reloads.
+    overrides: Vec<String>,
     rules: Vec<PathBuf>,
     legacy: lanner::select::Legacy,
     json: bool,
@@ -284,6 +286,7 @@ impl Setup {
                 enable_tags: common.enable_tag.clone(),
             },
             config_file: common.config.clone(),
+            overrides: common.overrides.clone(),
             rules,
             json,
             matching,
@@ -296,6 +299,7 @@ impl Setup {
     fn pipeline_config(&self) -> lanner::config::Config {
         let mut c = self.config.clone();
         c.json_output = self.json;
+        c.rule_matching_all = self.matching == RuleMatching::All;
         c
     }
 }
@@ -492,6 +496,18 @@ fn run_live(setup: &Setup, loader: &lanner::source::Loader, duration: Option<f64
     };
     for n in &pipeline.notes {
         eprintln!("{n}");
+    }
+    match lanner::pipeline::watch_config(
+        &mut pipeline,
+        &setup.config,
+        setup.config_file.as_deref(),
+        &setup.overrides,
+    ) {
+        Ok(note) => note.into_iter().for_each(|n| eprintln!("{n}")),
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return ExitCode::from(1);
+        }
     }
     let rules = ruleset.rules.len();
     let n = syscalls.len();

@@ -44,11 +44,58 @@ pub struct Registry {
     pub suppressed: Mutex<BTreeMap<(String, &'static str), u64>>,
     pub drop_alerts: AtomicU64,
     pub drop_alerts_skipped: AtomicU64,
-    pub rules_files: Vec<(String, String)>,
-    pub config_files: Vec<(String, String)>,
+    /// Rules files as `(basename, sha256)`; a rules reload replaces them.
+    pub rules_files: Mutex<Vec<(String, String)>>,
+    /// The config file as `(basename, sha256)`; a config reload replaces it.
+    pub config_files: Mutex<Vec<(String, String)>>,
     pub start_ns: u64,
     pub engine: &'static str,
     pub ready: AtomicBool,
+    /// Events evaluated per dispatch slot (an event code; the last slot stands for every code
+    /// no typed rule names), for the per-rule evaluation counts.
+    pub events_by_slot: Vec<AtomicU64>,
+    /// The rules each slot dispatches to, in evaluation order.
+    dispatch: Vec<Vec<u32>>,
+    /// Per rule: evaluations not done because an earlier rule matched first (`rule_matching:
+    /// first`).
+    pub rule_skipped: Vec<AtomicU64>,
+    /// Whether `rule_matching` is `first`.
+    first_match: bool,
+    /// The in-kernel prefilter's counters by event type (cumulative, as the kernel keeps them).
+    pub prefilter: Mutex<BTreeMap<String, PrefilterCounts>>,
+    /// Reloads by `(kind, outcome)`.
+    pub reloads: Mutex<BTreeMap<(ReloadKind, bool), u64>>,
+    /// Start, then the last successful reload (Falco's `reload_ts`).
+    pub reload_ns: AtomicU64,
+}
+
+/// What the in-kernel prefilter did with the events of one type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PrefilterCounts {
+    /// Events the kernel programs saw.
+    pub seen: u64,
+    /// Shipped to userspace.
+    pub passed: u64,
+    /// Dropped in the kernel.
+    pub dropped: u64,
+}
+
+/// What a reload reloaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ReloadKind {
+    /// The configuration file (`watch_config_files`): noise control applied in place.
+    Config,
+    /// The rules (a bundle or rules files swapped in).
+    Rules,
+}
+
+impl ReloadKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReloadKind::Config => "config",
+            ReloadKind::Rules => "rules",
+        }
+    }
 }
 
 /// sha256 of a file, hex; empty when unreadable.
@@ -84,8 +131,10 @@ impl Registry {
         config_file: Option<&std::path::Path>,
         engine: &'static str,
     ) -> Registry {
+        let start_ns = now_ns();
         Registry {
             rule_matches: rules.iter().map(|_| AtomicU64::new(0)).collect(),
+            rule_skipped: rules.iter().map(|_| AtomicU64::new(0)).collect(),
             rules,
             n_evts: AtomicU64::new(0),
             n_drops: AtomicU64::new(0),
@@ -97,16 +146,124 @@ impl Registry {
             suppressed: Mutex::new(BTreeMap::new()),
             drop_alerts: AtomicU64::new(0),
             drop_alerts_skipped: AtomicU64::new(0),
-            rules_files: rules_files
-                .iter()
-                .map(|p| (basename(p), sha256_file(p)))
-                .collect(),
-            config_files: config_file
-                .map(|p| vec![(basename(p), sha256_file(p))])
-                .unwrap_or_default(),
-            start_ns: now_ns(),
+            rules_files: Mutex::new(
+                rules_files
+                    .iter()
+                    .map(|p| (basename(p), sha256_file(p)))
+                    .collect(),
+            ),
+            config_files: Mutex::new(
+                config_file
+                    .map(|p| vec![(basename(p), sha256_file(p))])
+                    .unwrap_or_default(),
+            ),
+            start_ns,
             engine,
             ready: AtomicBool::new(false),
+            events_by_slot: Vec::new(),
+            dispatch: Vec::new(),
+            first_match: true,
+            prefilter: Mutex::new(BTreeMap::new()),
+            reloads: Mutex::new(BTreeMap::new()),
+            reload_ns: AtomicU64::new(start_ns),
+        }
+    }
+
+    /// Takes the rule dispatch of `ruleset` (which rules each event code is evaluated against)
+    /// for the per-rule evaluation counts.
+    pub fn with_dispatch(mut self, ruleset: &lanner_engine::ruleset::RuleSet, first: bool) -> Self {
+        let max = ruleset
+            .rules
+            .iter()
+            .flat_map(|r| r.event_codes.iter().copied())
+            .max()
+            .map_or(0, |m| usize::from(m) + 1);
+        // Slot `max` is what every code past the typed ones dispatches to (the untyped rules).
+        self.dispatch = (0..=max)
+            .map(|c| {
+                ruleset
+                    .rules_for(u16::try_from(c).unwrap_or(u16::MAX))
+                    .to_vec()
+            })
+            .collect();
+        self.events_by_slot = self.dispatch.iter().map(|_| AtomicU64::new(0)).collect();
+        self.first_match = first;
+        self
+    }
+
+    /// One event of type `code` was evaluated; `first_alert` is the first rule that matched.
+    /// Cheap on the event path: one relaxed add, more only when a rule matched.
+    pub fn evaluated(&self, code: u16, first_alert: Option<usize>) {
+        let Some(last) = self.events_by_slot.len().checked_sub(1) else {
+            return;
+        };
+        let slot = usize::from(code).min(last);
+        if let Some(n) = self.events_by_slot.get(slot) {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
+        if self.first_match
+            && let Some(r) = first_alert
+            && let Some(list) = self.dispatch.get(slot)
+            && let Some(pos) = list.iter().position(|i| *i as usize == r)
+        {
+            for later in list.iter().skip(pos + 1) {
+                if let Some(n) = self.rule_skipped.get(*later as usize) {
+                    n.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// How many times each rule's condition was evaluated, in rule order.
+    pub fn rule_evaluations(&self) -> Vec<u64> {
+        let mut evals = vec![0u64; self.rules.len()];
+        for (list, n) in self.dispatch.iter().zip(&self.events_by_slot) {
+            let n = n.load(Ordering::Relaxed);
+            for i in list {
+                if let Some(e) = evals.get_mut(*i as usize) {
+                    *e += n;
+                }
+            }
+        }
+        for (e, s) in evals.iter_mut().zip(&self.rule_skipped) {
+            *e = e.saturating_sub(s.load(Ordering::Relaxed));
+        }
+        evals
+    }
+
+    /// The prefilter's counters now (replaces the previous snapshot: the kernel's counters are
+    /// cumulative). For `lanner run`'s prefilter to call as it reads its maps.
+    pub fn set_prefilter(&self, by_type: impl IntoIterator<Item = (String, PrefilterCounts)>) {
+        if let Ok(mut p) = self.prefilter.lock() {
+            p.clear();
+            p.extend(by_type);
+        }
+    }
+
+    /// Counts a reload and its outcome; a successful one is Falco's `reload_ts`.
+    pub fn record_reload(&self, kind: ReloadKind, ok: bool) {
+        if let Ok(mut r) = self.reloads.lock() {
+            *r.entry((kind, ok)).or_default() += 1;
+        }
+        if ok {
+            self.reload_ns.store(now_ns(), Ordering::Relaxed);
+        }
+    }
+
+    /// A reloaded config file: its hash in `falcosecurity_falco_sha256_config_files_info`.
+    pub fn set_config_file(&self, path: &std::path::Path) {
+        if let Ok(mut c) = self.config_files.lock() {
+            *c = vec![(basename(path), sha256_file(path))];
+        }
+    }
+
+    /// Reloaded rules files.
+    pub fn set_rules_files(&self, files: &[std::path::PathBuf]) {
+        if let Ok(mut r) = self.rules_files.lock() {
+            *r = files
+                .iter()
+                .map(|p| (basename(p), sha256_file(p)))
+                .collect();
         }
     }
 
@@ -143,20 +300,30 @@ impl Registry {
             "falcosecurity_falco_sha256_rules_files_info",
             "gauge",
         );
-        for (f, h) in &self.rules_files {
+        let rules_files = self
+            .rules_files
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default();
+        for (f, h) in &rules_files {
             let _ = writeln!(
                 out,
                 "falcosecurity_falco_sha256_rules_files_info{{file_name=\"{}\",sha256=\"{h}\"}} 1",
                 escape(f)
             );
         }
-        if !self.config_files.is_empty() {
+        let config_files = self
+            .config_files
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default();
+        if !config_files.is_empty() {
             family(
                 &mut out,
                 "falcosecurity_falco_sha256_config_files_info",
                 "gauge",
             );
-            for (f, h) in &self.config_files {
+            for (f, h) in &config_files {
                 let _ = writeln!(
                     out,
                     "falcosecurity_falco_sha256_config_files_info{{file_name=\"{}\",sha256=\"{h}\"}} 1",
@@ -187,6 +354,16 @@ impl Registry {
             out,
             "falcosecurity_falco_start_timestamp_nanoseconds {}",
             self.start_ns
+        );
+        family(
+            &mut out,
+            "falcosecurity_falco_reload_timestamp_nanoseconds",
+            "gauge",
+        );
+        let _ = writeln!(
+            out,
+            "falcosecurity_falco_reload_timestamp_nanoseconds {}",
+            r(&self.reload_ns)
         );
         family(
             &mut out,
@@ -354,6 +531,45 @@ impl Registry {
                     out,
                     "lanner_suppressed_alerts_total{{rule_name=\"{}\",reason=\"{reason}\"}} {n}",
                     escape(rule)
+                );
+            }
+        }
+        family(&mut out, "lanner_rule_evaluations_total", "counter");
+        for (meta, n) in self.rules.iter().zip(self.rule_evaluations()) {
+            let _ = writeln!(
+                out,
+                "lanner_rule_evaluations_total{{rule_name=\"{}\"}} {n}",
+                escape(&meta.name)
+            );
+        }
+        let prefilter = self.prefilter.lock().map(|p| p.clone()).unwrap_or_default();
+        family(&mut out, "lanner_prefilter_seen_total", "counter");
+        for (t, c) in &prefilter {
+            let _ = writeln!(
+                out,
+                "lanner_prefilter_seen_total{{evt_type=\"{}\"}} {}",
+                escape(t),
+                c.seen
+            );
+        }
+        family(&mut out, "lanner_prefilter_drops_total", "counter");
+        for (t, c) in &prefilter {
+            let _ = writeln!(
+                out,
+                "lanner_prefilter_drops_total{{evt_type=\"{}\"}} {}",
+                escape(t),
+                c.dropped
+            );
+        }
+        family(&mut out, "lanner_reloads_total", "counter");
+        let reloads = self.reloads.lock().map(|r| r.clone()).unwrap_or_default();
+        for kind in [ReloadKind::Config, ReloadKind::Rules] {
+            for (ok, outcome) in [(true, "ok"), (false, "failed")] {
+                let _ = writeln!(
+                    out,
+                    "lanner_reloads_total{{kind=\"{}\",outcome=\"{outcome}\"}} {}",
+                    kind.as_str(),
+                    reloads.get(&(kind, ok)).copied().unwrap_or(0)
                 );
             }
         }
@@ -563,7 +779,9 @@ mod tests {
         assert!(text.contains(
             "falcosecurity_falco_rules_matches_total{rule_name=\"A \\\"q\\\"\",priority=\"4\",source=\"syscall\",tag_mitre_t1=\"true\",tag_k8s_io=\"true\"} 3"
         ), "{text}");
-        assert!(!text.contains("rule_name=\"B\""));
+        assert!(!text.contains("falcosecurity_falco_rules_matches_total{rule_name=\"B\""));
+        // Evaluation counts name every rule, matched or not.
+        assert!(text.contains("lanner_rule_evaluations_total{rule_name=\"B\"} 0"));
         assert!(!text.contains("falcosecurity_scap_engine_name_info"));
         let parsed = parse_text(&text);
         assert!(

@@ -72,6 +72,22 @@ impl Filter {
         }
     }
 
+    /// New settings from a config reload. The suppression counters carry over; a bucket or a
+    /// dedupe window whose settings changed starts afresh.
+    pub fn reconfigure(&mut self, config: Noise) {
+        if config.rate_limits != self.config.rate_limits {
+            self.buckets.clear();
+        }
+        if config.dedupe != self.config.dedupe {
+            self.seen.clear();
+        }
+        self.config = config;
+    }
+
+    pub fn summary_interval(&self) -> std::time::Duration {
+        self.config.summary_interval
+    }
+
     pub fn is_active(&self) -> bool {
         !self.config.rate_limits.is_empty()
             || self.config.dedupe.is_some()

@@ -113,15 +113,18 @@ pub fn start(
             tags: r.tags.clone(),
         })
         .collect();
-    let registry = Arc::new(Registry::new(
-        metas,
-        rules_files,
-        config_file,
-        match mode {
-            Mode::Replay => "replay",
-            Mode::Live => "modern_bpf",
-        },
-    ));
+    let registry = Arc::new(
+        Registry::new(
+            metas,
+            rules_files,
+            config_file,
+            match mode {
+                Mode::Replay => "replay",
+                Mode::Live => "modern_bpf",
+            },
+        )
+        .with_dispatch(ruleset, !config.rule_matching_all),
+    );
     let mut webserver = None;
     let w = &config.webserver;
     if w.enabled {
@@ -155,6 +158,34 @@ pub fn start(
         webserver,
         notes,
     })
+}
+
+/// `watch_config_files`: watches the config file and applies what can change in place (noise
+/// control) without a restart. Returns the note for stderr.
+pub fn watch_config(
+    pipeline: &mut Pipeline,
+    config: &Config,
+    config_file: Option<&Path>,
+    overrides: &[String],
+) -> Result<Option<String>, PipelineError> {
+    let Some(path) = config_file else {
+        return Ok(None);
+    };
+    if !config.watch_config_files {
+        return Ok(None);
+    }
+    let slot = crate::config_watch::spawn(
+        path.to_path_buf(),
+        overrides.to_vec(),
+        config.clone(),
+        Arc::clone(&pipeline.emitter.registry),
+    )
+    .map_err(PipelineError::Thread)?;
+    pipeline.emitter.reload = Some(slot);
+    Ok(Some(format!(
+        "lanner: config {} is watched for changes (noise control applies without a restart)",
+        path.display()
+    )))
 }
 
 /// Falco's summary: `Events detected: N`, counts by severity and by rule (in definition order).

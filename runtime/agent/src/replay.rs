@@ -158,6 +158,7 @@ pub fn replay_capture(
         {
             summary.events += 1;
             ruleset.evaluate(&ev, &replay.state, d.num, matching, &mut alerts);
+            out.evaluated(ev.event_type(), alerts.first().map(|a| a.rule));
             // A capture has no drop counter: 0, so `simulate_drops` works in replay as in Falco.
             out.tick(summary.events, Some(0), ev.ts());
         }

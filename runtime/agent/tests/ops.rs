@@ -191,3 +191,104 @@ fn noise_control_corpus() {
         insta::assert_snapshot!(format!("noise__{name}"), check_noise(f));
     }
 }
+
+/// Forwards the evaluation hook to a registry (what the agent's emitter does).
+struct Counting<'r>(&'r lanner::metrics::Registry);
+
+impl lanner::emit::Emit for Counting<'_> {
+    fn alert(
+        &mut self,
+        _: &lanner_engine::ruleset::Alert,
+        _: &lanner_engine::ruleset::RuleSet,
+        _: Option<std::time::Duration>,
+    ) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn evaluated(&mut self, code: u16, first_alert: Option<usize>) {
+        self.0.evaluated(code, first_alert);
+    }
+}
+
+/// The per-rule evaluation counts (`lanner_rule_evaluations_total`) against an oracle that
+/// reads each rule's event types and every rule's verdict on every event: with `all` a rule is
+/// evaluated on every event of its types, with `first` only until an earlier rule matched.
+#[test]
+fn per_rule_evaluation_counts_match_an_oracle() {
+    use lanner_engine::ruleset::{RuleMatching, RuleSet};
+    let sources = rule_files()
+        .iter()
+        .map(|p| (p.display().to_string(), std::fs::read_to_string(p).unwrap()))
+        .collect();
+    let program = lanner_check::driver::compile(sources).unwrap_or_else(|_| panic!("rules"));
+    let ruleset = RuleSet::from_program(&program, Default::default()).0;
+    for matching in [RuleMatching::First, RuleMatching::All] {
+        let metas = ruleset
+            .rules
+            .iter()
+            .map(|r| lanner::metrics::RuleMeta {
+                name: r.name.clone(),
+                priority: r.priority as u8,
+                source: r.source.clone(),
+                tags: r.tags.clone(),
+            })
+            .collect();
+        let registry = lanner::metrics::Registry::new(metas, &[], None, "replay")
+            .with_dispatch(&ruleset, matching == RuleMatching::First);
+        let mut expected = vec![0u64; ruleset.rules.len()];
+        for capture in captures() {
+            let options = lanner::replay::Options {
+                matching,
+                matcher: lanner_state::ContainerMatcher::falco(),
+                format: lanner::replay::Format::Json,
+            };
+            lanner::replay::replay_capture(
+                &capture,
+                &ruleset,
+                &options,
+                &mut Counting(&registry),
+                &mut Default::default(),
+                &mut |_| {},
+            )
+            .unwrap();
+            // The oracle: every rule's verdict on every event (`all`), then who was evaluated.
+            let mut reader = lanner_event::ScapReader::open(&capture).unwrap();
+            let mut replay = lanner_state::Replay::new(lanner_state::ContainerMatcher::falco());
+            let mut alerts = Vec::new();
+            while let Some(rec) = reader.next_record().unwrap() {
+                if let Some(d) = replay.record(&rec)
+                    && d.delivered
+                    && let Some(ev) = replay.event()
+                {
+                    alerts.clear();
+                    ruleset.evaluate(&ev, &replay.state, d.num, RuleMatching::All, &mut alerts);
+                    let first = alerts.iter().map(|a| a.rule).min();
+                    for (i, r) in ruleset.rules.iter().enumerate() {
+                        let typed = r.any_event || r.event_codes.contains(&ev.event_type());
+                        let reached = matching == RuleMatching::All || first.is_none_or(|f| i <= f);
+                        if typed && reached {
+                            expected[i] += 1;
+                        }
+                    }
+                }
+            }
+        }
+        let got = registry.rule_evaluations();
+        assert_eq!(got, expected, "{matching:?}");
+        assert!(got.iter().sum::<u64>() > 1_000, "a real workload: {got:?}");
+        if matching == RuleMatching::First {
+            // Some rule was cut short by an earlier match, or the check proves nothing.
+            let all: u64 = registry
+                .events_by_slot
+                .iter()
+                .map(|n| n.load(std::sync::atomic::Ordering::Relaxed))
+                .sum();
+            assert!(all > 0);
+            assert!(
+                registry
+                    .rule_skipped
+                    .iter()
+                    .any(|n| n.load(std::sync::atomic::Ordering::Relaxed) > 0)
+            );
+        }
+    }
+}

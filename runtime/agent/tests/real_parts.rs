@@ -668,3 +668,161 @@ fn the_daemonset_validates_against_the_kubernetes_schema() {
     assert!(out.status.success(), "{text}");
     assert_eq!(text.matches(" passed for resource ").count(), 3, "{text}");
 }
+
+/// One series' value from the agent's `/metrics` (0 when absent).
+fn metric(base: &str, series: &str) -> f64 {
+    get(&format!("{base}/metrics"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Waits until `series` reaches `want`; returns its last value.
+fn wait_metric(base: &str, series: &str, want: f64) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = metric(base, series);
+        if v >= want || Instant::now() > deadline {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn watched_config_changes_apply_silences_without_a_restart() {
+    if !have("sh", true) {
+        return;
+    }
+    let dir = tempdir("reload");
+    let port = free_port();
+    let probe = dir.join("lanner_rldprb");
+    std::fs::copy("/bin/true", &probe).unwrap();
+    let rules = dir.join("rules.yaml");
+    std::fs::write(
+        &rules,
+        "- rule: Reload probe exec\n  desc: the test's probe binary ran\n  \
+         condition: evt.type in (execve, execveat) and proc.name = lanner_rldprb\n  \
+         output: \"probe ran (proc.name=%proc.name)\"\n  priority: WARNING\n  tags: [test]\n",
+    )
+    .unwrap();
+    let base_config = format!(
+        "json_output: true\nstdout_output:\n  enabled: true\nwatch_config_files: true\n\
+         metrics:\n  enabled: true\n\
+         webserver:\n  enabled: true\n  listen_address: 127.0.0.1\n  listen_port: {port}\n  prometheus_metrics_enabled: true\n"
+    );
+    let config = dir.join("falco.yaml");
+    std::fs::write(&config, &base_config).unwrap();
+    let mut agent = Reaper(
+        Command::new(env!("CARGO_BIN_EXE_lanner"))
+            .args(["run", "--duration", "90", "--config"])
+            .arg(&config)
+            .arg("--rules")
+            .arg(&rules)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr = BufReader::new(agent.0.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("lanner: watching") {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "agent ended: {seen}"
+        );
+        seen.push_str(&line);
+    }
+    assert!(
+        seen.contains("for changes (noise control applies without a restart)"),
+        "{seen}"
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let alerts = "lanner_alerts_total";
+    let silenced =
+        "lanner_suppressed_alerts_total{rule_name=\"Reload probe exec\",reason=\"silence\"}";
+    let ok = "lanner_reloads_total{kind=\"config\",outcome=\"ok\"}";
+    let failed = "lanner_reloads_total{kind=\"config\",outcome=\"failed\"}";
+    let run = |n: usize| {
+        for _ in 0..n {
+            assert!(Command::new(&probe).status().unwrap().success());
+        }
+    };
+    // 1. No silence: every run alerts.
+    run(3);
+    assert_eq!(wait_metric(&base, alerts, 3.0), 3.0);
+    // 2. A silence appears in the file (written elsewhere and renamed in, as editors and
+    //    ConfigMaps do): the running agent applies it.
+    let silence = format!(
+        "{base_config}lanner:\n  silences:\n    - rule: \"Reload probe*\"\n      reason: maintenance TICKET-7\n"
+    );
+    let tmp = dir.join("falco.yaml.new");
+    std::fs::write(&tmp, &silence).unwrap();
+    std::fs::rename(&tmp, &config).unwrap();
+    assert_eq!(wait_metric(&base, ok, 1.0), 1.0);
+    run(4);
+    assert_eq!(wait_metric(&base, silenced, 4.0), 4.0);
+    assert_eq!(
+        metric(&base, alerts),
+        7.0,
+        "matches are counted, silenced or not"
+    );
+    // 3. An invalid file is refused and counted; the silence stays.
+    std::fs::write(&config, format!("{silence}priority: loud\n")).unwrap();
+    assert_eq!(wait_metric(&base, failed, 1.0), 1.0);
+    run(2);
+    assert_eq!(wait_metric(&base, silenced, 6.0), 6.0);
+    // 4. The silence removed: alerts flow again, without a restart.
+    std::fs::write(&config, &base_config).unwrap();
+    assert_eq!(wait_metric(&base, ok, 2.0), 2.0);
+    run(5);
+    assert_eq!(wait_metric(&base, alerts, 14.0), 14.0);
+    assert_eq!(metric(&base, silenced), 6.0);
+    assert_eq!(metric(&base, ok), 2.0);
+    // SAFETY: kill has no memory-safety preconditions; the pid is our child's.
+    unsafe { libc::kill(agent.0.id() as i32, libc::SIGTERM) };
+    let mut out = String::new();
+    agent
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(agent.0.wait().unwrap().success(), "{rest}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let probe_alerts = lines
+        .iter()
+        .filter(|v| v["rule"] == "Reload probe exec")
+        .count();
+    assert_eq!(probe_alerts, 3 + 5, "{out}");
+    // The refused file reached the outputs as Falco's hot restart failure, with the located error.
+    let failure = lines
+        .iter()
+        .find(|v| v["rule"] == "Falco internal: hot restart failure")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(failure["priority"], "Critical");
+    assert_eq!(failure["source"], "internal");
+    assert!(
+        failure["output"]
+            .as_str()
+            .unwrap()
+            .contains("Unknown priority \"loud\""),
+        "{failure}"
+    );
+    assert!(
+        rest.contains("lanner: config reload failed, the running configuration stays"),
+        "{rest}"
+    );
+    assert!(
+        rest.contains("lanner: suppressed Reload probe exec (silence): 6"),
+        "{rest}"
+    );
+}

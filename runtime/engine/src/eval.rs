@@ -102,7 +102,9 @@ fn elements<'v, 'a>(value: &'v Value<'a>) -> &'v [Value<'a>] {
     }
 }
 
-fn eval_check<F: Fields + ?Sized>(check: &Check, fields: &mut F) -> bool {
+/// One check against `fields`: the semantics every backend shares (the JIT calls it for the checks
+/// it does not compile inline).
+pub fn eval_check<F: Fields + ?Sized>(check: &Check, fields: &mut F) -> bool {
     // The right-hand field is extracted first and kept, because the left one borrows the
     // source. Field-to-field comparisons are rare, so the copy is not on the hot path.
     let rhs_value: Option<Value<'static>> = match &check.rhs {

@@ -66,6 +66,20 @@ pub struct Alert {
     pub fields: Vec<(String, Option<Value<'static>>)>,
 }
 
+/// A compiled form of a rule set's conditions (the Cranelift JIT, `lanner-jit`): it decides
+/// which rules match, and the rule set renders their alerts as the interpreter's would.
+///
+/// INVARIANT: a matcher installed with [`RuleSet::set_matcher`] reports exactly the rules the
+/// interpreter would, in load order (at most one with [`RuleMatching::First`]); the
+/// differential suite in `compiler/conformance` holds every backend to it.
+pub trait Matcher: Send + Sync {
+    /// Appends to `out` the indices into [`RuleSet::rules`] of the rules that match `event`.
+    fn matches(&self, event: &Event<'_>, state: &State, matching: RuleMatching, out: &mut Vec<u32>);
+
+    /// The engine's name, as `--engine` spells it.
+    fn name(&self) -> &'static str;
+}
+
 /// Rules indexed by event code.
 pub struct RuleSet {
     pub rules: Vec<Rule>,
@@ -78,9 +92,21 @@ pub struct RuleSet {
     /// Rules without an event-type restriction, in load order: the candidates of an event code
     /// beyond every rule's table.
     any_event: Vec<u32>,
+    /// The compiled conditions, when a backend other than the interpreter decides matches.
+    matcher: Option<Box<dyn Matcher>>,
 }
 
 impl RuleSet {
+    /// Lets `matcher` decide which rules match from now on (alerts are still rendered here).
+    pub fn set_matcher(&mut self, matcher: Box<dyn Matcher>) {
+        self.matcher = Some(matcher);
+    }
+
+    /// The name of the engine that decides matches: the installed matcher's, or `interp`.
+    pub fn engine(&self) -> &'static str {
+        self.matcher.as_ref().map_or("interp", |m| m.name())
+    }
+
     /// Builds the index. Returns the fields the state engine cannot extract (they never have a
     /// value) with the reason, for the caller to report.
     pub fn new(rules: Vec<Rule>, fields: Vec<FieldRef>) -> (RuleSet, Vec<(FieldRef, String)>) {
@@ -122,6 +148,7 @@ impl RuleSet {
                 accessors,
                 by_code,
                 any_event,
+                matcher: None,
             },
             unsupported,
         )
@@ -210,6 +237,17 @@ impl RuleSet {
             return;
         }
         let mut fields = self.accessors.on(event, state);
+        if let Some(m) = &self.matcher {
+            // No allocation unless a rule matches, which is rare.
+            let mut hits = Vec::new();
+            m.matches(event, state, matching, &mut hits);
+            for i in hits {
+                if let Some(rule) = self.rules.get(i as usize) {
+                    alerts.push(render(i as usize, rule, &mut fields, evt_num, event.ts()));
+                }
+            }
+            return;
+        }
         self.run(candidates, &mut fields, event, evt_num, matching, alerts);
     }
 
