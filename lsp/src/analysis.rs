@@ -101,20 +101,28 @@ impl Analysis {
             .iter_mut()
             .map(|s| (s.name.clone(), std::mem::take(&mut s.text)))
             .collect();
+        // The previous parses move out of the cache: a hit is cloned once, for the checker,
+        // and its cached copy moves into the next cache.
+        let mut previous: Vec<Option<CachedParse>> = std::mem::take(&mut cache.files)
+            .into_iter()
+            .map(Some)
+            .collect();
         let mut next: Vec<CachedParse> = Vec::new();
         let checked = check_sources_with(inputs, &mut |id, text| {
-            let hit = cache
-                .files
-                .get(id.0 as usize)
-                .filter(|c| c.text == text)
-                .map(|c| (c.parsed.clone(), c.diags.clone()));
-            let (parsed, diags) = hit.unwrap_or_else(|| parse_file(id, text));
-            next.push(CachedParse {
-                text: text.to_owned(),
-                parsed: parsed.clone(),
-                diags: diags.clone(),
+            let hit = previous
+                .get_mut(id.0 as usize)
+                .and_then(|c| c.take_if(|c| c.text == text));
+            let entry = hit.unwrap_or_else(|| {
+                let (parsed, diags) = parse_file(id, text);
+                CachedParse {
+                    text: text.to_owned(),
+                    parsed,
+                    diags,
+                }
             });
-            (parsed, diags)
+            let out = (entry.parsed.clone(), entry.diags.clone());
+            next.push(entry);
+            out
         });
         cache.files = next;
         let mut a = Analysis {

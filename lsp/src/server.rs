@@ -30,6 +30,8 @@ struct State {
     parses: ParseCache,
     /// The client answers `workspace/configuration` (its `workspace.configuration` capability).
     pull_configuration: bool,
+    /// The client takes a dynamic registration of `workspace/didChangeConfiguration`.
+    register_configuration: bool,
 }
 
 pub struct Backend {
@@ -155,6 +157,7 @@ impl Backend {
                 encoding: Encoding::Utf16,
                 parses: ParseCache::default(),
                 pull_configuration: false,
+                register_configuration: false,
             }),
             published: tokio::sync::Mutex::new(HashMap::new()),
             disk_generation: AtomicU64::new(0),
@@ -226,14 +229,26 @@ impl Backend {
         // The answer is the section's value itself; an object with a `lanner` key is read too.
         // No section (`null`: Neovim without `settings`) keeps what the server has, such as
         // its initializationOptions.
-        match SettingsValue::read(values.first()) {
+        self.accept_settings(
+            SettingsValue::read(values.first()),
+            "workspace/configuration",
+        )
+        .await
+    }
+
+    /// The one reading of a settings value the client sent (initializationOptions, a
+    /// didChangeConfiguration push, a workspace/configuration answer): settings, or `None`
+    /// when there are none; a wrong shape is logged, naming where it came from, and the
+    /// settings the server has stay.
+    async fn accept_settings(&self, value: SettingsValue, origin: &str) -> Option<Settings> {
+        match value {
             SettingsValue::Settings(s) => Some(s),
             SettingsValue::Absent => None,
             SettingsValue::Invalid(e) => {
                 self.client
                     .log_message(
                         MessageType::WARNING,
-                        format!("settings: {e}; the previous settings stay"),
+                        format!("{origin}: {e}; the previous settings stay"),
                     )
                     .await;
                 None
@@ -272,7 +287,14 @@ impl Backend {
     /// returns its revision.
     fn reanalyse(state: &mut State) -> (u64, Arc<Analysis>) {
         state.revision += 1;
-        state.analysis = Arc::new(Analysis::with_cache(state.ws.sources(), &mut state.parses));
+        let next = Arc::new(Analysis::with_cache(state.ws.sources(), &mut state.parses));
+        let old = std::mem::replace(&mut state.analysis, next);
+        // Freeing the previous analysis (the whole workspace's syntax trees and program) is a
+        // tenth of an edit's time; it runs beside the publishing instead of before it.
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(move || drop(old))),
+            Err(_) => drop(old),
+        }
         (state.revision, state.analysis.clone())
     }
 
@@ -386,29 +408,25 @@ impl LanguageServer for Backend {
                 .as_ref()
                 .and_then(|g| g.position_encodings.as_deref()),
         );
-        let opts = match SettingsValue::read(params.initialization_options.as_ref()) {
-            SettingsValue::Settings(s) => s,
-            SettingsValue::Absent => Settings::default(),
-            SettingsValue::Invalid(e) => {
-                self.client
-                    .log_message(
-                        MessageType::WARNING,
-                        format!("initializationOptions: {e}; the defaults apply"),
-                    )
-                    .await;
-                Settings::default()
-            }
-        };
-        let pull = params
-            .capabilities
-            .workspace
-            .as_ref()
-            .and_then(|w| w.configuration)
+        // Before any settings, the previous settings are the defaults.
+        let opts = self
+            .accept_settings(
+                SettingsValue::read(params.initialization_options.as_ref()),
+                "initializationOptions",
+            )
+            .await
+            .unwrap_or_default();
+        let workspace = params.capabilities.workspace.as_ref();
+        let pull = workspace.and_then(|w| w.configuration).unwrap_or(false);
+        let register = workspace
+            .and_then(|w| w.did_change_configuration.as_ref())
+            .and_then(|d| d.dynamic_registration)
             .unwrap_or(false);
         {
             let mut s = self.lock();
             s.encoding = enc;
             s.pull_configuration = pull;
+            s.register_configuration = register;
             s.ws = Workspace::new(root_of(&params), opts.rules_files());
             *self.rulec.lock().unwrap_or_else(|e| e.into_inner()) = opts.rulec();
             Self::reanalyse(&mut s);
@@ -424,6 +442,33 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
+        // A client like VS Code's notifies configuration changes only to a server that
+        // registers for them; registered without a section, it sends `null` and the server
+        // asks (the pull model).
+        let (pull, register) = {
+            let s = self.lock();
+            (s.pull_configuration, s.register_configuration)
+        };
+        if pull && register {
+            let registration = Registration {
+                id: "lanner-configuration".to_owned(),
+                method: "workspace/didChangeConfiguration".to_owned(),
+                register_options: None,
+            };
+            let answer = tokio::time::timeout(
+                CONFIGURATION_TIMEOUT,
+                self.client.register_capability(vec![registration]),
+            )
+            .await;
+            if !matches!(answer, Ok(Ok(()))) {
+                self.client
+                    .log_message(
+                        MessageType::WARNING,
+                        "client/registerCapability: refused or no answer; configuration changes are not followed",
+                    )
+                    .await;
+            }
+        }
         // The client's live settings win over the initializationOptions it started us with.
         if self.lock().pull_configuration
             && let Some(settings) = self.pull_settings().await
@@ -507,17 +552,10 @@ impl LanguageServer for Backend {
         // VS Code pushes `{ "lanner": { … } }` (its `configurationSection`); clients of the
         // pull model send `null` and are asked.
         let settings = match SettingsValue::read(Some(&p.settings)) {
-            SettingsValue::Settings(s) => Some(s),
             SettingsValue::Absent if self.lock().pull_configuration => self.pull_settings().await,
-            SettingsValue::Absent => None,
-            SettingsValue::Invalid(e) => {
-                self.client
-                    .log_message(
-                        MessageType::WARNING,
-                        format!("settings: {e}; the previous settings stay"),
-                    )
-                    .await;
-                None
+            v => {
+                self.accept_settings(v, "workspace/didChangeConfiguration")
+                    .await
             }
         };
         if let Some((rev, a)) = settings.and_then(|s| self.apply_settings(s)) {

@@ -20,7 +20,9 @@
 //! - `change-configuration: JSON` (repeatable, in order with `change-configuration-pull`): the
 //!   client's settings become JSON and it pushes them in `workspace/didChangeConfiguration`;
 //!   `change-configuration-pull: JSON`: the settings become JSON and the notification carries
-//!   `null` (the pull model: the server must ask).
+//!   `null` (the pull model: the server must ask);
+//! - `dynamic-registration: yes` — the client declares `didChangeConfiguration`'s dynamic
+//!   registration (as VS Code does) and answers `client/registerCapability`.
 
 #![allow(
     clippy::unwrap_used,
@@ -189,10 +191,25 @@ async fn run(case: &Case, root: &Path) -> Value {
     // The items of every `workspace/configuration` request, in order.
     let asked = Arc::new(Mutex::new(Vec::new()));
     let asked_sink = asked.clone();
+    // The params of every `client/registerCapability` request.
+    let registered = Arc::new(Mutex::new(Vec::new()));
+    let registered_sink = registered.clone();
     tokio::spawn(async move {
         let (mut requests, mut responses) = socket.split();
         while let Some(msg) = requests.next().await {
             let v = serde_json::to_value(&msg).expect("message json");
+            if msg.method() == "client/registerCapability"
+                && let Some(id) = msg.id().cloned()
+            {
+                registered_sink
+                    .lock()
+                    .expect("lock")
+                    .push(v["params"].clone());
+                responses
+                    .send(Response::from_ok(id, Value::Null))
+                    .await
+                    .expect("answer the server");
+            }
             if msg.method() == "workspace/configuration"
                 && let Some(id) = msg.id().cloned()
             {
@@ -230,6 +247,9 @@ async fn run(case: &Case, root: &Path) -> Value {
     }
     if case.header("client-configuration").is_some() {
         caps["workspace"] = json!({ "configuration": true });
+    }
+    if case.header("dynamic-registration").is_some() {
+        caps["workspace"]["didChangeConfiguration"] = json!({ "dynamicRegistration": true });
     }
     let mut init = json!({
         "processId": null,
@@ -302,7 +322,12 @@ async fn run(case: &Case, root: &Path) -> Value {
                 );
             }
             let asked = asked.lock().expect("lock").clone();
-            json!({ "steps": steps, "configuration_requests": asked })
+            let registrations = registered.lock().expect("lock").clone();
+            json!({
+                "steps": steps,
+                "configuration_requests": asked,
+                "registrations": registrations,
+            })
         }
         "workspace-diagnostics" => {
             // A first pull gets full reports with result ids; a second one that sends them
@@ -686,4 +711,4 @@ fn sessions() {
 }
 
 /// The number of `sessions/*.case` files.
-const CASES: usize = 52;
+const CASES: usize = 53;

@@ -142,3 +142,76 @@ fn upstream_workspace_diagnostics_match_the_checker() {
     assert_eq!(got, expected);
     eprintln!("{} diagnostics match", got.len());
 }
+
+/// The server's incremental analysis (parses of unchanged files reused across edits) equals a
+/// full `check_sources` of the same texts after every edit of a series on the real workspace:
+/// a one-character edit in a condition, a broken macro, a renamed list, an edit in another
+/// file, and back to the original text.
+#[test]
+fn incremental_analysis_equals_a_full_check_over_edits() {
+    use lanner_lsp::analysis::{Analysis, ParseCache};
+    use lanner_lsp::workspace::Source;
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if !here.join(FILES[0].1).exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "../shared is required under CI=true"
+        );
+        eprintln!("skipping: ../shared is missing");
+        return;
+    }
+    let original: Vec<(String, String)> = FILES
+        .iter()
+        .map(|(n, rel)| {
+            (
+                n.to_string(),
+                std::fs::read_to_string(here.join(rel)).unwrap(),
+            )
+        })
+        .collect();
+    let edit = |file: usize, from: &str, to: &str| {
+        let mut texts = original.clone();
+        let t = &mut texts[file].1;
+        assert!(t.contains(from), "`{from}` is in {}", texts[file].0);
+        *t = t.replacen(from, to, 1);
+        texts
+    };
+    let steps = vec![
+        original.clone(),
+        edit(
+            0,
+            "proc.name in (shell_binaries)",
+            "proc.namex in (shell_binaries)",
+        ),
+        edit(0, "- macro: open_write", "- macro: open_writ"),
+        edit(0, "- list: shell_binaries", "- list: shell_binarie"),
+        edit(1, "priority: WARNING", "priority: WARNIN"),
+        original.clone(),
+    ];
+    let mut cache = ParseCache::default();
+    let mut codes = std::collections::BTreeSet::new();
+    for (i, texts) in steps.into_iter().enumerate() {
+        let sources: Vec<Source> = texts
+            .iter()
+            .map(|(n, t)| Source {
+                uri: format!("file:///ws/{n}").parse().unwrap(),
+                name: n.clone(),
+                text: t.clone(),
+                version: None,
+            })
+            .collect();
+        let incremental = Analysis::with_cache(sources, &mut cache);
+        let full = lanner_check::driver::check_sources(texts);
+        assert_eq!(
+            incremental.checked.diagnostics, full.diagnostics,
+            "step {i}: the incremental diagnostics differ from a full check"
+        );
+        codes.extend(full.diagnostics.iter().map(|d| d.code.id));
+    }
+    // The edits do break things: the comparison is not between empty lists.
+    assert!(
+        codes
+            .iter()
+            .any(|c| c.starts_with("L2") || c.starts_with("L3"))
+    );
+}

@@ -32,6 +32,15 @@ enum ListFormat {
     Markdown,
 }
 
+/// `--engine`: which engine decides matches.
+#[derive(Clone, Copy, ValueEnum)]
+enum EngineArg {
+    /// Cranelift-compiled conditions (the interpreter, with a warning, where they do not compile).
+    Jit,
+    /// The reference interpreter.
+    Interp,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum TestFormat {
     Human,
@@ -113,6 +122,10 @@ enum Command {
         /// Fail when the overall branch coverage is below this percentage.
         #[arg(long = "min-coverage")]
         min_coverage: Option<f64>,
+        /// The engine that decides matches; with `jit` every case also holds the JIT to the
+        /// interpreter (coverage is always the interpreter's traced evaluation).
+        #[arg(long, value_enum, default_value = "jit")]
+        engine: EngineArg,
     },
     /// List the fields conditions and outputs may use (like `falco --list`).
     Fields {
@@ -210,7 +223,14 @@ fn main() -> ExitCode {
             paths,
             format,
             min_coverage,
-        } => run_test(&paths, format, min_coverage),
+            engine,
+        } => {
+            let engine = match engine {
+                EngineArg::Jit => lanner_ruletest::runner::Engine::Jit,
+                EngineArg::Interp => lanner_ruletest::runner::Engine::Interp,
+            };
+            run_test(&paths, format, min_coverage, engine)
+        }
         Command::Fields { format } => {
             let f = match format {
                 ListFormat::Text => lanner_schema::ListingFormat::Text,
@@ -528,7 +548,12 @@ fn find_tests(path: &std::path::Path, out: &mut Vec<PathBuf>) -> std::io::Result
     Ok(())
 }
 
-fn run_test(paths: &[PathBuf], format: TestFormat, min_coverage: Option<f64>) -> ExitCode {
+fn run_test(
+    paths: &[PathBuf],
+    format: TestFormat,
+    min_coverage: Option<f64>,
+    engine: lanner_ruletest::runner::Engine,
+) -> ExitCode {
     let mut files = Vec::new();
     for p in paths {
         if let Err(e) = find_tests(p, &mut files) {
@@ -542,9 +567,12 @@ fn run_test(paths: &[PathBuf], format: TestFormat, min_coverage: Option<f64>) ->
     }
     let reports: Vec<_> = files
         .iter()
-        .map(|f| lanner_ruletest::runner::run_file(f))
+        .map(|f| lanner_ruletest::runner::run_file(f, engine))
         .collect();
     for r in &reports {
+        for n in &r.notes {
+            eprintln!("{n}");
+        }
         if !r.diagnostics.is_empty() {
             render::human_stderr(&r.db, &r.diagnostics, std::io::stderr().is_terminal());
         }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use lanner_check::driver::check_sources;
 use lanner_engine::eval_traced;
 use lanner_engine::ir::Expr;
-use lanner_engine::ruleset::{Alert, RuleSet};
+use lanner_engine::ruleset::{Alert, RuleMatching, RuleSet};
 use lanner_event::{Record, ScapSliceReader};
 use lanner_state::{ContainerMatcher, Replay};
 use lanner_syntax::Diagnostic;
@@ -69,6 +69,8 @@ impl RuleCoverage {
 /// The result of one test file.
 pub struct FileReport {
     pub path: PathBuf,
+    /// Lines for stderr that are no test result: the JIT could not compile the rules.
+    pub notes: Vec<String>,
     pub db: SourceDb,
     /// Problems of the test file and of the rules it loads.
     pub diagnostics: Vec<Diagnostic>,
@@ -155,8 +157,19 @@ fn operand_ids(own: Option<&lanner_syntax::condition::ast::Expr>, expr: &Expr) -
     out
 }
 
+/// Which engine decides the matches of a test run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// The reference interpreter alone.
+    Interp,
+    /// The Cranelift JIT decides; the interpreter's traced evaluation (coverage) runs beside
+    /// it, and a rule on which the two disagree fails its case.
+    #[default]
+    Jit,
+}
+
 /// Runs one test file.
-pub fn run_file(path: &Path) -> FileReport {
+pub fn run_file(path: &Path, engine: Engine) -> FileReport {
     let mut db = SourceDb::new();
     // A test file that cannot be read is an error, never an empty (and so passing) file.
     let (text, unreadable) = match std::fs::read_to_string(path) {
@@ -184,6 +197,7 @@ pub fn run_file(path: &Path) -> FileReport {
     if diagnostics.iter().any(Diagnostic::is_error) {
         return FileReport {
             path: path.to_path_buf(),
+            notes: Vec::new(),
             db,
             diagnostics,
             cases: Vec::new(),
@@ -212,6 +226,7 @@ pub fn run_file(path: &Path) -> FileReport {
     }
     let mut report = FileReport {
         path: path.to_path_buf(),
+        notes: Vec::new(),
         db,
         diagnostics,
         cases: Vec::new(),
@@ -239,8 +254,19 @@ pub fn run_file(path: &Path) -> FileReport {
             suggested_output: false,
         },
     );
+<<<<<<< HEAD
     // The test's `hosts:` are its DNS: names resolve only to what the file says.
     ruleset.resolve_host_names(&lanner_state::StaticResolver::new(test.hosts.clone()));
+=======
+    if engine == Engine::Jit
+        && let Err(e) = lanner_jit::Jit::install(&checked.program, &mut ruleset)
+    {
+        report.notes.push(format!(
+            "warning: {e}; `{}` runs on the interpreter",
+            path.display()
+        ));
+    }
+>>>>>>> main
     // Each rule's own condition (lists substituted, macros not expanded), for coverage.
     let own: Vec<Option<lanner_syntax::condition::ast::Expr>> = ruleset
         .rules
@@ -455,6 +481,13 @@ fn evaluate_capture(
             index
         };
         index += 1;
+        // The compiled matcher's verdict on every candidate: the loop below evaluates every
+        // rule of the first group (`all`), so that each case sees every rule it names.
+        let compiled = rs.matcher().map(|m| {
+            let mut hits = Vec::new();
+            m.matches(&ev, &replay.state, RuleMatching::All, &mut hits);
+            hits
+        });
         let mut fields = rs.accessors().on(&ev, &replay.state);
         let (specific, any) = rs.dispatch(ev.event_type());
         let mut matched = false;
@@ -462,15 +495,30 @@ fn evaluate_capture(
             if matched {
                 break;
             }
-            for &i in group {
-                let i = i as usize;
+            for &ri in group {
+                let i = ri as usize;
                 let Some(rule) = rs.rules.get(i) else {
                     continue;
                 };
                 let mut hits: Vec<(usize, bool)> = Vec::new();
-                let fired = eval_traced(&rule.condition, &mut fields, &mut |id, r| {
+                let traced = eval_traced(&rule.condition, &mut fields, &mut |id, r| {
                     hits.push((id, r))
                 });
+                let fired = match &compiled {
+                    None => traced,
+                    Some(c) => {
+                        let jit = c.contains(&ri);
+                        if jit != traced {
+                            problems.push(format!(
+                                "event {event}: the JIT says rule `{}` {} but the interpreter says it {}",
+                                rule.name,
+                                if jit { "matches" } else { "does not match" },
+                                if traced { "does" } else { "does not" },
+                            ));
+                        }
+                        jit
+                    }
+                };
                 if let Some(o) = outcomes.get_mut(i) {
                     for (id, r) in hits {
                         let e = o.entry(id).or_insert((false, false));

@@ -5,8 +5,13 @@
 
 use std::path::PathBuf;
 
-use lanner_ruletest::runner::{Status, run_file};
+use lanner_ruletest::runner::{Engine, FileReport, Status};
 use lanner_ruletest::{report, runner};
+
+/// Every test here runs on the JIT, which also holds it to the interpreter case by case.
+fn run_file(path: &std::path::Path) -> FileReport {
+    runner::run_file(path, Engine::Jit)
+}
 
 fn manifest() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use lanner_ruletest::runner::{Status, run_file};
+use lanner_ruletest::runner::{Engine, Status, run_file};
 use lanner_ruletest::{format, report};
 
 fn root() -> PathBuf {
@@ -76,7 +76,9 @@ fn check(suite: &Suite) {
     assert_eq!(rules.len(), suite.rule_count, "{rules:?}");
 
     let path = root().join("stdlib-rules/upstream").join(suite.tests);
-    let r = run_file(&path);
+    // On the JIT: every case also holds it to the interpreter's traced evaluation.
+    let r = run_file(&path, Engine::Jit);
+    assert!(r.notes.is_empty(), "{:?}", r.notes);
     assert!(
         r.diagnostics.iter().all(|d| !d.is_error() && !suite.clean),
         "{:#?}",

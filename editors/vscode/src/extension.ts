@@ -11,7 +11,13 @@ import {
   type ServerOptions,
 } from "vscode-languageclient/node";
 
-import { ServerNotFound, documentSelector, processEnvironment, resolveServer } from "./server";
+import {
+  ServerNotFound,
+  documentSelector,
+  processEnvironment,
+  resolveServer,
+  serverSettings,
+} from "./server";
 
 let client: LanguageClient | undefined;
 let output: vscode.LogOutputChannel | undefined;
@@ -24,11 +30,6 @@ function settings() {
     rulesFiles: c.get<string[]>("rulesFiles", []),
     filePatterns: c.get<string[]>("filePatterns", ["**/*_rules.yaml", "**/*_rules.yml"]),
   };
-}
-
-/** What the server reads from `initializationOptions` and `workspace/didChangeConfiguration`. */
-function serverSettings(rulesFiles: string[]): { rulesFiles?: string[] } {
-  return rulesFiles.length > 0 ? { rulesFiles } : {};
 }
 
 async function start(context: vscode.ExtensionContext): Promise<void> {
@@ -59,7 +60,11 @@ async function start(context: vscode.ExtensionContext): Promise<void> {
   context.subscriptions.push(watcher);
   const clientOptions: LanguageClientOptions = {
     documentSelector: documentSelector(s.filePatterns),
-    initializationOptions: serverSettings(s.rulesFiles),
+    // The server reads the `lanner` section: from initializationOptions at start, then by
+    // asking for it (`workspace/configuration`) at start and after each change, which it
+    // registers to hear about (the pull model; `synchronize.configurationSection` is the
+    // deprecated push).
+    initializationOptions: serverSettings(s.rulesFiles, server.command),
     synchronize: { fileEvents: watcher },
     outputChannel: output,
   };
@@ -83,13 +88,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
     vscode.commands.registerCommand("lanner.showOutput", () => output?.show()),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
-      // A new rule-file order is given as initializationOptions to a new server: the
-      // server's configuration notification cannot express "back to the default order".
-      if (
-        e.affectsConfiguration("lanner.server") ||
-        e.affectsConfiguration("lanner.filePatterns") ||
-        e.affectsConfiguration("lanner.rulesFiles")
-      ) {
+      // The server follows `lanner.rulesFiles` itself (it asks after a change); a new
+      // server binary or new file patterns (the document selector) need a new client.
+      if (e.affectsConfiguration("lanner.server") || e.affectsConfiguration("lanner.filePatterns")) {
         await stop();
         await start(context);
       }

@@ -144,3 +144,15 @@ export function documentSelector(
 ): { language: string; scheme: string; pattern: string }[] {
   return patterns.map((pattern) => ({ language: "yaml", scheme: "file", pattern }));
 }
+
+/**
+ * The `initializationOptions`: the `lanner` section as the server reads it (nested, as VS Code
+ * sends the section with `synchronize.configurationSection`): the rule-file order, and the
+ * server binary, which also runs the rule tests behind the code lenses.
+ */
+export function serverSettings(
+  rulesFiles: string[],
+  serverPath: string,
+): { lanner: { rulesFiles: string[]; server: { path: string } } } {
+  return { lanner: { rulesFiles, server: { path: serverPath } } };
+}

@@ -75,3 +75,28 @@ test("snippets cover list, macro, rule and exception, and are well formed", () =
     assert.ok(s.body.join("\n").includes("$0"), `${name} has no final tab stop`);
   }
 });
+
+/** Dotted keys of the leaves of a settings object. */
+function leaves(o: Record<string, unknown>, prefix: string): string[] {
+  return Object.entries(o).flatMap(([k, v]) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? leaves(v as Record<string, unknown>, `${prefix}${k}.`)
+      : [`${prefix}${k}`],
+  );
+}
+
+test("the server is tested with VS Code's `lanner` section, pulled", () => {
+  const props = Object.keys(manifest.contributes.configuration.properties).sort();
+  const session = fs.readFileSync(
+    path.join(ext, "../../lsp/tests/sessions/configuration-vscode.case"),
+    "utf8",
+  );
+  const line = session.split("\n").find((l) => l.startsWith("client-configuration:")) ?? "";
+  const answer = JSON.parse(line.slice("client-configuration:".length)) as {
+    lanner: Record<string, unknown>;
+  };
+  assert.deepEqual(leaves(answer.lanner, "lanner.").sort(), props);
+  // The pull model, as in the case: VS Code declares dynamic registration, the server registers.
+  assert.match(session, /^dynamic-registration: yes$/m);
+  assert.doesNotMatch(source, /configurationSection:/);
+});

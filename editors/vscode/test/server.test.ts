@@ -15,6 +15,7 @@ import {
   processEnvironment,
   resolveServer,
   searchPath,
+  serverSettings,
 } from "../src/server";
 
 function env(executables: string[], over: Partial<Environment> = {}): Environment {
@@ -112,4 +113,10 @@ test("a bundled binary that lost its execute bit gets it back", () => {
   assert.deepEqual(s, { command: file, args: ["lsp"], source: "bundled" });
   if (process.platform !== "win32") assert.equal(fs.statSync(file).mode & 0o111, 0o111);
   fs.rmSync(dir, { recursive: true });
+});
+
+test("initializationOptions are the nested `lanner` section the server reads", () => {
+  assert.deepEqual(serverSettings(["a_rules.yaml"], "/opt/rulec"), {
+    lanner: { rulesFiles: ["a_rules.yaml"], server: { path: "/opt/rulec" } },
+  });
 });

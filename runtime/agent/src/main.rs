@@ -71,6 +71,17 @@ struct Common {
     no_suggested_output: bool,
     #[arg(long, value_enum, default_value = "falco")]
     containers: Containers,
+    /// The engine that decides matches: compiled conditions, or the reference interpreter.
+    #[arg(long, value_enum, default_value = "jit")]
+    engine: EngineArg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EngineArg {
+    /// Cranelift-compiled conditions (the interpreter, with a warning, where they do not compile).
+    Jit,
+    /// The reference interpreter.
+    Interp,
 }
 
 /// Where the rules come from besides `--rules` (see `lanner::source`).
@@ -230,6 +241,7 @@ struct Setup {
     matching: RuleMatching,
     suggested_output: bool,
     containers: Containers,
+    engine: lanner::source::Engine,
 }
 
 impl Setup {
@@ -292,6 +304,10 @@ impl Setup {
             matching,
             suggested_output: suggested && !common.no_suggested_output,
             containers: common.containers,
+            engine: match common.engine {
+                EngineArg::Jit => lanner::source::Engine::Jit,
+                EngineArg::Interp => lanner::source::Engine::Interp,
+            },
             config,
         })
     }
@@ -388,6 +404,7 @@ fn loader(setup: &Setup, b: &BundleArgs) -> Result<lanner::source::Loader, ExitC
         legacy: setup.legacy.clone(),
         threshold: setup.config.priority,
         suggested_output: setup.suggested_output,
+        engine: setup.engine,
     })
 }
 

@@ -109,6 +109,17 @@ pub struct Loader {
     pub legacy: Legacy,
     pub threshold: Priority,
     pub suggested_output: bool,
+    /// Which engine decides matches.
+    pub engine: Engine,
+}
+
+/// `--engine`: the Cranelift JIT (the default), or the reference interpreter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// Compiled conditions; the interpreter, with a warning, where they do not compile.
+    #[default]
+    Jit,
+    Interp,
 }
 
 /// A loaded rule set and what the caller reports about it.
@@ -226,6 +237,11 @@ impl Loader {
             ));
         }
         resolve_host_names(&mut ruleset, &mut notes);
+        if self.engine == Engine::Jit
+            && let Err(e) = lanner_jit::Jit::install(&program, &mut ruleset)
+        {
+            notes.push(format!("warning: {e}; the rules run on the interpreter"));
+        }
         Ok(Loaded { ruleset, notes })
     }
 }

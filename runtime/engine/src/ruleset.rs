@@ -102,6 +102,12 @@ impl RuleSet {
         self.matcher = Some(matcher);
     }
 
+    /// The installed matcher, if any (the rule-test runner compares it with its traced
+    /// interpretation).
+    pub fn matcher(&self) -> Option<&dyn Matcher> {
+        self.matcher.as_deref()
+    }
+
     /// The name of the engine that decides matches: the installed matcher's, or `interp`.
     pub fn engine(&self) -> &'static str {
         self.matcher.as_ref().map_or("interp", |m| m.name())

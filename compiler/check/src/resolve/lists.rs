@@ -23,6 +23,18 @@ fn is_delim(b: u8) -> bool {
     is_blank(b) || matches!(b, b'(' | b')' | b',' | b'=')
 }
 
+/// The maximal runs of non-delimiters of `text`: a list name without a delimiter in it has a
+/// delimited occurrence exactly when it is one of them.
+pub fn tokens(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| c.is_ascii() && is_delim(c as u8))
+        .filter(|t| !t.is_empty())
+}
+
+/// Whether `name` is empty or a single token (holds no delimiter); empty names never match.
+pub fn is_token(name: &str) -> bool {
+    !name.bytes().any(is_delim)
+}
+
 /// Replaces every delimited occurrence of `name` in `text` by `items`. Returns whether any
 /// occurrence was replaced. `use_site` locates the separators the substitution makes up when
 /// nothing better is known.

@@ -606,6 +606,10 @@ fn merge_exceptions(
 
 /// Resolves files loaded together, in order.
 pub fn resolve(files: &[&RulesFile]) -> (Resolved, Vec<Diagnostic>) {
+    compile(collect(files))
+}
+
+fn collect(files: &[&RulesFile]) -> Collector {
     let mut c = Collector::default();
     for f in files {
         let file = f.file.unwrap_or(FileId(0));
@@ -621,7 +625,7 @@ pub fn resolve(files: &[&RulesFile]) -> (Resolved, Vec<Diagnostic>) {
             }
         }
     }
-    compile(c)
+    c
 }
 
 fn check_engine_version(file: FileId, v: &Scalar, diags: &mut Vec<Diagnostic>) {
@@ -701,7 +705,53 @@ fn item_text(file: FileId, s: &Arc<Scalar>) -> ListItemText {
 }
 
 /// Substitutes every list into `text`, marking the lists used.
+///
+/// Falco tries every list, in definition order, on the text as the earlier substitutions left
+/// it. A list whose name holds no delimiter can only match a whole token of that text, so only
+/// the lists named by its tokens are tried (the text is tokenised again after each
+/// substitution, which can paste in names of later lists); the rest cannot change it. Names
+/// with a delimiter in them are always tried.
+// INVARIANT: the result equals trying every list in order (`tests::substitution_prefilter`).
 fn substitute_all(
+    text: &ComposedText,
+    lists: &mut [ListInfo],
+    by_name: &HashMap<String, usize>,
+    untokened: &[usize],
+    compiled: &[Vec<ListItemText>],
+) -> ComposedText {
+    let mut cur = text.clone();
+    let mut next = 0usize;
+    loop {
+        let candidate = lists::tokens(cur.as_str())
+            .filter_map(|t| by_name.get(t).copied())
+            .chain(untokened.iter().copied())
+            .filter(|&i| i >= next)
+            .min();
+        let Some(i) = candidate else { break };
+        if let (Some(list), Some(items)) = (lists.get_mut(i), compiled.get(i))
+            && let Some(n) = lists::substitute(&cur, &list.name, items)
+        {
+            cur = n;
+            list.used = true;
+        }
+        next = i + 1;
+    }
+    cur
+}
+
+/// The lists whose names hold a delimiter: [`substitute_all`] tries them on every text.
+fn untokened_lists(lists: &[ListInfo]) -> Vec<usize> {
+    lists
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !lists::is_token(&l.name))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// [`substitute_all`] without the token prefilter: every list tried in order.
+#[cfg(test)]
+fn substitute_all_naive(
     text: &ComposedText,
     lists: &mut [ListInfo],
     compiled: &[Vec<ListItemText>],
@@ -728,6 +778,7 @@ pub const KNOWN_SOURCES: &[&str] = &["syscall"];
 fn compile(mut c: Collector) -> (Resolved, Vec<Diagnostic>) {
     let mut diags = std::mem::take(&mut c.diags);
     let compiled_lists = compile_lists(&mut c);
+    let untokened = untokened_lists(&c.lists);
 
     // Macros: substitute, parse, no expansion yet.
     let mut macro_asts: Vec<Option<Expr>> = Vec::with_capacity(c.macros.len());
@@ -735,7 +786,13 @@ fn compile(mut c: Collector) -> (Resolved, Vec<Diagnostic>) {
         let Some(m) = c.macros.get(i) else { continue };
         let raw = m.cond.clone();
         let name = m.name.clone();
-        let text = substitute_all(&raw, &mut c.lists, &compiled_lists);
+        let text = substitute_all(
+            &raw,
+            &mut c.lists,
+            &c.list_by_name,
+            &untokened,
+            &compiled_lists,
+        );
         macro_asts.push(parse_reported(&raw, &text, &name, &mut diags));
     }
     let mut comp = Compiled {
@@ -794,7 +851,13 @@ fn compile(mut c: Collector) -> (Resolved, Vec<Diagnostic>) {
         let mut ex_diags = Vec::new();
         let with_ex = exceptions::apply(&r.cond, &r.exceptions, &r.name, &mut ex_diags);
         diags.extend(ex_diags);
-        let text = substitute_all(&with_ex, &mut c.lists, &compiled_lists);
+        let text = substitute_all(
+            &with_ex,
+            &mut c.lists,
+            &c.list_by_name,
+            &untokened,
+            &compiled_lists,
+        );
         let mut macros_used = Vec::new();
         let condition = parse_reported(&with_ex, &text, &r.name, &mut diags).map(|mut e| {
             let mut used = Vec::new();
@@ -1134,4 +1197,81 @@ pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         }
     }
     best.map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use lanner_syntax::front::parse_file;
+
+    fn sources() -> Vec<Vec<String>> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let upstream = lanner_testkit::shared().join("upstream-rules");
+        let mut ws: Vec<String> = [
+            "falco_rules.yaml",
+            "falco-incubating_rules.yaml",
+            "falco-sandbox_rules.yaml",
+        ]
+        .iter()
+        .map(|n| std::fs::read_to_string(upstream.join(n)).unwrap())
+        .collect();
+        ws.push(
+            std::fs::read_to_string(root.join("../../stdlib-rules/lanner_rules.yaml")).unwrap(),
+        );
+        let mut out = vec![ws];
+        for e in std::fs::read_dir(root.join("tests/fixtures/loader")).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "yaml") {
+                out.push(vec![std::fs::read_to_string(p).unwrap()]);
+            }
+        }
+        // Substitution pasting a later list's name, a list naming itself, a name with a
+        // delimiter in it, an empty list swallowing a comma.
+        out.push(vec![
+            "- list: a\n  items: [b, x]\n- list: b\n  items: [y, b]\n- list: my list\n  items: [z]\n\
+             - list: e\n  items: []\n\
+             - macro: m\n  condition: proc.name in (a) and fd.name in (my list) and k in (e, q)\n"
+                .to_owned(),
+        ]);
+        out
+    }
+
+    #[test]
+    fn substitution_prefilter() {
+        let mut texts = 0;
+        for ws in sources() {
+            let parsed: Vec<_> = ws
+                .iter()
+                .enumerate()
+                .map(|(i, t)| parse_file(FileId(u32::try_from(i).unwrap()), t).0)
+                .collect();
+            let files: Vec<_> = parsed.iter().map(|p| &p.rules).collect();
+            let (mut fast, mut naive) = (collect(&files), collect(&files));
+            let compiled = compile_lists(&mut fast);
+            let _ = compile_lists(&mut naive);
+            let untokened = untokened_lists(&fast.lists);
+            let conds: Vec<ComposedText> = fast
+                .macros
+                .iter()
+                .map(|m| m.cond.clone())
+                .chain(fast.rules.iter().map(|r| r.cond.clone()))
+                .collect();
+            for cond in &conds {
+                let a = substitute_all(
+                    cond,
+                    &mut fast.lists,
+                    &fast.list_by_name,
+                    &untokened,
+                    &compiled,
+                );
+                let b = substitute_all_naive(cond, &mut naive.lists, &compiled);
+                assert_eq!(a.as_str(), b.as_str());
+                texts += 1;
+            }
+            let used = |c: &Collector| c.lists.iter().map(|l| l.used).collect::<Vec<_>>();
+            assert_eq!(used(&fast), used(&naive));
+        }
+        assert!(texts > 500, "the upstream conditions are compared");
+    }
 }
