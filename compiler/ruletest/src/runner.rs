@@ -254,10 +254,8 @@ pub fn run_file(path: &Path, engine: Engine) -> FileReport {
             suggested_output: false,
         },
     );
-<<<<<<< HEAD
     // The test's `hosts:` are its DNS: names resolve only to what the file says.
     ruleset.resolve_host_names(&lanner_state::StaticResolver::new(test.hosts.clone()));
-=======
     if engine == Engine::Jit
         && let Err(e) = lanner_jit::Jit::install(&checked.program, &mut ruleset)
     {
@@ -266,7 +264,6 @@ pub fn run_file(path: &Path, engine: Engine) -> FileReport {
             path.display()
         ));
     }
->>>>>>> main
     // Each rule's own condition (lists substituted, macros not expanded), for coverage.
     let own: Vec<Option<lanner_syntax::condition::ast::Expr>> = ruleset
         .rules
