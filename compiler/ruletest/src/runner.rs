@@ -180,6 +180,7 @@ pub fn run_file(path: &Path, engine: Engine) -> FileReport {
     if let Some(e) = unreadable {
         return FileReport {
             path: path.to_path_buf(),
+            notes: Vec::new(),
             db,
             diagnostics: vec![Diagnostic::new(
                 lanner_syntax::codes::TEST_FILE_STRUCTURE,
