@@ -237,6 +237,13 @@ pub struct TestFile {
     pub rules: Vec<Spanned<String>>,
     pub users: Vec<(u32, String)>,
     pub groups: Vec<(u32, String)>,
+    /// Host name → addresses, as the rules' `fd.*ip.name` comparisons resolve them: the
+    /// test's DNS. A name not listed resolves to nothing (a test never asks the network).
+    pub hosts: Vec<(String, Vec<std::net::IpAddr>)>,
+    /// This machine's addresses besides loopback (`interfaces: [10.0.0.5]`), which decide
+    /// `fd.is_server` and which end of a socket is `fd.lip`; unset, each socket's own end is
+    /// taken (the server end of an accepted socket, the client end of any other).
+    pub interfaces: Option<Vec<std::net::IpAddr>>,
     pub process: ProcessSpec,
     pub parents: Vec<ProcessSpec>,
     pub cases: Vec<Case>,
@@ -940,6 +947,56 @@ impl Reader {
         Some(c)
     }
 
+    /// `hosts: {name: address, other: [address, ...]}`.
+    fn hosts(&mut self, n: &Node) -> Vec<(String, Vec<std::net::IpAddr>)> {
+        let Some(map) = self.expect_map(n, "`hosts`") else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, v) in map {
+            let Some(name) = self.string(k, "hosts") else {
+                continue;
+            };
+            let Some(texts) = self.strings(v, "hosts") else {
+                continue;
+            };
+            let mut addrs = Vec::new();
+            for t in &texts {
+                match t.parse::<std::net::IpAddr>() {
+                    Ok(a) => addrs.push(a),
+                    Err(_) => self.error(
+                        codes::BAD_TEST_VALUE,
+                        v,
+                        format!("`{t}` is not an IP address (host `{name}`)"),
+                        "write an IPv4 or IPv6 address, or a list of them: `[10.96.0.1, fd00::1]`",
+                    ),
+                }
+            }
+            out.push((name, addrs));
+        }
+        out
+    }
+
+    /// `interfaces: [address, ...]`.
+    fn interfaces(&mut self, n: &Node) -> Vec<std::net::IpAddr> {
+        let Some(texts) = self.strings(n, "interfaces") else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for t in &texts {
+            match t.parse::<std::net::IpAddr>() {
+                Ok(a) => out.push(a),
+                Err(_) => self.error(
+                    codes::BAD_TEST_VALUE,
+                    n,
+                    format!("`{t}` is not an IP address (`interfaces`)"),
+                    "write a list of IPv4 or IPv6 addresses: `[10.0.0.5, fd00::5]`",
+                ),
+            }
+        }
+        out
+    }
+
     fn id_names(&mut self, n: &Node, key: &str) -> Vec<(u32, String)> {
         entries(n)
             .iter()
@@ -950,7 +1007,16 @@ impl Reader {
 
 /// Reads a test file. Never fails: problems are diagnostics, good cases are kept.
 pub fn load(file: FileId, text: &str) -> (TestFile, Vec<Diagnostic>) {
-    const KEYS: [&str; 6] = ["rules", "users", "groups", "process", "parents", "cases"];
+    const KEYS: [&str; 8] = [
+        "rules",
+        "users",
+        "groups",
+        "hosts",
+        "interfaces",
+        "process",
+        "parents",
+        "cases",
+    ];
     let docs = tree::parse(text);
     let mut r = Reader {
         file,
@@ -990,6 +1056,8 @@ pub fn load(file: FileId, text: &str) -> (TestFile, Vec<Diagnostic>) {
                 }
                 "users" => t.users = r.id_names(v, "users"),
                 "groups" => t.groups = r.id_names(v, "groups"),
+                "hosts" => t.hosts = r.hosts(v),
+                "interfaces" => t.interfaces = Some(r.interfaces(v)),
                 "process" => t.process = r.process(v),
                 "parents" => t.parents = r.processes(v),
                 "cases" => match v {

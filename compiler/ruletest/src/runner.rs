@@ -171,8 +171,26 @@ pub enum Engine {
 /// Runs one test file.
 pub fn run_file(path: &Path, engine: Engine) -> FileReport {
     let mut db = SourceDb::new();
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+    // A test file that cannot be read is an error, never an empty (and so passing) file.
+    let (text, unreadable) = match std::fs::read_to_string(path) {
+        Ok(t) => (t, None),
+        Err(e) => (String::new(), Some(e)),
+    };
     let id = db.add(path.display().to_string(), text.clone());
+    if let Some(e) = unreadable {
+        return FileReport {
+            path: path.to_path_buf(),
+            notes: Vec::new(),
+            db,
+            diagnostics: vec![Diagnostic::new(
+                lanner_syntax::codes::TEST_FILE_STRUCTURE,
+                lanner_syntax::FileSpan::new(id, lanner_syntax::Span::default()),
+                format!("cannot read test file `{}`: {e}", path.display()),
+            )],
+            cases: Vec::new(),
+            coverage: Vec::new(),
+        };
+    }
     let (test, mut diagnostics) = format::load(id, &text);
     let dir = path.parent().unwrap_or(Path::new("."));
     // A test file that does not load is reported as it is; guessing its rules would only add
@@ -237,6 +255,8 @@ pub fn run_file(path: &Path, engine: Engine) -> FileReport {
             suggested_output: false,
         },
     );
+    // The test's `hosts:` are its DNS: names resolve only to what the file says.
+    ruleset.resolve_host_names(&lanner_state::StaticResolver::new(test.hosts.clone()));
     if engine == Engine::Jit
         && let Err(e) = lanner_jit::Jit::install(&checked.program, &mut ruleset)
     {

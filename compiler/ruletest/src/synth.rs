@@ -11,8 +11,8 @@ use std::net::IpAddr;
 use lanner_event::records::fd_type;
 use lanner_event::table::{Direction, EventFlags, ParamExtra, ParamType, TableVersion};
 use lanner_event::{
-    EventHeader, EventInfo, FdDetail, FdInfo, GroupInfo, MachineInfo, ScapWriter, ThreadInfo,
-    UserEntry, UserInfo, WriteError, WriterOptions,
+    EventHeader, EventInfo, FdDetail, FdInfo, GroupInfo, IfAddr, Interface, MachineInfo,
+    ScapWriter, ThreadInfo, UserEntry, UserInfo, WriteError, WriterOptions,
 };
 use lanner_syntax::codes;
 use lanner_syntax::diagnostic::Diagnostic;
@@ -665,6 +665,47 @@ fn fd_info<'a>(f: &'a FdSpec, storage: &'a [u8]) -> FdInfo<'a> {
     }
 }
 
+/// This machine's addresses in a case: loopback, and the file's `interfaces:`, else the end
+/// of every socket that a process of this machine holds, as a kernel writes it: the server
+/// end of an accepted socket, the client end of any other (libscap's tuples run client ->
+/// server).
+fn local_addresses(file: &TestFile, case: &Case) -> Vec<IpAddr> {
+    let mut out = vec![
+        IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+    ];
+    if let Some(given) = &file.interfaces {
+        for a in given {
+            if !out.contains(a) {
+                out.push(*a);
+            }
+        }
+        return out;
+    }
+    let accepted = |f: &FdSpec| {
+        case.events.iter().any(|e| {
+            e.fd.as_ref().is_some_and(|x| x.num == f.num)
+                && matches!(e.syscall.node.as_str(), "accept" | "accept4")
+        })
+    };
+    let fds = case
+        .fds
+        .iter()
+        .chain(case.events.iter().filter_map(|e| e.fd.as_ref()));
+    for f in fds {
+        let (FdKind::Tcp(t) | FdKind::Udp(t)) = &f.kind else {
+            continue;
+        };
+        if let Some((cip, _, sip, _)) = parse_tuple(t) {
+            let local = if accepted(f) { sip } else { cip };
+            if !local.is_unspecified() && !out.contains(&local) {
+                out.push(local);
+            }
+        }
+    }
+    out
+}
+
 /// Builds the capture of one case.
 pub fn synthesize(file: &TestFile, case: &Case) -> Result<Synthesized, SynthError> {
     let mut diags = Vec::new();
@@ -684,6 +725,28 @@ pub fn synthesize(file: &TestFile, case: &Case) -> Result<Synthesized, SynthErro
         hostname: b"lanner-test".to_vec(),
         ..MachineInfo::default()
     })?;
+
+    // The machine's addresses, which decide `fd.is_server` and which end is `fd.lip`/`fd.rip`.
+    w.write_interfaces(
+        local_addresses(file, case)
+            .into_iter()
+            .map(|addr| Interface {
+                name: if addr.is_loopback() { b"lo" } else { b"eth0" },
+                addr: match addr {
+                    IpAddr::V4(addr) => IfAddr::V4 {
+                        addr,
+                        netmask: std::net::Ipv4Addr::new(255, 255, 255, 0),
+                        bcast: std::net::Ipv4Addr::UNSPECIFIED,
+                    },
+                    IpAddr::V6(addr) => IfAddr::V6 {
+                        addr,
+                        netmask: std::net::Ipv6Addr::UNSPECIFIED,
+                        bcast: std::net::Ipv6Addr::UNSPECIFIED,
+                    },
+                },
+                linkspeed: None,
+            }),
+    )?;
 
     // Users and groups, root always known.
     let mut users = file.users.clone();

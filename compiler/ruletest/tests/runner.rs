@@ -156,11 +156,11 @@ fn a_rule_tested_by_two_files_counts_once() {
 fn runtime_fields_follow_libsinsp() {
     let r = run_file(&manifest().join("tests/fixtures/runtime_fields.test.yaml"));
     assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
-    assert_eq!(r.cases.len(), 14);
+    assert_eq!(r.cases.len(), 20);
     for c in &r.cases {
         assert_eq!(c.status, Status::Pass, "{}: {:?}", c.name, c.problems);
     }
-    assert_eq!(r.coverage.len(), 6);
+    assert_eq!(r.coverage.len(), 7);
     for (rule, cov) in &r.coverage {
         assert_eq!(cov.percent(), 100.0, "{rule}: {:?}", cov.missing);
     }

@@ -130,6 +130,18 @@ impl FieldInfo {
         )
     }
 
+    /// True for the host-name fields (`fd.cip.name`, `fd.sip.name`, `fd.lip.name`,
+    /// `fd.rip.name`): their value is the list of the rules' host names that resolved to the
+    /// address, and a comparison holds if it holds for one of them, except `!=`, which must
+    /// hold for all (so an address no name resolved to is `!=` every name, as in Falco's
+    /// `compare_domain`).
+    pub const fn compares_host_names(&self) -> bool {
+        matches!(
+            self.id,
+            Some(FieldId::FdCipName | FieldId::FdSipName | FieldId::FdLipName | FieldId::FdRipName)
+        )
+    }
+
     /// The field as it is written with its argument placeholder, e.g. `proc.aname[N]`.
     pub fn display_name(&self) -> String {
         let syntax = self.arg.syntax();

@@ -236,11 +236,27 @@ impl Loader {
                 f.text
             ));
         }
+        resolve_host_names(&mut ruleset, &mut notes);
         if self.engine == Engine::Jit
             && let Err(e) = lanner_jit::Jit::install(&program, &mut ruleset)
         {
             notes.push(format!("warning: {e}; the rules run on the interpreter"));
         }
         Ok(Loaded { ruleset, notes })
+    }
+}
+
+/// `fd.*ip.name` compares addresses with the rules' host names as the system resolves them
+/// (/etc/hosts, DNS), refreshed in the background on Falco's schedule; the refresh thread ends
+/// once the rule set is dropped (a reload replaces it).
+fn resolve_host_names(ruleset: &mut RuleSet, notes: &mut Vec<String>) {
+    let names = ruleset.host_names();
+    if names.is_empty() {
+        return;
+    }
+    let resolver = lanner_state::SystemResolver;
+    let table = ruleset.resolve_host_names(&resolver);
+    if let Err(e) = lanner_state::hostnames::spawn_refresh(table, names, resolver) {
+        notes.push(format!("warning: host names will not be refreshed: {e}"));
     }
 }

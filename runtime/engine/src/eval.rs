@@ -21,7 +21,8 @@ pub trait Fields {
     /// for [`Matching::AnyAncestor`] the values of the ancestors from the parent upward
     /// (those without the value left out), for [`Matching::Endpoints`] the values of the
     /// socket's endpoints (one for a server socket, client and server for a connection). An
-    /// empty list there means "no value".
+    /// empty list there means "no value". For [`Matching::HostNames`] the names that
+    /// resolved to the address (an empty list: the address has none).
     fn get(&mut self, field: &FieldRef) -> Option<Value<'_>>;
 }
 
@@ -129,6 +130,14 @@ pub fn eval_check<F: Fields + ?Sized>(check: &Check, fields: &mut F) -> bool {
                 !endpoints.is_empty() && endpoints.iter().all(|v| test(check, v, &rhs))
             } else {
                 endpoints.iter().any(|v| test(check, v, &rhs))
+            }
+        }
+        Matching::HostNames => {
+            let names = elements(&lhs);
+            match check.op {
+                Operator::Ne => names.iter().all(|v| test(check, v, &rhs)),
+                Operator::Exists => !names.is_empty(),
+                _ => names.iter().any(|v| test(check, v, &rhs)),
             }
         }
     }

@@ -46,6 +46,12 @@ pub enum Matching {
     /// either endpoint, except `!=`, which must hold for both (Falco's `compare_ip`,
     /// `compare_port` and `compare_net`).
     Endpoints,
+    /// `fd.cip.name`, `fd.sip.name`, `fd.lip.name`, `fd.rip.name`: the source returns the
+    /// list of the rule set's host names that resolved to the address (see
+    /// `lanner_state::hostnames`). The check holds if it holds for one name, except `!=`,
+    /// which must hold for every one, so an address no name resolved to is `!=` each name and
+    /// `=` none (Falco's `compare_domain`); `exists` needs a name.
+    HostNames,
 }
 
 /// A field reference, as handed to [`crate::Fields::get`].

@@ -128,6 +128,7 @@ impl<'p> Unfold<'p> {
         let matching = match &resolved {
             Some(r) if r.matches_any_ancestor() => Matching::AnyAncestor,
             Some(r) if r.field.compares_endpoints() => Matching::Endpoints,
+            Some(r) if r.field.compares_host_names() => Matching::HostNames,
             _ => Matching::Plain,
         };
         let text = match &resolved {

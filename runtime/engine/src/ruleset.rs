@@ -2,11 +2,11 @@
 //! all, and alerts with their output rendered as Falco renders it.
 
 use lanner_event::Event;
-use lanner_state::State;
 use lanner_state::value::Value;
+use lanner_state::{HostNames, Resolver, SharedHostNames, State};
 
 use crate::eval::{Fields, eval};
-use crate::ir::{Expr, FieldRef};
+use crate::ir::{Expr, FieldRef, Lit, Matching, Rhs};
 use crate::state::Accessors;
 
 /// One piece of an output format.
@@ -170,6 +170,30 @@ impl RuleSet {
         RuleSet::new(rules, fields)
     }
 
+    /// The host names the rules compare `fd.cip.name`, `fd.sip.name`, `fd.lip.name` and
+    /// `fd.rip.name` with (the constants of `=`, `!=`, `in` and the other operators), each
+    /// once, in byte order.
+    pub fn host_names(&self) -> Vec<String> {
+        let mut names = std::collections::BTreeSet::new();
+        for r in &self.rules {
+            collect_host_names(&r.condition, &mut names);
+        }
+        names.into_iter().collect()
+    }
+
+    /// Resolves the rules' host names through `resolver` and makes the `fd.*ip.name` fields
+    /// read the result; returns the shared table, which a refresh may replace later
+    /// (`lanner_state::hostnames::spawn_refresh`, Falco's schedule).
+    pub fn resolve_host_names(&mut self, resolver: &dyn Resolver) -> SharedHostNames {
+        let names = self.host_names();
+        let table = SharedHostNames::new(HostNames::resolve(
+            names.iter().map(String::as_str),
+            resolver,
+        ));
+        self.accessors.set_host_names(&table);
+        table
+    }
+
     /// The accessors of the rule set's field table, to read an event's fields.
     pub fn accessors(&self) -> &Accessors {
         &self.accessors
@@ -257,6 +281,30 @@ impl RuleSet {
     }
 }
 
+/// Adds the string constants compared with a host-name field in `e` to `out`.
+fn collect_host_names(e: &Expr, out: &mut std::collections::BTreeSet<String>) {
+    match e {
+        Expr::And(c) | Expr::Or(c) => c.iter().for_each(|c| collect_host_names(c, out)),
+        Expr::Not(inner) => collect_host_names(inner, out),
+        Expr::Check(check) => {
+            if check.lhs.matching() != Matching::HostNames {
+                return;
+            }
+            let lits = match &check.rhs {
+                Rhs::Value(l) => std::slice::from_ref(l),
+                Rhs::List(items) => items.as_slice(),
+                Rhs::None | Rhs::Operand(_) => &[],
+            };
+            for l in lits {
+                if let Lit::Str(bytes) = l {
+                    out.insert(String::from_utf8_lossy(bytes).into_owned());
+                }
+            }
+        }
+        Expr::Unknown => {}
+    }
+}
+
 fn render(index: usize, rule: &Rule, fields: &mut dyn Fields, evt_num: u64, ts: u64) -> Alert {
     let mut message = String::new();
     let mut values = Vec::new();
@@ -264,7 +312,15 @@ fn render(index: usize, rule: &Rule, fields: &mut dyn Fields, evt_num: u64, ts: 
         match part {
             Part::Text(t) => message.push_str(t),
             Part::Field { field, text, width } => {
-                let value = fields.get(field).map(Value::into_owned);
+                let mut value = fields.get(field).map(Value::into_owned);
+                // A host-name field prints the first of its names, as Falco's cache lookup
+                // returns it; an address without a name prints `<NA>`.
+                if field.matching == Matching::HostNames {
+                    value = match value {
+                        Some(Value::List(names)) => names.into_iter().next(),
+                        other => other,
+                    };
+                }
                 // A field outside the schema has no accessor, so no value: `<NA>`.
                 let mut shown = match &field.field {
                     Some(rf) => lanner_state::render(rf.field, value.as_ref()),

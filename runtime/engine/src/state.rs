@@ -9,7 +9,7 @@
 
 use lanner_event::Event;
 use lanner_state::value::Value;
-use lanner_state::{Accessor, ExtractError, State};
+use lanner_state::{Accessor, ExtractError, SharedHostNames, State};
 
 use crate::eval::Fields;
 use crate::ir::FieldRef;
@@ -45,6 +45,19 @@ impl Accessors {
             }
         }
         (Accessors { by_slot }, unsupported)
+    }
+
+    /// Points the host-name fields (`fd.*ip.name`) at `names`.
+    pub fn set_host_names(&mut self, names: &SharedHostNames) {
+        for slot in self.by_slot.iter_mut() {
+            if let Some(a) = slot.take() {
+                *slot = Some(if a.reads_host_names() {
+                    a.with_host_names(names)
+                } else {
+                    a
+                });
+            }
+        }
     }
 
     /// The field source for one event.

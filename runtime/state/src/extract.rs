@@ -15,6 +15,7 @@ use lanner_schema::{FieldArg, FieldId, FieldInfo, ResolvedField};
 use crate::args;
 use crate::container::{Mount, MountKey};
 use crate::errno::errno_name;
+use crate::hostnames::SharedHostNames;
 use crate::state::{Fd, SockInfo, State, Thread, l4, oflags};
 use crate::value::Value;
 
@@ -160,8 +161,8 @@ enum Kind {
     ContainerStartTs,
     K8sLabel(&'static str),
     EvtBuffer,
-    /// Host names of addresses: Falco resolves none in replay.
-    FdHostName,
+    /// The names the rules' host names resolved to an end's address (see [`HostNames`]).
+    FdHostName(HostEnd, SharedHostNames),
     FdNet(NetEnd),
 }
 
@@ -170,6 +171,15 @@ enum Kind {
 enum TypeTest {
     Name(String),
     Number(u32),
+}
+
+/// Which end's address an `fd.*ip.name` field names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HostEnd {
+    Client,
+    Server,
+    Local,
+    Remote,
 }
 
 /// Which endpoint an `fd.*net` field tests.
@@ -218,6 +228,22 @@ fn index_arg(arg: &Option<FieldArg>) -> Option<u64> {
 }
 
 impl Accessor {
+    /// True for `fd.cip.name`, `fd.sip.name`, `fd.lip.name` and `fd.rip.name`, whose values
+    /// come from a [`HostNames`] table.
+    pub fn reads_host_names(&self) -> bool {
+        matches!(self.kind, Kind::FdHostName(..))
+    }
+
+    /// The accessor reading its host names from `names` (for the other fields, itself).
+    /// Compiled alone, a host-name field knows no name: every address has the empty list.
+    #[must_use]
+    pub fn with_host_names(mut self, names: &SharedHostNames) -> Accessor {
+        if let Kind::FdHostName(_, table) = &mut self.kind {
+            *table = names.clone();
+        }
+        self
+    }
+
     /// Compiles a resolved field reference.
     pub fn compile(f: &ResolvedField) -> Result<Accessor, ExtractError> {
         let name = f.field.name;
@@ -385,9 +411,10 @@ impl Accessor {
             FieldId::K8sNsName => Kind::K8sLabel("io.kubernetes.pod.namespace"),
             FieldId::K8sPodName => Kind::K8sLabel("io.kubernetes.pod.name"),
             FieldId::EvtBuffer => Kind::EvtBuffer,
-            FieldId::FdCipName | FieldId::FdSipName | FieldId::FdLipName | FieldId::FdRipName => {
-                Kind::FdHostName
-            }
+            FieldId::FdCipName => Kind::FdHostName(HostEnd::Client, SharedHostNames::default()),
+            FieldId::FdSipName => Kind::FdHostName(HostEnd::Server, SharedHostNames::default()),
+            FieldId::FdLipName => Kind::FdHostName(HostEnd::Local, SharedHostNames::default()),
+            FieldId::FdRipName => Kind::FdHostName(HostEnd::Remote, SharedHostNames::default()),
             FieldId::FdNet => Kind::FdNet(NetEnd::Any),
             FieldId::FdCnet => Kind::FdNet(NetEnd::Client),
             FieldId::FdSnet => Kind::FdNet(NetEnd::Server),
@@ -743,10 +770,12 @@ impl Accessor {
             Kind::FdSport => fd().and_then(|f| endpoint(f, End::Server).map(|(_, p)| port(p))),
             Kind::FdCip => fd().and_then(|f| endpoint(f, End::Client).map(|(ip, _)| ip_value(ip))),
             Kind::FdCport => fd().and_then(|f| endpoint(f, End::Client).map(|(_, p)| port(p))),
-            Kind::FdLip => fd().and_then(|f| local_remote(f, true).map(|(ip, _)| ip_value(ip))),
-            Kind::FdLport => fd().and_then(|f| local_remote(f, true).map(|(_, p)| port(p))),
-            Kind::FdRip => fd().and_then(|f| local_remote(f, false).map(|(ip, _)| ip_value(ip))),
-            Kind::FdRport => fd().and_then(|f| local_remote(f, false).map(|(_, p)| port(p))),
+            Kind::FdLip => fd().and_then(|f| local_remote(f, st, true).map(|(ip, _)| ip_value(ip))),
+            Kind::FdLport => fd().and_then(|f| local_remote(f, st, true).map(|(_, p)| port(p))),
+            Kind::FdRip => {
+                fd().and_then(|f| local_remote(f, st, false).map(|(ip, _)| ip_value(ip)))
+            }
+            Kind::FdRport => fd().and_then(|f| local_remote(f, st, false).map(|(_, p)| port(p))),
             Kind::FdSockfamily => fd().and_then(|f| match f.kind {
                 fd_type::IPV4_SOCK | fd_type::IPV6_SOCK => Some(Value::str("ip")),
                 fd_type::UNIX_SOCK => Some(Value::str("unix")),
@@ -801,7 +830,37 @@ impl Accessor {
                 let id = container_id()?;
                 st.container(id)?.privileged.map(Value::Bool)
             }
-            Kind::FdHostName => None,
+            Kind::FdHostName(end, names) => {
+                let f = fd()?;
+                let addr = match end {
+                    HostEnd::Client => match &f.sock {
+                        SockInfo::V4 { .. } | SockInfo::V6 { .. } => endpoint(f, End::Client),
+                        _ => None,
+                    },
+                    HostEnd::Server => endpoint(f, End::Server),
+                    HostEnd::Local => local_remote(f, st, true),
+                    HostEnd::Remote => local_remote(f, st, false),
+                }?
+                .0;
+                let table = names.current();
+                let found = table.names_of(addr);
+                // A listening socket's address without a name is no value: Falco's
+                // name comparison only applies to connected sockets.
+                if found.is_empty()
+                    && matches!(
+                        f.sock,
+                        SockInfo::V4Server { .. } | SockInfo::V6Server { .. }
+                    )
+                {
+                    return None;
+                }
+                Some(Value::List(
+                    found
+                        .iter()
+                        .map(|n| Value::Str(Cow::Owned(n.as_bytes().to_vec())))
+                        .collect(),
+                ))
+            }
             Kind::ContainerMounts => {
                 let c = st.container(container_id()?)?;
                 let items: Vec<Vec<u8>> = c.mounts.iter().map(Mount::render).collect();
@@ -958,8 +1017,8 @@ impl Accessor {
                 match end {
                     NetEnd::Client => pick(End::Client),
                     NetEnd::Server => pick(End::Server),
-                    NetEnd::Local => local_remote(f, true).map(|(ip, _)| ip_value(ip)),
-                    NetEnd::Remote => local_remote(f, false).map(|(ip, _)| ip_value(ip)),
+                    NetEnd::Local => local_remote(f, st, true).map(|(ip, _)| ip_value(ip)),
+                    NetEnd::Remote => local_remote(f, st, false).map(|(ip, _)| ip_value(ip)),
                     NetEnd::Any => {
                         let v: Vec<Value<'_>> = [pick(End::Client), pick(End::Server)]
                             .into_iter()
@@ -1366,11 +1425,23 @@ fn is_server(f: &Fd, st: &State) -> bool {
     }
 }
 
-fn local_remote(f: &Fd, local: bool) -> Option<(IpAddr, u16)> {
-    let server_side = f.role_server;
-    let end = match (local, server_side) {
-        (true, true) | (false, false) => End::Server,
-        (true, false) | (false, true) => End::Client,
+/// The local or remote end of a connected IP socket, as libsinsp picks it for `fd.lip`,
+/// `fd.rip`, `fd.lport`, `fd.rport`, `fd.lnet`, `fd.rnet` and their `.name`s: the client end
+/// is the local one when the client address is one of this machine's (the interface test of
+/// `fd.is_server`, applied to the other end), else the server end is. The role the socket got
+/// from connect or accept plays no part, so a socket first met mid-capture and an unconnected
+/// UDP socket get the same answer as a fresh one. A listening socket has neither end.
+fn local_remote(f: &Fd, st: &State, local: bool) -> Option<(IpAddr, u16)> {
+    let ifaces = st.interfaces();
+    let client_is_local = match &f.sock {
+        SockInfo::V4 { cip, .. } => ifaces.has_v4(*cip),
+        SockInfo::V6 { cip, .. } => ifaces.has_v6(*cip),
+        _ => return None,
+    };
+    let end = if client_is_local == local {
+        End::Client
+    } else {
+        End::Server
     };
     endpoint(f, end)
 }

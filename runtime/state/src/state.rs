@@ -107,8 +107,6 @@ pub struct Fd {
     pub sock_type: u32,
     /// Inode number, when known.
     pub ino: u64,
-    /// The socket is the server side (accepted or bound), for `fd.lip`/`fd.rip`.
-    pub role_server: bool,
     /// The socket is connected (`fd.connected`): a successful `connect`, an accepted socket,
     /// or a socket the start-up scan found with a remote end. A datagram socket that only
     /// took its addresses from a `sendto`/`sendmsg` stays unconnected, as in libsinsp; that is
@@ -1233,7 +1231,6 @@ impl State {
                 f.name = sock_name(&sock);
                 if port != 0 {
                     f.sock = sock;
-                    f.role_server = true;
                 }
             }),
             Some(ParamValue::SockAddr(SockAddr::Inet6(ip, port))) => self.update_fd(tid, n, |f| {
@@ -1241,7 +1238,6 @@ impl State {
                 f.name = sock_name(&sock);
                 if port != 0 {
                     f.sock = sock;
-                    f.role_server = true;
                 }
             }),
             Some(ParamValue::SockAddr(SockAddr::Unix(path))) => {
@@ -1390,7 +1386,6 @@ impl State {
             Rc::new(Fd {
                 kind: fd_type::IPV4_SOCK,
                 l4proto,
-                role_server: true,
                 connected: true,
                 ..Fd::default()
             }),
