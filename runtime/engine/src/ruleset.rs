@@ -94,6 +94,9 @@ pub struct RuleSet {
     any_event: Vec<u32>,
     /// The compiled conditions, when a backend other than the interpreter decides matches.
     matcher: Option<Box<dyn Matcher>>,
+    /// The resolved host names the `fd.*ip.name` fields read, once resolved; a backend that
+    /// compiles its own accessors points them here too.
+    host_names: Option<SharedHostNames>,
 }
 
 impl RuleSet {
@@ -155,6 +158,7 @@ impl RuleSet {
                 by_code,
                 any_event,
                 matcher: None,
+                host_names: None,
             },
             unsupported,
         )
@@ -191,7 +195,13 @@ impl RuleSet {
             resolver,
         ));
         self.accessors.set_host_names(&table);
+        self.host_names = Some(table.clone());
         table
+    }
+
+    /// The host-name table of the last `resolve_host_names`, if there was one.
+    pub fn host_name_table(&self) -> Option<&SharedHostNames> {
+        self.host_names.as_ref()
     }
 
     /// The accessors of the rule set's field table, to read an event's fields.

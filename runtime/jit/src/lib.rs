@@ -131,6 +131,12 @@ impl Jit {
             .fields
             .iter()
             .map(|f| f.field.as_ref().and_then(|rf| Accessor::compile(rf).ok()))
+            .map(|a| match (a, ruleset.host_name_table()) {
+                // The interpreter's accessors read the resolved names; these must read the same
+                // table or `fd.*ip.name` would see no names here and diverge.
+                (Some(a), Some(names)) if a.reads_host_names() => Some(a.with_host_names(names)),
+                (a, _) => a,
+            })
             .collect();
         let stats = Stats {
             rules: plan.roots.len(),
