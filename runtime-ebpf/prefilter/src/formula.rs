@@ -167,56 +167,45 @@ impl Formula {
 
     /// Conjunction, simplified (constants absorbed, nesting flattened, duplicates removed).
     pub fn and(parts: Vec<Formula>) -> Formula {
-        let mut out: Vec<Formula> = Vec::new();
-        for p in parts {
-            match p {
-                Formula::True => {}
-                Formula::False => return Formula::False,
-                Formula::And(inner) => {
-                    for i in inner {
-                        if !out.contains(&i) {
-                            out.push(i);
-                        }
-                    }
-                }
-                p => {
-                    if !out.contains(&p) {
-                        out.push(p);
-                    }
-                }
-            }
-        }
-        match out.len() {
-            0 => Formula::True,
-            1 => out.pop().unwrap_or(Formula::True),
-            _ => Formula::And(out),
-        }
+        Formula::junction(parts, true)
     }
 
     /// Disjunction, simplified.
     pub fn or(parts: Vec<Formula>) -> Formula {
+        Formula::junction(parts, false)
+    }
+
+    /// `and` (`conj`) or `or` of `parts`: the identity element is dropped, the absorbing one
+    /// wins, nested junctions of the same kind are flattened and duplicates removed.
+    fn junction(parts: Vec<Formula>, conj: bool) -> Formula {
+        let (identity, absorbing) = if conj {
+            (Formula::True, Formula::False)
+        } else {
+            (Formula::False, Formula::True)
+        };
         let mut out: Vec<Formula> = Vec::new();
+        let push = |out: &mut Vec<Formula>, p: Formula| {
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        };
         for p in parts {
+            if p == identity {
+                continue;
+            }
+            if p == absorbing {
+                return absorbing;
+            }
             match p {
-                Formula::False => {}
-                Formula::True => return Formula::True,
-                Formula::Or(inner) => {
-                    for i in inner {
-                        if !out.contains(&i) {
-                            out.push(i);
-                        }
-                    }
-                }
-                p => {
-                    if !out.contains(&p) {
-                        out.push(p);
-                    }
-                }
+                Formula::And(inner) if conj => inner.into_iter().for_each(|i| push(&mut out, i)),
+                Formula::Or(inner) if !conj => inner.into_iter().for_each(|i| push(&mut out, i)),
+                p => push(&mut out, p),
             }
         }
         match out.len() {
-            0 => Formula::False,
-            1 => out.pop().unwrap_or(Formula::False),
+            0 => identity,
+            1 => out.pop().unwrap_or(identity),
+            _ if conj => Formula::And(out),
             _ => Formula::Or(out),
         }
     }

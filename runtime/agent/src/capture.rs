@@ -1,6 +1,7 @@
 //! `lanner capture -w FILE.scap`: what the live agent sees, written as a scap capture that
-//! sysdig 0.29, Falco and `lanner replay` read: the /proc snapshot as process-list, fd-list and
-//! user-list blocks, then every event the kernel ships.
+//! sysdig 0.29, Falco and `lanner replay` read: the machine's interfaces as an interface-list
+//! block, the /proc snapshot as process-list, fd-list and user-list blocks, then every event
+//! the kernel ships.
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -81,6 +82,13 @@ pub fn capture(
         hostname,
         ..MachineInfo::default()
     })
+    .map_err(werr)?;
+    let interfaces = crate::interfaces::read().map_err(LiveError::from)?;
+    w.write_interfaces(
+        interfaces
+            .iter()
+            .map(crate::interfaces::OwnedInterface::as_record),
+    )
     .map_err(werr)?;
     w.write_users(snap.user_records()).map_err(werr)?;
     w.write_threads(snap.thread_records()).map_err(werr)?;

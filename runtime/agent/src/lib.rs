@@ -6,6 +6,7 @@ pub mod config_watch;
 pub mod drops;
 pub mod emit;
 pub mod interest;
+pub mod interfaces;
 pub mod live;
 pub mod metrics;
 pub mod noise;

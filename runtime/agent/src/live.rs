@@ -36,6 +36,8 @@ pub enum LiveError {
         #[from]
         source: lanner_state::procfs::ProcfsError,
     },
+    #[error(transparent)]
+    Interfaces(#[from] crate::interfaces::InterfacesError),
     #[error("cannot write alerts: {source}")]
     Write { source: std::io::Error },
     #[error("{0}")]
@@ -127,6 +129,9 @@ pub fn run(
     let mut probe = Probe::start(ObjectOptions::default(), syscalls)?;
     let mut state = State::with_matcher(options.matcher.clone());
     let stats = lanner_state::procfs::snapshot(&mut state, &Default::default())?;
+    for i in crate::interfaces::read()? {
+        state.add_interface(&i.as_record());
+    }
     if options.drop_privileges {
         crate::privilege::restrict_thread(crate::privilege::KEPT_AFTER_ATTACH)?;
     }

@@ -56,7 +56,7 @@ fn rules(id: &str, port: u16) -> String {
 - rule: Live connect to localhost
   desc: a connection to this run's listener
   condition: evt.type = connect and fd.sip = 127.0.0.1 and fd.sport = {port}
-  output: "connect (proc.name=%proc.name proc.cmdline=%proc.cmdline fd.name=%fd.name user.name=%user.name)"
+  output: "connect (proc.name=%proc.name proc.cmdline=%proc.cmdline fd.name=%fd.name fd.lip=%fd.lip fd.rport=%fd.rport user.name=%user.name)"
   priority: NOTICE
 
 - rule: Live setuid bit
@@ -224,6 +224,14 @@ fn live_actions_raise_exactly_the_expected_alerts() {
     assert!(
         name.starts_with("127.0.0.1:") && name.ends_with(&format!("->127.0.0.1:{port}")),
         "{name}"
+    );
+    // The local end is the client's because 127.0.0.1 is one of the machine's interfaces,
+    // which the agent reads at start as libscap does.
+    assert_eq!(field(&a, "fd.lip").as_deref(), Some("127.0.0.1"), "{a}");
+    assert_eq!(
+        a["output_fields"]["fd.rport"].as_u64(),
+        Some(u64::from(port)),
+        "{a}"
     );
     assert_eq!(field(&a, "user.name").as_deref(), Some("root"));
 

@@ -91,28 +91,17 @@ pub(crate) fn compile(program: &Program, plan: &Plan) -> Result<Code, JitError> 
     let mut module = JITModule::new(jb);
     let ptr = module.target_config().pointer_type();
 
-    let mut sig_check = module.make_signature();
-    sig_check
-        .params
-        .extend([AbiParam::new(ptr), AbiParam::new(types::I32)]);
-    sig_check.returns.push(AbiParam::new(types::I32));
-    let mut sig_int = module.make_signature();
-    sig_int.params.extend([
-        AbiParam::new(ptr),
-        AbiParam::new(types::I32),
-        AbiParam::new(ptr),
-    ]);
-    sig_int.returns.push(AbiParam::new(types::I32));
-    let mut sig_bool = module.make_signature();
-    sig_bool.params.push(AbiParam::new(ptr));
-    sig_bool.returns.push(AbiParam::new(types::I32));
-    let mut sig_group = module.make_signature();
-    sig_group.params.extend([
-        AbiParam::new(ptr),
-        AbiParam::new(types::I32),
-        AbiParam::new(ptr),
-    ]);
-    sig_group.returns.push(AbiParam::new(types::I32));
+    // Every function returns an `i32`; the parameters are the C ABIs in `abi`.
+    let signature = |params: &[types::Type]| {
+        let mut sig = module.make_signature();
+        sig.params.extend(params.iter().map(|&t| AbiParam::new(t)));
+        sig.returns.push(AbiParam::new(types::I32));
+        sig
+    };
+    let sig_check = signature(&[ptr, types::I32]);
+    let sig_int = signature(&[ptr, types::I32, ptr]);
+    let sig_bool = signature(&[ptr]);
+    let sig_group = signature(&[ptr, types::I32, ptr]);
 
     let ids = Ids {
         check: module
@@ -121,19 +110,10 @@ pub(crate) fn compile(program: &Program, plan: &Plan) -> Result<Code, JitError> 
         int: module
             .declare_function("lanner_jit_int", Linkage::Import, &sig_int)
             .map_err(cg)?,
-        nodes: (0..plan.memo_nodes.len())
-            .map(|m| module.declare_function(&format!("node{m}"), Linkage::Local, &sig_bool))
-            .collect::<Result<_, _>>()
-            .map_err(cg)?,
-        rules: (0..plan.roots.len())
-            .map(|r| module.declare_function(&format!("rule{r}"), Linkage::Local, &sig_bool))
-            .collect::<Result<_, _>>()
-            .map_err(cg)?,
+        nodes: declare_local(&mut module, "node", plan.memo_nodes.len(), &sig_bool)?,
+        rules: declare_local(&mut module, "rule", plan.roots.len(), &sig_bool)?,
     };
-    let groups: Vec<FuncId> = (0..plan.groups.len())
-        .map(|g| module.declare_function(&format!("group{g}"), Linkage::Local, &sig_group))
-        .collect::<Result<_, _>>()
-        .map_err(cg)?;
+    let groups = declare_local(&mut module, "group", plan.groups.len(), &sig_group)?;
 
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
@@ -142,40 +122,14 @@ pub(crate) fn compile(program: &Program, plan: &Plan) -> Result<Code, JitError> 
         plan,
         ids: &ids,
     };
-    for (m, node) in plan.memo_nodes.iter().enumerate() {
-        let id = ids.nodes.get(m).copied().ok_or_else(|| cg("node id"))?;
-        define(
-            &mut module,
-            &mut ctx,
-            &mut fctx,
-            id,
-            &sig_bool,
-            &shared,
-            Kind::Memo(*node, m),
-        )?;
-    }
-    for (r, root) in plan.roots.iter().enumerate() {
-        let id = ids.rules.get(r).copied().ok_or_else(|| cg("rule id"))?;
-        define(
-            &mut module,
-            &mut ctx,
-            &mut fctx,
-            id,
-            &sig_bool,
-            &shared,
-            Kind::Rule(*root),
-        )?;
-    }
-    for (g, id) in groups.iter().enumerate() {
-        define(
-            &mut module,
-            &mut ctx,
-            &mut fctx,
-            *id,
-            &sig_group,
-            &shared,
-            Kind::Group(g),
-        )?;
+    // The ids were declared from these same lists, so the zips pair every one.
+    let memos = (ids.nodes.iter().zip(&plan.memo_nodes).enumerate())
+        .map(|(m, (id, node))| (*id, &sig_bool, Kind::Memo(*node, m)));
+    let rules =
+        (ids.rules.iter().zip(&plan.roots)).map(|(id, root)| (*id, &sig_bool, Kind::Rule(*root)));
+    let dispatch = (groups.iter().enumerate()).map(|(g, id)| (*id, &sig_group, Kind::Group(g)));
+    for (id, sig, kind) in memos.chain(rules).chain(dispatch) {
+        define(&mut module, &mut ctx, &mut fctx, id, sig, &shared, kind)?;
     }
     module.finalize_definitions().map_err(cg)?;
     let groups = groups
@@ -192,6 +146,19 @@ pub(crate) fn compile(program: &Program, plan: &Plan) -> Result<Code, JitError> 
         groups,
         functions,
     })
+}
+
+/// Declares the local functions `{prefix}0`..`{prefix}{n-1}` with `sig`.
+fn declare_local(
+    module: &mut JITModule,
+    prefix: &str,
+    n: usize,
+    sig: &Signature,
+) -> Result<Vec<FuncId>, JitError> {
+    (0..n)
+        .map(|i| module.declare_function(&format!("{prefix}{i}"), Linkage::Local, sig))
+        .collect::<Result<_, _>>()
+        .map_err(cg)
 }
 
 /// What every function's emitter reads.
@@ -251,7 +218,7 @@ fn define(
             ints,
             epoch,
             epoch2,
-            refs: Refs::default(),
+            refs: Refs::new(),
         };
         match kind {
             Kind::Memo(node, m) => env.memo_body(&mut b, node, m)?,
@@ -266,14 +233,17 @@ fn define(
     Ok(())
 }
 
-/// Function references imported into the function being built, made on first use.
-#[derive(Default)]
-struct Refs {
-    check: Option<FuncRef>,
-    int: Option<FuncRef>,
-    nodes: HashMap<usize, FuncRef>,
-    rules: HashMap<usize, FuncRef>,
+/// A function the one being built may call.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Callee {
+    Check,
+    Int,
+    Node(usize),
+    Rule(usize),
 }
+
+/// Function references imported into the function being built, made on first use.
+type Refs = HashMap<Callee, FuncRef>;
 
 struct Env<'m, 's> {
     module: &'m mut JITModule,
@@ -289,58 +259,26 @@ struct Env<'m, 's> {
 }
 
 impl Env<'_, '_> {
-    fn check_ref(&mut self, b: &mut FunctionBuilder<'_>) -> FuncRef {
-        match self.refs.check {
-            Some(r) => r,
-            None => {
-                let r = self.module.declare_func_in_func(self.s.ids.check, b.func);
-                self.refs.check = Some(r);
-                r
-            }
-        }
-    }
-
-    fn int_ref(&mut self, b: &mut FunctionBuilder<'_>) -> FuncRef {
-        match self.refs.int {
-            Some(r) => r,
-            None => {
-                let r = self.module.declare_func_in_func(self.s.ids.int, b.func);
-                self.refs.int = Some(r);
-                r
-            }
-        }
-    }
-
-    fn node_ref(&mut self, b: &mut FunctionBuilder<'_>, m: usize) -> Result<FuncRef, JitError> {
-        if let Some(r) = self.refs.nodes.get(&m) {
+    /// The reference to `callee` inside the function being built, imported on first use.
+    fn func_ref(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        callee: Callee,
+    ) -> Result<FuncRef, JitError> {
+        if let Some(r) = self.refs.get(&callee) {
             return Ok(*r);
         }
-        let id = self
-            .s
-            .ids
-            .nodes
-            .get(m)
-            .copied()
-            .ok_or_else(|| cg("node id"))?;
-        let r = self.module.declare_func_in_func(id, b.func);
-        self.refs.nodes.insert(m, r);
-        Ok(r)
-    }
-
-    fn rule_ref(&mut self, b: &mut FunctionBuilder<'_>, r: usize) -> Result<FuncRef, JitError> {
-        if let Some(f) = self.refs.rules.get(&r) {
-            return Ok(*f);
+        let ids = &self.s.ids;
+        let id = match callee {
+            Callee::Check => Some(ids.check),
+            Callee::Int => Some(ids.int),
+            Callee::Node(m) => ids.nodes.get(m).copied(),
+            Callee::Rule(r) => ids.rules.get(r).copied(),
         }
-        let id = self
-            .s
-            .ids
-            .rules
-            .get(r)
-            .copied()
-            .ok_or_else(|| cg("rule id"))?;
-        let f = self.module.declare_func_in_func(id, b.func);
-        self.refs.rules.insert(r, f);
-        Ok(f)
+        .ok_or_else(|| cg("function id"))?;
+        let r = self.module.declare_func_in_func(id, b.func);
+        self.refs.insert(callee, r);
+        Ok(r)
     }
 
     fn ret(b: &mut FunctionBuilder<'_>, v: i64) {
@@ -397,7 +335,7 @@ impl Env<'_, '_> {
         b.def_var(n, zero);
         let done = b.create_block();
         for &r in members {
-            let fref = self.rule_ref(b, r as usize)?;
+            let fref = self.func_ref(b, Callee::Rule(r as usize))?;
             let call = b.ins().call(fref, &[self.frame]);
             let res = b
                 .inst_results(call)
@@ -448,7 +386,7 @@ impl Env<'_, '_> {
         b.switch_to_block(hit);
         b.ins().brif(x, t, &[], f, &[]);
         b.switch_to_block(miss);
-        let fref = self.node_ref(b, m)?;
+        let fref = self.func_ref(b, Callee::Node(m))?;
         let call = b.ins().call(fref, &[self.frame]);
         let res = b
             .inst_results(call)
@@ -483,10 +421,7 @@ impl Env<'_, '_> {
                     .ok_or_else(|| cg(format!("check node {} has no check", id.0)))?;
                 match self.s.plan.inline.get(c as usize).and_then(Option::as_ref) {
                     Some(ic) => self.int_check(b, c, ic, t, f),
-                    None => {
-                        self.call_check(b, c, t, f);
-                        Ok(())
-                    }
+                    None => self.call_check(b, c, t, f),
                 }
             }
             Some(Node::Unknown) | None => {
@@ -523,14 +458,21 @@ impl Env<'_, '_> {
     }
 
     /// The shared check semantics, through the callback.
-    fn call_check(&mut self, b: &mut FunctionBuilder<'_>, c: u32, t: Block, f: Block) {
-        let fref = self.check_ref(b);
+    fn call_check(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        c: u32,
+        t: Block,
+        f: Block,
+    ) -> Result<(), JitError> {
+        let fref = self.func_ref(b, Callee::Check)?;
         let id = b.ins().iconst(types::I32, i64::from(c));
         let call = b.ins().call(fref, &[self.frame, id]);
         match b.inst_results(call).first().copied() {
             Some(res) => b.ins().brif(res, t, &[], f, &[]),
             None => b.ins().jump(f, &[]),
         };
+        Ok(())
     }
 
     /// An integer check: the field's value from the memo (loaded on first use this event),
@@ -560,33 +502,27 @@ impl Env<'_, '_> {
         let (have, miss) = (b.create_block(), b.create_block());
         b.ins().brif(fresh, have, &[], miss, &[]);
         b.switch_to_block(miss);
-        let fref = self.int_ref(b);
+        let fref = self.func_ref(b, Callee::Int)?;
         let slot = b.ins().iconst(types::I32, i64::from(slot));
         b.ins().call(fref, &[self.frame, slot, base]);
         b.ins().jump(have, &[]);
         b.switch_to_block(have);
         let status = b.ins().load(types::I32, flags, base, abi::INT_STATUS);
         let v = b.ins().load(types::I64, flags, base, abi::INT_VALUE);
-        let (small, not_small) = (b.create_block(), b.create_block());
-        let is_small = b
-            .ins()
-            .icmp_imm_s(IntCC::Equal, status, i64::from(abi::INT_SMALL));
-        b.ins().brif(is_small, small, &[], not_small, &[]);
-        b.switch_to_block(not_small);
-        let (big, not_big) = (b.create_block(), b.create_block());
-        let is_big = b
-            .ins()
-            .icmp_imm_s(IntCC::Equal, status, i64::from(abi::INT_BIG));
-        b.ins().brif(is_big, big, &[], not_big, &[]);
-        b.switch_to_block(not_big);
-        let fallback = b.create_block();
-        let none = b
-            .ins()
-            .icmp_imm_s(IntCC::Equal, status, i64::from(abi::INT_NONE));
-        // No value: every check is false, `!=` included.
-        b.ins().brif(none, f, &[], fallback, &[]);
-        b.switch_to_block(fallback);
-        self.call_check(b, c, t, f);
+        let (small, big) = (b.create_block(), b.create_block());
+        // No value: every check is false, `!=` included. Any other status takes the callback.
+        let dispatch = [
+            (abi::INT_SMALL, small),
+            (abi::INT_BIG, big),
+            (abi::INT_NONE, f),
+        ];
+        for (code, target) in dispatch {
+            let next = b.create_block();
+            let is = b.ins().icmp_imm_s(IntCC::Equal, status, i64::from(code));
+            b.ins().brif(is, target, &[], next, &[]);
+            b.switch_to_block(next);
+        }
+        self.call_check(b, c, t, f)?;
         b.switch_to_block(small);
         emit_compare(b, ic, v, false, t, f);
         b.switch_to_block(big);
@@ -620,13 +556,13 @@ fn emit_compare(
         }
         IntOp::Cmp(op) => match (ic.lits.first().copied(), big) {
             (Some(IntLit::Small(l)), false) => {
-                let r = b.ins().icmp_imm_s(signed_cc(op), v, l);
+                let r = b.ins().icmp_imm_s(int_cc(op, true), v, l);
                 b.ins().brif(r, t, &[], f, &[]);
             }
             (Some(IntLit::Big(u)), true) => {
-                let r = b
-                    .ins()
-                    .icmp_imm_s(unsigned_cc(op), v, i64::from_ne_bytes(u.to_ne_bytes()));
+                let r =
+                    b.ins()
+                        .icmp_imm_s(int_cc(op, false), v, i64::from_ne_bytes(u.to_ne_bytes()));
                 b.ins().brif(r, t, &[], f, &[]);
             }
             (Some(IntLit::Big(_)), false) => {
@@ -673,24 +609,31 @@ fn outcome(op: Operator, ord: std::cmp::Ordering) -> bool {
     }
 }
 
-fn signed_cc(op: Operator) -> IntCC {
-    match op {
-        Operator::Ne => IntCC::NotEqual,
-        Operator::Lt => IntCC::SignedLessThan,
-        Operator::Le => IntCC::SignedLessThanOrEqual,
-        Operator::Gt => IntCC::SignedGreaterThan,
-        Operator::Ge => IntCC::SignedGreaterThanOrEqual,
-        _ => IntCC::Equal,
-    }
-}
+/// The integer condition code of `op`, per signedness: `(operator, signed, unsigned)`.
+const INT_CC: [(Operator, IntCC, IntCC); 5] = [
+    (Operator::Ne, IntCC::NotEqual, IntCC::NotEqual),
+    (Operator::Lt, IntCC::SignedLessThan, IntCC::UnsignedLessThan),
+    (
+        Operator::Le,
+        IntCC::SignedLessThanOrEqual,
+        IntCC::UnsignedLessThanOrEqual,
+    ),
+    (
+        Operator::Gt,
+        IntCC::SignedGreaterThan,
+        IntCC::UnsignedGreaterThan,
+    ),
+    (
+        Operator::Ge,
+        IntCC::SignedGreaterThanOrEqual,
+        IntCC::UnsignedGreaterThanOrEqual,
+    ),
+];
 
-fn unsigned_cc(op: Operator) -> IntCC {
-    match op {
-        Operator::Ne => IntCC::NotEqual,
-        Operator::Lt => IntCC::UnsignedLessThan,
-        Operator::Le => IntCC::UnsignedLessThanOrEqual,
-        Operator::Gt => IntCC::UnsignedGreaterThan,
-        Operator::Ge => IntCC::UnsignedGreaterThanOrEqual,
-        _ => IntCC::Equal,
-    }
+/// `op`'s condition code, signed or unsigned; `=`/`==` (and any other) compare equal.
+fn int_cc(op: Operator, signed: bool) -> IntCC {
+    INT_CC
+        .iter()
+        .find(|(o, _, _)| *o == op)
+        .map_or(IntCC::Equal, |&(_, s, u)| if signed { s } else { u })
 }

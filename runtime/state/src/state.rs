@@ -755,15 +755,21 @@ impl State {
     /// Remembers the machine's addresses from an interface-list record.
     pub fn add_interfaces(&mut self, list: &lanner_event::InterfaceList<'_>) {
         for i in list.interfaces() {
-            match i.addr {
-                lanner_event::IfAddr::V4 { addr, .. } => {
-                    if !addr.is_loopback() {
-                        self.local_v4.push(addr);
-                    }
-                    self.interfaces.v4.push(addr);
+            self.add_interface(&i);
+        }
+    }
+
+    /// Remembers one of the machine's addresses (the live agent reads them at start, as
+    /// libscap does).
+    pub fn add_interface(&mut self, i: &lanner_event::Interface<'_>) {
+        match i.addr {
+            lanner_event::IfAddr::V4 { addr, .. } => {
+                if !addr.is_loopback() {
+                    self.local_v4.push(addr);
                 }
-                lanner_event::IfAddr::V6 { addr, .. } => self.interfaces.v6.push(addr),
+                self.interfaces.v4.push(addr);
             }
+            lanner_event::IfAddr::V6 { addr, .. } => self.interfaces.v6.push(addr),
         }
     }
 
