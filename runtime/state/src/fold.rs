@@ -157,7 +157,10 @@ impl ParamMaps {
 }
 
 fn mapped(map: &[u8], i: usize) -> Option<usize> {
-    map.get(i).copied().filter(|&j| j != ABSENT).map(usize::from)
+    map.get(i)
+        .copied()
+        .filter(|&j| j != ABSENT)
+        .map(usize::from)
 }
 
 #[derive(Debug, Default)]

@@ -914,12 +914,8 @@ impl State {
             Handler::Eventfd if exit => self.parse_new_fd(ev, fd_type::EVENT, b""),
             Handler::Signalfd if exit => self.parse_new_fd(ev, fd_type::SIGNALFD, b""),
             Handler::TimerfdCreate if exit => self.parse_new_fd(ev, fd_type::TIMERFD, b""),
-            Handler::InotifyInit if exit => {
-                self.parse_new_fd(ev, fd_type::INOTIFY, b"")
-            }
-            Handler::EpollCreate if exit => {
-                self.parse_new_fd(ev, fd_type::EVENTPOLL, b"")
-            }
+            Handler::InotifyInit if exit => self.parse_new_fd(ev, fd_type::INOTIFY, b""),
+            Handler::EpollCreate if exit => self.parse_new_fd(ev, fd_type::EVENTPOLL, b""),
             Handler::Userfaultfd if exit => self.parse_new_fd(ev, fd_type::USERFAULTFD, b""),
             Handler::IoUringSetup if exit => self.parse_new_fd(ev, fd_type::IOURING, b""),
             Handler::MemfdCreate if exit => {
@@ -930,7 +926,7 @@ impl State {
             }
             Handler::PidfdOpen if exit => self.parse_new_fd(ev, fd_type::PIDFD, b""),
             // bpf returns the new fd only for the commands that create one.
-            Handler::Bpf 
+            Handler::Bpf
                 if exit
                     && param_i64(ev, "fd")
                         .or_else(|| param_i64(ev, "res"))
