@@ -1,6 +1,9 @@
 //! One live action per upstream rule: `lanner run` with the three upstream rule files, as root,
 //! and for each action of `tests/live-actions/*.json` a real process doing what the rule looks
-//! for. Each action must raise its rule with the listed output fields. Actions touch only this
+//! for. The same for Lanner's standard rules: `lanner run` with no rules argument (the built-in
+//! bundle compiled from `stdlib-rules/lanner_rules.yaml`) and `tests/live-actions/stdlib/*.json`,
+//! every standard rule acted or listed in `live-actions/stdlib/untriggerable.json` with a reason.
+//! The live tests run one at a time. Each action must raise its rule with the listed output fields. Actions touch only this
 //! run's temporary directory (and a file of `/dev/shm` they remove), each runs in well under
 //! 0.2 s, and the test waits for alerts rather than sleeping.
 //!
@@ -76,12 +79,25 @@ const ALIASES: &[(&str, &str)] = &[
     ("kubectl", "/bin/true"),
     ("scp", "/bin/true"),
     ("xmrig", "/bin/true"),
+    // Names the standard rules look for.
+    ("curl", "/bin/bash"),
+    ("Runner.Worker", "/bin/bash"),
+    ("apk", "/bin/true"),
+    ("modprobe", "/bin/true"),
+    ("docker", "/bin/true"),
+    ("ncat", "/bin/true"),
+    ("systemctl", "/bin/true"),
+    ("useradd", "/bin/true"),
+    ("sudo", "/bin/true"),
+    ("setcap", "/bin/true"),
+    ("setenforce", "/bin/true"),
+    ("nmap", "/bin/true"),
+    ("linpeas.sh", "/bin/true"),
 ];
 
-fn actions(id: &str, dir: &Path, cid: &str) -> Vec<Action> {
-    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/live-actions");
+fn actions(fixtures: &Path, id: &str, dir: &Path, cid: &str) -> Vec<Action> {
     let mut out = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(&fixtures)
+    let mut files: Vec<_> = std::fs::read_dir(fixtures)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
@@ -121,9 +137,10 @@ fn actions(id: &str, dir: &Path, cid: &str) -> Vec<Action> {
     out
 }
 
-/// Starts `lanner run` and waits until it watches.
-fn start_agent(rules: &[PathBuf]) -> (Child, Receiver<String>) {
-    let args = [
+/// Starts `lanner run` with these arguments after the ones every live test gives, and waits
+/// until it watches.
+fn start_agent<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (Child, Receiver<String>) {
+    let every = [
         "run",
         "--format",
         "json",
@@ -131,12 +148,8 @@ fn start_agent(rules: &[PathBuf]) -> (Child, Receiver<String>) {
         "all",
         "--containers",
         "runtimes",
-        "-o",
-        "rules[].enable.rule=*",
-        "--rules",
     ];
-    let args = (args.map(std::ffi::OsString::from).into_iter())
-        .chain(rules.iter().map(|r| r.clone().into_os_string()));
+    let args = (every.iter().map(std::ffi::OsStr::new)).chain(args.iter().map(AsRef::as_ref));
     let (mut agent, stderr) =
         support::start_watching(args, Stdio::piped(), Duration::from_secs(120));
     // Keep draining stderr so the agent never blocks on it.
@@ -167,138 +180,78 @@ fn rule_names(file: &Path) -> Vec<String> {
         .collect()
 }
 
-/// The test's container cgroup: named as docker names one, removed on drop.
-struct ContainerCgroup {
-    path: PathBuf,
+/// The live tests share the machine's one set of kernel hooks and its two cores: they run one
+/// at a time.
+static LIVE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/live-actions")
 }
 
-impl Drop for ContainerCgroup {
+/// A live test's scene: its temporary directory with the actor, the programs named by
+/// `ALIASES` and the overlay directories, and its container cgroup. Removed on drop.
+struct Stage {
+    id: String,
+    dir: PathBuf,
+    actor: PathBuf,
+    cid: String,
+    cgroup: ContainerCgroup,
+}
+
+impl Stage {
+    fn new(what: &str) -> Stage {
+        let id = format!("{}", std::process::id());
+        let dir = std::env::temp_dir().join(format!("lanner-{what}-{id}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join(".aws")).unwrap();
+        std::fs::write(dir.join(".aws/credentials"), b"").unwrap();
+        let actor = dir.join("lanner-actor");
+        std::fs::copy("/bin/bash", &actor).unwrap();
+        std::fs::copy("/bin/bash", dir.join("nginx")).unwrap();
+        // The overlay an action mounts to run a binary from its upper layer.
+        for d in ["l", "u", "w", "m"] {
+            std::fs::create_dir_all(dir.join("ov").join(d)).unwrap();
+        }
+        for (name, target) in ALIASES {
+            std::os::unix::fs::symlink(target, dir.join(name)).unwrap();
+        }
+        let fifo = std::ffi::CString::new(dir.join("go-fifo").display().to_string()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        // A container id as docker writes it: 64 hex digits, this run's pid in front.
+        let full_cid = format!("{:0>16x}{}", std::process::id(), "c0ffee".repeat(8));
+        let cgroup = ContainerCgroup {
+            path: PathBuf::from(format!("/sys/fs/cgroup/pids/docker-{full_cid}.scope")),
+        };
+        std::fs::create_dir_all(&cgroup.path).unwrap();
+        let cid = &full_cid[..12];
+        Stage {
+            cid: cid.to_owned(),
+            id,
+            dir,
+            actor,
+            cgroup,
+        }
+    }
+}
+
+impl Drop for Stage {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.path);
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
-#[test]
-fn every_upstream_rule_has_an_action_or_a_reason() {
-    let dir = std::env::temp_dir();
-    let acted: Vec<String> = actions("0", &dir, "0")
-        .into_iter()
-        .map(|a| a.rule)
-        .collect();
-    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/live-actions");
-    let untriggerable: BTreeMap<String, String> = serde_json::from_str(
-        &std::fs::read_to_string(fixtures.join("untriggerable.json")).unwrap(),
-    )
-    .unwrap();
-    let mut problems = Vec::new();
-    let mut all = Vec::new();
-    for f in [
-        "falco_rules.yaml",
-        "falco-incubating_rules.yaml",
-        "falco-sandbox_rules.yaml",
-    ] {
-        all.extend(rule_names(&shared().join("upstream-rules").join(f)));
-    }
-    assert_eq!(all.len(), 93, "rules in the upstream files");
-    for r in &all {
-        match (
-            acted.iter().filter(|a| *a == r).count(),
-            untriggerable.get(r),
-        ) {
-            (0, None) => problems.push(format!("`{r}`: no action and no reason")),
-            (_, None) | (0, Some(_)) => {}
-            (_, Some(_)) => problems.push(format!("`{r}`: an action and a reason")),
-        }
-    }
-    for r in acted.iter().chain(untriggerable.keys()) {
-        if !all.contains(r) {
-            problems.push(format!("`{r}` is no upstream rule"));
-        }
-    }
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
-    // INVARIANT: the list of rules no host can raise stays short.
-    assert!(untriggerable.len() <= 7, "{untriggerable:?}");
-}
-
-#[test]
-fn every_action_raises_its_upstream_rule() {
-    if !support::root_or_skip("live rules test") {
-        return;
-    }
-    let id = format!("{}", std::process::id());
-    let dir = std::env::temp_dir().join(format!("lanner-actions-{id}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join(".aws")).unwrap();
-    std::fs::write(dir.join(".aws/credentials"), b"").unwrap();
-    let actor = dir.join("lanner-actor");
-    std::fs::copy("/bin/bash", &actor).unwrap();
-    std::fs::copy("/bin/bash", dir.join("nginx")).unwrap();
-    // The overlay an action mounts to run a binary from its upper layer.
-    for d in ["l", "u", "w", "m"] {
-        std::fs::create_dir_all(dir.join("ov").join(d)).unwrap();
-    }
-    for (name, target) in ALIASES {
-        std::os::unix::fs::symlink(target, dir.join(name)).unwrap();
-    }
-    let fifo = std::ffi::CString::new(dir.join("go-fifo").display().to_string()).unwrap();
-    // SAFETY: a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
-    // A container id as docker writes it: 64 hex digits, this run's pid in front.
-    let full_cid = format!("{:0>16x}{}", std::process::id(), "c0ffee".repeat(8));
-    let cgroup = ContainerCgroup {
-        path: PathBuf::from(format!("/sys/fs/cgroup/pids/docker-{full_cid}.scope")),
-    };
-    std::fs::create_dir_all(&cgroup.path).unwrap();
-    let cid = &full_cid[..12];
-    let rules: Vec<PathBuf> = [
-        "falco_rules.yaml",
-        "falco-incubating_rules.yaml",
-        "falco-sandbox_rules.yaml",
-    ]
-    .iter()
-    .map(|f| shared().join("upstream-rules").join(f))
-    .collect();
-    let actions = actions(&id, &dir, cid);
-    // 86 rules, and two more actions for `Read sensitive file untrusted`: relative paths after
-    // `chdir` and `fchdir`, whose `fd.name` is made absolute with the cwd the agent tracks.
-    assert_eq!(actions.len(), 88, "actions in tests/live-actions");
-
-    // Processes the actions prompt later, started before the agent as a server would be.
-    let mut background = Vec::new();
-    for a in &actions {
-        if let Some(script) = &a.background {
-            let child = Command::new(&actor)
-                .arg("-c")
-                .arg(script)
-                .current_dir(&dir)
-                .spawn()
-                .unwrap();
-            background.push((a.rule.clone(), Instant::now(), child));
-        }
-    }
-
-    let (mut agent, rx) = start_agent(&rules);
-    // `lanner capture` beside the agent: its replay must give the same alerts (below).
-    let capture = std::env::temp_dir().join(format!("lanner-actions-{id}.scap"));
-    let mut capturer = Command::new(env!("CARGO_BIN_EXE_lanner"))
-        .args(["capture", "--write"])
-        .arg(&capture)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut cap_err = BufReader::new(capturer.stderr.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("lanner: capturing") {
-        line.clear();
-        assert!(
-            cap_err.read_line(&mut line).unwrap() > 0,
-            "lanner capture ended before it was ready"
-        );
-    }
-    std::thread::spawn(move || for _ in cap_err.lines() {});
+/// Runs each action as the stage's actor and waits for its alert; returns what went wrong.
+fn run_actions(
+    stage: &Stage,
+    actions: &[Action],
+    background: &[(String, Instant, Child)],
+    rx: &Receiver<String>,
+) -> Vec<String> {
+    let (dir, actor, cgroup) = (&stage.dir, &stage.actor, &stage.cgroup);
     let mut seen: Vec<serde_json::Value> = Vec::new();
     let mut failures = Vec::new();
-    for a in &actions {
+    for a in actions {
         if let Some((_, since, _)) = background.iter().find(|(r, _, _)| *r == a.rule) {
             // Falco's `proc_is_new` holds for five seconds after a process starts.
             let old = Duration::from_millis(5500);
@@ -312,11 +265,11 @@ fn every_action_raises_its_upstream_rule() {
             String::new()
         };
         let started = Instant::now();
-        let status = Command::new(&actor)
+        let status = Command::new(actor)
             .arg("-c")
             // `exit` keeps bash from exec'ing the last command in its own place.
             .arg(format!("{join}{}\nexit 0\n", a.script))
-            .current_dir(&dir)
+            .current_dir(dir)
             .status()
             .unwrap();
         let took = started.elapsed();
@@ -364,6 +317,124 @@ fn every_action_raises_its_upstream_rule() {
             ));
         }
     }
+    failures
+}
+
+/// The test's container cgroup: named as docker names one, removed on drop.
+struct ContainerCgroup {
+    path: PathBuf,
+}
+
+impl Drop for ContainerCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.path);
+    }
+}
+
+#[test]
+fn every_upstream_rule_has_an_action_or_a_reason() {
+    let dir = std::env::temp_dir();
+    let acted: Vec<String> = actions(&fixtures(), "0", &dir, "0")
+        .into_iter()
+        .map(|a| a.rule)
+        .collect();
+    let untriggerable: BTreeMap<String, String> = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("untriggerable.json")).unwrap(),
+    )
+    .unwrap();
+    let mut problems = Vec::new();
+    let mut all = Vec::new();
+    for f in [
+        "falco_rules.yaml",
+        "falco-incubating_rules.yaml",
+        "falco-sandbox_rules.yaml",
+    ] {
+        all.extend(rule_names(&shared().join("upstream-rules").join(f)));
+    }
+    assert_eq!(all.len(), 93, "rules in the upstream files");
+    for r in &all {
+        match (
+            acted.iter().filter(|a| *a == r).count(),
+            untriggerable.get(r),
+        ) {
+            (0, None) => problems.push(format!("`{r}`: no action and no reason")),
+            (_, None) | (0, Some(_)) => {}
+            (_, Some(_)) => problems.push(format!("`{r}`: an action and a reason")),
+        }
+    }
+    for r in acted.iter().chain(untriggerable.keys()) {
+        if !all.contains(r) {
+            problems.push(format!("`{r}` is no upstream rule"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // INVARIANT: the list of rules no host can raise stays short.
+    assert!(untriggerable.len() <= 7, "{untriggerable:?}");
+}
+
+#[test]
+fn every_action_raises_its_upstream_rule() {
+    if !support::root_or_skip("live rules test") {
+        return;
+    }
+    let _serial = LIVE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let stage = Stage::new("actions");
+    let (id, dir, actor, cid) = (&stage.id, &stage.dir, &stage.actor, &stage.cid[..]);
+    let rules: Vec<PathBuf> = [
+        "falco_rules.yaml",
+        "falco-incubating_rules.yaml",
+        "falco-sandbox_rules.yaml",
+    ]
+    .iter()
+    .map(|f| shared().join("upstream-rules").join(f))
+    .collect();
+    let actions = actions(&fixtures(), id, dir, cid);
+    // 86 rules, and two more actions for `Read sensitive file untrusted`: relative paths after
+    // `chdir` and `fchdir`, whose `fd.name` is made absolute with the cwd the agent tracks.
+    assert_eq!(actions.len(), 88, "actions in tests/live-actions");
+
+    // Processes the actions prompt later, started before the agent as a server would be.
+    let mut background = Vec::new();
+    for a in &actions {
+        if let Some(script) = &a.background {
+            let child = Command::new(actor)
+                .arg("-c")
+                .arg(script)
+                .current_dir(dir)
+                .spawn()
+                .unwrap();
+            background.push((a.rule.clone(), Instant::now(), child));
+        }
+    }
+
+    let mut args = vec![
+        std::ffi::OsString::from("-o"),
+        "rules[].enable.rule=*".into(),
+        "--rules".into(),
+    ];
+    args.extend(rules.iter().map(|r| r.clone().into_os_string()));
+    let (mut agent, rx) = start_agent(&args);
+    // `lanner capture` beside the agent: its replay must give the same alerts (below).
+    let capture = std::env::temp_dir().join(format!("lanner-actions-{id}.scap"));
+    let mut capturer = Command::new(env!("CARGO_BIN_EXE_lanner"))
+        .args(["capture", "--write"])
+        .arg(&capture)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut cap_err = BufReader::new(capturer.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("lanner: capturing") {
+        line.clear();
+        assert!(
+            cap_err.read_line(&mut line).unwrap() > 0,
+            "lanner capture ended before it was ready"
+        );
+    }
+    std::thread::spawn(move || for _ in cap_err.lines() {});
+    let failures = run_actions(&stage, &actions, &background, &rx);
     for (_, _, mut child) in background {
         let _ = child.kill();
         let _ = child.wait();
@@ -378,8 +449,7 @@ fn every_action_raises_its_upstream_rule() {
         libc::kill(capturer.id() as libc::pid_t, libc::SIGINT);
     }
     let cap_status = capturer.wait().unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    drop(cgroup);
+    drop(stage);
     assert!(status.success(), "lanner run exited with {status}");
     assert!(
         cap_status.success(),
@@ -425,4 +495,74 @@ fn every_action_raises_its_upstream_rule() {
         missing.is_empty(),
         "live alerts the replay of `lanner capture` misses: {missing:?}"
     );
+}
+
+fn stdlib_rules() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../stdlib-rules/lanner_rules.yaml")
+}
+
+#[test]
+fn every_stdlib_rule_has_an_action_or_a_reason() {
+    let dir = std::env::temp_dir();
+    let acted: Vec<String> = actions(&fixtures().join("stdlib"), "0", &dir, "0")
+        .into_iter()
+        .map(|a| a.rule)
+        .collect();
+    let untriggerable: BTreeMap<String, String> = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("stdlib/untriggerable.json")).unwrap(),
+    )
+    .unwrap();
+    let all = rule_names(&stdlib_rules());
+    assert!(
+        all.len() >= 50,
+        "rules in the standard rules: {}",
+        all.len()
+    );
+    let mut problems = Vec::new();
+    for r in &all {
+        match (acted.iter().any(|a| a == r), untriggerable.get(r)) {
+            (false, None) => problems.push(format!("`{r}`: no action and no reason")),
+            (true, Some(_)) => problems.push(format!("`{r}`: an action and a reason")),
+            _ => {}
+        }
+    }
+    for r in acted.iter().chain(untriggerable.keys()) {
+        if !all.contains(r) {
+            problems.push(format!("`{r}` is no standard rule"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // INVARIANT: a standard rule no live host can raise is the exception.
+    assert!(untriggerable.len() <= 2, "{untriggerable:?}");
+}
+
+/// `lanner run` with no rules argument watches with the built-in standard rules (the bundle
+/// compiled from `stdlib-rules/lanner_rules.yaml`): each action of `live-actions/stdlib/` raises
+/// its rule with all of them loaded together.
+#[test]
+fn every_action_raises_its_stdlib_rule() {
+    if !support::root_or_skip("live stdlib rules test") {
+        return;
+    }
+    let _serial = LIVE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let stage = Stage::new("stdlib");
+    let actions = actions(
+        &fixtures().join("stdlib"),
+        &stage.id,
+        &stage.dir,
+        &stage.cid,
+    );
+    let none: [&str; 0] = [];
+    let (mut agent, rx) = start_agent(&none);
+    let failures = run_actions(&stage, &actions, &[], &rx);
+    // SAFETY: kill with a valid pid and signal number.
+    unsafe {
+        libc::kill(agent.id() as libc::pid_t, libc::SIGINT);
+    }
+    let status = agent.wait().unwrap();
+    drop(stage);
+    assert!(status.success(), "lanner run exited with {status}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -29,6 +29,42 @@ const AT_FDCWD: i64 = -100;
 const EINPROGRESS: i64 = -115;
 
 /// A socket's addresses as Falco keeps them.
+/// The end of a connection a socket is, as libsinsp guesses it for a datagram socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Client,
+    Server,
+}
+
+/// An IP tuple with its two ends exchanged.
+fn swapped(t: SockTuple<'_>) -> SockTuple<'_> {
+    match t {
+        SockTuple::Inet6 {
+            sip,
+            sport,
+            dip,
+            dport,
+        } => SockTuple::Inet6 {
+            sip: dip,
+            sport: dport,
+            dip: sip,
+            dport: sport,
+        },
+        SockTuple::Inet {
+            sip,
+            sport,
+            dip,
+            dport,
+        } => SockTuple::Inet {
+            sip: dip,
+            sport: dport,
+            dip: sip,
+            dport: sport,
+        },
+        other => other,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum SockInfo {
     /// Not bound or connected yet (or not a socket).
@@ -1363,6 +1399,18 @@ impl State {
             );
         }
         if let Some(ParamValue::SockTuple(t)) = param(ev, "tuple") {
+            // The tuple is the kernel's (source → destination); libsinsp keeps it as the
+            // client → server order when the role it guesses agrees with the direction and
+            // swaps it otherwise. For IPv4 the guess always follows the direction (the socket
+            // itself owns both ports), for IPv6 it may not (see `guess_v6_role`).
+            let outgoing = ev
+                .info()
+                .is_some_and(|i| matches!(i.name, "sendto" | "sendmsg"));
+            let t = match self.guess_v6_role(tid, &t, outgoing) {
+                Some(Role::Server) if outgoing => swapped(t),
+                Some(Role::Client) if !outgoing => swapped(t),
+                _ => t,
+            };
             self.set_tuple(tid, n, &t);
             if created {
                 // Such an fd is born with the datagram's addresses as its name: Falco does not
@@ -1372,6 +1420,53 @@ impl State {
             }
             self.refresh_current(tid);
         }
+    }
+
+    /// The role libsinsp guesses for an IPv6 socket that takes its first addresses from a
+    /// datagram call (`set_net_role_by_guessing`): the process is a server when it "owns the
+    /// port" (one of its IPv4 sockets has it as server port, or one of its IPv4 listening or
+    /// bound sockets has it) and no IPv4 socket of it uses the client port; otherwise a
+    /// datagram sent makes a client and one received a server.
+    ///
+    /// libsinsp reads both ports through the IPv4 view of its socket-address union, so for an
+    /// IPv6 socket they are bytes 8–9 (client port) and 10–11 (server port) of the stored
+    /// client address, in the machine's byte order, and only IPv4 sockets are compared: a
+    /// process that bound an IPv4 socket to port 0 (as DNS tools do) and sends from an IPv6
+    /// address whose bytes 8–11 are zero is taken for the server. Falco 0.44.1 behaves so;
+    /// Lanner follows it rather than the intent.
+    fn guess_v6_role(&self, tid: i64, tuple: &SockTuple<'_>, outgoing: bool) -> Option<Role> {
+        let SockTuple::Inet6 { sip, .. } = *tuple else {
+            return None;
+        };
+        // libsinsp guesses on the tuple as the kernel gave it, so its "client address" is the
+        // source: the local address of a datagram sent, the peer's of one received.
+        let o = sip.octets();
+        let server_port = u16::from_le_bytes([o[10], o[11]]);
+        let client_port = u16::from_le_bytes([o[8], o[9]]);
+        let fds = self.fds.get(&self.pid_of(tid));
+        let ipv4 = || {
+            fds.into_iter()
+                .flat_map(|t| t.values())
+                .filter(|f| f.kind == fd_type::IPV4_SOCK || f.kind == fd_type::IPV4_SERVSOCK)
+        };
+        let owns_port = ipv4().any(|f| match (&f.sock, f.kind) {
+            (SockInfo::V4 { sport, .. }, fd_type::IPV4_SOCK) => *sport == server_port,
+            (SockInfo::V4Server { port, .. }, _) => *port == server_port,
+            (SockInfo::None, fd_type::IPV4_SOCK) => server_port == 0,
+            _ => false,
+        });
+        if !owns_port {
+            return Some(Role::Client);
+        }
+        let uses_client_port = ipv4().any(|f| match (&f.sock, f.kind) {
+            (SockInfo::V4 { cport, .. }, fd_type::IPV4_SOCK) => *cport == client_port,
+            (SockInfo::None, fd_type::IPV4_SOCK) => client_port == 0,
+            _ => false,
+        });
+        if !uses_client_port {
+            return Some(Role::Server);
+        }
+        Some(if outgoing { Role::Client } else { Role::Server })
     }
 
     fn parse_accept(&mut self, ev: &Event<'_>) {
