@@ -164,10 +164,17 @@ fn main() {
         syscalls.len()
     );
     println!(
-        "{:<8} {:>12} {:>12} {:>8} {:>10} {:>14} {:>10}",
-        "call", "bare ns", "traced ns", "ratio", "added ns", "bytes/record", "max bytes"
+        "{:<8} {:>12} {:>14} {:>12} {:>8} {:>10} {:>14} {:>10}",
+        "call",
+        "bare ns",
+        "attached ns",
+        "traced ns",
+        "ratio",
+        "added ns",
+        "bytes/record",
+        "max bytes"
     );
-    for ((call, b), t) in Call::ALL.iter().zip(&bare).zip(&traced) {
+    for (((call, b), a), t) in Call::ALL.iter().zip(&bare).zip(&attached).zip(&traced_ns) {
         let (count, total, max) = call
             .events()
             .iter()
