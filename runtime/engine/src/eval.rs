@@ -6,8 +6,8 @@ use lanner_schema::{Modifier, Operator, Transformer};
 use lanner_state::value::Value;
 
 use crate::ir::{Arg, Check, Expr, FieldRef, Lit, Matching, Operand, Rhs, Transform};
-use crate::sets::Lookup;
 use crate::ops::{Scalar, compare};
+use crate::sets::Lookup;
 use crate::transform::{b64_decode, basename, change_case, getopt, text_of};
 
 /// Where field values come from: the state engine for live events, a table in tests.

@@ -49,7 +49,10 @@ impl LitSet {
         if !matches!(op, Operator::In | Operator::Intersects) || lits.len() < MIN_SET_LEN {
             return None;
         }
-        if lits.iter().all(|l| matches!(l, Lit::Str(_) | Lit::Bytes(_))) {
+        if lits
+            .iter()
+            .all(|l| matches!(l, Lit::Str(_) | Lit::Bytes(_)))
+        {
             let set = lits
                 .iter()
                 .filter_map(|l| match l {
@@ -109,7 +112,12 @@ mod tests {
             .map(|s| Lit::Str(s.as_bytes().to_vec()))
             .chain([Lit::Bytes(b"\x00\x01".to_vec())])
             .collect();
-        let ints = vec![Lit::Int(-1), Lit::UInt(0), Lit::UInt(u64::MAX), Lit::Int(22)];
+        let ints = vec![
+            Lit::Int(-1),
+            Lit::UInt(0),
+            Lit::UInt(u64::MAX),
+            Lit::Int(22),
+        ];
         let values = [
             Scalar::Text(b"bash"),
             Scalar::Text(b"a\0b"),

@@ -70,12 +70,13 @@ fn pool() -> &'static Pool {
         let bytes = std::fs::read(lanner_testkit::shared().join(CAPTURE)).unwrap();
         let accessors: Vec<Accessor> = FIELDS
             .iter()
-            .map(|f| Accessor::compile(&lanner_schema::resolve_text(f.info().name).unwrap()).unwrap())
+            .map(|f| {
+                Accessor::compile(&lanner_schema::resolve_text(f.info().name).unwrap()).unwrap()
+            })
             .collect();
         let mut strings = std::collections::BTreeSet::new();
         let mut numbers = std::collections::BTreeSet::from([0, 1, -1, 2, -2, 1000]);
-        let mut params: std::collections::HashMap<(u16, usize), Vec<Vec<u8>>> =
-            Default::default();
+        let mut params: std::collections::HashMap<(u16, usize), Vec<Vec<u8>>> = Default::default();
         let mut replay = Replay::new(ContainerMatcher::falco());
         for rec in ScapSliceReader::new(&bytes) {
             let rec = rec.unwrap();
@@ -236,7 +237,11 @@ fn check(id: FieldId, op: usize, lits: &[usize], glob_at: usize) -> Check {
                     let mut s = string(lits[0]);
                     if !s.is_empty() {
                         let at = glob_at % s.len();
-                        s[at] = if glob_at % 2 == 0 { b'*' } else { b'?' };
+                        s[at] = if glob_at.is_multiple_of(2) {
+                            b'*'
+                        } else {
+                            b'?'
+                        };
                     }
                     Rhs::Value(Lit::Str(s))
                 }
@@ -245,8 +250,12 @@ fn check(id: FieldId, op: usize, lits: &[usize], glob_at: usize) -> Check {
             (op, rhs)
         }
         TypeCategory::Bool => (
-            if op % 2 == 0 { Operator::Eq } else { Operator::Ne },
-            Rhs::Value(Lit::Bool(lits[0] % 2 == 0)),
+            if op.is_multiple_of(2) {
+                Operator::Eq
+            } else {
+                Operator::Ne
+            },
+            Rhs::Value(Lit::Bool(lits[0].is_multiple_of(2))),
         ),
         _ => {
             let op = NUMBER_OPS[op % NUMBER_OPS.len()];
@@ -307,7 +316,11 @@ fn mutate(ev: &Event<'_>, which: usize, pick: usize) -> Option<OwnedEvent> {
         }
         values.extend_from_slice(raw);
     }
-    Some(Event::from_parts(ev.header(), ev.wide_lengths(), &lens, &values).ok()?.to_owned_event())
+    Some(
+        Event::from_parts(ev.header(), ev.wide_lengths(), &lens, &values)
+            .ok()?
+            .to_owned_event(),
+    )
 }
 
 fn alerts(rs: &RuleSet, ev: &Event<'_>, st: &lanner_state::State, m: RuleMatching) -> Vec<usize> {
@@ -329,7 +342,9 @@ fn run(conds: &[Cond], mutation: usize) -> Result<(u64, u64), TestCaseError> {
     let (mut pairs, mut hits) = (0u64, 0u64);
     for (k, rec) in ScapSliceReader::new(&pool().bytes).enumerate() {
         let rec: Record<'_> = rec.unwrap();
-        let Some(d) = replay.record(&rec) else { continue };
+        let Some(d) = replay.record(&rec) else {
+            continue;
+        };
         if !d.delivered {
             continue;
         }
@@ -388,9 +403,7 @@ fn jit_equals_interpreter_on_random_conditions() {
         panic!("{e}");
     }
     let (pairs, hits) = (pairs.into_inner(), hits.into_inner());
-    eprintln!(
-        "{cases} cases, {pairs} condition × event pairs ({hits} matched), 0 divergences"
-    );
+    eprintln!("{cases} cases, {pairs} condition × event pairs ({hits} matched), 0 divergences");
     assert!(pairs >= 100_000 || cases < 64, "only {pairs} pairs");
     // Not vacuous: a fair share of the pairs match, and most do not.
     assert!(
