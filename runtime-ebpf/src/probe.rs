@@ -111,8 +111,7 @@ impl Probe {
                 max: MAX_SYSCALLS,
             });
         }
-        self.loaded
-            .set_array(INTEREST_MAP, syscall, value)?;
+        self.loaded.set_array(INTEREST_MAP, syscall, value)?;
         Ok(())
     }
 

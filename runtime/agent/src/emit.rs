@@ -358,17 +358,16 @@ impl Emit for Emitter {
         &mut self,
         by_type: &std::collections::BTreeMap<String, crate::live::PrefilterCount>,
     ) {
-        self.registry
-            .set_prefilter(by_type.iter().map(|(name, c)| {
-                (
-                    name.clone(),
-                    crate::metrics::PrefilterCounts {
-                        seen: c.seen,
-                        passed: c.passed(),
-                        dropped: c.dropped,
-                    },
-                )
-            }));
+        self.registry.set_prefilter(by_type.iter().map(|(name, c)| {
+            (
+                name.clone(),
+                crate::metrics::PrefilterCounts {
+                    seen: c.seen,
+                    passed: c.passed(),
+                    dropped: c.dropped,
+                },
+            )
+        }));
     }
 
     fn tick(&mut self, events: u64, drops: Option<u64>, now: u64) {

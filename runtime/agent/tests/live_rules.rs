@@ -582,9 +582,7 @@ fn every_action_raises_its_stdlib_rule() {
 /// files and processes are the same rules, and `--stats-json` writes the contract.
 #[test]
 fn prefilter_on_and_off_raise_the_same_alerts() {
-    if !is_root() {
-        assert!(!in_ci(), "CI runs as root: the live test must run");
-        eprintln!("skipping the live prefilter test: not root");
+    if !support::root_or_skip("live prefilter test") {
         return;
     }
     let _serial = LIVE
@@ -627,7 +625,11 @@ fn prefilter_on_and_off_raise_the_same_alerts() {
         let status = agent.wait().unwrap();
         seen.extend(rx.try_iter().map(|l| serde_json::from_str(&l).unwrap()));
         assert!(status.success(), "lanner run --prefilter {mode}: {status}");
-        assert!(failures.is_empty(), "--prefilter {mode}: {}", failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "--prefilter {mode}: {}",
+            failures.join("\n")
+        );
         let ours: std::collections::BTreeSet<String> = seen
             .iter()
             .filter(|al| al["output_fields"].to_string().contains(&dir))
@@ -651,7 +653,10 @@ fn prefilter_on_and_off_raise_the_same_alerts() {
         assert_eq!(seen_n, passed + dropped, "{v}");
         let by_type = p["by_type"].as_object().unwrap();
         for t in ["openat", "execve"] {
-            assert!(by_type.contains_key(t), "--prefilter {mode}: no `{t}` in {v}");
+            assert!(
+                by_type.contains_key(t),
+                "--prefilter {mode}: no `{t}` in {v}"
+            );
         }
         let sum: u64 = by_type.values().map(|c| c["seen"].as_u64().unwrap()).sum();
         assert_eq!(sum, seen_n, "{v}");
@@ -671,5 +676,8 @@ fn prefilter_on_and_off_raise_the_same_alerts() {
         );
         by_mode.insert(mode, ours);
     }
-    assert_eq!(by_mode["off"], by_mode["rules"], "alerts about the stage's activity");
+    assert_eq!(
+        by_mode["off"], by_mode["rules"],
+        "alerts about the stage's activity"
+    );
 }
