@@ -7,7 +7,8 @@
 //! ships for the three upstream rule files (a thread drains and converts the ring as the agent
 //! does, without rules); and the bytes of each record the
 //! kernel ships for it (the scap event Lanner builds: header, lengths and values), as mean and
-//! max per event type. The benchmark thread is pinned to CPU 0 and the consumer to CPU 1.
+//! max per event type. The calls run in a separate process pinned to CPU 0 (a fork copies the
+//! page tables of its parent, which must not be the agent), the consumer on CPU 1.
 
 // A benchmark, not an input path: a failure here should stop it loudly.
 #![allow(
@@ -121,7 +122,35 @@ impl Call {
 /// Sizes of the records seen, by event name: (count, total bytes, max bytes).
 type Sizes = BTreeMap<&'static str, (u64, u64, u64)>;
 
+/// The calls measured in a fresh process: a fork copies its parent's page tables, and the
+/// agent's ring buffer and rule tables would make every fork of the benchmark process
+/// slower although no traced program's fork pays for them.
+fn measure_apart() -> Vec<f64> {
+    let out = std::process::Command::new(std::env::current_exe().expect("own path"))
+        .arg("--work")
+        .output()
+        .expect("the workload process runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|n| n.parse().expect("ns per call"))
+        .collect()
+}
+
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--work") {
+        pin(0);
+        let ns: Vec<String> = Call::ALL
+            .iter()
+            .map(|c| format!("{:.0}", c.measure()))
+            .collect();
+        println!("{}", ns.join(" "));
+        return;
+    }
     assert_eq!(
         // SAFETY: no arguments, no side effects.
         unsafe { libc::geteuid() },
@@ -153,7 +182,7 @@ fn main() {
     .0;
     let syscalls = lanner::interest::for_ruleset(&ruleset);
 
-    let bare: Vec<f64> = Call::ALL.iter().map(|c| c.measure()).collect();
+    let bare = measure_apart();
 
     // The programs attached but no syscall shipped (the process-lifecycle programs and an
     // empty syscall array): what attaching alone costs.
@@ -238,7 +267,7 @@ fn traced(syscalls: &[u32]) -> (Vec<f64>, Sizes, u64, u64) {
     };
     // Let the consumer start draining.
     std::thread::sleep(Duration::from_millis(200));
-    let ns: Vec<f64> = Call::ALL.iter().map(|c| c.measure()).collect();
+    let ns = measure_apart();
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::Relaxed);
     let (sizes, events, drops) = consumer.join().expect("consumer");
