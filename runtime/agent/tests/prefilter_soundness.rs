@@ -303,7 +303,9 @@ fn the_kernel_drops_nothing_a_rule_observes() {
         let filter = KernelFilter::from_lowered(&lanner_prefilter::lower(&program));
         let kernel = Kernel {
             filter: filter_program(&filter, false).unwrap(),
-            interest: lanner::interest::for_ruleset(&ruleset).into_iter().collect(),
+            interest: lanner::interest::for_ruleset(&ruleset)
+                .into_iter()
+                .collect(),
             by_name: by_name.clone(),
         };
         for c in &captures {
