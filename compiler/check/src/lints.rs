@@ -107,7 +107,11 @@ fn empty_lists(files: &[ParsedFile], diags: &mut Vec<Diagnostic>) {
 
 fn never_matches(resolved: &Resolved, typed: &[TypedRule], diags: &mut Vec<Diagnostic>) {
     for (r, t) in resolved.rules.iter().zip(typed) {
-        if t.condition.is_some() && t.event_types.is_empty() && r.source == "syscall" {
+        if t.condition.is_some()
+            && t.event_types.is_empty()
+            && r.source == "syscall"
+            && r.warn_evttypes
+        {
             diags.push(
                 Diagnostic::new(
                     codes::NEVER_MATCHES,

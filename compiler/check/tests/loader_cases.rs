@@ -209,8 +209,9 @@ fn loader_fixtures() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_eq!(
         paths.len(),
-        122,
-        "one fixture per situation of loader_cases.md"
+        123,
+        "one fixture per situation of loader_cases.md (122), and \
+         evttype_warning_for_contradiction_disabled_by_warn_evttypes"
     );
 }
 

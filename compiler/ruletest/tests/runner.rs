@@ -156,7 +156,7 @@ fn a_rule_tested_by_two_files_counts_once() {
 fn runtime_fields_follow_libsinsp() {
     let r = run_file(&manifest().join("tests/fixtures/runtime_fields.test.yaml"));
     assert!(r.diagnostics.is_empty(), "{:#?}", r.diagnostics);
-    assert_eq!(r.cases.len(), 20);
+    assert_eq!(r.cases.len(), 22);
     for c in &r.cases {
         assert_eq!(c.status, Status::Pass, "{}: {:?}", c.name, c.problems);
     }

@@ -194,10 +194,11 @@ codes! {
         "Falco knows the field but Lanner's runtime does not extract it, so it always reads `<NA>`";
 
     // ---- L4xx: Lanner's own lints -----------------------------------------------------
-    /// Falco has no code for this: its loader skips LOAD_NO_EVTTYPE on an empty event-type set
-    /// on purpose (a statically unsatisfiable condition such as the `never_true` idiom), and
-    /// `no_evttype_warning_for_evt_type_contradiction` pins that.
-    NEVER_MATCHES = "L401", "never-matches", Warning, None,
+    /// Falco 0.44.1 warns LOAD_NO_EVTTYPE on an empty event-type set as on one of more than
+    /// 100 codes (`evttypes.empty() || evttypes.size() > 100`); Falco after 0.44.1 stops
+    /// warning on the empty set (engine commit 188630e2). Lanner follows 0.44.1, and like
+    /// Falco says nothing when the rule sets `warn_evttypes: false`.
+    NEVER_MATCHES = "L401", "never-matches", Warning, Some("LOAD_NO_EVTTYPE"),
         "a rule's condition admits no event type, so the rule can never fire";
     DUPLICATE_LIST_ITEM = "L402", "duplicate-list-item", Warning, None,
         "a list holds the same item twice";

@@ -11,52 +11,20 @@
 //!
 //! `cargo run --release -p lanner --example alert_latency [-- RATE SECONDS]`
 
-// A benchmark harness: failing loudly on a broken setup is what it should do.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+mod common;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use anyhow::{Context, Result};
 use lanner::emit::Emit;
 use lanner_engine::ruleset::{RuleMatching, RuleSet};
 use lanner_event::ScapSliceReader;
 use lanner_state::{ContainerMatcher, Replay};
 
-fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
-
-fn upstream_rules() -> RuleSet {
-    // Falco's rules, plus the oracle's probe rules (which fire on the shared captures: without
-    // them there would be no alert to time).
-    let dir = shared();
-    let sources = [
-        "upstream-rules/falco_rules.yaml",
-        "upstream-rules/falco-incubating_rules.yaml",
-        "upstream-rules/falco-sandbox_rules.yaml",
-        "scap/oracle-falco/probe_rules.yaml",
-    ]
-    .iter()
-    .map(|n| {
-        (
-            n.to_string(),
-            std::fs::read_to_string(dir.join(n)).expect("upstream rules"),
-        )
-    })
-    .collect();
-    let program = lanner_check::driver::compile(sources)
-        .unwrap_or_else(|d| panic!("{:?}", d.errors().map(|e| &e.message).collect::<Vec<_>>()));
-    RuleSet::from_program(&program, lanner_engine::program::OutputOptions::default()).0
-}
-
 /// The pipeline the agent runs: JSON alerts to a file sink on /dev/null, metrics on.
-fn pipeline(ruleset: &RuleSet) -> lanner::pipeline::Pipeline {
+fn pipeline(ruleset: &RuleSet) -> Result<lanner::pipeline::Pipeline> {
     let d = lanner::config::Config::default();
     let c = lanner::config::Config {
         json_output: true,
@@ -68,7 +36,8 @@ fn pipeline(ruleset: &RuleSet) -> lanner::pipeline::Pipeline {
         },
         ..d
     };
-    lanner::pipeline::start(&c, ruleset, &[], None, lanner::pipeline::Mode::Live).expect("pipeline")
+    lanner::pipeline::start(&c, ruleset, &[], None, lanner::pipeline::Mode::Live)
+        .context("starting the pipeline")
 }
 
 struct Run {
@@ -83,8 +52,8 @@ struct Run {
 
 /// Replays `captures` in a loop until `total` events, offering event `i` at `start + i/rate`
 /// (`rate` 0: as fast as possible).
-fn run(captures: &[Vec<u8>], ruleset: &RuleSet, total: u64, rate: f64) -> Run {
-    let mut p = pipeline(ruleset);
+fn run(captures: &[Vec<u8>], ruleset: &RuleSet, total: u64, rate: f64) -> Result<Run> {
+    let mut p = pipeline(ruleset)?;
     let out = &mut p.emitter;
     let mut alerts = Vec::new();
     let mut r = Run {
@@ -100,7 +69,7 @@ fn run(captures: &[Vec<u8>], ruleset: &RuleSet, total: u64, rate: f64) -> Run {
         for bytes in captures {
             let mut reader = ScapSliceReader::new(bytes);
             let mut replay = Replay::new(ContainerMatcher::falco());
-            while let Some(rec) = reader.next_record().expect("capture") {
+            while let Some(rec) = reader.next_record().context("reading a capture")? {
                 let Some(d) = replay.record(&rec) else {
                     continue;
                 };
@@ -129,7 +98,7 @@ fn run(captures: &[Vec<u8>], ruleset: &RuleSet, total: u64, rate: f64) -> Run {
                 ruleset.evaluate(&ev, &replay.state, d.num, RuleMatching::First, &mut alerts);
                 out.evaluated(ev.event_type(), alerts.first().map(|a| a.rule));
                 for a in alerts.drain(..) {
-                    out.alert(&a, ruleset, None).expect("alert");
+                    out.alert(&a, ruleset, None).context("emitting an alert")?;
                     r.alerts += 1;
                     r.alert_ns.push(due.elapsed().as_nanos() as u64);
                 }
@@ -151,7 +120,7 @@ fn run(captures: &[Vec<u8>], ruleset: &RuleSet, total: u64, rate: f64) -> Run {
         );
     }
     drop(report);
-    r
+    Ok(r)
 }
 
 fn pct(sorted: &[u64], p: f64) -> f64 {
@@ -159,7 +128,7 @@ fn pct(sorted: &[u64], p: f64) -> f64 {
         return f64::NAN;
     }
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i] as f64 / 1e3
+    sorted.get(i).map_or(f64::NAN, |v| *v as f64 / 1e3)
 }
 
 fn show(what: &str, v: &mut [u64]) {
@@ -174,27 +143,26 @@ fn show(what: &str, v: &mut [u64]) {
     );
 }
 
-fn main() {
+fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let rate: f64 = args.first().map_or(100_000.0, |a| a.parse().expect("RATE"));
-    let secs: f64 = args.get(1).map_or(10.0, |a| a.parse().expect("SECONDS"));
+    let rate: f64 = match args.first() {
+        Some(a) => a.parse().with_context(|| format!("RATE `{a}`"))?,
+        None => 100_000.0,
+    };
+    let secs: f64 = match args.get(1) {
+        Some(a) => a.parse().with_context(|| format!("SECONDS `{a}`"))?,
+        None => 10.0,
+    };
     let total = (rate * secs) as u64;
-    let mut names: Vec<PathBuf> = std::fs::read_dir(shared().join("scap/captures"))
-        .expect("captures")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "scap"))
-        .collect();
-    names.sort();
-    let captures: Vec<Vec<u8>> = names.iter().map(|p| std::fs::read(p).unwrap()).collect();
-    let ruleset = upstream_rules();
+    let captures = common::captures()?;
+    let ruleset = common::ruleset(&common::RULES_WITH_PROBES)?;
     eprintln!(
         "{} captures, {} rules; {total} events per run",
         captures.len(),
         ruleset.rules.len()
     );
 
-    let base = run(&captures, &ruleset, total, 0.0);
+    let base = run(&captures, &ruleset, total, 0.0)?;
     let capacity = base.events as f64 / base.elapsed.as_secs_f64();
     eprintln!(
         "baseline (unpaced): {} events, {} alerts in {:.2} s = {capacity:.0} events/s",
@@ -203,7 +171,7 @@ fn main() {
         base.elapsed.as_secs_f64()
     );
 
-    let mut paced = run(&captures, &ruleset, total, rate);
+    let mut paced = run(&captures, &ruleset, total, rate)?;
     let achieved = paced.events as f64 / paced.elapsed.as_secs_f64();
     eprintln!(
         "paced at {rate:.0} events/s: {} events, {} alerts in {:.2} s = {achieved:.0} events/s achieved; load factor {:.2} of capacity",
@@ -219,4 +187,5 @@ fn main() {
         "  goal p99 < 5 ms: {} ({p99_ms:.3} ms)",
         if p99_ms < 5.0 { "met" } else { "NOT met" }
     );
+    Ok(())
 }

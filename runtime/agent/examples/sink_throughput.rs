@@ -18,68 +18,30 @@
 //!
 //! `cargo run --release -p lanner --example sink_throughput >/dev/null`
 
-// A benchmark harness: failing loudly on a broken setup is what it should do.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use anyhow::{Context, Result, anyhow, bail, ensure};
 use lanner::emit::Emit;
 use lanner::outputs::SinkStats;
 use lanner_engine::ruleset::{Alert, RuleMatching, RuleSet};
 use lanner_event::ScapSliceReader;
 use lanner_state::{ContainerMatcher, Replay};
 
-fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
-
-fn rules() -> RuleSet {
-    let s = shared();
-    let sources = [
-        "upstream-rules/falco_rules.yaml",
-        "upstream-rules/falco-incubating_rules.yaml",
-        "upstream-rules/falco-sandbox_rules.yaml",
-        "scap/oracle-falco/probe_rules.yaml",
-    ]
-    .iter()
-    .map(|n| {
-        (
-            n.to_string(),
-            std::fs::read_to_string(s.join(n)).expect("rules"),
-        )
-    })
-    .collect();
-    let program = lanner_check::driver::compile(sources)
-        .unwrap_or_else(|d| panic!("{:?}", d.errors().map(|e| &e.message).collect::<Vec<_>>()));
-    RuleSet::from_program(&program, lanner_engine::program::OutputOptions::default()).0
-}
-
 /// Up to `n` real alerts (the captures looped, a fresh state per pass).
-fn alerts(ruleset: &RuleSet, n: usize) -> Vec<Alert> {
-    let mut names: Vec<PathBuf> = std::fs::read_dir(shared().join("scap/captures"))
-        .expect("captures")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "scap"))
-        .collect();
-    names.sort();
-    let captures: Vec<Vec<u8>> = names.iter().map(|p| std::fs::read(p).unwrap()).collect();
+fn alerts(ruleset: &RuleSet, n: usize) -> Result<Vec<Alert>> {
+    let captures = common::captures()?;
     let mut out = Vec::new();
     while out.len() < n {
         for bytes in &captures {
             let mut reader = ScapSliceReader::new(bytes);
             let mut replay = Replay::new(ContainerMatcher::falco());
-            while let Some(rec) = reader.next_record().expect("capture") {
+            while let Some(rec) = reader.next_record().context("reading a capture")? {
                 if let Some(d) = replay.record(&rec)
                     && d.delivered
                     && let Some(ev) = replay.event()
@@ -88,17 +50,17 @@ fn alerts(ruleset: &RuleSet, n: usize) -> Vec<Alert> {
                 }
             }
         }
-        assert!(!out.is_empty(), "the captures raise no alert");
+        ensure!(!out.is_empty(), "the captures raise no alert");
     }
     out.truncate(n);
-    out
+    Ok(out)
 }
 
 /// A minimal HTTP/1.1 receiver: reads each request (headers, then Content-Length bytes) and
 /// answers 200, keeping the connection; `stall` accepts and never answers.
-fn receiver(stall: bool) -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
+fn receiver(stall: bool) -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").context("binding the HTTP receiver")?;
+    let port = l.local_addr()?.port();
     std::thread::spawn(move || {
         for conn in l.incoming().flatten() {
             std::thread::spawn(move || {
@@ -107,7 +69,9 @@ fn receiver(stall: bool) -> u16 {
                     drop(conn);
                     return;
                 }
-                let mut w = conn.try_clone().unwrap();
+                let Ok(mut w) = conn.try_clone() else {
+                    return;
+                };
                 let mut r = BufReader::new(conn);
                 loop {
                     let mut len = 0usize;
@@ -137,7 +101,7 @@ fn receiver(stall: bool) -> u16 {
             });
         }
     });
-    port
+    Ok(port)
 }
 
 fn base() -> lanner::config::Config {
@@ -148,7 +112,7 @@ fn base() -> lanner::config::Config {
     }
 }
 
-fn only(kind: &str, dir: &std::path::Path) -> lanner::config::Config {
+fn only(kind: &str, dir: &std::path::Path) -> Result<lanner::config::Config> {
     let mut c = base();
     match kind {
         "stdout" => c.stdout_output = true,
@@ -169,22 +133,18 @@ fn only(kind: &str, dir: &std::path::Path) -> lanner::config::Config {
         "http" => {
             c.http_output.enabled = true;
             c.http_output.keep_alive = true;
-            c.http_output.url = format!("http://127.0.0.1:{}/", receiver(false));
+            c.http_output.url = format!("http://127.0.0.1:{}/", receiver(false)?);
         }
         "syslog" => c.syslog_output = true,
-        _ => unreachable!(),
+        _ => bail!("no sink kind `{kind}`"),
     }
-    c
+    Ok(c)
 }
 
-fn stats(p: &lanner::pipeline::Pipeline) -> Arc<SinkStats> {
-    p.emitter
-        .outputs
-        .stats()
-        .into_iter()
-        .next()
-        .expect("one sink")
-        .1
+fn stats(p: &lanner::pipeline::Pipeline) -> Result<Arc<SinkStats>> {
+    let (_, st) =
+        (p.emitter.outputs.stats().into_iter().next()).ok_or_else(|| anyhow!("no sink"))?;
+    Ok(st)
 }
 
 /// Waits until the sink delivered or dropped everything offered; the time of the last change.
@@ -204,25 +164,34 @@ fn drain(st: &SinkStats, offered: u64) -> Instant {
     last.1
 }
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
+fn rss_kib() -> Result<u64> {
+    Ok(std::fs::read_to_string("/proc/self/status")
+        .context("reading /proc/self/status")?
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+        .unwrap_or(0))
 }
 
-fn main() {
-    let ruleset = rules();
-    let all = alerts(&ruleset, 10_000);
+/// Starts the agent's pipeline on `c`.
+fn start_pipeline(
+    c: &lanner::config::Config,
+    ruleset: &RuleSet,
+) -> Result<lanner::pipeline::Pipeline> {
+    lanner::pipeline::start(c, ruleset, &[], None, lanner::pipeline::Mode::Live)
+        .context("starting the pipeline")
+}
+
+fn main() -> Result<()> {
+    let ruleset = common::ruleset(&common::RULES_WITH_PROBES)?;
+    let all = alerts(&ruleset, 10_000)?;
     eprintln!(
         "{} rules, {} real alerts collected",
         ruleset.rules.len(),
         all.len()
     );
     let dir = std::env::temp_dir().join(format!("lanner-sinks-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating `{}`", dir.display()))?;
     // A datagram socket at /dev/log when no syslog daemon made one (removed at the end).
     let dev_log = std::path::Path::new("/dev/log");
     let mut own_log = None;
@@ -241,22 +210,15 @@ fn main() {
             continue;
         }
         // Burst: 1 k alerts/s for one second.
-        let mut p = lanner::pipeline::start(
-            &only(kind, &dir),
-            &ruleset,
-            &[],
-            None,
-            lanner::pipeline::Mode::Live,
-        )
-        .expect("pipeline");
-        let st = stats(&p);
+        let mut p = start_pipeline(&only(kind, &dir)?, &ruleset)?;
+        let st = stats(&p)?;
         let start = Instant::now();
         for (i, a) in all.iter().take(1000).enumerate() {
             let due = start + Duration::from_millis(i as u64);
             while Instant::now() < due {
                 std::thread::sleep(Duration::from_micros(100));
             }
-            p.emitter.alert(a, &ruleset, None).unwrap();
+            p.emitter.alert(a, &ruleset, None)?;
         }
         let end = drain(&st, 1000);
         let delivered = st.delivered.load(Ordering::Relaxed);
@@ -266,18 +228,11 @@ fn main() {
         lanner::pipeline::finish(&mut p.emitter, Duration::from_secs(5));
 
         // Flood: 10 k at once, the drain rate.
-        let mut p = lanner::pipeline::start(
-            &only(kind, &dir),
-            &ruleset,
-            &[],
-            None,
-            lanner::pipeline::Mode::Live,
-        )
-        .expect("pipeline");
-        let st = stats(&p);
+        let mut p = start_pipeline(&only(kind, &dir)?, &ruleset)?;
+        let st = stats(&p)?;
         let start = Instant::now();
         for a in &all {
-            p.emitter.alert(a, &ruleset, None).unwrap();
+            p.emitter.alert(a, &ruleset, None)?;
         }
         let offer = start.elapsed();
         let end = drain(&st, all.len() as u64);
@@ -296,25 +251,22 @@ fn main() {
     // Dead sink: an HTTP receiver that never answers.
     let mut c = base();
     c.http_output.enabled = true;
-    c.http_output.url = format!("http://127.0.0.1:{}/", receiver(true));
+    c.http_output.url = format!("http://127.0.0.1:{}/", receiver(true)?);
     let capacity = c.sinks.queue_capacity;
-    let mut p = lanner::pipeline::start(&c, &ruleset, &[], None, lanner::pipeline::Mode::Live)
-        .expect("pipeline");
-    let st = stats(&p);
-    let before = rss_kib();
+    let mut p = start_pipeline(&c, &ruleset)?;
+    let st = stats(&p)?;
+    let before = rss_kib()?;
     let n = 200_000usize;
     let start = Instant::now();
     let mut peak_queued = 0;
-    for i in 0..n {
-        p.emitter
-            .alert(&all[i % all.len()], &ruleset, None)
-            .unwrap();
+    for (i, a) in all.iter().cycle().take(n).enumerate() {
+        p.emitter.alert(a, &ruleset, None)?;
         if i % 1000 == 0 {
             peak_queued = peak_queued.max(st.queued.load(Ordering::Relaxed));
         }
     }
     let offer = start.elapsed();
-    let after = rss_kib();
+    let after = rss_kib()?;
     eprintln!(
         "  dead http sink: {n} offered in {:.2} s ({:.2} µs/alert), queue capacity {capacity}, peak queued {peak_queued}, \
          {} dropped (queue full), {} delivered; RSS {before} KiB → {after} KiB (+{} KiB, {:.0} B per queued alert)",
@@ -330,4 +282,5 @@ fn main() {
         let _ = std::fs::remove_file(dev_log);
     }
     let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
 }

@@ -153,9 +153,9 @@ pub fn replay_capture(
     let mut alerts = Vec::new();
     let mut n = 0u64;
     while let Some(rec) = reader.next_record().map_err(err)? {
-        if let Some(d) = replay.record(&rec)
+        if let Some(d) = replay.record_borrowed(&rec)
             && d.delivered
-            && let Some(ev) = replay.event()
+            && let Some(ev) = replay.event_for(&rec)
         {
             summary.events += 1;
             ruleset.evaluate(&ev, &replay.state, d.num, matching, &mut alerts);

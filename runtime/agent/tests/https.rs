@@ -8,33 +8,15 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
-
-fn rule_files() -> Vec<PathBuf> {
-    let s = shared();
-    vec![
-        s.join("upstream-rules/falco_rules.yaml"),
-        s.join("upstream-rules/falco-incubating_rules.yaml"),
-        s.join("upstream-rules/falco-sandbox_rules.yaml"),
-        s.join("scap/oracle-falco/probe_rules.yaml"),
-    ]
-}
-
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lanner-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+mod support;
+use support::{rule_files, shared, tempdir};
 
 /// The test's PKI: a CA and a server and a client certificate it signed.
 struct Pki {

@@ -9,19 +9,13 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
+mod support;
+use support::{in_ci, is_root};
 
 /// The rules, each narrowed to this run's unique names so that other activity on the machine
 /// cannot add alerts.
@@ -70,9 +64,7 @@ fn rules(id: &str, port: u16) -> String {
 
 #[test]
 fn live_actions_raise_exactly_the_expected_alerts() {
-    if !is_root() {
-        assert!(!in_ci(), "CI runs as root: the live test must run");
-        eprintln!("skipping the live test: not root");
+    if !support::root_or_skip("live test") {
         return;
     }
     let id = format!("{}", std::process::id());
@@ -88,8 +80,8 @@ fn live_actions_raise_exactly_the_expected_alerts() {
     let target = dir.join(format!("lanner-live-{id}"));
     std::fs::write(&target, b"x").unwrap();
 
-    let mut agent = Command::new(env!("CARGO_BIN_EXE_lanner"))
-        .args([
+    let (mut agent, mut stderr) = support::start_watching(
+        [
             "run",
             "--format",
             "json",
@@ -98,32 +90,13 @@ fn live_actions_raise_exactly_the_expected_alerts() {
             "--containers",
             "none",
             "--rules",
-        ])
-        .arg(&rules_path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(agent.stderr.take().unwrap());
-    let mut ready = String::new();
-    let started = Instant::now();
-    while !ready.contains("lanner: watching") {
-        ready.clear();
-        if stderr.read_line(&mut ready).unwrap() == 0 {
-            let mut out = String::new();
-            agent
-                .stdout
-                .take()
-                .unwrap()
-                .read_to_string(&mut out)
-                .unwrap();
-            panic!("lanner run ended before it was ready: {out}");
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "lanner run did not start"
-        );
-    }
+        ]
+        .map(std::ffi::OsString::from)
+        .into_iter()
+        .chain([rules_path.clone().into_os_string()]),
+        Stdio::piped(),
+        Duration::from_secs(60),
+    );
 
     // The script ends with `exit`, or bash would exec its last command in place of itself and
     // that command's parent would be the test.
@@ -139,15 +112,7 @@ fn live_actions_raise_exactly_the_expected_alerts() {
         target = target.display()
     );
     // Alerts are read as they come, so the test waits no longer than the agent needs.
-    let stdout = agent.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = support::lines(agent.stdout.take().unwrap());
     let status = Command::new(&actor)
         .arg("-c")
         .arg(&script)
@@ -170,8 +135,8 @@ fn live_actions_raise_exactly_the_expected_alerts() {
         libc::kill(agent.id() as libc::pid_t, libc::SIGINT);
     }
     let status = agent.wait().unwrap();
-    reader.join().unwrap();
-    lines.extend(rx.try_iter());
+    // The channel closes when the reader has read the agent's last line.
+    lines.extend(rx.iter());
     let out = lines.join("\n");
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();

@@ -43,18 +43,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
+mod support;
+use support::shared;
 
 struct Action {
     file: String,
@@ -150,40 +140,13 @@ fn actions(fixtures: &Path, id: &str, dir: &Path, cid: &str) -> Vec<Action> {
 /// Starts `lanner run` with these arguments after the ones every live test gives, and waits
 /// until it watches.
 fn start_agent<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (Child, Receiver<String>) {
-    let mut agent = Command::new(env!("CARGO_BIN_EXE_lanner"))
-        .args(["run", "--format", "json", "--containers", "runtimes"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(agent.stderr.take().unwrap());
-    let started = Instant::now();
-    let mut line = String::new();
-    let mut said = String::new();
-    while !line.contains("lanner: watching") {
-        line.clear();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "lanner run ended before it was ready:\n{said}"
-        );
-        said.push_str(&line);
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "lanner run did not start"
-        );
-    }
+    let every = ["run", "--format", "json", "--containers", "runtimes"];
+    let args = (every.iter().map(std::ffi::OsStr::new)).chain(args.iter().map(AsRef::as_ref));
+    let (mut agent, stderr) =
+        support::start_watching(args, Stdio::piped(), Duration::from_secs(120));
     // Keep draining stderr so the agent never blocks on it.
     std::thread::spawn(move || for _ in stderr.lines() {});
-    let stdout = agent.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let rx = support::lines(agent.stdout.take().unwrap());
     (agent, rx)
 }
 
@@ -403,9 +366,7 @@ fn every_upstream_rule_has_an_action_or_a_reason() {
 
 #[test]
 fn every_action_raises_its_upstream_rule() {
-    if !is_root() {
-        assert!(!in_ci(), "CI runs as root: the live test must run");
-        eprintln!("skipping the live rules test: not root");
+    if !support::root_or_skip("live rules test") {
         return;
     }
     let _serial = LIVE
@@ -574,9 +535,7 @@ fn every_stdlib_rule_has_an_action_or_a_reason() {
 /// its rule with all of them loaded together.
 #[test]
 fn every_action_raises_its_stdlib_rule() {
-    if !is_root() {
-        assert!(!in_ci(), "CI runs as root: the live test must run");
-        eprintln!("skipping the live stdlib rules test: not root");
+    if !support::root_or_skip("live stdlib rules test") {
         return;
     }
     let _serial = LIVE
@@ -658,9 +617,7 @@ fn by_rule<'a>(alerts: impl Iterator<Item = &'a serde_json::Value>) -> BTreeMap<
 /// proves the attribution works and that both agents have read past the workload's events.
 #[test]
 fn benign_workload_raises_no_stdlib_alert() {
-    if !is_root() {
-        assert!(!in_ci(), "CI runs as root: the live test must run");
-        eprintln!("skipping the benign workload test: not root");
+    if !support::root_or_skip("benign workload test") {
         return;
     }
     let _serial = LIVE

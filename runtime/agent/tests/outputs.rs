@@ -6,32 +6,13 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
-
-fn rule_files() -> Vec<PathBuf> {
-    let s = shared();
-    vec![
-        s.join("upstream-rules/falco_rules.yaml"),
-        s.join("upstream-rules/falco-incubating_rules.yaml"),
-        s.join("upstream-rules/falco-sandbox_rules.yaml"),
-        s.join("scap/oracle-falco/probe_rules.yaml"),
-    ]
-}
-
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lanner-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+mod support;
+use support::{rule_files, shared, tempdir};
 
 const OK: u8 = 0;
 const SLOW: u8 = 1;

@@ -15,14 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
+mod support;
+use support::{in_ci, is_root, shared, tempdir};
 
 /// Whether the test can run; panics under CI when it cannot.
 fn have(tool: &str, needs_root: bool) -> bool {
@@ -42,23 +36,35 @@ fn have(tool: &str, needs_root: bool) -> bool {
     ok
 }
 
-fn shared() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}
-
-fn tempdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lanner-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// `lanner run --duration SECS --config CONFIG --rules RULES`, started and watching; its stderr
+/// is kept open (and handed back) so that the agent never writes to a closed pipe.
+fn run_for(
+    secs: u32,
+    config: &Path,
+    rules: &Path,
+    stdout: Stdio,
+) -> (Child, BufReader<std::process::ChildStderr>) {
+    support::start_watching(
+        [
+            "run".into(),
+            "--duration".into(),
+            secs.to_string().into(),
+            "--config".into(),
+            config.as_os_str().to_owned(),
+            "--rules".into(),
+            rules.as_os_str().to_owned(),
+        ] as [std::ffi::OsString; 7],
+        stdout,
+        Duration::from_secs(120),
+    )
 }
 
 struct Reaper(Child);
@@ -130,25 +136,7 @@ fn prometheus_scrapes_a_live_run_and_counts_its_alerts() {
             .spawn()
             .unwrap(),
     );
-    let mut agent = Command::new(env!("CARGO_BIN_EXE_lanner"))
-        .args(["run", "--duration", "40", "--config"])
-        .arg(&config)
-        .arg("--rules")
-        .arg(&rules)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(agent.stderr.take().unwrap());
-    let mut seen = String::new();
-    while !seen.contains("lanner: watching") {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "agent ended: {seen}"
-        );
-        seen.push_str(&line);
-    }
+    let (mut agent, mut stderr) = run_for(40, &config, &rules, Stdio::piped());
     let base = format!("http://127.0.0.1:{agent_port}");
     assert_eq!(
         get(&format!("{base}/healthz")).as_deref(),
@@ -336,25 +324,7 @@ fn sigusr1_reopens_the_file_output_for_logrotate() {
         ),
     )
     .unwrap();
-    let mut agent = Command::new(env!("CARGO_BIN_EXE_lanner"))
-        .args(["run", "--duration", "30", "--config"])
-        .arg(&config)
-        .arg("--rules")
-        .arg(&rules)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(agent.stderr.take().unwrap());
-    let mut seen = String::new();
-    while !seen.contains("lanner: watching") {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "agent ended: {seen}"
-        );
-        seen.push_str(&line);
-    }
+    let (mut agent, _stderr) = run_for(30, &config, &rules, Stdio::null());
     let lines_of = |p: &Path, n: usize| {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -466,26 +436,8 @@ fn scrape_running_agent() -> Option<std::collections::BTreeSet<String>> {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lanner"))
-        .args(["run", "--duration", "60", "--config"])
-        .arg(&config)
-        .arg("--rules")
-        .arg(&rules)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let (child, _stderr) = run_for(60, &config, &rules, Stdio::null());
     let agent = Reaper(child);
-    let mut seen = String::new();
-    while !seen.contains("lanner: watching") {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "agent ended: {seen}"
-        );
-        seen.push_str(&line);
-    }
     // An alert, so the per-rule families carry a sample too.
     assert!(Command::new("/bin/true").status().unwrap().success());
     let url = format!("http://127.0.0.1:{port}/metrics");
@@ -641,25 +593,7 @@ fn after_attach_the_agent_keeps_only_cap_bpf_and_cap_perfmon() {
         ),
     )
     .unwrap();
-    let mut agent = Command::new(env!("CARGO_BIN_EXE_lanner"))
-        .args(["run", "--duration", "30", "--config"])
-        .arg(&config)
-        .arg("--rules")
-        .arg(&rules)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(agent.stderr.take().unwrap());
-    let mut seen = String::new();
-    while !seen.contains("lanner: watching") {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "agent ended: {seen}"
-        );
-        seen.push_str(&line);
-    }
+    let (mut agent, mut stderr) = run_for(30, &config, &rules, Stdio::piped());
     let pid = agent.id();
     let main = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let kept = (1u64 << 38) | (1u64 << 39);

@@ -15,20 +15,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
+mod support;
 
 /// One rule, named `name`, matching the creation of this run's marker files.
 fn rules(name: &str, dir: &Path) -> String {
@@ -83,9 +76,7 @@ fn number_after(line: &str, key: &str) -> u64 {
 
 #[test]
 fn hundred_reloads_under_load_lose_nothing_and_switch_at_the_swap() {
-    if !is_root() {
-        assert!(!in_ci(), "CI runs as root: the reload test must run");
-        eprintln!("skipping the reload test: not root");
+    if !support::root_or_skip("reload test") {
         return;
     }
     let dir = std::env::temp_dir().join(format!("lanner-reload-{}", std::process::id()));
@@ -94,22 +85,14 @@ fn hundred_reloads_under_load_lose_nothing_and_switch_at_the_swap() {
     let rules_path = dir.join("rules.yaml");
     std::fs::write(&rules_path, rules("A", &dir)).unwrap();
 
-    let mut agent = Command::new(env!("CARGO_BIN_EXE_lanner"))
+    let mut agent = support::lanner()
         .args(["run", "--format", "json", "--containers", "none", "--rules"])
         .arg(&rules_path)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (err_tx, err_rx) = mpsc::channel();
-    let stderr = BufReader::new(agent.stderr.take().unwrap());
-    std::thread::spawn(move || {
-        for line in stderr.lines().map_while(Result::ok) {
-            if err_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let err_rx = support::lines(agent.stderr.take().unwrap());
     let stdout = BufReader::new(agent.stdout.take().unwrap());
     let alerts = std::thread::spawn(move || {
         stdout

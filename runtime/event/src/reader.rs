@@ -1,8 +1,9 @@
 //! Streaming scap reader.
 //!
-//! The reader holds one block at a time in a reusable buffer, so memory stays constant
-//! whatever the file size: a few hundred KiB of I/O buffers plus the largest block seen
-//! (capped by [`ReaderOptions::max_block_len`]). Gzip input is detected by its magic and
+//! The reader keeps a window of the stream in one reusable buffer and hands out blocks as
+//! slices of it, so a block is copied once (from the OS into the window) and memory stays
+//! constant whatever the file size: a few hundred KiB of I/O buffers plus the largest block
+//! seen (capped by [`ReaderOptions::max_block_len`]). Gzip input is detected by its magic and
 //! decompressed on the fly.
 
 use std::fs::File;
@@ -89,26 +90,6 @@ impl<R: Read> Read for Source<R> {
     }
 }
 
-impl<R: Read> Source<R> {
-    /// Fills `buf` as far as the stream allows; returns the number of bytes read, which is
-    /// less than `buf.len()` only at end of stream.
-    fn read_full(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut filled = 0;
-        while let Some(rest) = buf.get_mut(filled..) {
-            if rest.is_empty() {
-                break;
-            }
-            match self.read(rest) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(filled)
-    }
-}
-
 #[derive(Debug, Clone, Copy)]
 struct BlockMeta {
     block: BlockType,
@@ -120,7 +101,12 @@ struct BlockMeta {
 /// A streaming reader of scap files (plain or gzip).
 pub struct ScapReader<R: Read> {
     src: Source<R>,
+    // INVARIANT: `start <= end <= buf.len()`; `buf[start..end]` is stream data not yet
+    // handed out, and the block returned last is `buf[last_start..start]`.
     buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    last_start: usize,
     offset: u64,
     opts: ReaderOptions,
     compressed: bool,
@@ -163,6 +149,9 @@ impl<R: Read> ScapReader<R> {
         Ok(ScapReader {
             src,
             buf: Vec::new(),
+            start: 0,
+            end: 0,
+            last_start: 0,
             offset: 0,
             opts,
             compressed,
@@ -199,30 +188,43 @@ impl<R: Read> ScapReader<R> {
         self.sections
     }
 
-    /// Reads `n` bytes into the start of `self.buf`, growing it no further ahead of the data
-    /// received than `GROW_STEP`. Returns the number of bytes read.
+    /// Makes at least `n` unread bytes available at `buf[start..]`, reading as much as the
+    /// window holds per call. The window grows no further ahead of the data received than
+    /// `GROW_STEP`, so a garbage length in a short stream cannot make the reader allocate the
+    /// declared size. Returns the number of unread bytes available (less than `n` only at the
+    /// end of the stream).
     fn fill(&mut self, n: usize) -> io::Result<usize> {
-        let mut filled = 0;
-        while filled < n {
-            let want = if self.buf.len() >= n {
-                n
-            } else {
-                n.min(self.buf.len().max(filled.saturating_add(GROW_STEP)))
-            };
-            if self.buf.len() < want {
-                self.buf.resize(want, 0);
-            }
-            let Some(dst) = self.buf.get_mut(filled..want) else {
-                break;
-            };
-            let asked = dst.len();
-            let got = self.src.read_full(dst)?;
-            filled += got;
-            if got < asked {
-                break;
-            }
+        if self.end - self.start >= n {
+            return Ok(self.end - self.start);
         }
-        Ok(filled)
+        // Move the unread tail to the front: one short copy per window, not per block.
+        self.buf.copy_within(self.start..self.end, 0);
+        self.end -= self.start;
+        self.start = 0;
+        self.last_start = 0;
+        if self.buf.len() < IO_BUF {
+            self.buf.resize(IO_BUF, 0);
+        }
+        while self.end < n {
+            if self.buf.len() < n && self.end == self.buf.len() {
+                let grown = n.min(self.buf.len().saturating_add(GROW_STEP));
+                self.buf.resize(grown, 0);
+            }
+            let Some(dst) = self.buf.get_mut(self.end..) else {
+                break;
+            };
+            let got = loop {
+                match self.src.read(dst) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    other => break other?,
+                }
+            };
+            if got == 0 {
+                break;
+            }
+            self.end += got;
+        }
+        Ok(self.end - self.start)
     }
 
     /// Reads the next block into the buffer and validates its framing.
@@ -232,8 +234,8 @@ impl<R: Read> ScapReader<R> {
         }
         let offset = self.offset;
         let io_err = |source| ScapError::Io { offset, source };
-        let mut hdr = [0u8; 8];
-        let got = self.src.read_full(&mut hdr).map_err(io_err)?;
+        self.last_start = self.start;
+        let got = self.fill(8).map_err(io_err)?.min(8);
         if got == 0 {
             self.done = true;
             if self.blocks == 0 {
@@ -251,22 +253,25 @@ impl<R: Read> ScapReader<R> {
                 got: got as u64,
             });
         }
-        let block = BlockType(le_u32(&hdr, 0).unwrap_or(0));
-        let total = le_u32(&hdr, 4).unwrap_or(0);
+        let hdr = self.buf.get(self.start..self.end).unwrap_or_default();
+        let block = BlockType(le_u32(hdr, 0).unwrap_or(0));
+        let total = le_u32(hdr, 4).unwrap_or(0);
         let kind = check_header(block, total, offset, self.blocks == 0, &self.opts)?;
-        let rest = total as usize - 8;
-        let got = self.fill(rest).map_err(io_err)?;
-        if got < rest {
+        let total_len = total as usize;
+        let got = self.fill(total_len).map_err(io_err)?;
+        if got < total_len {
             return Err(ScapError::Truncated {
                 block,
                 offset,
                 needed: total.into(),
-                got: (got + 8) as u64,
+                got: got as u64,
             });
         }
-        let body_len = rest - 4;
-        let trailer = le_u32(&self.buf, body_len).unwrap_or(0);
+        let body_len = total_len - 12;
+        let trailer = le_u32(&self.buf, self.start + 8 + body_len).unwrap_or(0);
         check_trailer(kind, block, offset, total, trailer)?;
+        self.last_start = self.start + 8;
+        self.start += total_len;
         self.done = false;
         self.last = Some((block, offset));
         self.blocks += 1;
@@ -280,7 +285,9 @@ impl<R: Read> ScapReader<R> {
     }
 
     fn body(&self, meta: &BlockMeta) -> &[u8] {
-        self.buf.get(..meta.body_len).unwrap_or_default()
+        self.buf
+            .get(self.last_start..self.last_start + meta.body_len)
+            .unwrap_or_default()
     }
 
     /// Reads the next block as a typed record; `None` at the end of the stream.
@@ -293,7 +300,11 @@ impl<R: Read> ScapReader<R> {
             BlockKind::Section => self.sections += 1,
             _ => {}
         }
-        let result = decode_block(&meta, self.buf.get(..meta.body_len).unwrap_or_default());
+        let body = self
+            .buf
+            .get(self.last_start..self.last_start + meta.body_len)
+            .unwrap_or_default();
+        let result = decode_block(&meta, body);
         if result.is_err() {
             self.done = true;
         }
@@ -322,7 +333,10 @@ impl<R: Read> ScapReader<R> {
                 return Err(e);
             }
         };
-        let body = self.buf.get(..meta.body_len).unwrap_or_default();
+        let body = self
+            .buf
+            .get(self.last_start..self.last_start + meta.body_len)
+            .unwrap_or_default();
         match decode_event(&meta, body) {
             Ok(ev) => Ok(Some(ev)),
             Err(e) => {

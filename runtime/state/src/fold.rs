@@ -108,6 +108,61 @@ fn is_initial_meta(id: u16) -> bool {
 }
 
 /// One event's header, lengths and values in reusable buffers.
+/// For a (source id, target id) pair, where each target parameter sits in the source event
+/// (by name, as the converter matches them): computed once per pair, so rebuilding an event
+/// compares no strings.
+#[derive(Debug, Default)]
+struct ParamMaps {
+    by_source: Vec<Vec<(u16, Box<[u8]>)>>,
+}
+
+/// A target parameter the source event does not have.
+const ABSENT: u8 = u8::MAX;
+
+impl ParamMaps {
+    fn ensure(&mut self, source: u16, target: u16) {
+        let at = usize::from(source);
+        if self.by_source.len() <= at {
+            self.by_source.resize_with(at + 1, Vec::new);
+        }
+        let Some(list) = self.by_source.get_mut(at) else {
+            return;
+        };
+        if list.iter().any(|(t, _)| *t == target) {
+            return;
+        }
+        let src = TableVersion::Current.event(source);
+        let map = TableVersion::Current
+            .event(target)
+            .map(|t| {
+                t.params
+                    .iter()
+                    .map(|p| {
+                        src.and_then(|s| s.param_index(p.name))
+                            .and_then(|i| u8::try_from(i).ok())
+                            .unwrap_or(ABSENT)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        list.push((target, map));
+    }
+
+    fn get(&self, source: u16, target: u16) -> &[u8] {
+        self.by_source
+            .get(usize::from(source))
+            .and_then(|l| l.iter().find(|(t, _)| *t == target))
+            .map_or(&[], |(_, m)| m)
+    }
+}
+
+fn mapped(map: &[u8], i: usize) -> Option<usize> {
+    map.get(i)
+        .copied()
+        .filter(|&j| j != ABSENT)
+        .map(usize::from)
+}
+
 #[derive(Debug, Default)]
 struct Buf {
     header: EventHeader,
@@ -153,7 +208,13 @@ impl Buf {
 
     /// Rebuilds this buffer as event `target`, taking each parameter of the target schema by
     /// name from `exit`, then from `enter`, else a default.
-    fn rebuild(&mut self, exit: &Event<'_>, enter: Option<&Event<'_>>, target: u16) {
+    fn rebuild(
+        &mut self,
+        exit: &Event<'_>,
+        enter: Option<&Event<'_>>,
+        target: u16,
+        maps: &mut ParamMaps,
+    ) {
         let Some(info) = TableVersion::Current.event(target) else {
             self.copy_in(exit);
             return;
@@ -179,28 +240,41 @@ impl Buf {
         // The enter schema of the target: parameters it names come from the enter event, and
         // when that enter is missing (a capture starting inside a syscall) the converter fills
         // them with zero values rather than leaving them empty.
+        maps.ensure(exit.event_type(), target);
+        if let Some(e) = enter {
+            maps.ensure(e.event_type(), target);
+        }
+        maps.ensure(target & !1, target);
+        let maps = &*maps;
+        let exit_map = maps.get(exit.event_type(), target);
+        let enter_map = enter.map_or(&[][..], |e| maps.get(e.event_type(), target));
         let target_enter = TableVersion::Current.event(target & !1);
+        let target_enter_map = maps.get(target & !1, target);
         let zeros = [0u8; 16];
-        for p in info.params {
+        let zero_always = matches!(info.name, "socket" | "fcntl");
+        for (i, p) in info.params.iter().enumerate() {
             let from_exit = exit_info
-                .and_then(|i| i.param_index(p.name))
-                .and_then(|i| exit.raw_param(i));
+                .and(mapped(exit_map, i))
+                .and_then(|j| exit.raw_param(j));
             let from_enter = || {
                 let e = enter?;
-                let i = enter_info?.param_index(p.name)?;
-                e.raw_param(i)
+                enter_info?;
+                e.raw_param(mapped(enter_map, i)?)
             };
             let default = || {
                 // A few parameters the old versions lack are added as 0 by the converter's
                 // per-event rules (observed: socket's flags, fcntl's arg); the others stay
                 // empty.
-                if matches!((info.name, p.name), ("socket", "flags") | ("fcntl", "arg")) {
+                if zero_always
+                    && matches!((info.name, p.name), ("socket", "flags") | ("fcntl", "arg"))
+                {
                     return zeros.get(..p.ptype.fixed_size()?);
                 }
                 if enter.is_some() {
                     return None;
                 }
-                target_enter?.param_index(p.name)?;
+                target_enter?;
+                mapped(target_enter_map, i)?;
                 zeros.get(..p.ptype.fixed_size()?)
             };
             let raw = from_exit
@@ -221,6 +295,39 @@ pub struct Folder {
     at_start: bool,
     // The current event, rebuilt here so that it can outlive the input borrow.
     out: Buf,
+    // Whether the current event is the input unchanged (`accept_borrowed`), left in the
+    // caller's buffer instead of being copied into `out`.
+    borrowed: bool,
+    maps: ParamMaps,
+    kinds: Vec<u8>,
+}
+
+/// Per-id facts `accept` needs for every event, looked up by id instead of by name.
+const K_PROCEXIT: u8 = 1;
+const K_HAS_EXIT: u8 = 2;
+const K_NUMBERED_ENTER: u8 = 4;
+
+fn kinds() -> Vec<u8> {
+    TableVersion::Current
+        .events()
+        .iter()
+        .map(|info| {
+            let mut k = 0;
+            if info.name == "procexit" {
+                k |= K_PROCEXIT;
+            }
+            let has_exit = TableVersion::Current
+                .event(info.id | 1)
+                .is_some_and(|x| !x.is_unused());
+            if has_exit {
+                k |= K_HAS_EXIT;
+            }
+            if enter_is_numbered(info.name) {
+                k |= K_NUMBERED_ENTER;
+            }
+            k
+        })
+        .collect()
 }
 
 impl Default for Folder {
@@ -238,6 +345,9 @@ impl Folder {
             num: 0,
             at_start: true,
             out: Buf::default(),
+            borrowed: false,
+            maps: ParamMaps::default(),
+            kinds: kinds(),
         }
     }
 
@@ -261,6 +371,19 @@ impl Folder {
     /// Takes one raw event and decides what Falco makes of it. When the decision says
     /// `parsed`, [`Folder::current`] holds the (possibly converted) event.
     pub fn accept(&mut self, ev: &Event<'_>) -> Decision {
+        let d = self.accept_borrowed(ev);
+        if self.borrowed {
+            self.out.copy_in(ev);
+            self.borrowed = false;
+        }
+        d
+    }
+
+    /// As [`Folder::accept`], but an event Falco delivers unchanged is not copied: read it
+    /// back with [`Folder::current_for`] and the same input event. [`Folder::current`] is
+    /// not meaningful after this call.
+    pub fn accept_borrowed(&mut self, ev: &Event<'_>) -> Decision {
+        self.borrowed = false;
         let id = ev.event_type();
         let Some(info) = TableVersion::Current.event(id) else {
             return Decision::DROP;
@@ -276,19 +399,17 @@ impl Folder {
             Direction::Enter => {
                 // A thread that exits has no syscall to finish: drop its buffer so that the
                 // table does not grow with every thread ever seen on a live system.
-                if info.name == "procexit" {
+                let kind = self.kinds.get(usize::from(id)).copied().unwrap_or(0);
+                if kind & K_PROCEXIT != 0 {
                     self.pending.remove(&ev.tid());
                 }
                 // Every syscall enter that has a real exit is folded into it (whether the enter,
                 // the exit or neither carries EF_CONVERTER_MANAGED); only the drop
                 // notification (148) is a genuine enter/exit pair of meta events.
-                let has_exit = TableVersion::Current
-                    .event(id | 1)
-                    .is_some_and(|x| !x.is_unused());
-                if has_exit && id != DROP_E {
+                if kind & K_HAS_EXIT != 0 && id != DROP_E {
                     self.pending.entry(ev.tid()).or_default().copy_in(ev);
-                    if enter_is_numbered(info.name) {
-                        self.out.copy_in(ev);
+                    if kind & K_NUMBERED_ENTER != 0 {
+                        self.borrowed = true;
                         let num = self.next_num();
                         return Decision {
                             parsed: true,
@@ -300,9 +421,9 @@ impl Folder {
                 }
                 let target = self.upgrades.newest(id);
                 if target != id {
-                    self.out.rebuild(ev, None, target);
+                    self.out.rebuild(ev, None, target, &mut self.maps);
                 } else {
-                    self.out.copy_in(ev);
+                    self.borrowed = true;
                 }
                 let num = self.next_num();
                 Decision {
@@ -324,12 +445,12 @@ impl Folder {
                     let target = self.upgrades.newest(id);
                     let full = info.params.len() == ev.nparams();
                     if target == id && full && enter.is_none() {
-                        self.out.copy_in(ev);
+                        self.borrowed = true;
                     } else {
-                        self.out.rebuild(ev, enter.as_ref(), target);
+                        self.out.rebuild(ev, enter.as_ref(), target, &mut self.maps);
                     }
                 } else {
-                    self.out.copy_in(ev);
+                    self.borrowed = true;
                 }
                 let num = self.next_num();
                 Decision {
@@ -344,6 +465,16 @@ impl Folder {
     /// The event of the last `parsed` decision.
     pub fn current(&self) -> Option<Event<'_>> {
         self.out.event()
+    }
+
+    /// The event of the last `parsed` decision of [`Folder::accept_borrowed`], given the
+    /// input event that call was passed.
+    pub fn current_for<'b>(&'b self, input: &Event<'b>) -> Option<Event<'b>> {
+        if self.borrowed {
+            Some(*input)
+        } else {
+            self.out.event()
+        }
     }
 }
 

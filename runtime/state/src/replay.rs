@@ -48,6 +48,25 @@ impl Replay {
     /// Feeds one record. For an event, returns what Falco makes of it; when the decision is
     /// `parsed`, the state has been updated and [`Replay::event`] is the converted event.
     pub fn record(&mut self, rec: &Record<'_>) -> Option<Decision> {
+        self.record_with(rec, false)
+    }
+
+    /// As [`Replay::record`], without copying an event that Falco delivers unchanged: read
+    /// the event back with [`Replay::event_for`] and the same record ([`Replay::event`] is
+    /// not meaningful after this call).
+    pub fn record_borrowed(&mut self, rec: &Record<'_>) -> Option<Decision> {
+        self.record_with(rec, true)
+    }
+
+    /// The converted event of the last `parsed` decision of [`Replay::record_borrowed`].
+    pub fn event_for<'b>(&'b self, rec: &Record<'b>) -> Option<Event<'b>> {
+        match rec {
+            Record::Event(ev) => self.folder.current_for(ev),
+            _ => None,
+        }
+    }
+
+    fn record_with(&mut self, rec: &Record<'_>, borrow: bool) -> Option<Decision> {
         match rec {
             Record::SectionHeader(_) => {
                 // libsinsp restarts its state at each new section; numbering continues.
@@ -80,9 +99,13 @@ impl Replay {
                 None
             }
             Record::Event(ev) => {
-                let d = self.folder.accept(ev);
+                let d = if borrow {
+                    self.folder.accept_borrowed(ev)
+                } else {
+                    self.folder.accept(ev)
+                };
                 if d.parsed
-                    && let Some(cur) = self.folder.current()
+                    && let Some(cur) = self.folder.current_for(ev)
                 {
                     self.state.process(&cur);
                     self.state.current.num = d.num;
@@ -112,9 +135,9 @@ impl Replay {
         let mut reader = ScapReader::open(path).map_err(err)?;
         let mut replay = Replay::new(matcher);
         while let Some(rec) = reader.next_record().map_err(err)? {
-            if let Some(d) = replay.record(&rec)
+            if let Some(d) = replay.record_borrowed(&rec)
                 && d.delivered
-                && let Some(ev) = replay.event()
+                && let Some(ev) = replay.event_for(&rec)
             {
                 each(&ev, &replay.state, d.num);
             }

@@ -29,6 +29,42 @@ const AT_FDCWD: i64 = -100;
 const EINPROGRESS: i64 = -115;
 
 /// A socket's addresses as Falco keeps them.
+/// The end of a connection a socket is, as libsinsp guesses it for a datagram socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Client,
+    Server,
+}
+
+/// An IP tuple with its two ends exchanged.
+fn swapped(t: SockTuple<'_>) -> SockTuple<'_> {
+    match t {
+        SockTuple::Inet6 {
+            sip,
+            sport,
+            dip,
+            dport,
+        } => SockTuple::Inet6 {
+            sip: dip,
+            sport: dport,
+            dip: sip,
+            dport: sport,
+        },
+        SockTuple::Inet {
+            sip,
+            sport,
+            dip,
+            dport,
+        } => SockTuple::Inet {
+            sip: dip,
+            sport: dport,
+            dip: sip,
+            dport: sport,
+        },
+        other => other,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum SockInfo {
     /// Not bound or connected yet (or not a socket).
@@ -367,6 +403,105 @@ pub(crate) fn resolve_path(base: &[u8], path: &[u8]) -> Vec<u8> {
         out.push(b'/');
     }
     out
+}
+
+/// What [`State::process`] does for an event id, decided once per id from its name, so the
+/// per-event dispatch compares no strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Handler {
+    None,
+    Clone,
+    Execve,
+    Procexit,
+    Open,
+    Socket,
+    Bind,
+    Connect,
+    Accept,
+    Sendto,
+    Close,
+    Dup,
+    Dup3,
+    Fcntl,
+    Pipe,
+    Socketpair,
+    Eventfd,
+    Signalfd,
+    TimerfdCreate,
+    InotifyInit,
+    EpollCreate,
+    Userfaultfd,
+    IoUringSetup,
+    MemfdCreate,
+    PidfdOpen,
+    Bpf,
+    OpenByHandleAt,
+    Capset,
+    Setsid,
+    Chdir,
+    Fchdir,
+    Setuid,
+    Setgid,
+    Container,
+    Useradded,
+    Groupadded,
+}
+
+fn handler_of(name: &str) -> Handler {
+    match name {
+        "clone" | "fork" | "vfork" | "clone3" => Handler::Clone,
+        "execve" | "execveat" => Handler::Execve,
+        "procexit" => Handler::Procexit,
+        "open" | "openat" | "openat2" | "creat" => Handler::Open,
+        "socket" => Handler::Socket,
+        "bind" => Handler::Bind,
+        "connect" => Handler::Connect,
+        "accept" | "accept4" => Handler::Accept,
+        "sendto" | "sendmsg" | "recvfrom" | "recvmsg" => Handler::Sendto,
+        "close" => Handler::Close,
+        "dup" | "dup2" => Handler::Dup,
+        "dup3" => Handler::Dup3,
+        "fcntl" => Handler::Fcntl,
+        "pipe" | "pipe2" => Handler::Pipe,
+        "socketpair" => Handler::Socketpair,
+        "eventfd" | "eventfd2" => Handler::Eventfd,
+        "signalfd" | "signalfd4" => Handler::Signalfd,
+        "timerfd_create" => Handler::TimerfdCreate,
+        "inotify_init" | "inotify_init1" => Handler::InotifyInit,
+        "epoll_create" | "epoll_create1" => Handler::EpollCreate,
+        "userfaultfd" => Handler::Userfaultfd,
+        "io_uring_setup" => Handler::IoUringSetup,
+        "memfd_create" => Handler::MemfdCreate,
+        "pidfd_open" | "pidfd_getfd" => Handler::PidfdOpen,
+        "bpf" => Handler::Bpf,
+        "open_by_handle_at" => Handler::OpenByHandleAt,
+        "capset" => Handler::Capset,
+        "setsid" => Handler::Setsid,
+        "chdir" => Handler::Chdir,
+        "fchdir" => Handler::Fchdir,
+        "setuid" | "setresuid" | "setreuid" => Handler::Setuid,
+        "setgid" | "setresgid" | "setregid" => Handler::Setgid,
+        "container" => Handler::Container,
+        "useradded" => Handler::Useradded,
+        "groupadded" => Handler::Groupadded,
+        _ => Handler::None,
+    }
+}
+
+fn handler(id: u16) -> Handler {
+    static HANDLERS: std::sync::OnceLock<Vec<Handler>> = std::sync::OnceLock::new();
+    HANDLERS
+        .get_or_init(|| {
+            // INVARIANT: the table is indexed by event id (`TableVersion::event` is `get(id)`).
+            lanner_event::table::TableVersion::Current
+                .events()
+                .iter()
+                .map(|info| handler_of(info.name))
+                .collect()
+        })
+        .get(usize::from(id))
+        .copied()
+        .unwrap_or(Handler::None)
 }
 
 /// A parameter of the current event by name, decoded.
@@ -786,17 +921,17 @@ impl State {
                 self.current.fd = self.lookup_fd(tid, n);
             }
         }
-        match info.name {
-            "clone" | "fork" | "vfork" | "clone3" if exit => self.parse_clone(ev),
-            "execve" | "execveat" if exit => self.parse_execve(ev),
-            "procexit" => self.pending_exit = Some(tid),
-            "open" | "openat" | "openat2" | "creat" if exit => self.parse_open(ev),
-            "socket" if exit => self.parse_socket(ev),
-            "bind" if exit => self.parse_bind(ev),
-            "connect" if exit => self.parse_connect(ev),
-            "accept" | "accept4" if exit => self.parse_accept(ev),
-            "sendto" | "sendmsg" | "recvfrom" | "recvmsg" if exit => self.parse_io_tuple(ev),
-            "close" if exit => {
+        match handler(ev.event_type()) {
+            Handler::Clone if exit => self.parse_clone(ev),
+            Handler::Execve if exit => self.parse_execve(ev),
+            Handler::Procexit => self.pending_exit = Some(tid),
+            Handler::Open if exit => self.parse_open(ev),
+            Handler::Socket if exit => self.parse_socket(ev),
+            Handler::Bind if exit => self.parse_bind(ev),
+            Handler::Connect if exit => self.parse_connect(ev),
+            Handler::Accept if exit => self.parse_accept(ev),
+            Handler::Sendto if exit => self.parse_io_tuple(ev),
+            Handler::Close if exit => {
                 if param_i64(ev, "res") == Some(0)
                     && let Some(n) = self.current.fd_num
                 {
@@ -804,34 +939,30 @@ impl State {
                     self.pending_close.push((pid, n));
                 }
             }
-            "dup" | "dup2" if exit => self.parse_dup(ev, false),
-            "dup3" if exit => {
+            Handler::Dup if exit => self.parse_dup(ev, false),
+            Handler::Dup3 if exit => {
                 let cloexec = matches!(param(ev, "flags"), Some(ParamValue::Flags { bits, .. }) if bits & oflags::CLOEXEC != 0);
                 self.parse_dup(ev, cloexec)
             }
-            "fcntl" if exit => self.parse_fcntl(ev),
-            "pipe" | "pipe2" if exit => self.parse_pair(ev, fd_type::FIFO, false),
-            "socketpair" if exit => self.parse_pair(ev, fd_type::UNIX_SOCK, true),
-            "eventfd" | "eventfd2" if exit => self.parse_new_fd(ev, fd_type::EVENT, b""),
-            "signalfd" | "signalfd4" if exit => self.parse_new_fd(ev, fd_type::SIGNALFD, b""),
-            "timerfd_create" if exit => self.parse_new_fd(ev, fd_type::TIMERFD, b""),
-            "inotify_init" | "inotify_init1" if exit => {
-                self.parse_new_fd(ev, fd_type::INOTIFY, b"")
-            }
-            "epoll_create" | "epoll_create1" if exit => {
-                self.parse_new_fd(ev, fd_type::EVENTPOLL, b"")
-            }
-            "userfaultfd" if exit => self.parse_new_fd(ev, fd_type::USERFAULTFD, b""),
-            "io_uring_setup" if exit => self.parse_new_fd(ev, fd_type::IOURING, b""),
-            "memfd_create" if exit => {
+            Handler::Fcntl if exit => self.parse_fcntl(ev),
+            Handler::Pipe if exit => self.parse_pair(ev, fd_type::FIFO, false),
+            Handler::Socketpair if exit => self.parse_pair(ev, fd_type::UNIX_SOCK, true),
+            Handler::Eventfd if exit => self.parse_new_fd(ev, fd_type::EVENT, b""),
+            Handler::Signalfd if exit => self.parse_new_fd(ev, fd_type::SIGNALFD, b""),
+            Handler::TimerfdCreate if exit => self.parse_new_fd(ev, fd_type::TIMERFD, b""),
+            Handler::InotifyInit if exit => self.parse_new_fd(ev, fd_type::INOTIFY, b""),
+            Handler::EpollCreate if exit => self.parse_new_fd(ev, fd_type::EVENTPOLL, b""),
+            Handler::Userfaultfd if exit => self.parse_new_fd(ev, fd_type::USERFAULTFD, b""),
+            Handler::IoUringSetup if exit => self.parse_new_fd(ev, fd_type::IOURING, b""),
+            Handler::MemfdCreate if exit => {
                 let name = param_bytes(ev, "name").unwrap_or_default().to_vec();
                 let mut full = b"memfd:".to_vec();
                 full.extend_from_slice(&name);
                 self.parse_new_fd(ev, fd_type::MEMFD, &full)
             }
-            "pidfd_open" | "pidfd_getfd" if exit => self.parse_new_fd(ev, fd_type::PIDFD, b""),
+            Handler::PidfdOpen if exit => self.parse_new_fd(ev, fd_type::PIDFD, b""),
             // bpf returns the new fd only for the commands that create one.
-            "bpf"
+            Handler::Bpf
                 if exit
                     && param_i64(ev, "fd")
                         .or_else(|| param_i64(ev, "res"))
@@ -840,11 +971,11 @@ impl State {
             {
                 self.parse_new_fd(ev, fd_type::BPF, b"")
             }
-            "open_by_handle_at" if exit => {
+            Handler::OpenByHandleAt if exit => {
                 let path = param_bytes(ev, "path").unwrap_or_default().to_vec();
                 self.parse_new_fd(ev, fd_type::FILE, &path)
             }
-            "capset" if exit && param_i64(ev, "res") == Some(0) => {
+            Handler::Capset if exit && param_i64(ev, "res") == Some(0) => {
                 if let Some(t) = self.threads.get_mut(&tid) {
                     for (name, slot) in [
                         ("cap_inheritable", &mut t.cap_inheritable),
@@ -858,19 +989,19 @@ impl State {
                 }
             }
             // setsid returns the new session id (the caller's pid).
-            "setsid" if exit => {
+            Handler::Setsid if exit => {
                 if let (Some(sid), Some(t)) = (param_i64(ev, "res"), self.threads.get_mut(&tid))
                     && sid > 0
                 {
                     t.sid = sid;
                 }
             }
-            "chdir" if exit => self.parse_chdir(ev),
-            "fchdir" if exit => self.parse_fchdir(ev),
-            "setuid" | "setresuid" | "setreuid" if exit => self.parse_setuid(ev),
-            "setgid" | "setresgid" | "setregid" if exit => self.parse_setgid(ev),
-            "container" => self.parse_container(ev),
-            "useradded" => {
+            Handler::Chdir if exit => self.parse_chdir(ev),
+            Handler::Fchdir if exit => self.parse_fchdir(ev),
+            Handler::Setuid if exit => self.parse_setuid(ev),
+            Handler::Setgid if exit => self.parse_setgid(ev),
+            Handler::Container => self.parse_container(ev),
+            Handler::Useradded => {
                 if let (Some(uid), Some(name)) = (param_i64(ev, "uid"), param_bytes(ev, "name")) {
                     let user = User {
                         name: name.to_vec(),
@@ -885,7 +1016,7 @@ impl State {
                     }
                 }
             }
-            "groupadded" => {
+            Handler::Groupadded => {
                 if let (Some(gid), Some(name)) = (param_i64(ev, "gid"), param_bytes(ev, "name"))
                     && let Ok(gid) = u32::try_from(gid)
                 {
@@ -1363,6 +1494,18 @@ impl State {
             );
         }
         if let Some(ParamValue::SockTuple(t)) = param(ev, "tuple") {
+            // The tuple is the kernel's (source → destination); libsinsp keeps it as the
+            // client → server order when the role it guesses agrees with the direction and
+            // swaps it otherwise. For IPv4 the guess always follows the direction (the socket
+            // itself owns both ports), for IPv6 it may not (see `guess_v6_role`).
+            let outgoing = ev
+                .info()
+                .is_some_and(|i| matches!(i.name, "sendto" | "sendmsg"));
+            let t = match self.guess_v6_role(tid, &t, outgoing) {
+                Some(Role::Server) if outgoing => swapped(t),
+                Some(Role::Client) if !outgoing => swapped(t),
+                _ => t,
+            };
             self.set_tuple(tid, n, &t);
             if created {
                 // Such an fd is born with the datagram's addresses as its name: Falco does not
@@ -1372,6 +1515,53 @@ impl State {
             }
             self.refresh_current(tid);
         }
+    }
+
+    /// The role libsinsp guesses for an IPv6 socket that takes its first addresses from a
+    /// datagram call (`set_net_role_by_guessing`): the process is a server when it "owns the
+    /// port" (one of its IPv4 sockets has it as server port, or one of its IPv4 listening or
+    /// bound sockets has it) and no IPv4 socket of it uses the client port; otherwise a
+    /// datagram sent makes a client and one received a server.
+    ///
+    /// libsinsp reads both ports through the IPv4 view of its socket-address union, so for an
+    /// IPv6 socket they are bytes 8–9 (client port) and 10–11 (server port) of the stored
+    /// client address, in the machine's byte order, and only IPv4 sockets are compared: a
+    /// process that bound an IPv4 socket to port 0 (as DNS tools do) and sends from an IPv6
+    /// address whose bytes 8–11 are zero is taken for the server. Falco 0.44.1 behaves so;
+    /// Lanner follows it rather than the intent.
+    fn guess_v6_role(&self, tid: i64, tuple: &SockTuple<'_>, outgoing: bool) -> Option<Role> {
+        let SockTuple::Inet6 { sip, .. } = *tuple else {
+            return None;
+        };
+        // libsinsp guesses on the tuple as the kernel gave it, so its "client address" is the
+        // source: the local address of a datagram sent, the peer's of one received.
+        let o = sip.octets();
+        let server_port = u16::from_le_bytes([o[10], o[11]]);
+        let client_port = u16::from_le_bytes([o[8], o[9]]);
+        let fds = self.fds.get(&self.pid_of(tid));
+        let ipv4 = || {
+            fds.into_iter()
+                .flat_map(|t| t.values())
+                .filter(|f| f.kind == fd_type::IPV4_SOCK || f.kind == fd_type::IPV4_SERVSOCK)
+        };
+        let owns_port = ipv4().any(|f| match (&f.sock, f.kind) {
+            (SockInfo::V4 { sport, .. }, fd_type::IPV4_SOCK) => *sport == server_port,
+            (SockInfo::V4Server { port, .. }, _) => *port == server_port,
+            (SockInfo::None, fd_type::IPV4_SOCK) => server_port == 0,
+            _ => false,
+        });
+        if !owns_port {
+            return Some(Role::Client);
+        }
+        let uses_client_port = ipv4().any(|f| match (&f.sock, f.kind) {
+            (SockInfo::V4 { cport, .. }, fd_type::IPV4_SOCK) => *cport == client_port,
+            (SockInfo::None, fd_type::IPV4_SOCK) => client_port == 0,
+            _ => false,
+        });
+        if !uses_client_port {
+            return Some(Role::Server);
+        }
+        Some(if outgoing { Role::Client } else { Role::Server })
     }
 
     fn parse_accept(&mut self, ev: &Event<'_>) {
