@@ -48,10 +48,14 @@ cp /usr/bin/true pkg/usr/bin/tool && echo conf=1 > pkg/etc/tool.conf
 tar -czf pkg.tgz -C pkg . && tar -xzf pkg.tgz -C root
 find root -type f -exec sha256sum {} + > root/.manifest
 
-# A file walk over the system's headers and documentation, and many short-lived programs.
-find /usr/include -name '*.h' 2>/dev/null | awk 'NR <= 500' | xargs -r cat > /dev/null
+# Package-manager-like verification of installed files: read and checksum a bounded, sorted
+# set of headers (thousands of opens, none of them sensitive).
+{ find /usr/include -type f -name '*.h' 2>/dev/null | sort | head -n 3000 |
+    xargs -r -n 300 sha256sum > pkg-verify.txt; } || true
 du -s /usr/share/doc > /dev/null 2>&1 || true
-for i in $(seq 100); do basename "/x/$i" > /dev/null; done
+
+# Short-lived helper programs, as scripts run them.
+for _ in $(seq 100); do /bin/true; done
 ls -la /etc > /dev/null && ps aux > /dev/null && uname -a > /dev/null && id > /dev/null
 
 # git operations.
