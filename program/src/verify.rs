@@ -1,7 +1,7 @@
 //! The invariants of a [`Program`], checked: what every backend may rely on without checking
 //! again. A violation is a bug of the producer (or a corrupted file), never a user error.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use lanner_schema::{
     ArgForm, FieldArg, FieldType, Operator, ResolvedField, TransformerArg, TypeCategory, ValueType,
@@ -37,7 +37,8 @@ pub(crate) fn verify(p: &Program) -> Result<(), VerifyError> {
     // A `Pattern` hashes and compares by its source only; the compiled regex's internal
     // cache never takes part in `Hash`/`Eq`, so the key cannot change while in the map.
     #[allow(clippy::mutable_key_type)]
-    let mut seen: HashMap<&Node, usize> = HashMap::new();
+    let mut seen: FxHashMap<&Node, usize> = FxHashMap::default();
+    seen.reserve(p.nodes.len());
     for (i, node) in p.nodes.iter().enumerate() {
         let before = |c: &NodeId| -> Result<(), VerifyError> {
             if c.index() < i {
