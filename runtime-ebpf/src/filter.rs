@@ -80,6 +80,21 @@ impl KernelFilter {
         KernelFilter { by_syscall }
     }
 
+    /// What passes for either filter: the disjunction per syscall (a syscall one of them does
+    /// not filter is not filtered). For a shadow candidate evaluated beside the rules.
+    pub fn union(&self, other: &KernelFilter) -> KernelFilter {
+        let by_syscall = self
+            .by_syscall
+            .iter()
+            .filter_map(|(id, f)| {
+                let g = other.by_syscall.get(id)?;
+                Some((*id, Formula::or(vec![f.clone(), g.clone()])))
+            })
+            .filter(|(_, f)| *f != Formula::True)
+            .collect();
+        KernelFilter { by_syscall }
+    }
+
     /// What passes for syscall `id`.
     pub fn formula(&self, id: u32) -> Formula {
         self.by_syscall.get(&id).cloned().unwrap_or(Formula::True)

@@ -94,14 +94,24 @@ impl Probe {
     /// Lets `syscall` through the in-kernel prefilter, or stops it. Takes
     /// effect for the next syscall on any CPU.
     pub fn want(&mut self, syscall: u32, wanted: bool) -> Result<(), ProbeError> {
+        let value = if wanted {
+            crate::programs::interest::FILTERED
+        } else {
+            crate::programs::interest::NONE
+        };
+        self.set_interest(syscall, value)
+    }
+
+    /// Sets `syscall`'s interest value (see [`crate::programs::interest`]): not wanted,
+    /// wanted through the rule prefilter, or wanted past it. Takes effect for the next syscall.
+    pub fn set_interest(&mut self, syscall: u32, value: u8) -> Result<(), ProbeError> {
         if syscall >= MAX_SYSCALLS {
             return Err(ProbeError::SyscallOutOfRange {
                 syscall,
                 max: MAX_SYSCALLS,
             });
         }
-        self.loaded
-            .set_array(INTEREST_MAP, syscall, u8::from(wanted))?;
+        self.loaded.set_array(INTEREST_MAP, syscall, value)?;
         Ok(())
     }
 

@@ -21,8 +21,21 @@ use crate::insn::{AluOp, Helper, JmpOp, Reg, Size, ringbuf_flags};
 
 /// Name of the ring buffer every program writes to.
 pub const EVENTS_MAP: &str = "events";
-/// Name of the `u8` array indexed by syscall id: non-zero means "wanted".
+/// Name of the `u8` array indexed by syscall id: non-zero means "wanted"
+/// ([`interest::FILTERED`] or [`interest::UNFILTERED`]).
 pub const INTEREST_MAP: &str = "interest";
+
+/// Values of the interest array.
+pub mod interest {
+    /// Not wanted: the syscall never leaves the kernel.
+    pub const NONE: u8 = 0;
+    /// Wanted, and the rule prefilter compiled into the program decides.
+    pub const FILTERED: u8 = 1;
+    /// Wanted, and the rule prefilter is skipped: every event of the syscall
+    /// passes (after a reload changed what the rules need of it, the compiled
+    /// formula may be too narrow for the new rules).
+    pub const UNFILTERED: u8 = 2;
+}
 /// Name of the one-entry per-CPU `u64` array counting failed reservations.
 pub const DROPS_MAP: &str = "drops";
 /// Name of the `u32` array indexed by syscall id holding each syscall's
@@ -37,6 +50,8 @@ pub const SCRATCH_MAP: &str = "scratch";
 pub const PF_COUNTS_MAP: &str = "pf_counts";
 /// Stack slot holding the syscall's `pf_counts` value pointer.
 const COUNTS_SLOT: i16 = -88;
+/// Stack slot holding the syscall's interest value (a `u64`).
+const INTEREST_SLOT: i16 = -96;
 /// Entries of the interest array. Syscall ids at or above it (including the
 /// x32 ids with bit 30 set and the `-1` of a syscall that was not one) fall
 /// outside the array, so the lookup fails and they are dropped.
@@ -1557,7 +1572,8 @@ pub fn sys_exit_program_with(
         .call(Helper::MapLookupElem)
         .jmp_imm(JmpOp::Eq, Reg::R0, 0, out)
         .ldx(Size::B, Reg::R1, Reg::R0, 0)
-        .jmp_imm(JmpOp::Eq, Reg::R1, 0, out);
+        .jmp_imm(JmpOp::Eq, Reg::R1, i32::from(interest::NONE), out)
+        .stx(Size::DW, Reg::R10, INTEREST_SLOT, Reg::R1);
 
     // A 32-bit (ia32) syscall numbers its calls differently (5 is open
     // there, fstat here), so its id would name the wrong syscall: it is
@@ -1631,6 +1647,12 @@ pub fn sys_exit_program_with(
     emit_comm(&mut b, syscall_layout::COMM);
     if !filter.by_syscall.is_empty() {
         let early_pass = b.new_label();
+        b.ldx(Size::DW, Reg::R1, Reg::R10, INTEREST_SLOT).jmp_imm(
+            JmpOp::Eq,
+            Reg::R1,
+            i32::from(interest::UNFILTERED),
+            early_pass,
+        );
         crate::filter::emit(&mut b, filter, Reg::R9, Phase::Early, early_pass, filtered);
         b.bind(early_pass);
     }
@@ -1665,6 +1687,12 @@ pub fn sys_exit_program_with(
     b.bind(output);
     if !filter.by_syscall.is_empty() {
         let full_pass = b.new_label();
+        b.ldx(Size::DW, Reg::R1, Reg::R10, INTEREST_SLOT).jmp_imm(
+            JmpOp::Eq,
+            Reg::R1,
+            i32::from(interest::UNFILTERED),
+            full_pass,
+        );
         crate::filter::emit(&mut b, filter, Reg::R6, Phase::Full, full_pass, filtered);
         b.bind(full_pass);
     }

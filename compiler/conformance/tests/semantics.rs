@@ -263,6 +263,7 @@ fn element_wise_transformers_keep_ancestor_matching() {
             op: Operator::Eq,
             modifier: None,
             rhs: Rhs::Value(lit),
+            set: None,
         }))
     };
     let mut t = table(&[("proc.aname", Value::List(vec![s("bash"), s("sshd")]))]);

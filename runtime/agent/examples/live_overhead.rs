@@ -118,6 +118,7 @@ fn with_agent(ruleset: &RuleSet, secs: f64, work: impl FnOnce()) -> lanner::live
                 duration: Some(Duration::from_secs_f64(secs)),
                 include_self: true,
                 drop_privileges: false,
+                kernel: lanner_ebpf::filter::KernelFilter::none(),
             };
             let mut devnull = std::io::sink();
             let mut sink = lanner::emit::Lines {

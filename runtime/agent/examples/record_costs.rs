@@ -2,11 +2,13 @@
 //! `cargo run --release -p lanner --example record_costs`.
 //!
 //! For each call (fork + wait, fork + execve of `/bin/true` + wait, openat + close of an
-//! existing file): ns per call with nothing attached, then with the capture programs attached
-//! for every syscall `lanner run` ships for the three upstream rule files (a thread drains and
-//! converts the ring as the agent does, without rules); and the bytes of each record the
+//! existing file): ns per call with nothing attached, with the programs attached but no
+//! syscall shipped, then with the capture programs attached for every syscall `lanner run`
+//! ships for the three upstream rule files (a thread drains and converts the ring as the agent
+//! does, without rules); and the bytes of each record the
 //! kernel ships for it (the scap event Lanner builds: header, lengths and values), as mean and
-//! max per event type. The benchmark thread is pinned to CPU 0 and the consumer to CPU 1.
+//! max per event type. The calls run in a separate process pinned to CPU 0 (a fork copies the
+//! page tables of its parent, which must not be the agent), the consumer on CPU 1.
 
 // A benchmark, not an input path: a failure here should stop it loudly.
 #![allow(
@@ -120,7 +122,35 @@ impl Call {
 /// Sizes of the records seen, by event name: (count, total bytes, max bytes).
 type Sizes = BTreeMap<&'static str, (u64, u64, u64)>;
 
+/// The calls measured in a fresh process: a fork copies its parent's page tables, and the
+/// agent's ring buffer and rule tables would make every fork of the benchmark process
+/// slower although no traced program's fork pays for them.
+fn measure_apart() -> Vec<f64> {
+    let out = std::process::Command::new(std::env::current_exe().expect("own path"))
+        .arg("--work")
+        .output()
+        .expect("the workload process runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(|n| n.parse().expect("ns per call"))
+        .collect()
+}
+
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("--work") {
+        pin(0);
+        let ns: Vec<String> = Call::ALL
+            .iter()
+            .map(|c| format!("{:.0}", c.measure()))
+            .collect();
+        println!("{}", ns.join(" "));
+        return;
+    }
     assert_eq!(
         // SAFETY: no arguments, no side effects.
         unsafe { libc::geteuid() },
@@ -152,9 +182,56 @@ fn main() {
     .0;
     let syscalls = lanner::interest::for_ruleset(&ruleset);
 
-    let bare: Vec<f64> = Call::ALL.iter().map(|c| c.measure()).collect();
+    let bare = measure_apart();
 
-    let probe = Probe::start(ObjectOptions::default(), &syscalls).expect("probe attaches");
+    // The programs attached but no syscall shipped (the process-lifecycle programs and an
+    // empty syscall array): what attaching alone costs.
+    let (attached, _, _, _) = traced(&[]);
+    let (traced_ns, sizes, events, drops) = traced(&syscalls);
+    println!(
+        "capture programs attached for {} syscalls (upstream rules' interest set); {events} events drained, {drops} drops",
+        syscalls.len()
+    );
+    println!(
+        "{:<8} {:>12} {:>14} {:>12} {:>8} {:>10} {:>14} {:>10}",
+        "call",
+        "bare ns",
+        "attached ns",
+        "traced ns",
+        "ratio",
+        "added ns",
+        "bytes/record",
+        "max bytes"
+    );
+    for (((call, b), a), t) in Call::ALL.iter().zip(&bare).zip(&attached).zip(&traced_ns) {
+        let (count, total, max) = call
+            .events()
+            .iter()
+            .filter_map(|e| sizes.get(e))
+            .fold((0, 0, 0), |a, s| (a.0 + s.0, a.1 + s.1, a.2.max(s.2)));
+        let mean = if count == 0 {
+            0.0
+        } else {
+            total as f64 / count as f64
+        };
+        println!(
+            "{:<8} {:>12.0} {:>14.0} {:>12.0} {:>7.2}x {:>10.0} {:>14.0} {:>10}",
+            format!("{call:?}").to_lowercase(),
+            b,
+            a,
+            t,
+            t / b,
+            t - b,
+            mean,
+            max
+        );
+    }
+}
+
+/// ns per call of every [`Call`] with the capture programs attached for `syscalls` and a
+/// consumer draining and converting on CPU 1; the record sizes seen, events and drops.
+fn traced(syscalls: &[u32]) -> (Vec<f64>, Sizes, u64, u64) {
+    let probe = Probe::start(ObjectOptions::default(), syscalls).expect("probe attaches");
     let stop = Arc::new(AtomicBool::new(false));
     let consumer = {
         let stop = Arc::clone(&stop);
@@ -190,39 +267,9 @@ fn main() {
     };
     // Let the consumer start draining.
     std::thread::sleep(Duration::from_millis(200));
-    let traced: Vec<f64> = Call::ALL.iter().map(|c| c.measure()).collect();
+    let ns = measure_apart();
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::Relaxed);
     let (sizes, events, drops) = consumer.join().expect("consumer");
-
-    println!(
-        "capture programs attached for {} syscalls (upstream rules' interest set); {events} events drained, {drops} drops",
-        syscalls.len()
-    );
-    println!(
-        "{:<8} {:>12} {:>12} {:>8} {:>10} {:>14} {:>10}",
-        "call", "bare ns", "traced ns", "ratio", "added ns", "bytes/record", "max bytes"
-    );
-    for ((call, b), t) in Call::ALL.iter().zip(&bare).zip(&traced) {
-        let (count, total, max) = call
-            .events()
-            .iter()
-            .filter_map(|e| sizes.get(e))
-            .fold((0, 0, 0), |a, s| (a.0 + s.0, a.1 + s.1, a.2.max(s.2)));
-        let mean = if count == 0 {
-            0.0
-        } else {
-            total as f64 / count as f64
-        };
-        println!(
-            "{:<8} {:>12.0} {:>12.0} {:>7.2}x {:>10.0} {:>14.0} {:>10}",
-            format!("{call:?}").to_lowercase(),
-            b,
-            t,
-            t / b,
-            t - b,
-            mean,
-            max
-        );
-    }
+    (ns, sizes, events, drops)
 }

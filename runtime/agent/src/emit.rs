@@ -38,6 +38,12 @@ pub trait Emit {
     }
     /// A rules reload was swapped in (`true`) or refused (`false`).
     fn reloaded(&mut self, _ok: bool) {}
+    /// The in-kernel prefilter's counters now (cumulative), by syscall name.
+    fn prefilter(
+        &mut self,
+        _by_type: &std::collections::BTreeMap<String, crate::live::PrefilterCount>,
+    ) {
+    }
 }
 
 /// Alerts as lines on one writer.
@@ -346,6 +352,22 @@ impl Emit for Emitter {
 
     fn rules_changed(&mut self, ruleset: &RuleSet) {
         self.table = self.registry.swap_rules(ruleset, self.first_match);
+    }
+
+    fn prefilter(
+        &mut self,
+        by_type: &std::collections::BTreeMap<String, crate::live::PrefilterCount>,
+    ) {
+        self.registry.set_prefilter(by_type.iter().map(|(name, c)| {
+            (
+                name.clone(),
+                crate::metrics::PrefilterCounts {
+                    seen: c.seen,
+                    passed: c.passed(),
+                    dropped: c.dropped,
+                },
+            )
+        }));
     }
 
     fn tick(&mut self, events: u64, drops: Option<u64>, now: u64) {

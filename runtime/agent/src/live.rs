@@ -8,7 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use lanner_ebpf::convert::Converter;
+use lanner_ebpf::filter::KernelFilter;
 use lanner_ebpf::probe::{Probe, ProbeError};
 use lanner_ebpf::programs::ObjectOptions;
 use lanner_engine::ruleset::{RuleMatching, RuleSet};
@@ -59,6 +62,66 @@ pub struct LiveOptions {
     /// Drop every capability but those the running probe needs once it is attached and /proc is
     /// read (see `privilege`).
     pub drop_privileges: bool,
+    /// The rule prefilter compiled into the `sys_exit` program ([`KernelFilter::none`] for
+    /// `--prefilter syscalls` and `off`).
+    pub kernel: KernelFilter,
+}
+
+/// `--prefilter`: what the kernel ships.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PrefilterMode {
+    /// The syscalls the rules and the state need, and of those the events the rules' kernel
+    /// part ([`lanner_prefilter`]) or the state may need.
+    #[default]
+    Rules,
+    /// Every event of the syscalls the rules and the state need (the interest array alone).
+    Syscalls,
+    /// Every event the capture plans cover.
+    Off,
+}
+
+impl PrefilterMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrefilterMode::Rules => "rules",
+            PrefilterMode::Syscalls => "syscalls",
+            PrefilterMode::Off => "off",
+        }
+    }
+}
+
+/// What the in-kernel prefilter did with one syscall's events, summed over CPUs. "Seen" counts
+/// the events of the syscalls the interest array wants (the others cost the kernel one array
+/// lookup and are not counted).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PrefilterCount {
+    pub seen: u64,
+    pub dropped: u64,
+}
+
+impl PrefilterCount {
+    pub fn passed(&self) -> u64 {
+        self.seen.saturating_sub(self.dropped)
+    }
+}
+
+/// The prefilter's counters of every syscall the probe may have let through, by syscall name.
+fn read_prefilter(probe: &Probe, ids: &BTreeSet<u32>) -> BTreeMap<String, PrefilterCount> {
+    let mut out: BTreeMap<String, PrefilterCount> = BTreeMap::new();
+    for &id in ids {
+        let Ok((seen, dropped)) = probe.prefilter_counts(id) else {
+            continue;
+        };
+        if seen == 0 {
+            continue;
+        }
+        let name = lanner_ebpf::convert::syscall_name(i64::from(id))
+            .map_or_else(|| format!("syscall_{id}"), str::to_owned);
+        let c = out.entry(name).or_default();
+        c.seen += seen;
+        c.dropped += dropped;
+    }
+    out
 }
 
 /// What the run saw.
@@ -77,6 +140,36 @@ pub struct LiveSummary {
     /// Reloads that were swapped in, and reloads refused (verification, compilation, prefilter).
     pub reloads_ok: u64,
     pub reloads_failed: u64,
+    /// The in-kernel prefilter's counters at stop, by syscall name.
+    pub prefilter: BTreeMap<String, PrefilterCount>,
+}
+
+impl LiveSummary {
+    /// The `--stats-json` document: `{"prefilter":{"seen","passed","dropped","by_type":{..}},
+    /// "events","alerts","drops"}` (a contract: these keys stay).
+    pub fn stats_json(&self) -> serde_json::Value {
+        let mut by_type = serde_json::Map::new();
+        let (mut seen, mut dropped) = (0u64, 0u64);
+        for (name, c) in &self.prefilter {
+            seen += c.seen;
+            dropped += c.dropped;
+            by_type.insert(
+                name.clone(),
+                serde_json::json!({"seen": c.seen, "passed": c.passed(), "dropped": c.dropped}),
+            );
+        }
+        serde_json::json!({
+            "prefilter": {
+                "seen": seen,
+                "passed": seen.saturating_sub(dropped),
+                "dropped": dropped,
+                "by_type": by_type,
+            },
+            "events": self.alerts.events,
+            "alerts": self.alerts.alerts,
+            "drops": self.drops,
+        })
+    }
 }
 
 /// Where the live loop gets what runs beside the rules: reloads and a shadow candidate.
@@ -126,7 +219,7 @@ pub fn run(
     }
     // Attach first, then read /proc: a process that starts in between is seen by both, which
     // the state engine tolerates, rather than by neither.
-    let mut probe = Probe::start(ObjectOptions::default(), syscalls)?;
+    let mut probe = Probe::start_with(ObjectOptions::default(), syscalls, &options.kernel)?;
     let mut state = State::with_matcher(options.matcher.clone());
     let stats = lanner_state::procfs::snapshot(&mut state, &Default::default())?;
     for i in crate::interfaces::read()? {
@@ -144,13 +237,16 @@ pub fn run(
         evaluated_by_program: vec![0],
         ..LiveSummary::default()
     };
-    let mut wanted: std::collections::BTreeSet<u32> = syscalls.iter().copied().collect();
+    let mut wanted: BTreeSet<u32> = syscalls.iter().copied().collect();
+    // Every syscall the interest array ever let through, for the counters.
+    let mut counted: BTreeSet<u32> = wanted.clone();
     let mut shadow_error = None;
     let me = i64::from(std::process::id());
     let started = Instant::now();
     let mut num = 0u64;
     let mut write_error = None;
     let mut last_tick = Instant::now();
+    let mut last_counts = Instant::now();
     while !stop.load(Ordering::Relaxed) && options.duration.is_none_or(|d| started.elapsed() < d) {
         let ruleset = reloaded.as_ref().unwrap_or(initial);
         let n = probe.drain_events(&conv, &mut buf, |ev| {
@@ -204,6 +300,12 @@ pub fn run(
         if last_tick.elapsed() >= Duration::from_millis(250) {
             last_tick = Instant::now();
             let drops = probe.drops().ok();
+            // One map lookup per syscall, and each is a `bpf` syscall the state engine wants:
+            // not at every tick.
+            if last_counts.elapsed() >= Duration::from_secs(2) {
+                last_counts = Instant::now();
+                out.prefilter(&read_prefilter(&probe, &counted));
+            }
             out.tick(summary.alerts.events, drops, crate::metrics::now_ns());
             if out.should_stop() {
                 break;
@@ -216,8 +318,20 @@ pub fn run(
         // emitted with the program that raised it.
         match reloader.and_then(crate::reload::Reloader::take) {
             Some(crate::reload::Outcome::Swap(swap)) => {
-                match update_prefilter(&mut probe, &mut wanted, &swap.ruleset) {
-                    Ok(()) => {
+                match update_prefilter(
+                    &mut probe,
+                    &mut wanted,
+                    &swap.ruleset,
+                    &options.kernel,
+                    &swap.kernel,
+                ) {
+                    Ok(unfiltered) => {
+                        counted.extend(wanted.iter().copied());
+                        if unfiltered > 0 {
+                            eprintln!(
+                                "lanner: the reloaded rules need other events of {unfiltered} syscall(s) than the kernel's rule prefilter passes: those pass unfiltered until the agent restarts"
+                            );
+                        }
                         summary.reloads_ok += 1;
                         summary.evaluated_by_program.push(0);
                         out.rules_changed(&swap.ruleset);
@@ -257,6 +371,7 @@ pub fn run(
         s.flush().map_err(|source| LiveError::Write { source })?;
     }
     summary.drops = probe.drops()?;
+    summary.prefilter = read_prefilter(&probe, &counted);
     summary.malformed = probe.malformed();
     // Dropping the probe detaches every program and frees the maps.
     drop(probe);
@@ -264,28 +379,49 @@ pub fn run(
 }
 
 /// Opens the prefilter to what `next` needs before the swap, and closes what only the old rules
-/// needed: a syscall the new rules need is never missing once they run. If opening fails the
-/// prefilter is put back and the swap refused.
+/// needed: a syscall the new rules need is never missing once they run. The rule prefilter is
+/// compiled into the running program (`running`): a syscall whose formula for the new rules
+/// (`next_kernel`) differs passes unfiltered, which is sound for any rules. If opening fails
+/// the prefilter is put back and the swap refused. Returns how many syscalls pass unfiltered.
 fn update_prefilter(
     probe: &mut Probe,
-    wanted: &mut std::collections::BTreeSet<u32>,
+    wanted: &mut BTreeSet<u32>,
     next: &RuleSet,
-) -> Result<(), ProbeError> {
-    let need: std::collections::BTreeSet<u32> =
-        crate::interest::for_ruleset(next).into_iter().collect();
-    let added: Vec<u32> = need.difference(wanted).copied().collect();
-    for (i, s) in added.iter().enumerate() {
-        if let Err(e) = probe.want(*s, true) {
-            for undo in added.iter().take(i) {
-                let _ = probe.want(*undo, false);
+    running: &KernelFilter,
+    next_kernel: &KernelFilter,
+) -> Result<usize, ProbeError> {
+    use lanner_ebpf::programs::interest;
+    let need: BTreeSet<u32> = crate::interest::for_ruleset(next).into_iter().collect();
+    let value = |s: u32| {
+        if running.formula(s) == next_kernel.formula(s) {
+            interest::FILTERED
+        } else {
+            interest::UNFILTERED
+        }
+    };
+    // INVARIANT: every syscall the new rules need is set (wanted, filtered only by a formula
+    // equal to theirs) before they run.
+    for (i, s) in need.iter().enumerate() {
+        if let Err(e) = probe.set_interest(*s, value(*s)) {
+            for undo in need.iter().take(i) {
+                let back = if wanted.contains(undo) {
+                    interest::FILTERED
+                } else {
+                    interest::NONE
+                };
+                let _ = probe.set_interest(*undo, back);
             }
             return Err(e);
         }
     }
+    let unfiltered = need
+        .iter()
+        .filter(|s| running.by_syscall.contains_key(s) && value(**s) == interest::UNFILTERED)
+        .count();
     for s in wanted.difference(&need) {
         // A syscall left open only costs a little: not worth failing a reload for.
         let _ = probe.want(*s, false);
     }
     *wanted = need;
-    Ok(())
+    Ok(unfiltered)
 }

@@ -112,6 +112,24 @@ struct ShadowArgs {
     shadow_output: Option<PathBuf>,
 }
 
+/// `--prefilter`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PrefilterArg {
+    Rules,
+    Syscalls,
+    Off,
+}
+
+impl From<PrefilterArg> for lanner::live::PrefilterMode {
+    fn from(a: PrefilterArg) -> Self {
+        match a {
+            PrefilterArg::Rules => lanner::live::PrefilterMode::Rules,
+            PrefilterArg::Syscalls => lanner::live::PrefilterMode::Syscalls,
+            PrefilterArg::Off => lanner::live::PrefilterMode::Off,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Write what the live agent sees as a scap capture (root).
@@ -139,6 +157,15 @@ enum Command {
         /// Stop after this many seconds (default: until SIGINT or SIGTERM).
         #[arg(long)]
         duration: Option<f64>,
+        /// What the kernel ships: `rules` the events the rules' kernel part and the state may
+        /// need, `syscalls` every event of the syscalls the rules and the state need, `off`
+        /// every event the capture plans cover.
+        #[arg(long, value_enum, default_value_t = PrefilterArg::Rules)]
+        prefilter: PrefilterArg,
+        /// Write the run's counters as JSON to this file at stop: `{"prefilter":{"seen",
+        /// "passed","dropped","by_type":{..}},"events","alerts","drops"}`.
+        #[arg(long, value_name = "FILE")]
+        stats_json: Option<PathBuf>,
     },
     /// Run rules over scap captures and print one alert per line.
     Replay {
@@ -207,12 +234,21 @@ fn main() -> ExitCode {
             bundle,
             shadow,
             duration,
+            prefilter,
+            stats_json,
         } => match Setup::new(&common, rules).and_then(|s| {
             let l = loader(&s, &bundle)?;
             let sh = shadow_of(&s, &l, &shadow)?;
             Ok((s, l, sh))
         }) {
-            Ok((setup, loader, sh)) => run_live(&setup, &loader, sh, duration),
+            Ok((setup, loader, sh)) => run_live(
+                &setup,
+                &loader,
+                sh,
+                duration,
+                prefilter.into(),
+                stats_json.as_deref(),
+            ),
             Err(code) => code,
         },
         Command::Replay {
@@ -429,12 +465,16 @@ fn loader(setup: &Setup, b: &BundleArgs) -> Result<lanner::source::Loader, ExitC
 
 /// Loads the rules; on errors prints them and returns the exit code.
 fn load_rules(loader: &lanner::source::Loader) -> Result<RuleSet, ExitCode> {
+    load(loader).map(|l| l.ruleset)
+}
+
+fn load(loader: &lanner::source::Loader) -> Result<lanner::source::Loaded, ExitCode> {
     match loader.load() {
         Ok(loaded) => {
             for n in &loaded.notes {
                 eprintln!("{n}");
             }
-            Ok(loaded.ruleset)
+            Ok(loaded)
         }
         Err(e) => {
             eprintln!("error: {e}");
@@ -460,12 +500,12 @@ fn shadow_of(
         origin,
         ..active.clone()
     };
-    let ruleset = match loader.load() {
+    let (ruleset, kernel) = match loader.load() {
         Ok(l) => {
             for n in &l.notes {
                 eprintln!("shadow: {n}");
             }
-            l.ruleset
+            (l.ruleset, l.kernel)
         }
         Err(e) => {
             eprintln!("error: shadow candidate: {e}");
@@ -478,7 +518,10 @@ fn shadow_of(
         Format::Text
     };
     match lanner::shadow::Shadow::new(ruleset, args.shadow_output.as_deref(), format) {
-        Ok(s) => Ok(Some(s)),
+        Ok(mut s) => {
+            s.kernel = kernel;
+            Ok(Some(s))
+        }
         Err(e) => {
             let path = args
                 .shadow_output
@@ -558,21 +601,32 @@ fn run_live(
     loader: &lanner::source::Loader,
     mut shadow: Option<lanner::shadow::Shadow>,
     duration: Option<f64>,
+    mode: lanner::live::PrefilterMode,
+    stats_json: Option<&std::path::Path>,
 ) -> ExitCode {
+    use lanner::live::PrefilterMode;
     if let Err(e) = lanner::live::preflight() {
         eprintln!("error: {e}");
         return ExitCode::from(1);
     }
-    let ruleset = match load_rules(loader) {
-        Ok(r) => r,
+    let (ruleset, mut kernel) = match load(loader) {
+        Ok(l) => (l.ruleset, l.kernel),
         Err(code) => return code,
     };
-    let mut syscalls = lanner::interest::for_ruleset(&ruleset);
+    let mut syscalls = match mode {
+        PrefilterMode::Rules | PrefilterMode::Syscalls => lanner::interest::for_ruleset(&ruleset),
+        // Every syscall the converter turns into an event, as `lanner capture` ships.
+        PrefilterMode::Off => lanner::interest::syscalls(&Default::default(), true),
+    };
     if let Some(s) = &shadow {
         // The candidate sees every event the active rules see, and those it needs itself.
         syscalls.extend(lanner::interest::for_ruleset(&s.ruleset));
         syscalls.sort_unstable();
         syscalls.dedup();
+        kernel = kernel.union(&s.kernel);
+    }
+    if mode != PrefilterMode::Rules {
+        kernel = lanner_ebpf::filter::KernelFilter::none();
     }
     let options = lanner::live::LiveOptions {
         matching: setup.matching,
@@ -585,6 +639,7 @@ fn run_live(
         duration: duration.map(std::time::Duration::from_secs_f64),
         include_self: false,
         drop_privileges: true,
+        kernel,
     };
     let mut pipeline = match lanner::pipeline::start(
         &setup.pipeline_config(),
@@ -632,8 +687,10 @@ fn run_live(
         &mut pipeline.emitter,
         &mut |stats| {
             eprintln!(
-                "lanner: watching {n} syscall(s) with {rules} rule(s); {} process(es), {} fd(s) from /proc",
-                stats.processes, stats.fds
+                "lanner: watching {n} syscall(s) with {rules} rule(s), prefilter `{}`; {} process(es), {} fd(s) from /proc",
+                mode.as_str(),
+                stats.processes,
+                stats.fds
             );
         },
         lanner::live::Extras {
@@ -660,8 +717,16 @@ fn run_live(
             for l in report {
                 eprintln!("{l}");
             }
+            print_prefilter(&s);
             if let Some(sh) = &shadow {
                 print_shadow(setup, sh);
+            }
+            if let Some(path) = stats_json {
+                let text = s.stats_json().to_string();
+                if let Err(e) = std::fs::write(path, text + "\n") {
+                    eprintln!("error: cannot write `{}`: {e}", path.display());
+                    return ExitCode::from(1);
+                }
             }
             ExitCode::SUCCESS
         }
@@ -669,6 +734,31 @@ fn run_live(
             eprintln!("error: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// The in-kernel prefilter's counters at stop, per event type, on stderr.
+fn print_prefilter(s: &lanner::live::LiveSummary) {
+    let (seen, dropped) = s
+        .prefilter
+        .values()
+        .fold((0u64, 0u64), |(a, b), c| (a + c.seen, b + c.dropped));
+    let share = if seen == 0 {
+        0.0
+    } else {
+        100.0 * dropped as f64 / seen as f64
+    };
+    eprintln!(
+        "lanner: prefilter: the kernel saw {seen} event(s), passed {}, dropped {dropped} ({share:.1}%)",
+        seen - dropped.min(seen)
+    );
+    for (name, c) in &s.prefilter {
+        eprintln!(
+            "lanner: prefilter: {name:<16} seen {:>10} passed {:>10} dropped {:>10}",
+            c.seen,
+            c.passed(),
+            c.dropped
+        );
     }
 }
 

@@ -49,6 +49,8 @@ enum Trigger {
 /// A loaded rule set on its way to the event loop.
 pub struct Swap {
     pub ruleset: RuleSet,
+    /// The new rules' kernel part.
+    pub kernel: lanner_ebpf::filter::KernelFilter,
     /// Why (SIGHUP or a file change) and from where, for the log line.
     pub why: &'static str,
 }
@@ -225,6 +227,7 @@ fn worker(
                 if ready
                     .send(Outcome::Swap(Swap {
                         ruleset: loaded.ruleset,
+                        kernel: loaded.kernel,
                         why,
                     }))
                     .is_err()

@@ -24,6 +24,9 @@ pub struct Diff {
 /// The candidate and what it found.
 pub struct Shadow {
     pub ruleset: RuleSet,
+    /// The candidate's kernel part: the kernel passes what either program may need. None
+    /// (everything passes) until the caller sets it.
+    pub kernel: lanner_ebpf::filter::KernelFilter,
     out: Option<std::io::BufWriter<std::fs::File>>,
     format: Format,
     host: String,
@@ -41,6 +44,7 @@ impl Shadow {
             .transpose()?;
         Ok(Shadow {
             ruleset,
+            kernel: lanner_ebpf::filter::KernelFilter::none(),
             out,
             format,
             host: crate::replay::hostname(),

@@ -125,6 +125,8 @@ pub enum Engine {
 /// A loaded rule set and what the caller reports about it.
 pub struct Loaded {
     pub ruleset: RuleSet,
+    /// The rules' kernel part (the `--prefilter rules` formulas), lowered from the program.
+    pub kernel: lanner_ebpf::filter::KernelFilter,
     /// Lines for stderr: selection messages, unsupported fields, an untrusted bundle.
     pub notes: Vec<String>,
 }
@@ -242,7 +244,13 @@ impl Loader {
         {
             notes.push(format!("warning: {e}; the rules run on the interpreter"));
         }
-        Ok(Loaded { ruleset, notes })
+        let kernel =
+            lanner_ebpf::filter::KernelFilter::from_lowered(&lanner_prefilter::lower(&program));
+        Ok(Loaded {
+            ruleset,
+            kernel,
+            notes,
+        })
     }
 }
 

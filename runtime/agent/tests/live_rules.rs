@@ -248,6 +248,16 @@ fn run_actions(
     background: &[(String, Instant, Child)],
     rx: &Receiver<String>,
 ) -> Vec<String> {
+    run_actions_seen(stage, actions, background, rx).0
+}
+
+/// [`run_actions`], and every alert read meanwhile.
+fn run_actions_seen(
+    stage: &Stage,
+    actions: &[Action],
+    background: &[(String, Instant, Child)],
+    rx: &Receiver<String>,
+) -> (Vec<String>, Vec<serde_json::Value>) {
     let (dir, actor, cgroup) = (&stage.dir, &stage.actor, &stage.cgroup);
     let mut seen: Vec<serde_json::Value> = Vec::new();
     let mut failures = Vec::new();
@@ -317,7 +327,7 @@ fn run_actions(
             ));
         }
     }
-    failures
+    (failures, seen)
 }
 
 /// The test's container cgroup: named as docker names one, removed on drop.
@@ -565,4 +575,109 @@ fn every_action_raises_its_stdlib_rule() {
     drop(stage);
     assert!(status.success(), "lanner run exited with {status}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The upstream rules' stable actions with the kernel's rule prefilter on (`--prefilter rules`,
+/// the default) and off: every action raises its rule both ways, the alerts about the stage's
+/// files and processes are the same rules, and `--stats-json` writes the contract.
+#[test]
+fn prefilter_on_and_off_raise_the_same_alerts() {
+    if !support::root_or_skip("live prefilter test") {
+        return;
+    }
+    let _serial = LIVE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let rules: Vec<PathBuf> = [
+        "falco_rules.yaml",
+        "falco-incubating_rules.yaml",
+        "falco-sandbox_rules.yaml",
+    ]
+    .iter()
+    .map(|f| shared().join("upstream-rules").join(f))
+    .collect();
+    let mut by_mode = BTreeMap::new();
+    for mode in ["off", "rules"] {
+        // A stage per run: the actions create files that must not exist yet.
+        let stage = Stage::new(&format!("prefilter-{mode}"));
+        let dir = stage.dir.display().to_string();
+        let actions: Vec<Action> = actions(&fixtures(), &stage.id, &stage.dir, &stage.cid)
+            .into_iter()
+            .filter(|a| a.file == "stable.json")
+            .filter(|a| a.pending.is_none() && !a.container && a.background.is_none())
+            .collect();
+        assert!(actions.len() >= 10, "stable actions: {}", actions.len());
+        let stats = stage.dir.join(format!("stats-{mode}.json"));
+        let mut args = vec![
+            std::ffi::OsString::from("--prefilter"),
+            mode.into(),
+            "--stats-json".into(),
+            stats.clone().into_os_string(),
+            "--rules".into(),
+        ];
+        args.extend(rules.iter().map(|r| r.clone().into_os_string()));
+        let (mut agent, rx) = start_agent(&args);
+        let (failures, mut seen) = run_actions_seen(&stage, &actions, &[], &rx);
+        // SAFETY: kill with a valid pid and signal number.
+        unsafe {
+            libc::kill(agent.id() as libc::pid_t, libc::SIGINT);
+        }
+        let status = agent.wait().unwrap();
+        seen.extend(rx.try_iter().map(|l| serde_json::from_str(&l).unwrap()));
+        assert!(status.success(), "lanner run --prefilter {mode}: {status}");
+        assert!(
+            failures.is_empty(),
+            "--prefilter {mode}: {}",
+            failures.join("\n")
+        );
+        let ours: std::collections::BTreeSet<String> = seen
+            .iter()
+            .filter(|al| al["output_fields"].to_string().contains(&dir))
+            .map(|al| al["rule"].as_str().unwrap().to_owned())
+            .collect();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+        drop(stage);
+        let p = &v["prefilter"];
+        for k in ["seen", "passed", "dropped"] {
+            assert!(p[k].is_u64(), "--prefilter {mode}: `prefilter.{k}` in {v}");
+        }
+        for k in ["events", "alerts", "drops"] {
+            assert!(v[k].is_u64(), "--prefilter {mode}: `{k}` in {v}");
+        }
+        let (seen_n, passed, dropped) = (
+            p["seen"].as_u64().unwrap(),
+            p["passed"].as_u64().unwrap(),
+            p["dropped"].as_u64().unwrap(),
+        );
+        assert_eq!(seen_n, passed + dropped, "{v}");
+        let by_type = p["by_type"].as_object().unwrap();
+        for t in ["openat", "execve"] {
+            assert!(
+                by_type.contains_key(t),
+                "--prefilter {mode}: no `{t}` in {v}"
+            );
+        }
+        let sum: u64 = by_type.values().map(|c| c["seen"].as_u64().unwrap()).sum();
+        assert_eq!(sum, seen_n, "{v}");
+        for c in by_type.values() {
+            assert_eq!(
+                c["seen"].as_u64().unwrap(),
+                c["passed"].as_u64().unwrap() + c["dropped"].as_u64().unwrap()
+            );
+        }
+        if mode == "off" {
+            assert_eq!(dropped, 0, "nothing is dropped with the prefilter off: {v}");
+        }
+        assert!(v["alerts"].as_u64().unwrap() > 0, "{v}");
+        eprintln!(
+            "--prefilter {mode}: kernel saw {seen_n}, passed {passed}, dropped {dropped}; {} event(s) evaluated",
+            v["events"]
+        );
+        by_mode.insert(mode, ours);
+    }
+    assert_eq!(
+        by_mode["off"], by_mode["rules"],
+        "alerts about the stage's activity"
+    );
 }

@@ -7,6 +7,7 @@ use lanner_state::value::Value;
 
 use crate::ir::{Arg, Check, Expr, FieldRef, Lit, Matching, Operand, Rhs, Transform};
 use crate::ops::{Scalar, compare};
+use crate::sets::Lookup;
 use crate::transform::{b64_decode, basename, change_case, getopt, text_of};
 
 /// Where field values come from: the state engine for live events, a table in tests.
@@ -189,9 +190,7 @@ fn test(check: &Check, value: &Value<'_>, rhs: &RhsView<'_>) -> bool {
         if items.is_empty() {
             return false;
         }
-        let in_set = |v: &Value<'_>| {
-            Scalar::of_value(v).is_some_and(|s| rhs.operands().any(|o| compare(Operator::In, s, o)))
-        };
+        let in_set = |v: &Value<'_>| Scalar::of_value(v).is_some_and(|s| member(check, s, rhs));
         return match op {
             Operator::Exists => true,
             Operator::In => items.iter().all(in_set),
@@ -205,9 +204,8 @@ fn test(check: &Check, value: &Value<'_>, rhs: &RhsView<'_>) -> bool {
     match (op, check.modifier) {
         (Operator::Exists, _) => true,
         // The set operators hold if the value matches some operand (`pmatch`: some path).
-        (Operator::In | Operator::Intersects | Operator::PMatch, _) => {
-            rhs.operands().any(|o| compare(op, v, o))
-        }
+        (Operator::In | Operator::Intersects, _) => member(check, v, rhs),
+        (Operator::PMatch, _) => rhs.operands().any(|o| compare(op, v, o)),
         (_, Some(modifier)) => {
             let (mut total, mut hits) = (0usize, 0usize);
             for o in rhs.operands() {
@@ -225,6 +223,19 @@ fn test(check: &Check, value: &Value<'_>, rhs: &RhsView<'_>) -> bool {
         // is what Falco's single-value comparison reads.
         (_, None) => rhs.operands().next().is_some_and(|o| compare(op, v, o)),
     }
+}
+
+/// Whether `v` equals some right-hand operand (`in`, `intersects`): through the check's set
+/// when it has one, else one operand at a time.
+fn member(check: &Check, v: Scalar<'_>, rhs: &RhsView<'_>) -> bool {
+    if let Some(set) = &check.set {
+        match set.lookup(v) {
+            Lookup::Hit => return true,
+            Lookup::Miss => return false,
+            Lookup::Loop => {}
+        }
+    }
+    rhs.operands().any(|o| compare(Operator::In, v, o))
 }
 
 /// Extracts an operand: a field from the source, or a transformer applied to its arguments.

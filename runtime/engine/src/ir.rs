@@ -30,6 +30,9 @@ pub struct Check {
     pub op: Operator,
     pub modifier: Option<Modifier>,
     pub rhs: Rhs,
+    /// The literals of an `in`/`intersects` list as one set, when that answers as the loop
+    /// would ([`crate::sets::LitSet::build`]); shared by the interpreter and the JIT.
+    pub set: Option<std::sync::Arc<crate::sets::LitSet>>,
 }
 
 /// How the values of a field take part in a comparison.

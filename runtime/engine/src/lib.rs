@@ -60,6 +60,7 @@ pub mod ir;
 pub mod ops;
 pub mod program;
 pub mod ruleset;
+pub mod sets;
 pub mod state;
 pub mod transform;
 

@@ -72,7 +72,12 @@ impl<'p> Unfold<'p> {
     }
 
     fn check(&mut self, c: &PCheck) -> Check {
+        let set = match &c.rhs {
+            PRhs::List(items) => crate::sets::LitSet::build(c.op, items).map(std::sync::Arc::new),
+            _ => None,
+        };
         Check {
+            set,
             lhs: self.operand(&c.lhs),
             op: c.op,
             modifier: c.modifier,
