@@ -23,6 +23,14 @@ cp /usr/bin/true pkg/usr/bin/tool && echo conf=1 > pkg/etc/tool.conf
 tar -czf pkg.tgz -C pkg . && tar -xzf pkg.tgz -C root
 find root -type f -exec sha256sum {} + > root/.manifest
 
+# Package-manager-like verification of installed files: read and checksum a bounded, sorted
+# set of headers (thousands of opens, none of them sensitive).
+{ find /usr/include -type f -name '*.h' 2>/dev/null | sort | head -n 3000 |
+    xargs -r -n 300 sha256sum > pkg-verify.txt; } || true
+
+# Short-lived helper programs, as scripts run them.
+for _ in $(seq 100); do /bin/true; done
+
 # git operations.
 git init -q repo && cd repo
 git -c user.name=b -c user.email=b@example.test commit -q --allow-empty -m init
