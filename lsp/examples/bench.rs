@@ -21,6 +21,10 @@ use serde_json::{Value, json};
 use tower::{Service, ServiceExt};
 use tower_lsp_server::jsonrpc::Request;
 
+// The allocator `rulec lsp` runs with (compiler/rulec/src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const FILES: &[(&str, &str)] = &[
     (
         "falco_rules.yaml",

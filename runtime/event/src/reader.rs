@@ -26,6 +26,10 @@ pub const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 pub const MAX_EVENT_BLOCK_BODY: u64 = 65536;
 
 const IO_BUF: usize = 256 * 1024;
+/// The read window: four times the I/O buffer, so that refills (of at least `IO_BUF` once the
+/// unread tail moved to the front) go straight from the file into the window instead of
+/// through the `BufReader`'s buffer.
+const WINDOW: usize = 4 * IO_BUF;
 /// Buffers grow at most this much ahead of the data actually received, so that a garbage
 /// length in a short stream cannot make the reader allocate the full declared size.
 const GROW_STEP: usize = 1 << 20;
@@ -202,8 +206,8 @@ impl<R: Read> ScapReader<R> {
         self.end -= self.start;
         self.start = 0;
         self.last_start = 0;
-        if self.buf.len() < IO_BUF {
-            self.buf.resize(IO_BUF, 0);
+        if self.buf.len() < WINDOW {
+            self.buf.resize(WINDOW, 0);
         }
         while self.end < n {
             if self.buf.len() < n && self.end == self.buf.len() {
