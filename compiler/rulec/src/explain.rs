@@ -53,7 +53,11 @@ fn kernel_text(checked: &Checked, name: &str, out: &mut String) {
     }
     for p in &parts {
         let s = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
-        out.push_str(&format!("kernel:    {}: rule {}\n", s("event"), s("rule_part")));
+        out.push_str(&format!(
+            "kernel:    {}: rule {}\n",
+            s("event"),
+            s("rule_part")
+        ));
         out.push_str(&format!("           state {}\n", s("state_part")));
         out.push_str(&format!("           passes {}\n", s("passes")));
         for r in p["not_lowered"].as_array().into_iter().flatten() {

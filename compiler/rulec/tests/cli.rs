@@ -144,11 +144,21 @@ fn check_json_reports_each_rules_kernel_part() {
         .flat_map(|r| r["events"].as_array().unwrap())
         .collect();
     for e in &events {
-        for key in ["event", "rule_part", "state_part", "passes", "lowered", "not_lowered"] {
+        for key in [
+            "event",
+            "rule_part",
+            "state_part",
+            "passes",
+            "lowered",
+            "not_lowered",
+        ] {
             assert!(e.get(key).is_some(), "missing `{key}` in {e}");
         }
     }
-    assert!(events.iter().any(|e| e["lowered"] == true), "nothing lowered");
+    assert!(
+        events.iter().any(|e| e["lowered"] == true),
+        "nothing lowered"
+    );
     assert!(
         events
             .iter()

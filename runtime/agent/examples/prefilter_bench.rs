@@ -218,11 +218,9 @@ fn main() {
     let bare: Vec<f64> = calls.iter().map(|(_, c)| measure(*c)).collect();
     // The sys_exit program attached, nothing wanted.
     let empty: Vec<f64> = {
-        let _probe = lanner_ebpf::probe::Probe::start(
-            lanner_ebpf::programs::ObjectOptions::default(),
-            &[],
-        )
-        .expect("probe");
+        let _probe =
+            lanner_ebpf::probe::Probe::start(lanner_ebpf::programs::ObjectOptions::default(), &[])
+                .expect("probe");
         calls.iter().map(|(_, c)| measure(*c)).collect()
     };
     let mut per_mode = Vec::new();
