@@ -2,6 +2,7 @@
 //! again. A violation is a bug of the producer (or a corrupted file), never a user error.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use lanner_schema::{
     ArgForm, FieldArg, FieldType, Operator, ResolvedField, TransformerArg, TypeCategory, ValueType,
@@ -27,6 +28,62 @@ pub enum VerifyError {
     Rule { rule: usize, problem: String },
 }
 
+/// A fast, non-keyed hasher for the shared-node check: each word is mixed in with a rotate, an
+/// xor and a multiply by an odd constant (the scheme of rustc's FxHash). SipHash made that
+/// check most of `verify` (0.107 of 0.13 ms on the upstream rules; 0.013 ms with this). It is
+/// not flood-resistant, which is acceptable: a bundle's program is decoded only after its
+/// signer is checked, and the compiler's own programs are not adversarial.
+#[derive(Default)]
+pub(crate) struct WordHasher(u64);
+
+impl WordHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+impl Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let mut w = [0u8; 8];
+        let rest = chunks.remainder();
+        if let Some(head) = w.get_mut(..rest.len()) {
+            head.copy_from_slice(rest);
+        }
+        // The length, so that trailing zero bytes still change the hash.
+        self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u16(&mut self, i: u16) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 pub(crate) fn verify(p: &Program) -> Result<(), VerifyError> {
     if p.schema_hash != lanner_schema::SCHEMA_HASH {
         return Err(VerifyError::SchemaHash {
@@ -37,7 +94,8 @@ pub(crate) fn verify(p: &Program) -> Result<(), VerifyError> {
     // A `Pattern` hashes and compares by its source only; the compiled regex's internal
     // cache never takes part in `Hash`/`Eq`, so the key cannot change while in the map.
     #[allow(clippy::mutable_key_type)]
-    let mut seen: HashMap<&Node, usize> = HashMap::new();
+    let mut seen: HashMap<&Node, usize, BuildHasherDefault<WordHasher>> =
+        HashMap::with_capacity_and_hasher(p.nodes.len(), BuildHasherDefault::default());
     for (i, node) in p.nodes.iter().enumerate() {
         let before = |c: &NodeId| -> Result<(), VerifyError> {
             if c.index() < i {

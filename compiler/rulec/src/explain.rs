@@ -14,6 +14,62 @@ fn compiled<'a>(checked: &'a Checked, name: &str) -> Option<&'a lanner_program::
     checked.program.rules.get(i)
 }
 
+/// The rule's kernel part (issue 11): per exit event, what the in-kernel prefilter passes for
+/// this rule, what it passes for the state whatever the rules, and the checks it cannot decide.
+pub fn kernel(checked: &Checked, name: &str) -> Option<serde_json::Value> {
+    let i = checked.resolved.rules.iter().position(|r| r.name == name)?;
+    let parts = lanner_prefilter::rule_kernel(&checked.program, i);
+    Some(serde_json::Value::Array(
+        parts
+            .iter()
+            .map(|k| {
+                let passes = lanner_prefilter::Formula::or(vec![
+                    k.lowering.formula.clone(),
+                    k.state.clone(),
+                ]);
+                serde_json::json!({
+                    "event": k.event,
+                    "rule_part": k.lowering.formula.to_string(),
+                    "state_part": k.state.to_string(),
+                    "passes": passes.to_string(),
+                    "lowered": k.lowering.formula != lanner_prefilter::Formula::True,
+                    "not_lowered": k.lowering.residue.iter().map(|r| serde_json::json!({
+                        "check": r.check,
+                        "reason": r.reason,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    ))
+}
+
+fn kernel_text(checked: &Checked, name: &str, out: &mut String) {
+    let Some(serde_json::Value::Array(parts)) = kernel(checked, name) else {
+        return;
+    };
+    if parts.is_empty() {
+        out.push_str("kernel:    no kernel part: every event of the rule's types passes\n");
+        return;
+    }
+    for p in &parts {
+        let s = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
+        out.push_str(&format!(
+            "kernel:    {}: rule {}\n",
+            s("event"),
+            s("rule_part")
+        ));
+        out.push_str(&format!("           state {}\n", s("state_part")));
+        out.push_str(&format!("           passes {}\n", s("passes")));
+        for r in p["not_lowered"].as_array().into_iter().flatten() {
+            out.push_str(&format!(
+                "           not lowered: `{}`: {}\n",
+                r["check"].as_str().unwrap_or_default(),
+                r["reason"].as_str().unwrap_or_default()
+            ));
+        }
+    }
+}
+
 /// The fields the rule's compiled condition reads, in first-use order.
 fn fields_used(checked: &Checked, name: &str) -> Vec<String> {
     compiled(checked, name)
@@ -79,6 +135,7 @@ pub fn json(checked: &Checked, name: &str) -> Option<serde_json::Value> {
         "fields": fields_used(checked, name),
         "exception_fields": r.exception_fields,
         "output": r.output,
+        "kernel": kernel(checked, name),
     }))
 }
 
@@ -110,6 +167,7 @@ pub fn text(checked: &Checked, name: &str) -> Option<String> {
     if let Some(root) = compiled(checked, name).and_then(|c| c.condition) {
         out.push_str(&format!("compiled:  {}\n", checked.program.print(root)));
     }
+    kernel_text(checked, name, &mut out);
     out.push_str(&format!("output:    {}\n", r.output));
     Some(out)
 }

@@ -519,7 +519,30 @@ fn run_check(paths: &[PathBuf], format: Format, quiet: bool) -> ExitCode {
                 result.files.len()
             );
         }
-        Format::Json => println!("{}", render::json(&result.db, &result.diagnostics)),
+        Format::Json => {
+            // `diagnostics` as `render::json` writes them, and per rule its kernel part: what
+            // the in-kernel prefilter decides and the checks it cannot (issue 11).
+            let mut v: serde_json::Value =
+                serde_json::from_str(&render::json(&result.db, &result.diagnostics))
+                    .unwrap_or_default();
+            if !result.has_errors() {
+                let kernel: Vec<serde_json::Value> = result
+                    .resolved
+                    .rules
+                    .iter()
+                    .map(|r| {
+                        serde_json::json!({
+                            "rule": r.name,
+                            "events": explain::kernel(&result, &r.name),
+                        })
+                    })
+                    .collect();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("kernel".into(), serde_json::Value::Array(kernel));
+                }
+            }
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
         Format::Sarif => println!("{}", render::sarif(&result.db, &result.diagnostics)),
     }
     if result.has_errors() {

@@ -125,3 +125,44 @@ fn a_rules_folder_loads_its_yaml_files_in_sorted_order() {
         "the nested folder's own file is broken"
     );
 }
+
+/// `rulec check --format json` reports per rule its kernel part: per event what the in-kernel
+/// prefilter decides and each check it cannot, with the reason.
+#[test]
+fn check_json_reports_each_rules_kernel_part() {
+    let out = rulec()
+        .args(["check", "--format", "json"])
+        .arg(upstream("falco_rules.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kernel = v["kernel"].as_array().unwrap();
+    assert!(kernel.len() >= 20, "{}", kernel.len());
+    let events: Vec<&serde_json::Value> = kernel
+        .iter()
+        .flat_map(|r| r["events"].as_array().unwrap())
+        .collect();
+    for e in &events {
+        for key in [
+            "event",
+            "rule_part",
+            "state_part",
+            "passes",
+            "lowered",
+            "not_lowered",
+        ] {
+            assert!(e.get(key).is_some(), "missing `{key}` in {e}");
+        }
+    }
+    assert!(
+        events.iter().any(|e| e["lowered"] == true),
+        "nothing lowered"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["not_lowered"].as_array().is_some_and(|a| !a.is_empty())),
+        "no check reported as not lowered"
+    );
+}

@@ -446,6 +446,50 @@ pub fn exit_code(name: &str) -> Option<u16> {
         .max()
 }
 
+/// The kernel part of one rule for one exit event it dispatches to (`rulec explain`, `rulec
+/// check --format json`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleKernel {
+    pub event: &'static str,
+    pub code: u16,
+    /// What the rule may match of the event, and the checks the kernel cannot decide.
+    pub lowering: RuleLowering,
+    /// What passes of the event whatever the rules, for the state the program observes.
+    pub state: Formula,
+}
+
+/// The kernel part of `program.rules[rule]` per exit event code it dispatches to; empty for a
+/// rule that does not run on syscalls or runs on every event (the kernel passes everything).
+pub fn rule_kernel(program: &Program, rule: usize) -> Vec<RuleKernel> {
+    let Some(r) = program.rules.get(rule) else {
+        return Vec::new();
+    };
+    if !r.runs_on_syscalls() || r.any_event {
+        return Vec::new();
+    }
+    let need = state_need(program);
+    let mut out = Vec::new();
+    for &code in &r.event_codes {
+        let Some(info) = event(code) else {
+            continue;
+        };
+        // One entry per event name: the newest version is what the kernel's records become.
+        if info.direction != Direction::Exit
+            || info.is_unused()
+            || exit_code(info.name) != Some(code)
+        {
+            continue;
+        }
+        out.push(RuleKernel {
+            event: info.name,
+            code,
+            lowering: lower_rule(program, r.condition, code),
+            state: need.formula(info),
+        });
+    }
+    out
+}
+
 /// The kernel part of `program` as text, one line per event type that has one.
 pub fn explain(lowered: &Lowered) -> String {
     let mut out = String::new();

@@ -64,6 +64,30 @@ fn main() {
         suggested_output: true,
     };
     let ruleset = time(50, || RuleSet::from_program(&program, opts).0.rules.len());
+    // Where the bundle path's time goes, stage by stage (each timed alone, on the same bytes).
+    let s = lanner_bundle::sections(&bytes).expect("sections");
+    let header = s.header().expect("header");
+    let payload = s.program;
+    let stages = [
+        (
+            "sections",
+            time(200, || lanner_bundle::sections(&bytes).is_ok()),
+        ),
+        ("signature", time(200, || s.check_signature().is_ok())),
+        ("header", time(200, || s.header().is_ok())),
+        (
+            "program (hash, decode, verify)",
+            time(200, || s.program(&header).is_ok()),
+        ),
+        (
+            "  decode + verify",
+            time(200, || lanner_program::decode(payload).is_ok()),
+        ),
+        (
+            "  verify alone",
+            time(200, || loaded.program.verify().is_ok()),
+        ),
+    ];
     let rules = program.rules.len();
     println!(
         "upstream falco_rules.yaml: {rules} rule(s), bundle {} bytes",
@@ -75,6 +99,9 @@ fn main() {
         "ratio YAML / bundle:         {:>9.1}x",
         yaml.as_secs_f64() / bundle.as_secs_f64().max(1e-9)
     );
+    for (stage, d) in stages {
+        println!("  {stage:<30} {:>9.3} ms", ms(d));
+    }
     println!(
         "RuleSet::from_program:       {:>9.3} ms (both paths)",
         ms(ruleset)
