@@ -19,6 +19,9 @@
     clippy::indexing_slicing
 )]
 
+mod common;
+
+use common::pin;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -26,16 +29,6 @@ use lanner_engine::ruleset::{RuleMatching, RuleSet};
 
 const CALLS: u32 = 300_000;
 const MISSING: &std::ffi::CStr = c"/tmp/lanner-overhead-missing/file";
-
-fn pin(cpu: usize) {
-    // SAFETY: a zeroed cpu_set_t with one bit set; affects only the calling thread.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_ZERO(&mut set);
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set);
-    }
-}
 
 #[derive(Clone, Copy)]
 enum Call {
@@ -78,24 +71,7 @@ fn measure(call: Call) -> f64 {
 }
 
 fn upstream_rules() -> RuleSet {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/upstream-rules");
-    let sources = [
-        "falco_rules.yaml",
-        "falco-incubating_rules.yaml",
-        "falco-sandbox_rules.yaml",
-    ]
-    .iter()
-    .map(|n| {
-        (
-            n.to_string(),
-            std::fs::read_to_string(dir.join(n)).expect("upstream rules"),
-        )
-    })
-    .collect();
-    let program = lanner_check::driver::compile(sources)
-        .unwrap_or_else(|d| panic!("{:?}", d.errors().map(|e| &e.message).collect::<Vec<_>>()));
-    RuleSet::from_program(&program, lanner_engine::program::OutputOptions::default()).0
+    common::ruleset(&common::UPSTREAM).expect("the upstream rules compile (../shared)")
 }
 
 /// Runs the agent on CPU 1 for `secs` while `work` runs on this thread once it is ready.

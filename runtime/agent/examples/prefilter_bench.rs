@@ -23,22 +23,15 @@ use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::pin;
 use lanner::live::PrefilterMode;
 use lanner_ebpf::filter::KernelFilter;
 use lanner_engine::ruleset::{Alert, RuleMatching, RuleSet};
 
 const CALLS: u32 = 200_000;
 const MISSING: &std::ffi::CStr = c"/tmp/lanner-prefilter-missing/file";
-
-fn pin(cpu: usize) {
-    // SAFETY: a zeroed cpu_set_t with one bit set; affects only the calling thread.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_ZERO(&mut set);
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set);
-    }
-}
 
 fn thread_cpu() -> Duration {
     let mut ts = libc::timespec {
@@ -93,23 +86,8 @@ fn measure(call: Call) -> f64 {
 }
 
 fn upstream() -> (RuleSet, KernelFilter) {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/upstream-rules");
-    let sources = [
-        "falco_rules.yaml",
-        "falco-incubating_rules.yaml",
-        "falco-sandbox_rules.yaml",
-    ]
-    .iter()
-    .map(|n| {
-        (
-            n.to_string(),
-            std::fs::read_to_string(dir.join(n)).expect("upstream rules"),
-        )
-    })
-    .collect();
-    let program = lanner_check::driver::compile(sources)
-        .unwrap_or_else(|d| panic!("{:?}", d.errors().map(|e| &e.message).collect::<Vec<_>>()));
+    let program =
+        common::program(&common::UPSTREAM).expect("the upstream rules compile (../shared)");
     let kernel = KernelFilter::from_lowered(&lanner_prefilter::lower(&program));
     let mut ruleset =
         RuleSet::from_program(&program, lanner_engine::program::OutputOptions::default()).0;

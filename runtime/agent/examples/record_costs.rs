@@ -10,35 +10,21 @@
 //! max per event type. The calls run in a separate process pinned to CPU 0 (a fork copies the
 //! page tables of its parent, which must not be the agent), the consumer on CPU 1.
 
-// A benchmark, not an input path: a failure here should stop it loudly.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+mod common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use anyhow::{Context, Result, anyhow, bail, ensure};
+use common::pin;
 use lanner_ebpf::convert::Converter;
 use lanner_ebpf::probe::Probe;
 use lanner_ebpf::programs::ObjectOptions;
 
 const FILE: &std::ffi::CStr = c"/etc/hostname";
 const TRUE: &std::ffi::CStr = c"/bin/true";
-
-fn pin(cpu: usize) {
-    // SAFETY: a zeroed cpu_set_t with one bit set; affects only the calling thread.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_ZERO(&mut set);
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set);
-    }
-}
 
 #[derive(Clone, Copy, Debug)]
 enum Call {
@@ -115,7 +101,7 @@ impl Call {
             })
             .collect();
         rounds.sort_by(f64::total_cmp);
-        rounds[2]
+        rounds.get(2).copied().unwrap_or(f64::NAN)
     }
 }
 
@@ -125,23 +111,28 @@ type Sizes = BTreeMap<&'static str, (u64, u64, u64)>;
 /// The calls measured in a fresh process: a fork copies its parent's page tables, and the
 /// agent's ring buffer and rule tables would make every fork of the benchmark process
 /// slower although no traced program's fork pays for them.
-fn measure_apart() -> Vec<f64> {
-    let out = std::process::Command::new(std::env::current_exe().expect("own path"))
+fn measure_apart() -> Result<Vec<f64>> {
+    let out = std::process::Command::new(std::env::current_exe().context("own path")?)
         .arg("--work")
         .output()
-        .expect("the workload process runs");
-    assert!(
+        .context("running the workload process")?;
+    ensure!(
         out.status.success(),
-        "{}",
+        "the workload process failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout)
+    let ns = String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
-        .map(|n| n.parse().expect("ns per call"))
-        .collect()
+        .map(|n| n.parse().with_context(|| format!("ns per call `{n}`")))
+        .collect::<Result<Vec<f64>>>()?;
+    ensure!(
+        ns.len() == Call::ALL.len(),
+        "the workload process printed {ns:?}"
+    );
+    Ok(ns)
 }
 
-fn main() {
+fn main() -> Result<()> {
     if std::env::args().nth(1).as_deref() == Some("--work") {
         pin(0);
         let ns: Vec<String> = Call::ALL
@@ -149,45 +140,22 @@ fn main() {
             .map(|c| format!("{:.0}", c.measure()))
             .collect();
         println!("{}", ns.join(" "));
-        return;
+        return Ok(());
     }
-    assert_eq!(
-        // SAFETY: no arguments, no side effects.
-        unsafe { libc::geteuid() },
-        0,
-        "record_costs loads eBPF programs: run it as root"
-    );
+    // SAFETY: no arguments, no side effects.
+    if unsafe { libc::geteuid() } != 0 {
+        bail!("record_costs loads eBPF programs: run it as root");
+    }
     pin(0);
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/upstream-rules");
-    let sources = [
-        "falco_rules.yaml",
-        "falco-incubating_rules.yaml",
-        "falco-sandbox_rules.yaml",
-    ]
-    .iter()
-    .map(|n| {
-        (
-            n.to_string(),
-            std::fs::read_to_string(dir.join(n)).expect("upstream rules (../shared)"),
-        )
-    })
-    .collect();
-    let program = lanner_check::driver::compile(sources)
-        .unwrap_or_else(|d| panic!("{:?}", d.errors().map(|e| &e.message).collect::<Vec<_>>()));
-    let ruleset = lanner_engine::ruleset::RuleSet::from_program(
-        &program,
-        lanner_engine::program::OutputOptions::default(),
-    )
-    .0;
+    let ruleset = common::ruleset(&common::UPSTREAM)?;
     let syscalls = lanner::interest::for_ruleset(&ruleset);
 
-    let bare = measure_apart();
+    let bare = measure_apart()?;
 
     // The programs attached but no syscall shipped (the process-lifecycle programs and an
     // empty syscall array): what attaching alone costs.
-    let (attached, _, _, _) = traced(&[]);
-    let (traced_ns, sizes, events, drops) = traced(&syscalls);
+    let (attached, _, _, _) = traced(&[])?;
+    let (traced_ns, sizes, events, drops) = traced(&syscalls)?;
     println!(
         "capture programs attached for {} syscalls (upstream rules' interest set); {events} events drained, {drops} drops",
         syscalls.len()
@@ -226,12 +194,13 @@ fn main() {
             max
         );
     }
+    Ok(())
 }
 
 /// ns per call of every [`Call`] with the capture programs attached for `syscalls` and a
 /// consumer draining and converting on CPU 1; the record sizes seen, events and drops.
-fn traced(syscalls: &[u32]) -> (Vec<f64>, Sizes, u64, u64) {
-    let probe = Probe::start(ObjectOptions::default(), syscalls).expect("probe attaches");
+fn traced(syscalls: &[u32]) -> Result<(Vec<f64>, Sizes, u64, u64)> {
+    let probe = Probe::start(ObjectOptions::default(), syscalls).context("attaching the probe")?;
     let stop = Arc::new(AtomicBool::new(false));
     let consumer = {
         let stop = Arc::clone(&stop);
@@ -270,6 +239,8 @@ fn traced(syscalls: &[u32]) -> (Vec<f64>, Sizes, u64, u64) {
     let ns = measure_apart();
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::Relaxed);
-    let (sizes, events, drops) = consumer.join().expect("consumer");
-    (ns, sizes, events, drops)
+    let (sizes, events, drops) = consumer
+        .join()
+        .map_err(|_| anyhow!("the consumer thread panicked"))?;
+    Ok((ns?, sizes, events, drops))
 }
